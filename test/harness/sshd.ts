@@ -1,0 +1,232 @@
+/**
+ * Real OpenSSH `sshd` processes on 127.0.0.1 for host tests, benchmarks and the demo.
+ *
+ * Each host gets its own base directory, ed25519 host key (made by `ssh-keygen`), free port,
+ * `sshd_config`, authorized client key and log file (`-E`, LogLevel VERBOSE). The daemon runs in the
+ * foreground (`-D`) as the current user, so tests that run as root log in as root with the harness's
+ * client key. Every process started here is stopped by its pid.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+
+/** Path of the OpenSSH server binary the harness runs. */
+export const SSHD_BIN = "/usr/sbin/sshd";
+
+/** One running sshd. */
+export interface SshdHost {
+  /** Always "127.0.0.1". */
+  readonly host: string;
+  /** TCP port the daemon listens on. */
+  readonly port: number;
+  /** Login user (the current user). */
+  readonly user: string;
+  /** Public host key line "ssh-ed25519 AAAA…" (no comment); changes after replaceHostKey(). */
+  hostKeyLine: string;
+  /** Path of the private host key; its `.pub` sits next to it. */
+  readonly hostKeyFile: string;
+  /** OpenSSH PEM of the client key authorized for `user`. */
+  readonly clientKeyPem: string;
+  /** Path of that client private key (mode 0600), for the `ssh`/`scp` CLI. */
+  readonly clientKeyFile: string;
+  /** Directory holding everything of this host; tests write their files under `baseDir/data`. */
+  readonly baseDir: string;
+  /** Scratch directory for pushed files (`baseDir/data`). */
+  readonly dataDir: string;
+  /** sshd log file (LogLevel VERBOSE). */
+  readonly logFile: string;
+  /** pid of the listening sshd (the parent of per-connection children). */
+  pid(): number;
+  /** pids of this sshd's direct children (one per live connection). */
+  childPids(): number[];
+  /** Stop the daemon: SIGTERM, then SIGKILL after a bounded wait. Idempotent. */
+  stop(): Promise<void>;
+  /** Generate a new host key and restart the daemon on the same port. */
+  replaceHostKey(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr?.toString()}`);
+}
+
+function keygen(file: string, comment: string): void {
+  rmSync(file, { force: true });
+  rmSync(`${file}.pub`, { force: true });
+  run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
+}
+
+function pubLine(file: string): string {
+  const parts = readFileSync(`${file}.pub`, "utf8").trim().split(/\s+/);
+  return `${parts[0]} ${parts[1]}`;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Resolve once the port answers with an SSH banner; bounded by `timeoutMs`. */
+async function waitForBanner(port: number, timeoutMs: number, alive: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!alive()) throw new Error(`sshd on port ${port} exited during startup`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      const t = setTimeout(() => { s.destroy(); resolve(false); }, 500);
+      s.once("data", (d) => { clearTimeout(t); s.destroy(); resolve(d.toString("latin1").startsWith("SSH-2.0")); });
+      s.once("error", () => { clearTimeout(t); resolve(false); });
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`sshd on port ${port} did not accept connections within ${timeoutMs} ms`);
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      // field 4 (ppid) comes after the ")" that closes the command name
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(rest[1]) === pid) out.push(Number(d));
+    } catch {
+      // the process exited while we were looking
+    }
+  }
+  return out;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const pid = child.pid;
+  // kill the per-connection children first so no session outlives its daemon
+  for (const c of childrenOf(pid)) {
+    try { process.kill(c, "SIGTERM"); } catch { /* already gone */ }
+  }
+  try { process.kill(pid, "SIGTERM"); } catch { return; }
+  const done = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
+  if (!done) {
+    try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+    await Promise.race([exited, sleep(2000)]);
+  }
+}
+
+/**
+ * Start one sshd. `opts.keep` keeps the base directory after stop() (default: removed).
+ * @throws if sshd cannot be started within the bounded wait (3 attempts on fresh ports)
+ */
+export async function startSshd(opts: { keep?: boolean; maxStartups?: number } = {}): Promise<SshdHost> {
+  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+  const baseDir = mkdtempSync(join(tmpdir(), "kf-sshd-"));
+  const dataDir = join(baseDir, "data");
+  mkdirSync(dataDir, { mode: 0o755 });
+  const hostKeyFile = join(baseDir, "ssh_host_ed25519_key");
+  const clientKeyFile = join(baseDir, "client_ed25519");
+  const logFile = join(baseDir, "sshd.log");
+  const cfgFile = join(baseDir, "sshd_config");
+  keygen(hostKeyFile, "kf-test-host");
+  keygen(clientKeyFile, "kf-test-client");
+  writeFileSync(join(baseDir, "authorized_keys"), readFileSync(`${clientKeyFile}.pub`), { mode: 0o600 });
+  const user = userInfo().username;
+  let child: ChildProcess | undefined;
+  let port = 0;
+  const maxStartups = opts.maxStartups ?? 200;
+
+  const launch = async (): Promise<void> => {
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (port === 0 || attempt > 0) port = await freePort();
+      writeFileSync(cfgFile, [
+        `Port ${port}`,
+        "ListenAddress 127.0.0.1",
+        `HostKey ${hostKeyFile}`,
+        `PidFile ${join(baseDir, "sshd.pid")}`,
+        `AuthorizedKeysFile ${join(baseDir, "authorized_keys")}`,
+        "PermitRootLogin prohibit-password",
+        "PubkeyAuthentication yes",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "StrictModes no",
+        "UsePAM no",
+        "LogLevel VERBOSE",
+        `MaxStartups ${maxStartups}:30:${maxStartups * 2}`,
+        "MaxSessions 64",
+        "PrintMotd no",
+        "Subsystem sftp internal-sftp",
+        "",
+      ].join("\n"));
+      const c = spawn(SSHD_BIN, ["-D", "-f", cfgFile, "-E", logFile], { stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      c.stderr?.on("data", (d: Buffer) => { stderr += d.toString(); });
+      child = c;
+      try {
+        await waitForBanner(port, 10_000, () => c.exitCode === null && c.signalCode === null);
+        return;
+      } catch (e) {
+        lastErr = new Error(`${(e as Error).message}: ${stderr}${existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-500) : ""}`);
+        await stopChild(c);
+      }
+    }
+    throw lastErr;
+  };
+  await launch();
+
+  const h: SshdHost = {
+    host: "127.0.0.1",
+    get port() { return port; },
+    user,
+    hostKeyLine: pubLine(hostKeyFile),
+    hostKeyFile,
+    clientKeyPem: readFileSync(clientKeyFile, "utf8"),
+    clientKeyFile,
+    baseDir,
+    dataDir,
+    logFile,
+    pid: () => child?.pid ?? -1,
+    childPids: () => (child?.pid ? childrenOf(child.pid) : []),
+    async stop() {
+      if (child) await stopChild(child);
+      if (!opts.keep) rmSync(baseDir, { recursive: true, force: true });
+    },
+    async replaceHostKey() {
+      if (child) await stopChild(child);
+      keygen(hostKeyFile, "kf-test-host-2");
+      h.hostKeyLine = pubLine(hostKeyFile);
+      // same port when possible: launch() reuses `port` on its first attempt
+      await launch();
+    },
+  };
+  return h;
+}
+
+/** Start `n` sshd hosts in parallel; on failure, the ones that started are stopped. */
+export async function startHosts(n: number, opts: { keep?: boolean } = {}): Promise<SshdHost[]> {
+  const results = await Promise.allSettled(Array.from({ length: n }, () => startSshd(opts)));
+  const ok = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    await Promise.all(ok.map((h) => h.stop()));
+    throw failed.reason;
+  }
+  return ok;
+}
+
+/** Stop every host (bounded per host). */
+export async function stopHosts(hosts: SshdHost[]): Promise<void> {
+  await Promise.all(hosts.map((h) => h.stop()));
+}
