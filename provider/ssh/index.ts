@@ -1,0 +1,10 @@
+/**
+ * provider/ssh: host-key scan, pinned connections, atomic remote writes, read-back, exec.
+ * Plaintext reaches a host only on an SSH channel's stdin.
+ */
+export { scanHostKey, connectPinned, targetName, isTransportError, DEFAULT_PORT, type SshTarget } from "./connect";
+export { SshPool, MAX_FILE_BYTES, type SshSession, type SshPoolOptions, type ExecResult } from "./pool";
+export { parsePinnedHostKey, hostKeyFromBlob, fingerprintBlob, sameHostKey, type PinnedHostKey } from "./hostkey";
+export { HostKeyMismatchError, HostKeyParseError, SshError } from "./errors";
+export { shellQuote, shellJoin } from "./quote";
+export { type RemoteStat } from "./remote";

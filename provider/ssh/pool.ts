@@ -1,0 +1,260 @@
+/**
+ * SshPool keeps one pinned connection per (host, port, user) and hands out sessions that run
+ * commands, atomic writes, stats and removals over it. Idempotent operations (write, stat, remove)
+ * reconnect and retry on transport failures, a bounded number of times with backoff.
+ */
+import { createHash } from "node:crypto";
+import type { Client, ClientChannel } from "ssh2";
+import { connectPinned, isTransportError, targetName, DEFAULT_PORT, type SshTarget } from "./connect";
+import { HostKeyMismatchError, SshError } from "./errors";
+import { parsePinnedHostKey, type PinnedHostKey } from "./hostkey";
+import { shellJoin } from "./quote";
+import { EXIT, parseStat, REMOVE_SCRIPT, STAT_SCRIPT, WRITE_SCRIPT, type RemoteStat } from "./remote";
+
+/** Result of a remote command. */
+export interface ExecResult { code: number; stdout: Buffer; stderr: Buffer }
+
+/** Operations on one host; see docs/internals.md. */
+export interface SshSession {
+  /** Run argv (each argument POSIX-quoted) with optional stdin. Not retried once the command started. */
+  exec(argv: string[], o?: { stdin?: Uint8Array }): Promise<ExecResult>;
+  /**
+   * Write `content` to `path` atomically with `mode` (and owner/group), verified by reading back its
+   * sha256. Content travels only on the channel's stdin.
+   * @returns the hex sha256 of what the host read back (equal to the content's)
+   */
+  writeFileAtomic(path: string, content: Uint8Array, o: { mode: number; owner?: string; group?: string }): Promise<{ sha256: string }>;
+  /** Stat and digest `path`; `sha256` is the raw content digest (compare it, never store it unkeyed). */
+  stat(path: string): Promise<RemoteStat>;
+  /** Remove the file at `path` (no error when it is already gone). */
+  remove(path: string): Promise<void>;
+}
+
+/** Tuning knobs; defaults suit a handful of VPSs over the internet. */
+export interface SshPoolOptions {
+  /** Attempts for idempotent operations (default 4). */
+  attempts?: number;
+  /** First backoff delay in ms, doubled each retry (default 200). */
+  backoffMs?: number;
+  /** Handshake timeout (default 15 s). */
+  connectTimeoutMs?: number;
+  /** Timeout of one remote operation (default 60 s). */
+  opTimeoutMs?: number;
+  /** Concurrent channels per connection (default 8; sshd's MaxSessions default is 10). */
+  channelsPerConnection?: number;
+}
+
+/** Largest file writeFileAtomic sends (env files are small; this bounds memory and time). */
+export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+interface Conn { client: Client; presented: PinnedHostKey; closed: boolean; active: number; waiters: (() => void)[] }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function checkPath(name: string, path: string): void {
+  if (typeof path !== "string" || !path.startsWith("/") || path.endsWith("/") || path.includes("\0") || path.includes("\n")) {
+    throw new SshError(name, `remote path ${JSON.stringify(String(path).slice(0, 200))} on ${name} must be an absolute file path`, { hint: "use an absolute path such as /etc/myapp/app.env" });
+  }
+}
+
+/** One connection per (host, port, user), reused by every session for that key. */
+export class SshPool {
+  private readonly conns = new Map<string, Promise<Conn>>();
+  private readonly o: Required<SshPoolOptions>;
+  /** Number of connections opened so far (for tests and reports). */
+  connectCount = 0;
+
+  constructor(o: SshPoolOptions = {}) {
+    this.o = { attempts: 4, backoffMs: 200, connectTimeoutMs: 15_000, opTimeoutMs: 60_000, channelsPerConnection: 8, ...o };
+  }
+
+  /**
+   * A session for `t`. Connects (pinned) now so a host-key mismatch surfaces here.
+   * @throws HostKeyMismatchError, HostKeyParseError, SshError
+   */
+  async session(t: SshTarget): Promise<SshSession> {
+    parsePinnedHostKey(t.hostKey, `hostKey of ${targetName(t)}`);
+    await this.conn(t);
+    return new Session(this, t);
+  }
+
+  /** Close every connection. */
+  async closeAll(): Promise<void> {
+    const all = [...this.conns.values()];
+    this.conns.clear();
+    await Promise.all(all.map(async (p) => {
+      try { const c = await p; c.closed = true; c.client.end(); c.client.destroy(); } catch { /* never connected */ }
+    }));
+  }
+
+  /** @internal live connection for `t`, opening one when needed; checks the pin of every caller. */
+  async conn(t: SshTarget): Promise<Conn> {
+    const key = `${t.user}@${targetName(t)}`;
+    let p = this.conns.get(key);
+    if (p) {
+      const c = await p.catch(() => undefined);
+      if (!c || c.closed) {
+        if (this.conns.get(key) === p) this.conns.delete(key);
+        p = undefined;
+      } else {
+        const pinned = parsePinnedHostKey(t.hostKey, `hostKey of ${targetName(t)}`);
+        if (!pinned.blob.equals(c.presented.blob)) throw new HostKeyMismatchError(targetName(t), pinned.fingerprint, c.presented.fingerprint);
+        return c;
+      }
+    }
+    p = (async () => {
+      this.connectCount++;
+      const { client, presented } = await connectPinned(t, { timeoutMs: this.o.connectTimeoutMs });
+      const c: Conn = { client, presented, closed: false, active: 0, waiters: [] };
+      const dead = () => { c.closed = true; for (const w of c.waiters.splice(0)) w(); };
+      client.on("close", dead);
+      client.on("end", dead);
+      client.on("error", dead);
+      return c;
+    })();
+    this.conns.set(key, p);
+    try {
+      return await p;
+    } catch (e) {
+      if (this.conns.get(key) === p) this.conns.delete(key);
+      throw e;
+    }
+  }
+
+  /** @internal forget a broken connection. */
+  drop(c: Conn): void {
+    c.closed = true;
+    c.client.destroy();
+  }
+
+  /** @internal run `fn` on a channel slot of `t`'s connection, retrying transport failures when `retry`. */
+  async withConn<T>(t: SshTarget, retry: boolean, fn: (c: Conn) => Promise<T>): Promise<T> {
+    const name = targetName(t);
+    let last: unknown;
+    for (let attempt = 0; attempt < (retry ? this.o.attempts : 1); attempt++) {
+      if (attempt > 0) await sleep(this.o.backoffMs * 2 ** (attempt - 1));
+      let c: Conn | undefined;
+      try {
+        c = await this.conn(t);
+        while (c.active >= this.o.channelsPerConnection && !c.closed) await new Promise<void>((r) => c!.waiters.push(r));
+        if (c.closed) throw new SshError(name, `connection to ${name} was lost`, { retryable: true });
+        c.active++;
+        try {
+          return await fn(c);
+        } finally {
+          c.active--;
+          c.waiters.shift()?.();
+        }
+      } catch (e) {
+        last = e;
+        if (!isTransportError(e)) throw e;
+        if (c) this.drop(c);
+      }
+    }
+    throw last instanceof SshError ? last : new SshError(name, `connection to ${name} failed after ${retry ? this.o.attempts : 1} attempt(s)`, { cause: last, retryable: true });
+  }
+
+  /** @internal exec on a live connection; rejects with a retryable SshError if the channel dies. */
+  run(t: SshTarget, c: Conn, command: string, stdin: Uint8Array | undefined): Promise<ExecResult> {
+    const name = targetName(t);
+    return new Promise((resolve, reject) => {
+      let ch: ClientChannel | undefined;
+      const timer = setTimeout(() => {
+        ch?.destroy();
+        reject(new SshError(name, `remote command on ${name} timed out after ${this.o.opTimeoutMs} ms`, { retryable: true }));
+      }, this.o.opTimeoutMs);
+      const onClose = () => { clearTimeout(timer); reject(new SshError(name, `connection to ${name} was lost`, { retryable: true })); };
+      c.client.once("close", onClose);
+      const done = (f: () => void) => { clearTimeout(timer); c.client.removeListener("close", onClose); f(); };
+      try {
+        c.client.exec(command, (err, stream) => {
+          if (err) return done(() => reject(new SshError(name, `cannot open a channel on ${name}: ${err.message}`, { retryable: true, cause: err })));
+          ch = stream;
+          const out: Buffer[] = [];
+          const errb: Buffer[] = [];
+          let code: number | null = null;
+          let signal: string | undefined;
+          stream.on("data", (d: Buffer) => out.push(d));
+          stream.stderr.on("data", (d: Buffer) => errb.push(d));
+          stream.on("exit", (cd: number | null, sig?: string) => { code = cd; signal = sig; });
+          stream.on("error", () => undefined);
+          stream.on("close", () => done(() => {
+            if (code === null || code === undefined) {
+              reject(new SshError(name, `remote command on ${name} ended without an exit status${signal ? ` (signal ${signal})` : ""}`, { retryable: true }));
+            } else {
+              resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(errb) });
+            }
+          }));
+          if (stdin) stream.end(Buffer.from(stdin)); else stream.end();
+        });
+      } catch (e) {
+        done(() => reject(new SshError(name, `cannot run a command on ${name}: ${(e as Error).message}`, { retryable: true, cause: e })));
+      }
+    });
+  }
+}
+
+function stderrTail(b: Buffer): string {
+  const s = b.toString("utf8").trim();
+  return s.length > 300 ? "…" + s.slice(-300) : s;
+}
+
+class Session implements SshSession {
+  constructor(private readonly pool: SshPool, private readonly t: SshTarget) {}
+
+  private get name(): string { return targetName(this.t); }
+
+  exec(argv: string[], o: { stdin?: Uint8Array } = {}): Promise<ExecResult> {
+    const cmd = shellJoin(argv);
+    return this.pool.withConn(this.t, false, (c) => this.pool.run(this.t, c, cmd, o.stdin));
+  }
+
+  private script(script: string, args: string[], stdin: Uint8Array | undefined, path: string): Promise<ExecResult> {
+    const cmd = shellJoin(["sh", "-c", script, "keyfleet", ...args]);
+    return this.pool.withConn(this.t, true, async (c) => {
+      const r = await this.pool.run(this.t, c, cmd, stdin);
+      // a killed remote shell exits by signal (129/143…) or with "incomplete": the transport broke
+      if (r.code === EXIT.incomplete || r.code >= 128) {
+        throw new SshError(this.name, `write of ${path} on ${this.name} was interrupted (exit ${r.code})`, { retryable: true, exitCode: r.code });
+      }
+      return r;
+    });
+  }
+
+  async writeFileAtomic(path: string, content: Uint8Array, o: { mode: number; owner?: string; group?: string }): Promise<{ sha256: string }> {
+    checkPath(this.name, path);
+    const where = `${this.name}:${path}`;
+    if (!Number.isInteger(o.mode) || o.mode < 0 || o.mode > 0o7777) throw new SshError(this.name, `mode for ${where} must be an integer between 0 and 0o7777`, { file: where });
+    for (const [k, v] of [["owner", o.owner], ["group", o.group]] as const) {
+      if (v !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/.test(v)) throw new SshError(this.name, `${k} for ${where} is not a valid user or group name`, { file: where });
+    }
+    if (content.length > MAX_FILE_BYTES) throw new SshError(this.name, `content for ${where} is larger than ${MAX_FILE_BYTES} bytes`, { file: where });
+    const sha = createHash("sha256").update(content).digest("hex");
+    const stdin = Buffer.concat([Buffer.from(`KFv1 ${content.length} ${sha}\n`), Buffer.from(content)]);
+    const r = await this.script(WRITE_SCRIPT, [path, o.mode.toString(8), o.owner ?? "", o.group ?? ""], stdin, path);
+    if (r.code !== 0) {
+      const why = r.code === EXIT.noDir ? "its directory does not exist" : r.code === EXIT.isDir ? "it is a directory" : `exit ${r.code}: ${stderrTail(r.stderr)}`;
+      throw new SshError(this.name, `cannot write ${where}: ${why}`, { exitCode: r.code, file: where,
+        hint: r.code === EXIT.noDir ? "create the directory on the host first" : "check the path, owner and group and that the login user may write there" });
+    }
+    const back = r.stdout.toString("latin1").trim();
+    if (back !== sha) throw new SshError(this.name, `read-back digest of ${where} does not match what was sent`, { file: where, retryable: false, hint: "another process may be writing the same file" });
+    return { sha256: back };
+  }
+
+  async stat(path: string): Promise<RemoteStat> {
+    checkPath(this.name, path);
+    const r = await this.script(STAT_SCRIPT, [path], undefined, path);
+    const s = r.code === 0 ? parseStat(r.stdout.toString("utf8")) : undefined;
+    if (!s) throw new SshError(this.name, `cannot stat ${this.name}:${path}: exit ${r.code}: ${stderrTail(r.stderr)}`, { exitCode: r.code, file: `${this.name}:${path}` });
+    return s;
+  }
+
+  async remove(path: string): Promise<void> {
+    checkPath(this.name, path);
+    const r = await this.script(REMOVE_SCRIPT, [path], undefined, path);
+    if (r.code !== 0) throw new SshError(this.name, `cannot remove ${this.name}:${path}: exit ${r.code}: ${stderrTail(r.stderr)}`, { exitCode: r.code, file: `${this.name}:${path}` });
+  }
+}
+
+export { DEFAULT_PORT };
