@@ -1,0 +1,32 @@
+/**
+ * The age key layer: parse recipients and identities, wrap and unwrap sops data keys, ssh-to-age,
+ * SSH fingerprints and sops-compatible identity discovery.
+ */
+export type { RecipientKind, AgeRecipient, AgeIdentity } from "./types";
+export { Stanza } from "./primitives";
+export { KeyParseError, EncryptedKeyError, UnsupportedKeyError, AgeFormatError, NoIdentityError } from "./errors";
+export { X25519Recipient, X25519Identity } from "./x25519";
+export { SshEd25519Recipient, SshEd25519Identity, sshTag } from "./agessh";
+export {
+  parseRecipient,
+  parseIdentities,
+  parseX25519Recipient,
+  parseX25519Identity,
+  generateX25519,
+  sshToAgeRecipient,
+  sshToAgeIdentity,
+  MAX_IDENTITY_FILE_BYTES,
+} from "./parse";
+export { parseSshPublicKey, sshFingerprint, parseOpenSshPrivateKey, type SshPublicKey, type SshEd25519PrivateKey } from "./ssh";
+export {
+  encryptDataKey,
+  decryptDataKey,
+  encryptDataKeySync,
+  decryptDataKeySync,
+  encryptAgeSync,
+  decryptAgeSync,
+  parseHeader,
+  armor,
+  dearmor,
+} from "./format";
+export { discoverIdentities, type DiscoveryResult } from "./discover";
