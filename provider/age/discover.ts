@@ -1,2 +1,171 @@
-export interface DiscoveryResult { identities: import("./types").AgeIdentity[]; report: string[] }
-export async function discoverIdentities(): Promise<DiscoveryResult> { return { identities: [], report: [] }; }
+/**
+ * Identity discovery as sops does it (getsops/sops age/keysource.go), in the same order:
+ * `SOPS_AGE_SSH_PRIVATE_KEY_FILE` (else `~/.ssh/id_ed25519`), `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`
+ * (else `$XDG_CONFIG_HOME/sops/age/keys.txt` or `~/.config/sops/age/keys.txt`), `SOPS_AGE_KEY_CMD`.
+ * Returns what it found and a report of every source tried, never key material.
+ */
+import { execFile } from "node:child_process";
+import { readFile, stat } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { KeyParseError } from "./errors";
+import { MAX_IDENTITY_FILE_BYTES, parseIdentities } from "./parse";
+import type { AgeIdentity } from "./types";
+
+/** What `discoverIdentities` found. */
+export interface DiscoveryResult {
+  /** All identities found, in discovery order. */
+  identities: AgeIdentity[];
+  /** One line per source tried, e.g. `SOPS_AGE_KEY_FILE=/x/keys.txt: 2 identities`; no key material. */
+  report: string[];
+}
+
+/** Options for {@link discoverIdentities}. */
+export interface DiscoveryOptions {
+  /** Environment to read (default `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** Home directory (default `os.homedir()`). */
+  home?: string;
+  /** Timeout for `SOPS_AGE_KEY_CMD` in ms (default 30 s). */
+  cmdTimeoutMs?: number;
+}
+
+async function readBounded(path: string, where: string): Promise<string | null> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new KeyParseError(`cannot read key file: ${(e as Error).message}`, { where, file: path, cause: e });
+  }
+  if (size > MAX_IDENTITY_FILE_BYTES) throw new KeyParseError(`key file larger than ${MAX_IDENTITY_FILE_BYTES} bytes`, { where, file: path });
+  try {
+    return await readFile(path, "utf8");
+  } catch (e) {
+    throw new KeyParseError(`cannot read key file: ${(e as Error).message}`, { where, file: path, cause: e });
+  }
+}
+
+function count(n: number): string {
+  return `${n} identit${n === 1 ? "y" : "ies"}`;
+}
+
+/**
+ * Splits a command line into argv like a POSIX shell's word splitting, without running a shell:
+ * whitespace separates words, single quotes are literal, double quotes allow `\"` and `\\`,
+ * a backslash outside quotes escapes the next character.
+ * @throws KeyParseError on an unterminated quote
+ */
+export function splitCommandLine(cmd: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let inWord = false;
+  for (let i = 0; i < cmd.length; i++) {
+    const c = cmd[i] as string;
+    if (c === "'" || c === '"') {
+      const end = c === "'" ? cmd.indexOf("'", i + 1) : findDq(cmd, i + 1);
+      if (end < 0) throw new KeyParseError("unterminated quote in command", { where: "SOPS_AGE_KEY_CMD" });
+      const body = cmd.slice(i + 1, end);
+      cur += c === "'" ? body : body.replace(/\\(["\\$`])/g, "$1");
+      inWord = true;
+      i = end;
+    } else if (c === "\\" && i + 1 < cmd.length) {
+      cur += cmd[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) out.push(cur);
+      cur = "";
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(cur);
+  return out;
+}
+
+function findDq(s: string, from: number): number {
+  for (let i = from; i < s.length; i++) {
+    if (s[i] === "\\") i++;
+    else if (s[i] === '"') return i;
+  }
+  return -1;
+}
+
+function runCommand(argv: string[], env: Record<string, string | undefined>, timeout: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const [file, ...args] = argv;
+    execFile(file as string, args, { env: env as NodeJS.ProcessEnv, timeout, maxBuffer: MAX_IDENTITY_FILE_BYTES, encoding: "utf8" }, (err, stdout, stderr) => {
+      if (err) {
+        const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "command not found" : `command failed (${err.message.split("\n")[0]})`;
+        const tail = stderr.trim() ? `: ${stderr.trim().split("\n").slice(-1)[0]}` : "";
+        reject(new KeyParseError(`${why}${tail}`, { where: "SOPS_AGE_KEY_CMD", cause: err, hint: "check the command prints age identities on stdout" }));
+      } else resolve(stdout);
+    }).stdin?.end();
+  });
+}
+
+/**
+ * Finds the age identities available to this process the way sops does. Sources that are set but
+ * unusable (unreadable file, bad key, failing command) throw; absent default files are reported
+ * and skipped, as is a passphrase-protected or non-ed25519 `~/.ssh/id_ed25519` default.
+ * @throws KeyParseError (with `where` naming the source)
+ */
+export async function discoverIdentities(opts: DiscoveryOptions = {}): Promise<DiscoveryResult> {
+  const env = opts.env ?? process.env;
+  const home = opts.home ?? homedir();
+  const identities: AgeIdentity[] = [];
+  const report: string[] = [];
+  const add = (ids: AgeIdentity[], label: string) => {
+    identities.push(...ids);
+    report.push(`${label}: ${count(ids.length)}`);
+  };
+
+  const sshFile = env.SOPS_AGE_SSH_PRIVATE_KEY_FILE;
+  if (sshFile) {
+    const label = `SOPS_AGE_SSH_PRIVATE_KEY_FILE=${sshFile}`;
+    const text = await readBounded(sshFile, label);
+    if (text === null) throw new KeyParseError("file not found", { where: label, file: sshFile, hint: "point SOPS_AGE_SSH_PRIVATE_KEY_FILE at an ssh-ed25519 private key" });
+    add(parseIdentities(text, label), label);
+  } else {
+    const path = join(home, ".ssh", "id_ed25519");
+    const text = await readBounded(path, path);
+    if (text === null) report.push(`${path}: not found`);
+    else {
+      try {
+        add(parseIdentities(text, path), path);
+      } catch (e) {
+        if (!(e instanceof KeyParseError)) throw e;
+        report.push(`${path}: skipped (${e.code === "KEY_ENCRYPTED" ? "passphrase-protected" : e.code === "KEY_UNSUPPORTED" ? "not ed25519" : "unreadable key"})`);
+      }
+    }
+  }
+
+  const inline = env.SOPS_AGE_KEY;
+  if (inline && inline.trim()) add(parseIdentities(inline.trim().split(/\s+/).join("\n"), "SOPS_AGE_KEY"), "SOPS_AGE_KEY");
+  else report.push("SOPS_AGE_KEY: not set");
+
+  const keyFile = env.SOPS_AGE_KEY_FILE;
+  if (keyFile) {
+    const label = `SOPS_AGE_KEY_FILE=${keyFile}`;
+    const text = await readBounded(keyFile, label);
+    if (text === null) throw new KeyParseError("file not found", { where: label, file: keyFile, hint: "fix SOPS_AGE_KEY_FILE or unset it" });
+    add(parseIdentities(text, label), label);
+  } else {
+    const base = env.XDG_CONFIG_HOME || join(home, ".config");
+    const path = join(base, "sops", "age", "keys.txt");
+    const text = await readBounded(path, path);
+    if (text === null) report.push(`${path}: not found`);
+    else add(parseIdentities(text, path), path);
+  }
+
+  const cmd = env.SOPS_AGE_KEY_CMD;
+  if (cmd && cmd.trim()) {
+    const argv = splitCommandLine(cmd);
+    const out = await runCommand(argv, env, opts.cmdTimeoutMs ?? 30_000);
+    add(parseIdentities(out, `SOPS_AGE_KEY_CMD (${argv[0]})`), `SOPS_AGE_KEY_CMD (${argv[0]})`);
+  } else report.push("SOPS_AGE_KEY_CMD: not set");
+
+  return { identities, report };
+}

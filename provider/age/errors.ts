@@ -20,7 +20,7 @@ export class EncryptedKeyError extends KeyParseError {
     super("the openssh private key is passphrase-protected, which keyfleet does not support", {
       ...(where === undefined ? {} : { where }),
       code: "KEY_ENCRYPTED",
-      hint: "use an unencrypted copy (ssh-keygen -p -N '' -f COPY) or convert it once with keyfleet ssh-to-age --private-key",
+      hint: "remove the passphrase from a copy (ssh-keygen -p -N '' -f COPY) and use that, or use an age identity",
     });
   }
 }

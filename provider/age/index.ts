@@ -29,4 +29,4 @@ export {
   armor,
   dearmor,
 } from "./format";
-export { discoverIdentities, type DiscoveryResult } from "./discover";
+export { discoverIdentities, splitCommandLine, type DiscoveryResult, type DiscoveryOptions } from "./discover";

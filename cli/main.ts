@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * The `keyfleet` command: a dispatcher over a verb table. A new verb is one line in `VERBS`.
+ * Exit codes: 0 success, 1 a keyfleet error (printed as `keyfleet: <message>`, no stack),
+ * 2 a usage error, 70 an unexpected internal error.
+ */
+import { isKeyfleetError } from "../provider/errors";
+import { helpText, parseArgs, type CliIo, type Verb } from "./args";
+import { keygenVerb } from "./keygen";
+import { sshToAgeVerb } from "./ssh-to-age";
+
+/** Every verb, by name. */
+export const VERBS: Record<string, Verb> = {
+  keygen: keygenVerb,
+  "ssh-to-age": sshToAgeVerb,
+};
+
+/** The top-level `keyfleet --help` text. */
+export function mainHelp(): string {
+  const width = Math.max(...Object.keys(VERBS).map((k) => k.length));
+  const rows = Object.entries(VERBS).map(([k, v]) => `  ${k.padEnd(width)}  ${v.spec.summary}`);
+  return ["usage: keyfleet <verb> [flags]", "", "verbs:", ...rows, "", "keyfleet <verb> --help describes each verb."].join("\n") + "\n";
+}
+
+/** Runs the CLI with `argv` (words after the program name); returns the exit code. Never throws. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+    (name === undefined ? io.stderr : io.stdout)(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  const verb = VERBS[name];
+  if (!verb) {
+    io.stderr(`keyfleet: unknown verb ${JSON.stringify(name)}; see keyfleet --help\n`);
+    return 2;
+  }
+  try {
+    const args = parseArgs(rest, verb.spec);
+    if (args.help) {
+      io.stdout(helpText(verb.spec));
+      return 0;
+    }
+    return await verb.run(args, io);
+  } catch (e) {
+    if (isKeyfleetError(e)) {
+      io.stderr(`keyfleet: ${e.message}\n`);
+      return e.code === "USAGE" ? 2 : 1;
+    }
+    io.stderr(`keyfleet: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 70;
+  }
+}
+
+/** The real process's IO. */
+export function processIo(): CliIo {
+  return {
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    },
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    env: process.env,
+  };
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2), processIo()).then((code) => {
+    process.exitCode = code;
+  });
+}
