@@ -1,0 +1,88 @@
+/**
+ * The audit trail: one JSON line per change keyfleet makes to a file. Never values.
+ *
+ * Each line is appended with a single write on a file opened with O_APPEND, so concurrent
+ * writers never interleave within a line.
+ */
+import { closeSync, mkdirSync, openSync, writeSync, readFileSync, statSync, constants } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { FingerprintedRecipient } from "./names";
+import type { Exposure } from "./exposure";
+
+/** Default audit log path, relative to the project directory. */
+export const DEFAULT_AUDIT_LOG = ".keyfleet/audit.jsonl";
+
+/** What happened to a file. */
+export type AuditOperation = "create" | "adopt" | "add-recipients" | "rotate" | "set-values" | "rewrap-rules" | "delete" | "forget";
+
+/** One line of the audit log. */
+export interface AuditEntry {
+  /** ISO-8601 time of the change. */
+  readonly time: string;
+  /** The file, as the user wrote its path. */
+  readonly file: string;
+  /** The operation. */
+  readonly operation: AuditOperation;
+  /** Recipients given access (names, keys, fingerprints). */
+  readonly recipientsAdded: FingerprintedRecipient[];
+  /** Recipients whose access was removed. */
+  readonly recipientsRemoved: FingerprintedRecipient[];
+  /** Key names whose values were set or changed (never the values). */
+  readonly keysChanged: string[];
+  /** What removed recipients could read before the rotation. */
+  readonly exposure: Exposure[];
+  /** Who made the change: "keyfleet" plus the tool front (provider, cli). */
+  readonly by: string;
+}
+
+/**
+ * Appends one entry as one line to the audit log at `logPath` (relative to `baseDir`), creating
+ * its directory. One `write` call per line on an O_APPEND descriptor.
+ */
+export function appendAudit(logPath: string, entry: AuditEntry, baseDir: string = process.cwd()): void {
+  const abs = resolve(baseDir, logPath);
+  mkdirSync(dirname(abs), { recursive: true });
+  const line = JSON.stringify(entry) + "\n";
+  const fd = openSync(abs, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+  try {
+    writeSync(fd, line);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Upper bound on how much of an audit log is read back (names lookup). */
+const MAX_READ = 8 * 1024 * 1024;
+
+/**
+ * Reads the entries of an audit log; missing file → []. Malformed lines are skipped (the log is
+ * append-only and a reader must not fail on a line another version wrote).
+ */
+export function readAudit(logPath: string, baseDir: string = process.cwd()): AuditEntry[] {
+  const abs = resolve(baseDir, logPath);
+  let text: string;
+  try {
+    if (statSync(abs).size > MAX_READ) return [];
+    text = readFileSync(abs, "utf8");
+  } catch {
+    return [];
+  }
+  const out: AuditEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      const e = JSON.parse(line) as AuditEntry;
+      if (e && typeof e === "object" && typeof e.file === "string") out.push(e);
+    } catch {
+      // skip a malformed line
+    }
+  }
+  return out;
+}
+
+/** Recipient → the last name the audit log gave it (for naming recipients that leave). */
+export function namesFromAudit(entries: AuditEntry[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const e of entries) for (const r of e.recipientsAdded ?? []) if (r && r.recipient && r.name) names.set(r.recipient, r.name);
+  return names;
+}

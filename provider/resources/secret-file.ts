@@ -1,0 +1,243 @@
+/**
+ * The SecretFile resource: a sops file in the repo, re-keyed and re-encrypted declaratively.
+ *
+ * Preview (check + diff) never writes and never decrypts values: diff reads the file's text to
+ * spot outside edits, and unwraps the data key only when managed `values` are given, to compare
+ * keyed digests. Outputs carry names and keyed digests, never values.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { discoverIdentities, type AgeIdentity } from "../age";
+import { decrypt, encrypt, keyedDigest, listKeys, readMetadata, setValues, updateRecipients, writeFileAtomic, type SopsFormat } from "../sops";
+import { appendAudit, type AuditEntry, type AuditOperation } from "./audit-log";
+import { computeExposure, exposureMessage, keyName, type Exposure } from "./exposure";
+import { containsUnknown, isUnknown } from "./inputs";
+import { canonicalRecipientText, deriveRecipientName, fingerprinted, recipientLabel, type FingerprintedRecipient, type NamedRecipient } from "./names";
+import { auditLogOf, formatOf, parseNamed, rulesOf, valuePath, type SecretFileInputs } from "./secret-file-inputs";
+import { initialDocument } from "./secret-file-doc";
+
+export { check } from "./secret-file-inputs";
+
+/** Outputs recorded in state: names and keyed digests only. */
+export interface SecretFileOutputs {
+  path: string;
+  format: SopsFormat;
+  recipients: FingerprintedRecipient[];
+  recipientLabels: string[];
+  /** Dotted names of every key in the file. */
+  keyNames: string[];
+  /** The `values` keys keyfleet manages. */
+  managedKeys: string[];
+  /** Managed key → HMAC-SHA256 under a key derived from the file's data key (secret output). */
+  valueDigests: Record<string, string>;
+  /** sha256 of the file's (encrypted) text, to detect edits made outside Pulumi. */
+  fileSha256: string;
+  lastmodified: string;
+  /** What recipients removed by the last rotation could read. */
+  exposure: Exposure[];
+  auditLog: string;
+  deleteFileOnDestroy: boolean;
+}
+
+/** Label under which value digests are keyed; versioned so a scheme change is visible. */
+const DIGEST_LABEL = "keyfleet secretfile value v1";
+
+/** sha256 hex of the file text. */
+export function sha256(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** Keyed digest of one managed value. */
+export function valueDigest(dataKey: Uint8Array, key: string, value: string): string {
+  return keyedDigest(dataKey, `${DIGEST_LABEL} ${key}`, value);
+}
+
+function absPath(p: string): string {
+  return resolve(process.cwd(), p);
+}
+
+function readText(abs: string): string | undefined {
+  try {
+    return readFileSync(abs, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+async function identities(): Promise<AgeIdentity[]> {
+  return (await discoverIdentities()).identities;
+}
+
+/** Dotted key → plaintext value, for the leaves of a decrypted file. */
+async function decryptLeaves(text: string, format: SopsFormat, file: string): Promise<{ dataKey: Uint8Array; leaves: Map<string, string> }> {
+  const d = await decrypt(text, { format, identities: await identities(), file });
+  const leaves = new Map<string, string>();
+  for (const l of d.leaves) leaves.set(keyName(l.path), l.value instanceof Date ? l.value.toISOString() : String(l.value));
+  return { dataKey: d.dataKey, leaves };
+}
+
+/** Outputs describing `text` as it is on disk. */
+async function describe(text: string, i: SecretFileInputs, named: readonly NamedRecipient[], exposure: Exposure[], dataKey?: Uint8Array, leaves?: Map<string, string>): Promise<SecretFileOutputs> {
+  const format = formatOf(i);
+  const meta = readMetadata(text, format, i.path);
+  const byKey = new Map(named.map((r) => [canonicalRecipientText(r.recipient), r.name] as const));
+  const recipients = meta.recipients.map((r) => fingerprinted({ name: byKey.get(canonicalRecipientText(r)) ?? deriveRecipientName(r), recipient: r }));
+  const managedKeys = Object.keys(i.values ?? {}).sort();
+  const valueDigests: Record<string, string> = {};
+  if (managedKeys.length > 0) {
+    if (!dataKey || !leaves) ({ dataKey, leaves } = await decryptLeaves(text, format, i.path));
+    for (const k of managedKeys) {
+      const v = leaves.get(keyName(valuePath(k, format)));
+      if (v !== undefined) valueDigests[k] = valueDigest(dataKey, k, v);
+    }
+  }
+  return {
+    path: i.path,
+    format,
+    recipients,
+    recipientLabels: recipients.map(recipientLabel),
+    keyNames: listKeys(text, format, i.path).map((k) => keyName(k.path)),
+    managedKeys,
+    valueDigests,
+    fileSha256: sha256(text),
+    lastmodified: meta.lastmodified,
+    exposure,
+    auditLog: auditLogOf(i),
+    deleteFileOnDestroy: i.deleteFileOnDestroy ?? false,
+  };
+}
+
+function entry(file: string, operation: AuditOperation, o: Partial<AuditEntry>): AuditEntry {
+  return { time: new Date().toISOString(), file, operation, recipientsAdded: [], recipientsRemoved: [], keysChanged: [], exposure: [], by: "keyfleet provider", ...o };
+}
+
+/**
+ * Brings the file at `i.path` to the desired state: creates it, or adopts/updates the existing
+ * one (add recipients → same data key; any removal → rotation + exposure; changed values →
+ * only those keys). Writes atomically and appends one audit line per operation.
+ */
+export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[]): Promise<SecretFileOutputs> {
+  const abs = absPath(i.path);
+  const format = formatOf(i);
+  const desired = parseNamed(i.recipients);
+  const named = i.recipients.map((r) => ({ name: r.name, recipient: canonicalRecipientText(r.recipient) }));
+  const values = i.values ?? {};
+  const audit: AuditEntry[] = [];
+  let exposure = previousExposure;
+  const original = readText(abs);
+  let text: string;
+  if (original === undefined) {
+    text = await encrypt(initialDocument(i.path, format, values), { format, recipients: desired, rules: rulesOf(i), file: i.path });
+    audit.push(entry(i.path, "create", { recipientsAdded: named.map(fingerprinted), keysChanged: Object.keys(values).sort() }));
+  } else {
+    text = original;
+    const current = new Set(readMetadata(text, format, i.path).recipients.map(canonicalRecipientText));
+    const want = new Set(named.map((r) => r.recipient));
+    const added = named.filter((r) => !current.has(r.recipient)).map(fingerprinted);
+    const removed = [...current].filter((r) => !want.has(r)).map((r) => fingerprinted({ name: deriveRecipientName(r), recipient: r }));
+    if (added.length > 0 || removed.length > 0) {
+      const keys = listKeys(text, format, i.path);
+      const res = await updateRecipients(text, { format, identities: await identities(), recipients: desired, file: i.path });
+      text = res.text;
+      if (removed.length > 0) {
+        exposure = computeExposure(removed, keys);
+        audit.push(entry(i.path, "rotate", { recipientsAdded: added, recipientsRemoved: removed, exposure }));
+      } else {
+        audit.push(entry(i.path, "add-recipients", { recipientsAdded: added }));
+      }
+    }
+    const keys = Object.keys(values).sort();
+    if (keys.length > 0) {
+      const { leaves } = await decryptLeaves(text, format, i.path);
+      const changed = keys.filter((k) => leaves.get(keyName(valuePath(k, format))) !== values[k]);
+      if (changed.length > 0) {
+        text = await setValues(text, { format, identities: await identities(), changes: changed.map((k) => ({ path: valuePath(k, format), value: values[k] as string })), file: i.path });
+        audit.push(entry(i.path, "set-values", { keysChanged: changed }));
+      }
+    }
+    if (audit.length === 0 && original !== undefined) audit.unshift(entry(i.path, "adopt", {}));
+  }
+  if (text !== original) writeFileAtomic(abs, text, { mode: 0o644 });
+  for (const a of audit) appendAudit(auditLogOf(i), a);
+  return describe(text, i, named, exposure);
+}
+
+/** Creates or adopts the file; the id is its path. */
+export async function create(i: SecretFileInputs): Promise<pulumi.dynamic.CreateResult> {
+  return { id: i.path, outs: await reconcile(i, []) };
+}
+
+/** Applies recipient and value changes (and re-reads after an outside edit). */
+export async function update(_id: string, olds: SecretFileOutputs, news: SecretFileInputs): Promise<pulumi.dynamic.UpdateResult> {
+  return { outs: await reconcile(news, olds.exposure ?? []) };
+}
+
+/** Refreshes from the file: recipients, key names, digests of managed keys, file digest. */
+export async function read(id: string, props: SecretFileOutputs): Promise<pulumi.dynamic.ReadResult> {
+  const text = readText(absPath(props.path));
+  if (text === undefined) return { id, props: { ...props, fileSha256: "", keyNames: [], valueDigests: {} } };
+  const managed = props.managedKeys ?? [];
+  let digests = props.valueDigests ?? {};
+  const out = await describe(text, { path: props.path, format: props.format, recipients: props.recipients, auditLog: props.auditLog, deleteFileOnDestroy: props.deleteFileOnDestroy }, props.recipients, props.exposure ?? []);
+  if (managed.length > 0) {
+    try {
+      const { dataKey, leaves } = await decryptLeaves(text, props.format, props.path);
+      digests = {};
+      for (const k of managed) {
+        const v = leaves.get(keyName(valuePath(k, props.format)));
+        if (v !== undefined) digests[k] = valueDigest(dataKey, k, v);
+      }
+    } catch {
+      // cannot decrypt here: keep the recorded digests; fileSha256 still shows an outside edit
+    }
+  }
+  return { id, props: { ...out, managedKeys: managed, valueDigests: digests } };
+}
+
+/**
+ * Update when recipients, managed values, audit settings or the file itself changed; replace only
+ * when `path` (or `format`) changes. Unknowns → update, without touching the disk.
+ */
+export async function diff(_id: string, olds: SecretFileOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+  const replaces: string[] = [];
+  if (isUnknown(news["path"]) || news["path"] !== olds.path) replaces.push("path");
+  if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (containsUnknown(news)) return { changes: true, replaces, deleteBeforeReplace: false };
+  const n = news as unknown as SecretFileInputs;
+  if (formatOf(n) !== olds.format) return { changes: true, replaces: ["format"], deleteBeforeReplace: false };
+  const wantR = n.recipients.map((r) => `${r.name}\0${canonicalRecipientText(r.recipient)}`).sort();
+  const haveR = (olds.recipients ?? []).map((r) => `${r.name}\0${canonicalRecipientText(r.recipient)}`).sort();
+  if (wantR.join("\n") !== haveR.join("\n")) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (auditLogOf(n) !== olds.auditLog || (n.deleteFileOnDestroy ?? false) !== olds.deleteFileOnDestroy) return { changes: true, replaces, deleteBeforeReplace: false };
+  const text = readText(absPath(n.path));
+  if (text === undefined || sha256(text) !== olds.fileSha256) return { changes: true, replaces, deleteBeforeReplace: false };
+  const values = n.values ?? {};
+  const keys = Object.keys(values).sort();
+  if (keys.join("\n") !== (olds.managedKeys ?? []).join("\n")) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (keys.length > 0) {
+    let dataKey: Uint8Array;
+    try {
+      dataKey = (await decrypt(text, { format: olds.format, identities: await identities(), file: n.path })).dataKey;
+    } catch {
+      return { changes: true, replaces, deleteBeforeReplace: false }; // update will report why
+    }
+    if (keys.some((k) => valueDigest(dataKey, k, values[k] as string) !== olds.valueDigests?.[k])) return { changes: true, replaces, deleteBeforeReplace: false };
+  }
+  return { changes: false, replaces, deleteBeforeReplace: false };
+}
+
+/** Keeps the file unless `deleteFileOnDestroy`; a removal is audited. */
+export async function deleteResource(_id: string, props: SecretFileOutputs): Promise<void> {
+  if (!props.deleteFileOnDestroy) return;
+  const abs = absPath(props.path);
+  if (!existsSync(abs)) return;
+  rmSync(abs, { force: true });
+  appendAudit(props.auditLog ?? auditLogOf({}), entry(props.path, "delete", { recipientsRemoved: props.recipients ?? [] }));
+}
+export { deleteResource as delete };
+
+/** The exposure message for outputs (for the SDK's log). */
+export { exposureMessage };

@@ -1,0 +1,115 @@
+/**
+ * `HostKey`: a host's SSH ed25519 host key as a recipient (secret zero: no key is carried to the host).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { hostKeyArgsSchema, validateArgs } from "./schemas";
+import { canonicalRecipientText, type NamedRecipient } from "../provider/resources/names";
+import { sshToAgeRecipient } from "../provider/age";
+import type * as HostKeyModule from "../provider/resources/host-key";
+
+/** Loads the provider module at call time (see {@link Recipient}'s loader for the search order). */
+function load(): typeof HostKeyModule {
+  const rel = "dist/provider/resources/host-key";
+  try {
+    return require("keyfleet/" + rel);
+  } catch (e) {
+    if (!String((e as Error).message).includes("keyfleet/" + rel)) throw e;
+  }
+  return require(require("path").resolve(process.env["KEYFLEET_ROOT"] ?? ".", rel));
+}
+
+const provider = {
+  async check(olds, news) {
+    return load().check(olds, news);
+  },
+  async diff(id, olds, news) {
+    return load().diff(id, olds, news);
+  },
+  async create(inputs) {
+    return load().create(inputs);
+  },
+  async read(id, props) {
+    return load().read(id, props);
+  },
+  async update(id, olds, news) {
+    return load().update(id, olds, news);
+  },
+  async delete() {
+    return load().delete();
+  },
+} satisfies pulumi.dynamic.ResourceProvider;
+
+/** Arguments of a {@link HostKey}. Exactly one of `publicKey`, `expectedFingerprint`, `trustOnFirstUse: true`. */
+export interface HostKeyArgs {
+  /** Display name in plans, outputs and the audit log. Default: the resource name. */
+  name?: pulumi.Input<string>;
+  /** Host name or address to scan. Required. */
+  host: pulumi.Input<string>;
+  /** SSH port. Default: 22. */
+  port?: pulumi.Input<number>;
+  /** Pinned `ssh-ed25519 AAAA…` host key; the scan must present exactly this key. Default: none. */
+  publicKey?: pulumi.Input<string>;
+  /** Expected `SHA256:…` fingerprint (as `ssh-keygen -lf` prints it). Default: none. */
+  expectedFingerprint?: pulumi.Input<string>;
+  /** Accept whatever key the first scan sees, then hold it. Must be set explicitly. Default: false. */
+  trustOnFirstUse?: pulumi.Input<boolean>;
+  /** `recipient` form: "age" (ssh-to-age X25519, for sops-nix) or "ssh" (native ssh-ed25519). Default: "age". */
+  mode?: pulumi.Input<"age" | "ssh">;
+  /** Scan timeout in milliseconds. Default: 10000. */
+  timeoutMs?: pulumi.Input<number>;
+}
+
+/** An SSH host key, scanned and verified, usable as a SecretFile recipient. */
+export class HostKey extends pulumi.dynamic.Resource {
+  /** Display name. */
+  declare public readonly name: pulumi.Output<string>;
+  /** Host. */
+  declare public readonly host: pulumi.Output<string>;
+  /** Port. */
+  declare public readonly port: pulumi.Output<number>;
+  /** The trusted `ssh-ed25519 AAAA…` host key. */
+  declare public readonly publicKey: pulumi.Output<string>;
+  /** Its `SHA256:…` fingerprint. */
+  declare public readonly fingerprint: pulumi.Output<string>;
+  /** ssh-to-age form (`age1…`), byte-identical to ssh-to-age. */
+  declare public readonly ageRecipient: pulumi.Output<string>;
+  /** Native `ssh-ed25519 AAAA…` recipient. */
+  declare public readonly sshRecipient: pulumi.Output<string>;
+  /** The recipient selected by `mode`. */
+  declare public readonly recipient: pulumi.Output<string>;
+  /** Fingerprint seen by the last scan; differs from `fingerprint` when the host key changed (drift). */
+  declare public readonly observedFingerprint: pulumi.Output<string>;
+  /** Name and recipient for SecretFile; known in preview when the key is pinned. */
+  public readonly named: pulumi.Output<NamedRecipient>;
+  /** The display name as an input (known in preview). */
+  public readonly displayName: pulumi.Input<string>;
+
+  constructor(name: string, args: HostKeyArgs, opts?: pulumi.CustomResourceOptions) {
+    validateArgs("HostKey", name, hostKeyArgsSchema, args);
+    const displayName = args.name ?? name;
+    super(
+      provider,
+      name,
+      {
+        ...args,
+        name: displayName,
+        publicKey: args.publicKey,
+        fingerprint: undefined,
+        ageRecipient: undefined,
+        sshRecipient: undefined,
+        recipient: undefined,
+        observedFingerprint: undefined,
+      },
+      opts,
+    );
+    this.displayName = displayName;
+    // A pinned key gives the recipient before the scan, so preview can show it.
+    this.named =
+      args.publicKey !== undefined
+        ? pulumi.all([displayName, args.publicKey, args.mode ?? "age", this.urn]).apply(([n, pk, mode]) => ({
+            name: n,
+            recipient: mode === "ssh" ? canonicalRecipientText(pk) : sshToAgeRecipient(pk),
+          }))
+        : pulumi.all([displayName, this.recipient]).apply(([n, r]) => ({ name: n, recipient: r }));
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * keyfleet: sops + age files as Pulumi resources, SSH host keys as recipients.
+ */
+export { Recipient, type RecipientArgs } from "./recipient";
+export { HostKey, type HostKeyArgs } from "./host-key";
+export { SecretFile, type SecretFileArgs } from "./secret-file";
+export { type RecipientLike } from "./recipients";
+export { accessChangeOnDisk, accessSummary, computeAccessChange, formatAccessChange, type AccessChange } from "./access-log";
+export { recipientArgsSchema, hostKeyArgsSchema, secretFileArgsSchema } from "./schemas";
+export { type NamedRecipient, type FingerprintedRecipient } from "../provider/resources/names";
+export { type Exposure } from "../provider/resources/exposure";
+export { type AuditEntry, DEFAULT_AUDIT_LOG } from "../provider/resources/audit-log";

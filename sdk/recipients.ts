@@ -1,0 +1,39 @@
+/**
+ * What `recipients` accepts, and how it becomes plain `{ name, recipient }` inputs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { canonicalRecipientText, deriveRecipientName, recipientLabel, type NamedRecipient } from "../provider/resources/names";
+import { Recipient } from "./recipient";
+import { HostKey } from "./host-key";
+
+/** A recipient: a Recipient or HostKey resource, a key string (`age1…`, `ssh-ed25519 AAAA… comment`), or `{ name, recipient }`. */
+export type RecipientLike = Recipient | HostKey | string | NamedRecipient;
+
+/** One resolved entry: its name (known early) and the named recipient. */
+export interface RecipientEntry {
+  readonly name: pulumi.Output<string>;
+  readonly named: pulumi.Output<NamedRecipient>;
+  readonly label: pulumi.Output<string>;
+}
+
+function fromPlain(v: string | NamedRecipient): NamedRecipient {
+  if (typeof v === "string") return { name: deriveRecipientName(v), recipient: canonicalRecipientText(v) };
+  return { name: v.name, recipient: canonicalRecipientText(v.recipient) };
+}
+
+/** Turns one `recipients` element into its entry. */
+export function recipientEntry(r: pulumi.Input<RecipientLike>): RecipientEntry {
+  let name: pulumi.Output<string>;
+  let named: pulumi.Output<NamedRecipient>;
+  if (r instanceof Recipient) {
+    named = r.named;
+    name = r.named.apply((n) => n.name);
+  } else if (r instanceof HostKey) {
+    named = r.named;
+    name = pulumi.output(r.displayName);
+  } else {
+    named = pulumi.output(r as pulumi.Input<string | NamedRecipient>).apply((v) => fromPlain(v as string | NamedRecipient));
+    name = named.apply((n) => n.name);
+  }
+  return { name, named, label: named.apply(recipientLabel) };
+}

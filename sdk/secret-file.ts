@@ -1,0 +1,130 @@
+/**
+ * `SecretFile`: a sops file in the repo whose recipients and values are declared in the program.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { secretFileArgsSchema, validateArgs } from "./schemas";
+import { recipientEntry, type RecipientLike } from "./recipients";
+import { accessSummary } from "./access-log";
+import type { SopsFormat } from "../provider/sops";
+import type * as SecretFileModule from "../provider/resources/secret-file";
+
+/** Loads the provider module at call time (see {@link Recipient}'s loader for the search order). */
+function load(): typeof SecretFileModule {
+  const rel = "dist/provider/resources/secret-file";
+  try {
+    return require("keyfleet/" + rel);
+  } catch (e) {
+    if (!String((e as Error).message).includes("keyfleet/" + rel)) throw e;
+  }
+  return require(require("path").resolve(process.env["KEYFLEET_ROOT"] ?? ".", rel));
+}
+
+const provider = {
+  async check(olds, news) {
+    return load().check(olds, news);
+  },
+  async diff(id, olds, news) {
+    return load().diff(id, olds, news);
+  },
+  async create(inputs) {
+    return load().create(inputs);
+  },
+  async read(id, props) {
+    return load().read(id, props);
+  },
+  async update(id, olds, news) {
+    return load().update(id, olds, news);
+  },
+  async delete(id, props) {
+    return load().delete(id, props);
+  },
+} satisfies pulumi.dynamic.ResourceProvider;
+
+/** Arguments of a {@link SecretFile}. */
+export interface SecretFileArgs {
+  /** File path relative to the project directory (the working directory of `pulumi`). Required; changing it replaces the resource. */
+  path: pulumi.Input<string>;
+  /** Who can read the file: Recipient / HostKey resources, key strings or `{ name, recipient }`. Required, at least one. */
+  recipients: pulumi.Input<RecipientLike>[];
+  /**
+   * Managed values, key → string; always stored as a secret. Keys are dotted paths in yaml/json
+   * (`db.password`), `section.key` in ini, and plain names in dotenv. Keys not listed are left as
+   * they are; removing a key from `values` stops managing it without deleting it. Default: none.
+   */
+  values?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** sops format. Default: from the extension (.yaml/.yml, .json, .env, .ini, else binary). */
+  format?: pulumi.Input<SopsFormat>;
+  /** Encrypt only keys matching this regex (sops --encrypted-regex); applied when the file is created. Default: all. */
+  encryptedRegex?: pulumi.Input<string>;
+  /** Leave keys matching this regex in clear; applied at creation. Default: none. */
+  unencryptedRegex?: pulumi.Input<string>;
+  /** Encrypt only keys with this suffix; applied at creation. Default: none. */
+  encryptedSuffix?: pulumi.Input<string>;
+  /** Leave keys with this suffix in clear (sops default `_unencrypted`); applied at creation. Default: none. */
+  unencryptedSuffix?: pulumi.Input<string>;
+  /** Encrypt values whose comment matches; applied at creation. Default: none. */
+  encryptedCommentRegex?: pulumi.Input<string>;
+  /** Leave values whose comment matches in clear; applied at creation. Default: none. */
+  unencryptedCommentRegex?: pulumi.Input<string>;
+  /** Audit log (JSON lines) path relative to the project. Default: `.keyfleet/audit.jsonl`. */
+  auditLog?: pulumi.Input<string>;
+  /** Delete the file on `pulumi destroy`. Default: false (the file stays in the repo). */
+  deleteFileOnDestroy?: pulumi.Input<boolean>;
+  /** Log the access change (who gains / loses access) during program evaluation. Default: true. */
+  logAccessChanges?: boolean;
+}
+
+/** A sops + age encrypted file in the repo. Outputs carry names and keyed digests, never values. */
+export class SecretFile extends pulumi.dynamic.Resource {
+  /** The path as given. */
+  declare public readonly path: pulumi.Output<string>;
+  /** The format in effect. */
+  declare public readonly format: pulumi.Output<SopsFormat>;
+  /** Recipients in the file: `{ name, recipient, fingerprint }`. */
+  declare public readonly recipients: pulumi.Output<{ name: string; recipient: string; fingerprint: string }[]>;
+  /** `name (age1…)` labels of the recipients. */
+  declare public readonly recipientLabels: pulumi.Output<string[]>;
+  /** Dotted names of every key in the file. */
+  declare public readonly keyNames: pulumi.Output<string[]>;
+  /** The keys of `values`. */
+  declare public readonly managedKeys: pulumi.Output<string[]>;
+  /** Managed key → HMAC under a key derived from the file's data key (secret). */
+  declare public readonly valueDigests: pulumi.Output<Record<string, string>>;
+  /** sha256 of the encrypted file text. */
+  declare public readonly fileSha256: pulumi.Output<string>;
+  /** sops lastmodified. */
+  declare public readonly lastmodified: pulumi.Output<string>;
+  /** What recipients removed by the last rotation could read: rotate these values. */
+  declare public readonly exposure: pulumi.Output<{ recipient: string; fingerprint: string; keys: string[] }[]>;
+
+  constructor(name: string, args: SecretFileArgs, opts?: pulumi.CustomResourceOptions) {
+    validateArgs("SecretFile", name, secretFileArgsSchema, args);
+    const entries = args.recipients.map(recipientEntry);
+    const { recipients: _r, values, logAccessChanges, ...rest } = args;
+    super(
+      provider,
+      name,
+      {
+        ...rest,
+        recipients: entries.map((e) => e.named),
+        recipientNames: entries.map((e) => e.name),
+        recipientLabels: entries.map((e) => e.label),
+        values: values === undefined ? undefined : pulumi.secret(values),
+        format: args.format,
+        keyNames: undefined,
+        managedKeys: undefined,
+        valueDigests: undefined,
+        fileSha256: undefined,
+        lastmodified: undefined,
+        exposure: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "valueDigests"] },
+    );
+    if (logAccessChanges !== false) {
+      pulumi.all([args.path, args.format, args.auditLog, pulumi.all(entries.map((e) => e.named))]).apply(([path, format, auditLog, desired]) => {
+        const msg = accessSummary({ path, desired, ...(format ? { format } : {}), ...(auditLog ? { auditLog } : {}) });
+        if (msg !== "") void pulumi.log.info(msg, this);
+      });
+    }
+  }
+}
