@@ -113,3 +113,6 @@ export class HostKey extends pulumi.dynamic.Resource {
         : pulumi.all([displayName, this.recipient]).apply(([n, r]) => ({ name: n, recipient: r }));
   }
 }
+
+/** The serialisable provider object (exported for the serialisation test). */
+export { provider as hostKeyProvider };

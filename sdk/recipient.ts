@@ -71,3 +71,6 @@ export class Recipient extends pulumi.dynamic.Resource {
     this.named = pulumi.all([displayName, args.publicKey, this.urn]).apply(([n, pk]) => ({ name: n, recipient: canonicalRecipientText(pk) }));
   }
 }
+
+/** The serialisable provider object (exported for the serialisation test). */
+export { provider as recipientProvider };

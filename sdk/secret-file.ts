@@ -128,3 +128,6 @@ export class SecretFile extends pulumi.dynamic.Resource {
     }
   }
 }
+
+/** The serialisable provider object (exported for the serialisation test). */
+export { provider as secretFileProvider };
