@@ -1,0 +1,148 @@
+/**
+ * INI store (`stores/ini/store.go`, gopkg.in/ini.v1): sections are mappings of `str` values, comments
+ * (`;`/`#`) before a section or key are encrypted with the section's AAD, metadata lives in `[sops]`
+ * flattened below the top level. Reads both `\n`-escaped (3.13.2) and `"""` multi-line (3.13.0/1) values.
+ */
+import { SopsParseError } from "../errors.js";
+import { flattenMetadata, unflattenMetadata } from "../metadata.js";
+import { comment, entry, mapping, scalar, type Comment, type Mapping, type Tree } from "../tree.js";
+import type { Parsed, Store } from "./store.js";
+
+const DEFAULT = "DEFAULT";
+
+function unquote(v: string): string {
+  if (v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("`") && v.endsWith("`")))) return v.slice(1, -1);
+  const c = v.search(/[#;]/);
+  return c >= 0 ? v.slice(0, c).trimEnd() : v;
+}
+
+function parse(text: string, file?: string): Parsed {
+  const root = mapping();
+  let section: Mapping | undefined;
+  let sectionName = DEFAULT;
+  let pending: Comment[] = [];
+  const metaPairs: [string, string][] = [];
+  const lines = text.replace(/\r\n/g, "\n").split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i] as string;
+    const line = raw.trim();
+    if (line === "") continue;
+    if (line.startsWith(";") || line.startsWith("#")) {
+      pending.push(comment(line.slice(1).trimStart()));
+      continue;
+    }
+    if (line.startsWith("[")) {
+      const end = line.indexOf("]");
+      if (end < 0) throw new SopsParseError("unclosed section header", { file, line: i + 1 });
+      sectionName = line.slice(1, end).trim();
+      section = mapping(sectionName === "sops" ? [] : pending);
+      pending = [];
+      if (sectionName !== "sops") root.items.push(entry(sectionName, section));
+      continue;
+    }
+    const d = line.search(/[=:]/);
+    if (d < 0) throw new SopsParseError("invalid ini line: expected key = value", { file, line: i + 1 });
+    const key = line.slice(0, d).trim();
+    let value = line.slice(d + 1).trim();
+    if (value.startsWith('"""')) {
+      let acc = value.slice(3);
+      const start = i;
+      while (!acc.endsWith('"""')) {
+        i++;
+        if (i >= lines.length) throw new SopsParseError('unterminated """ value', { file, line: start + 1 });
+        acc += "\n" + (lines[i] as string);
+      }
+      value = acc.slice(0, -3);
+    } else value = unquote(value);
+    if (sectionName === "sops") {
+      metaPairs.push([key, value.replace(/\\n/g, "\n")]);
+      continue;
+    }
+    if (!section) {
+      section = mapping();
+      root.items.push(entry(DEFAULT, section));
+    }
+    section.items.push(...pending, entry(key, scalar(value)));
+    pending = [];
+  }
+  if (pending.length) (section ?? root).items.push(...pending);
+  return { tree: [root], meta: metaPairs.length ? unflattenMetadata(metaPairs, file) : undefined };
+}
+
+function valueText(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
+  if (v instanceof Date) return v.toISOString();
+  return String(v);
+}
+
+function quoteValue(s: string): string {
+  if (s.includes("\n") || s.includes("`")) return `"""${s}"""`;
+  if (/[#;]/.test(s) || s !== s.trim() || s.startsWith('"')) return "`" + s + "`";
+  return s;
+}
+
+function emitSection(name: string, items: [string, string][], comments: string[], out: string[]): void {
+  for (const c of comments) out.push(`; ${c}`);
+  out.push(`[${name}]`);
+  const w = Math.max(0, ...items.map(([k]) => k.length));
+  for (const [k, v] of items) out.push(`${k.padEnd(w)} = ${v}`);
+  out.push("");
+}
+
+function emit(tree: Tree, meta?: Record<string, unknown>): string {
+  const out: string[] = [];
+  const root = tree[0] ?? mapping();
+  for (const it of root.items) {
+    if (it.kind === "comment") {
+      out.push(`; ${it.text}`);
+      continue;
+    }
+    if (it.value.kind !== "map") throw new SopsParseError(`ini values must be inside a section, got ${JSON.stringify(it.key)} at top level`, { hint: "use yaml or json for this data" });
+    const sectionComments: string[] = [];
+    const items: [string, string][] = [];
+    const lines: string[] = [];
+    let seenKey = false;
+    for (const x of it.value.items) {
+      if (x.kind === "comment") {
+        if (!seenKey) sectionComments.push(x.text);
+        else lines.push(`; ${x.text}`);
+        continue;
+      }
+      seenKey = true;
+      if (x.value.kind !== "scalar") throw new SopsParseError(`ini cannot hold nested value at ${JSON.stringify(`${it.key}.${x.key}`)}`, { hint: "use yaml or json for nested data" });
+      items.push([x.key, quoteValue(valueText(x.value.value))]);
+    }
+    if (it.key === DEFAULT && items.length === 0 && sectionComments.length === 0) continue;
+    if (lines.length === 0) emitSection(it.key, items, sectionComments, out);
+    else {
+      // key comments interleave with keys: emit keys one by one, keeping alignment
+      for (const c of sectionComments) out.push(`; ${c}`);
+      out.push(`[${it.key}]`);
+      const w = Math.max(0, ...items.map(([k]) => k.length));
+      let seen = false;
+      for (const x of it.value.items) {
+        if (x.kind === "comment") {
+          if (seen) out.push(`; ${x.text}`);
+          continue;
+        }
+        seen = true;
+        out.push(`${x.key.padEnd(w)} = ${quoteValue(valueText((x.value as { value: unknown }).value))}`);
+      }
+      out.push("");
+    }
+  }
+  if (meta) emitSection("sops", flattenMetadata(meta).map(([k, v]) => [k, v.replace(/\n/g, "\\n")]), [], out);
+  while (out.length && out[out.length - 1] === "") out.pop();
+  return out.join("\n") + "\n";
+}
+
+/** The INI store. */
+export const iniStore: Store = {
+  parseEncrypted: parse,
+  parsePlain(input, file) {
+    return parse(typeof input === "string" ? input : Buffer.from(input).toString("utf8"), file);
+  },
+  emitEncrypted: emit,
+  emitPlain: (tree) => emit(tree),
+};

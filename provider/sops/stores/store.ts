@@ -1,0 +1,23 @@
+/** The store interface each file format implements (sops `Store`). */
+import type { Tree } from "../tree.js";
+
+/** The five sops formats. */
+export type SopsFormat = "yaml" | "json" | "dotenv" | "ini" | "binary";
+
+/** A parsed file: the data documents and, for encrypted files, the raw `sops` metadata object. */
+export interface Parsed {
+  tree: Tree;
+  meta: Record<string, unknown> | undefined;
+}
+
+/** Reads and writes one format. */
+export interface Store {
+  /** Parses an encrypted file (metadata separated out of the tree). */
+  parseEncrypted(text: string, file?: string): Parsed;
+  /** Parses plaintext input; `meta` is set if it already carries sops metadata. */
+  parsePlain(input: string | Uint8Array, file?: string): Parsed;
+  /** Emits an encrypted file with metadata (plain object in emission order). */
+  emitEncrypted(tree: Tree, meta: Record<string, unknown>): string;
+  /** Emits plaintext as `sops -d` prints it. */
+  emitPlain(tree: Tree): string | Uint8Array;
+}

@@ -1,0 +1,235 @@
+/**
+ * YAML store (`stores/yaml/store.go`): key order and comments kept, multi-document, indent 4; the
+ * `sops` block is appended to every document (read from the first) in sops 3.13 style.
+ */
+import { Document, isAlias, isMap, isScalar, isSeq, Pair, parseAllDocuments, Scalar as YScalar, Schema, YAMLMap, YAMLSeq, stringify, type Node as YNode } from "yaml";
+import { SopsParseError } from "../errors.js";
+import { goTimeText, goYamlFloat } from "../goformat.js";
+import { entry, mapping, scalar, toPlain, type Comment, type Mapping, type Node, type Sequence, type Tree } from "../tree.js";
+import type { Parsed, Store } from "./store.js";
+import { commentTokens, LineIndex, placeComments, type CollInfo, type Mark } from "./yaml-comments.js";
+
+const MAX_BYTES = 64 * 1024 * 1024;
+const TS_RE = /^\d{4}-\d{1,2}-\d{1,2}(?:(?:[Tt]|[ \t]+)\d{1,2}:\d{2}:\d{2}(?:\.\d+)?(?:[ \t]*(?:Z|[-+]\d{1,2}(?::\d{2})?))?)?$/;
+
+const baseTimestamp = new Schema({ customTags: ["timestamp"] }).tags.find((t) => t.tag === "tag:yaml.org,2002:timestamp");
+const customTags = baseTimestamp ? [{ ...baseTimestamp, stringify: (item: { value: unknown }) => goTimeText(item.value as Date) }] : [];
+const floatTag = {
+  identify: (v: unknown) => typeof v === "number",
+  default: true,
+  tag: "tag:yaml.org,2002:float",
+  test: /^$^/,
+  resolve: (s: string) => Number(s),
+  stringify: (item: { value: unknown }) => goYamlFloat(item.value as number),
+};
+
+function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: number, file?: string): Mapping {
+  const marks: Mark[] = [];
+  const info = new Map<Mapping | Sequence, CollInfo>();
+  const conv = (n: unknown, parent: Mapping | Sequence | undefined, depth: number): Node => {
+    if (depth > 200) throw new SopsParseError("yaml nesting too deep", { file });
+    if (isAlias(n)) return conv(n.resolve(doc), parent, depth + 1);
+    if (isMap(n)) {
+      const m = mapping();
+      const start = lines.pos((n as YNode).range?.[0] ?? 0);
+      info.set(m, { col: start.col, parent, firstLine: start.line });
+      for (const p of n.items) {
+        const k = p.key;
+        let key: string;
+        if (isScalar(k)) key = typeof k.value === "string" ? k.value : k.range ? text.slice(k.range[0], k.range[1]) : String(k.value);
+        else throw new SopsParseError("yaml mapping keys must be scalars", { file, line: k && isScalar(k) ? undefined : lines.pos((n as YNode).range?.[0] ?? 0).line + 1 });
+        const pos = lines.pos(k.range?.[0] ?? 0);
+        if (m.items.length === 0) info.set(m, { col: pos.col, parent, firstLine: pos.line });
+        const mark: Mark = { line: pos.line, coll: m, index: m.items.length };
+        marks.push(mark);
+        const value = conv(p.value, m, depth + 1);
+        if (value.kind !== "scalar") mark.child = value;
+        m.items.push(entry(key, value));
+      }
+      return m;
+    }
+    if (isSeq(n)) {
+      const s: Sequence = { kind: "seq", items: [] };
+      let col = -1;
+      let firstLine = -1;
+      for (const it of n.items) {
+        const off = (it as YNode | null)?.range?.[0] ?? (n as YNode).range?.[0] ?? 0;
+        let dash = off - 1;
+        while (dash > 0 && (text[dash] === " " || text[dash] === "\t")) dash--;
+        const pos = lines.pos(text[dash] === "-" ? dash : off);
+        if (col < 0) {
+          col = pos.col;
+          firstLine = pos.line;
+        }
+        const mark: Mark = { line: pos.line, coll: s, index: s.items.length };
+        marks.push(mark);
+        info.set(s, { col, parent, firstLine });
+        const value = conv(it, s, depth + 1);
+        if (value.kind !== "scalar") mark.child = value;
+        s.items.push(value);
+      }
+      if (col < 0) info.set(s, { col: 0, parent, firstLine: -1 });
+      return s;
+    }
+    if (isScalar(n)) {
+      const v = n.value;
+      if (v === null || v === undefined) return scalar(null);
+      if (typeof v === "string" || typeof v === "bigint" || typeof v === "boolean" || v instanceof Date) return scalar(v);
+      if (typeof v === "number") return scalar(v);
+      return scalar(String(v));
+    }
+    if (n === null || n === undefined) return scalar(null);
+    throw new SopsParseError("unsupported yaml node", { file });
+  };
+  const rootNode = doc.contents;
+  if (rootNode !== null && !isMap(rootNode)) throw new SopsParseError("top-level yaml value must be a mapping", { file, hint: "sops files are mappings at the top level" });
+  const root = rootNode === null ? mapping() : (conv(rootNode, undefined, 0) as Mapping);
+  if (!info.has(root)) info.set(root, { col: 0, firstLine: 0 });
+  const a = from;
+  const b = doc.range[2];
+  const cs = commentTokens(text.slice(0, b))
+    .filter((c) => c.offset >= a && c.offset < b)
+    .map((c) => {
+      const p = lines.pos(c.offset);
+      const before = text.slice(c.offset - p.col, c.offset);
+      return { line: p.line, col: p.col, text: c.text, inline: before.trim() !== "" && before.trim() !== "---" };
+    });
+  placeComments(root, marks, info, cs);
+  return root;
+}
+
+function parse(text: string, file?: string): Parsed {
+  if (text.length > MAX_BYTES) throw new SopsParseError("yaml file too large", { file });
+  const lines = new LineIndex(text);
+  const docs = parseAllDocuments(text, { intAsBigInt: true, customTags: ["timestamp"], uniqueKeys: true, prettyErrors: false });
+  const list = Array.isArray(docs) ? docs : [];
+  if (!Array.isArray(docs)) return { tree: [mapping()], meta: undefined };
+  const tree: Tree = [];
+  let meta: Record<string, unknown> | undefined;
+  let from = 0;
+  for (const d of list) {
+    const err = d.errors[0];
+    if (err) throw new SopsParseError(`invalid yaml: ${err.message.split("\n")[0]}`, { file, line: err.linePos?.[0]?.line });
+    const root = convertDoc(d, text, lines, from, file);
+    from = d.range[2];
+    root.items = root.items.filter((it) => {
+      if (it.kind === "entry" && it.key === "sops") {
+        if (meta === undefined) meta = toPlain(it.value) as Record<string, unknown>;
+        return false;
+      }
+      return true;
+    });
+    tree.push(root);
+  }
+  if (tree.length === 0) tree.push(mapping());
+  return { tree, meta };
+}
+
+function yamlNode(n: Node, doc: Document): YNode {
+  if (n.kind === "scalar") {
+    const v = n.value;
+    const s = new YScalar(v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : v);
+    if (typeof s.value === "string") {
+      if (s.value.includes("\n")) s.type = "BLOCK_LITERAL";
+      else if (TS_RE.test(s.value)) s.type = "QUOTE_DOUBLE";
+    }
+    return s as YNode;
+  }
+  const pending: string[] = [];
+  if (n.kind === "map") {
+    const m = new YAMLMap(doc.schema);
+    for (const it of n.items) {
+      if (it.kind === "comment") {
+        pending.push(it.text);
+        continue;
+      }
+      const k = new YScalar(it.key);
+      if (pending.length) k.commentBefore = pending.splice(0).join("\n");
+      m.items.push(new Pair(k, yamlNode(it.value, doc)));
+    }
+    if (pending.length) m.comment = pending.join("\n");
+    return m as YNode;
+  }
+  const s = new YAMLSeq(doc.schema);
+  for (const it of n.items) {
+    if (it.kind === "comment") {
+      pending.push((it as Comment).text);
+      continue;
+    }
+    const y = yamlNode(it, doc);
+    if (pending.length) y.commentBefore = pending.splice(0).join("\n");
+    s.items.push(y);
+  }
+  if (pending.length) s.comment = pending.join("\n");
+  return s as YNode;
+}
+
+/** Emits one data document like go-yaml v3 with indent 4 (no line folding). */
+export function emitYamlDoc(root: Mapping): string {
+  const doc = new Document(null, { customTags: [...customTags, floatTag] as never, intAsBigInt: true });
+  const onlyComments = root.items.every((i) => i.kind === "comment");
+  if (root.items.length === 0) return "{}\n";
+  const node = yamlNode(root, doc);
+  if (onlyComments) {
+    doc.commentBefore = root.items.map((c) => (c as Comment).text).join("\n");
+    doc.contents = new YAMLMap(doc.schema) as never;
+    return doc.toString({ indent: 4, indentSeq: true, lineWidth: 0 });
+  }
+  doc.contents = node as never;
+  return doc.toString({ indent: 4, indentSeq: true, lineWidth: 0, doubleQuotedMinMultiLineLength: 1e9 });
+}
+
+function scalarText(v: unknown): string {
+  if (typeof v === "string" && TS_RE.test(v)) return JSON.stringify(v);
+  return stringify(v, { lineWidth: 0 }).trimEnd();
+}
+
+function blockText(v: string, indent: string): string {
+  const chomp = v.endsWith("\n\n") ? "|+" : v.endsWith("\n") ? "|" : "|-";
+  const body = v.endsWith("\n") ? v.slice(0, -1) : v;
+  return `${chomp}\n${body
+    .split("\n")
+    .map((l) => (l === "" ? "" : indent + l))
+    .join("\n")}`;
+}
+
+/** Emits the `sops:` block exactly in sops 3.13 layout (hand-written to match go-yaml's indentation). */
+export function emitSopsBlock(meta: Record<string, unknown>): string {
+  const out: string[] = ["sops:"];
+  const val = (v: unknown, contentIndent: string): string => (typeof v === "string" && v.includes("\n") ? blockText(v, contentIndent) : scalarText(v));
+  for (const [k, v] of Object.entries(meta)) {
+    if (Array.isArray(v)) {
+      out.push(`    ${k}:`);
+      for (const item of v) {
+        if (item && typeof item === "object" && !Array.isArray(item)) {
+          let first = true;
+          for (const [ik, iv] of Object.entries(item as Record<string, unknown>)) {
+            out.push(`${first ? "        - " : "          "}${ik}: ${val(iv, "            ")}`);
+            first = false;
+          }
+        } else out.push(`        - ${val(item, "            ")}`);
+      }
+    } else out.push(`    ${k}: ${val(v, "        ")}`);
+  }
+  return out.join("\n") + "\n";
+}
+
+/** The YAML store. */
+export const yamlStore: Store = {
+  parseEncrypted: parse,
+  parsePlain(input, file) {
+    return parse(typeof input === "string" ? input : Buffer.from(input).toString("utf8"), file);
+  },
+  emitEncrypted(tree: Tree, meta) {
+    const block = emitSopsBlock(meta);
+    return tree
+      .map((d) => {
+        const body = d.items.length ? emitYamlDoc(d) : "";
+        return body + block;
+      })
+      .join("---\n");
+  },
+  emitPlain(tree) {
+    return tree.map((d) => emitYamlDoc(d)).join("---\n");
+  },
+};
