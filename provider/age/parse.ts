@@ -51,8 +51,8 @@ export function parseRecipient(text: string, where?: string): AgeRecipient {
   if (text.length > MAX_SSH_KEY_BYTES) throw new KeyParseError(`recipient longer than ${MAX_SSH_KEY_BYTES} bytes`, w(where));
   const s = text.trim();
   if (s === "") throw new KeyParseError("empty recipient", { ...w(where), hint: "give an age1… or ssh-ed25519 AAAA… public key" });
-  if (/^age1/i.test(s)) return parseX25519Recipient(s, where);
   if (s.startsWith("AGE-SECRET-KEY-")) throw new KeyParseError("expected a recipient (public key) but got an age identity (secret key)", { ...w(where), hint: "use the public key printed by age-keygen -y" });
+  if (/^age[a-z0-9-]*1\S+$/i.test(s)) return parseX25519Recipient(s, where);
   if (s.includes("PRIVATE KEY-----")) throw new KeyParseError("expected a recipient (public key) but got an ssh private key", { ...w(where), hint: "use the .pub file" });
   const key = parseSshPublicKey(s, where);
   if (key.type !== "ssh-ed25519" || !key.ed25519) throw new UnsupportedKeyError(key.type, where);
