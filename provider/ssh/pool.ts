@@ -42,6 +42,11 @@ export interface SshPoolOptions {
   opTimeoutMs?: number;
   /** Concurrent channels per connection (default 8; sshd's MaxSessions default is 10). */
   channelsPerConnection?: number;
+  /**
+   * Called with every command line sent in an exec request, for audits and tests: it shows what
+   * the host (and its process list) sees. Content never appears there; it goes on stdin.
+   */
+  onCommand?: (target: string, command: string) => void;
 }
 
 /** Largest file writeFileAtomic sends (env files are small; this bounds memory and time). */
@@ -65,7 +70,7 @@ export class SshPool {
   connectCount = 0;
 
   constructor(o: SshPoolOptions = {}) {
-    this.o = { attempts: 4, backoffMs: 200, connectTimeoutMs: 15_000, opTimeoutMs: 60_000, channelsPerConnection: 8, ...o };
+    this.o = { attempts: 4, backoffMs: 200, connectTimeoutMs: 15_000, opTimeoutMs: 60_000, channelsPerConnection: 8, onCommand: () => undefined, ...o };
   }
 
   /**
@@ -85,6 +90,19 @@ export class SshPool {
     await Promise.all(all.map(async (p) => {
       try { const c = await p; c.closed = true; c.client.end(); c.client.destroy(); } catch { /* never connected */ }
     }));
+  }
+
+  /**
+   * Destroy every open socket at once without a goodbye (what a network cut does). Operations in
+   * flight fail or retry; the next operation reconnects. Used by fault-injection tests.
+   */
+  destroyConnections(): number {
+    let n = 0;
+    for (const p of this.conns.values()) {
+      void p.then((c) => { c.closed = true; c.client.destroy(); }, () => undefined);
+      n++;
+    }
+    return n;
   }
 
   /** @internal live connection for `t`, opening one when needed; checks the pin of every caller. */
@@ -157,6 +175,7 @@ export class SshPool {
   /** @internal exec on a live connection; rejects with a retryable SshError if the channel dies. */
   run(t: SshTarget, c: Conn, command: string, stdin: Uint8Array | undefined): Promise<ExecResult> {
     const name = targetName(t);
+    this.o.onCommand(name, command);
     return new Promise((resolve, reject) => {
       let ch: ClientChannel | undefined;
       const timer = setTimeout(() => {
