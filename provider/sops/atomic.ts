@@ -1,0 +1,67 @@
+/** Atomic local file writes: temp file in the same directory, mode set at creation, fsync, rename, fsync dir. */
+import { closeSync, constants, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { basename, dirname, join } from "node:path";
+import { KeyfleetError } from "../errors.js";
+
+/** Test hook: called after each chunk is written to the temp file (throw to simulate a crash). */
+export interface AtomicWriteHooks {
+  afterWrite?: (tempPath: string, written: number) => void;
+}
+
+/**
+ * Writes `data` to `path` atomically: readers see the old file or the new one, never a partial one.
+ * The mode defaults to the existing file's mode, else 0600. On error the temp file is removed.
+ * @throws KeyfleetError WRITE_FAILED naming the path
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mode?: number; hooks?: AtomicWriteHooks } = {}): void {
+  const dir = dirname(path);
+  let mode = o.mode;
+  if (mode === undefined) {
+    try {
+      mode = statSync(path).mode & 0o7777;
+    } catch {
+      mode = 0o600;
+    }
+  }
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+    let off = 0;
+    while (off < bytes.length) {
+      off += writeSync(fd, bytes, off, Math.min(1 << 20, bytes.length - off));
+      o.hooks?.afterWrite?.(tmp, off);
+    }
+    if (bytes.length === 0) o.hooks?.afterWrite?.(tmp, 0);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* temp may not exist */
+    }
+    throw new KeyfleetError("WRITE_FAILED", `cannot write ${path}: ${(e as Error).message}`, { hint: "check the directory exists and is writable", file: path, cause: e });
+  }
+  try {
+    const dfd = openSync(dir, constants.O_RDONLY);
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    /* directory fsync is best effort (not supported on every filesystem) */
+  }
+}

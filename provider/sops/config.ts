@@ -1,0 +1,145 @@
+/**
+ * `.sops.yaml`: parse `creation_rules`, find the config as sops does (search upwards from the file),
+ * pick the first rule whose `path_regex` matches the path relative to the config's directory, and
+ * write/update keyfleet-managed rules while keeping comments and other rules.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq, Scalar as YScalar, type Document } from "yaml";
+import { SopsParseError, UnsupportedError } from "./errors.js";
+import { compileRe2, RULE_FIELDS, type EncryptRules } from "./rules.js";
+
+/** One creation rule. */
+export interface CreationRule {
+  pathRegex?: string;
+  /** age recipients (string or list form, comma separated allowed). */
+  age: string[];
+  /** Number of key groups (age recipients of a single group are merged into `age`). */
+  keyGroups: number;
+  rules: EncryptRules;
+  /** Index in creation_rules. */
+  index: number;
+}
+
+/** A loaded config. */
+export interface SopsConfig {
+  path: string;
+  dir: string;
+  rules: CreationRule[];
+}
+
+function splitAge(v: unknown, where: string, file: string): string[] {
+  if (v === undefined || v === null) return [];
+  const parts = Array.isArray(v) ? v : [v];
+  return parts.flatMap((p) => {
+    if (typeof p !== "string") throw new SopsParseError(`${where}.age must be a string or a list of strings`, { file });
+    return p.split(",").map((s) => s.trim()).filter(Boolean);
+  });
+}
+
+/** Parses `.sops.yaml` text. @throws SopsParseError */
+export function parseSopsConfig(text: string, file = ".sops.yaml"): CreationRule[] {
+  const doc = parseDocument(text);
+  if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${doc.errors[0].message.split("\n")[0]}`, { file, line: doc.errors[0].linePos?.[0]?.line });
+  const root = doc.toJS() as unknown;
+  if (root === null || root === undefined) return [];
+  if (typeof root !== "object" || Array.isArray(root)) throw new SopsParseError("top level must be a mapping", { file });
+  const cr = (root as Record<string, unknown>).creation_rules;
+  if (cr === undefined || cr === null) return [];
+  if (!Array.isArray(cr)) throw new SopsParseError("creation_rules must be a list", { file });
+  return cr.map((r, index) => {
+    const where = `creation_rules[${index}]`;
+    if (typeof r !== "object" || r === null || Array.isArray(r)) throw new SopsParseError(`${where} must be a mapping`, { file });
+    const o = r as Record<string, unknown>;
+    const rule: CreationRule = { age: splitAge(o.age, where, file), keyGroups: 1, rules: {}, index };
+    if (o.path_regex !== undefined) {
+      if (typeof o.path_regex !== "string") throw new SopsParseError(`${where}.path_regex must be a string`, { file });
+      compileRe2(o.path_regex, `${where}.path_regex`, file);
+      rule.pathRegex = o.path_regex;
+    }
+    if (Array.isArray(o.key_groups)) {
+      rule.keyGroups = o.key_groups.length;
+      if (o.key_groups.length === 1) rule.age.push(...splitAge((o.key_groups[0] as Record<string, unknown> | null)?.age, `${where}.key_groups[0]`, file));
+    }
+    for (const [k, f] of Object.entries(RULE_FIELDS) as [keyof typeof RULE_FIELDS, string][]) {
+      const v = o[f];
+      if (typeof v === "string" && v) rule.rules[k] = v;
+    }
+    if (o.mac_only_encrypted === true) rule.rules.macOnlyEncrypted = true;
+    return rule;
+  });
+}
+
+/** Finds `.sops.yaml` from the file's directory upwards (as sops `FindConfigFile`). */
+export function findConfigFile(filePath: string, maxDepth = 100): string | undefined {
+  let dir = dirname(resolve(filePath));
+  for (let i = 0; i < maxDepth; i++) {
+    const p = join(dir, ".sops.yaml");
+    if (existsSync(p)) return p;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+  return undefined;
+}
+
+/** Loads the config governing `filePath`, or undefined when there is none. */
+export function loadConfigFor(filePath: string): SopsConfig | undefined {
+  const path = findConfigFile(filePath);
+  if (!path) return undefined;
+  return { path, dir: dirname(path), rules: parseSopsConfig(readFileSync(path, "utf8"), path) };
+}
+
+/**
+ * First rule matching `filePath` (relative to the config dir, `/`-separated); a rule without
+ * path_regex matches everything. @throws UnsupportedError when the match uses several key groups
+ */
+export function matchRule(config: SopsConfig, filePath: string): CreationRule | undefined {
+  const rel = relative(config.dir, resolve(filePath)).split(sep).join("/");
+  const hit = config.rules.find((r) => r.pathRegex === undefined || compileRe2(r.pathRegex, "path_regex", config.path).test(rel));
+  if (hit && hit.keyGroups > 1) throw new UnsupportedError(`${config.path}: the rule for ${rel} has ${hit.keyGroups} key groups (Shamir), which keyfleet does not support`, { file: config.path });
+  return hit;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The anchored path_regex keyfleet writes for one file (relative to the config dir). */
+export function pathRegexFor(relPath: string): string {
+  return `^${escapeRe(relPath)}$`;
+}
+
+/**
+ * Adds or updates the rule for `relPath` (exact `path_regex` written by `pathRegexFor`) so that
+ * `sops edit` uses `recipients`. The rule is inserted before other rules (first match wins); comments
+ * and all other rules are kept as they were.
+ */
+export function upsertCreationRule(text: string, relPath: string, recipients: string[], rules: EncryptRules = {}): string {
+  const doc: Document = parseDocument(text || "creation_rules: []\n");
+  if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${doc.errors[0].message.split("\n")[0]}`, { file: ".sops.yaml" });
+  if (!isMap(doc.contents)) doc.contents = new YAMLMap(doc.schema) as never;
+  const root = doc.contents as unknown as YAMLMap;
+  let list = root.get("creation_rules", true);
+  if (!isSeq(list)) {
+    list = new YAMLSeq(doc.schema);
+    root.set("creation_rules", list);
+  }
+  const seq = list as YAMLSeq;
+  seq.flow = false;
+  const re = pathRegexFor(relPath);
+  let rule = seq.items.find((it) => isMap(it) && isScalar(it.get("path_regex", true)) && (it.get("path_regex") as unknown) === re) as YAMLMap | undefined;
+  if (!rule) {
+    rule = new YAMLMap(doc.schema);
+    rule.set("path_regex", re);
+    seq.items.unshift(rule);
+  }
+  const age = new YScalar(recipients.join(","));
+  rule.set("age", age);
+  for (const [k, f] of Object.entries(RULE_FIELDS) as [keyof typeof RULE_FIELDS, string][]) {
+    const v = rules[k];
+    if (typeof v === "string" && v) rule.set(f, v);
+  }
+  if (rules.macOnlyEncrypted) rule.set("mac_only_encrypted", true);
+  return doc.toString({ indent: 2, lineWidth: 0 });
+}
