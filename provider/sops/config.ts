@@ -120,12 +120,13 @@ export function upsertCreationRule(text: string, relPath: string, recipients: st
   if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${doc.errors[0].message.split("\n")[0]}`, { file: ".sops.yaml" });
   if (!isMap(doc.contents)) doc.contents = new YAMLMap(doc.schema) as never;
   const root = doc.contents as unknown as YAMLMap;
-  let list = root.get("creation_rules", true);
-  if (!isSeq(list)) {
-    list = new YAMLSeq(doc.schema);
-    root.set("creation_rules", list);
+  const found: unknown = root.get("creation_rules", true);
+  let seq: YAMLSeq;
+  if (isSeq(found)) seq = found;
+  else {
+    seq = new YAMLSeq(doc.schema);
+    root.set("creation_rules", seq);
   }
-  const seq = list as YAMLSeq;
   seq.flow = false;
   const re = pathRegexFor(relPath);
   let rule = seq.items.find((it) => isMap(it) && isScalar(it.get("path_regex", true)) && (it.get("path_regex") as unknown) === re) as YAMLMap | undefined;
