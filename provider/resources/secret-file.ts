@@ -10,8 +10,8 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { discoverIdentities, type AgeIdentity } from "../age";
-import { decrypt, encrypt, keyedDigest, listKeys, readMetadata, setValues, updateRecipients, writeFileAtomic, type SopsFormat } from "../sops";
-import { appendAudit, type AuditEntry, type AuditOperation } from "./audit-log";
+import { decrypt, encrypt, keyedDigest, listKeys, loadEncrypted, readMetadata, setValues, unwrapDataKey, updateRecipients, writeFileAtomic, type SopsFormat } from "../sops";
+import { appendAudit, namesFromAudit, readAudit, type AuditEntry, type AuditOperation } from "./audit-log";
 import { computeExposure, exposureMessage, keyName, type Exposure } from "./exposure";
 import { containsUnknown, isUnknown } from "./inputs";
 import { canonicalRecipientText, deriveRecipientName, fingerprinted, recipientLabel, type FingerprintedRecipient, type NamedRecipient } from "./names";
@@ -110,6 +110,12 @@ async function describe(text: string, i: SecretFileInputs, named: readonly Named
   };
 }
 
+/** Name of a recipient that leaves: from the previous outputs, else the audit log, else derived. */
+function knownName(recipient: string, previous: readonly NamedRecipient[], i: SecretFileInputs): string {
+  const p = previous.find((r) => canonicalRecipientText(r.recipient) === recipient);
+  return p?.name ?? namesFromAudit(readAudit(auditLogOf(i))).get(recipient) ?? deriveRecipientName(recipient);
+}
+
 function entry(file: string, operation: AuditOperation, o: Partial<AuditEntry>): AuditEntry {
   return { time: new Date().toISOString(), file, operation, recipientsAdded: [], recipientsRemoved: [], keysChanged: [], exposure: [], by: "keyfleet provider", ...o };
 }
@@ -119,7 +125,7 @@ function entry(file: string, operation: AuditOperation, o: Partial<AuditEntry>):
  * one (add recipients → same data key; any removal → rotation + exposure; changed values →
  * only those keys). Writes atomically and appends one audit line per operation.
  */
-export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[]): Promise<SecretFileOutputs> {
+export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[], previous: readonly NamedRecipient[] = []): Promise<SecretFileOutputs> {
   const abs = absPath(i.path);
   const format = formatOf(i);
   const desired = parseNamed(i.recipients);
@@ -137,7 +143,7 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
     const current = new Set(readMetadata(text, format, i.path).recipients.map(canonicalRecipientText));
     const want = new Set(named.map((r) => r.recipient));
     const added = named.filter((r) => !current.has(r.recipient)).map(fingerprinted);
-    const removed = [...current].filter((r) => !want.has(r)).map((r) => fingerprinted({ name: deriveRecipientName(r), recipient: r }));
+    const removed = [...current].filter((r) => !want.has(r)).map((r) => fingerprinted({ name: knownName(r, previous, i), recipient: r }));
     if (added.length > 0 || removed.length > 0) {
       const keys = listKeys(text, format, i.path);
       const res = await updateRecipients(text, { format, identities: await identities(), recipients: desired, file: i.path });
@@ -172,7 +178,7 @@ export async function create(i: SecretFileInputs): Promise<pulumi.dynamic.Create
 
 /** Applies recipient and value changes (and re-reads after an outside edit). */
 export async function update(_id: string, olds: SecretFileOutputs, news: SecretFileInputs): Promise<pulumi.dynamic.UpdateResult> {
-  return { outs: await reconcile(news, olds.exposure ?? []) };
+  return { outs: await reconcile(news, olds.exposure ?? [], olds.recipients ?? []) };
 }
 
 /** Refreshes from the file: recipients, key names, digests of managed keys, file digest. */
@@ -220,7 +226,8 @@ export async function diff(_id: string, olds: SecretFileOutputs, news: Record<st
   if (keys.length > 0) {
     let dataKey: Uint8Array;
     try {
-      dataKey = (await decrypt(text, { format: olds.format, identities: await identities(), file: n.path })).dataKey;
+      // only the data key is unwrapped (no value is decrypted) to key the digests of the new values
+      dataKey = await unwrapDataKey(loadEncrypted(text, olds.format, n.path).meta, await identities(), n.path);
     } catch {
       return { changes: true, replaces, deleteBeforeReplace: false }; // update will report why
     }
