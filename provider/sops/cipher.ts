@@ -19,8 +19,9 @@ export function isEncrypted(s: string): boolean {
 }
 
 function b64(s: string, what: string): Buffer {
-  if (!B64_RE.test(s)) throw new SopsCryptoError(`invalid base64 in the ${what} of an encrypted value`);
-  return Buffer.from(s, "base64");
+  const b = B64_RE.test(s) ? Buffer.from(s, "base64") : undefined;
+  if (!b || b.toString("base64") !== s) throw new SopsCryptoError(`invalid base64 in the ${what} of an encrypted value`);
+  return b;
 }
 
 /** Plaintext bytes of a typed value (sops `ToBytes`); also what the MAC hashes. */
