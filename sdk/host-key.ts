@@ -10,12 +10,19 @@ import type * as HostKeyModule from "../provider/resources/host-key";
 /** Loads the provider module at call time (see {@link Recipient}'s loader for the search order). */
 function load(): typeof HostKeyModule {
   const rel = "dist/provider/resources/host-key";
+  // cached per server process: a failed package lookup walks the file system on every call
+  const cache = globalThis as unknown as Record<string, unknown>;
+  const hit = cache["__keyfleet:" + rel];
+  if (hit) return hit as ReturnType<typeof load>;
+  let mod: ReturnType<typeof load> | undefined;
   try {
-    return require("keyfleet/" + rel);
+    mod = require("keyfleet/" + rel);
   } catch (e) {
     if (!String((e as Error).message).includes("keyfleet/" + rel)) throw e;
   }
-  return require(require("path").resolve(process.env["KEYFLEET_ROOT"] ?? ".", rel));
+  mod ??= require(require("path").resolve(process.env["KEYFLEET_ROOT"] ?? ".", rel)) as ReturnType<typeof load>;
+  cache["__keyfleet:" + rel] = mod;
+  return mod;
 }
 
 const provider = {

@@ -11,12 +11,19 @@ import type * as SecretFileModule from "../provider/resources/secret-file";
 /** Loads the provider module at call time (see {@link Recipient}'s loader for the search order). */
 function load(): typeof SecretFileModule {
   const rel = "dist/provider/resources/secret-file";
+  // cached per server process: a failed package lookup walks the file system on every call
+  const cache = globalThis as unknown as Record<string, unknown>;
+  const hit = cache["__keyfleet:" + rel];
+  if (hit) return hit as ReturnType<typeof load>;
+  let mod: ReturnType<typeof load> | undefined;
   try {
-    return require("keyfleet/" + rel);
+    mod = require("keyfleet/" + rel);
   } catch (e) {
     if (!String((e as Error).message).includes("keyfleet/" + rel)) throw e;
   }
-  return require(require("path").resolve(process.env["KEYFLEET_ROOT"] ?? ".", rel));
+  mod ??= require(require("path").resolve(process.env["KEYFLEET_ROOT"] ?? ".", rel)) as ReturnType<typeof load>;
+  cache["__keyfleet:" + rel] = mod;
+  return mod;
 }
 
 const provider = {
