@@ -1,0 +1,95 @@
+/**
+ * SecretFile provider functions called directly on real files in a tmp dir, with real age keys.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateX25519 } from "../../../provider/age";
+import * as sf from "../../../provider/resources/secret-file";
+import { UNKNOWN } from "../../../provider/resources/inputs";
+
+const alice = generateX25519();
+const bob = generateX25519();
+let dir: string;
+const saved = process.env["SOPS_AGE_KEY"];
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "kf-sfu-"));
+  process.env["SOPS_AGE_KEY"] = alice.identity;
+});
+afterAll(() => {
+  if (saved === undefined) delete process.env["SOPS_AGE_KEY"];
+  else process.env["SOPS_AGE_KEY"] = saved;
+});
+const ins = (file: string, extra: Record<string, unknown> = {}) => ({
+  path: join(dir, file),
+  recipients: [{ name: "alice", recipient: alice.recipient }],
+  auditLog: join(dir, "audit.jsonl"),
+  ...extra,
+});
+
+describe("SecretFile check", () => {
+  const rows: { input: Record<string, unknown>; property: string }[] = [
+    { input: { path: "", recipients: [] }, property: "path" },
+    { input: { path: "a.yaml", recipients: [] }, property: "recipients" },
+    { input: { path: "a.yaml", recipients: [{ name: "x", recipient: "age1nope" }] }, property: "recipients" },
+    { input: { path: "a.yaml", recipients: [{ name: "a", recipient: alice.recipient }, { name: "b", recipient: alice.recipient }] }, property: "recipients" },
+    { input: { path: "a.yaml", format: "toml", recipients: [{ name: "a", recipient: alice.recipient }] }, property: "format" },
+    { input: { path: "a.yaml", values: { k: 1 }, recipients: [{ name: "a", recipient: alice.recipient }] }, property: "values" },
+    { input: { path: "a.yaml", values: { "a..b": "x" }, recipients: [{ name: "a", recipient: alice.recipient }] }, property: "values" },
+    { input: { path: "a.bin", values: { k: "v" }, recipients: [{ name: "a", recipient: alice.recipient }] }, property: "values" },
+    { input: { path: "a.yaml", encryptedRegex: "(", recipients: [{ name: "a", recipient: alice.recipient }] }, property: "encryptedRegex" },
+    { input: { path: "a.yaml", encryptedRegex: "a", unencryptedRegex: "b", recipients: [{ name: "a", recipient: alice.recipient }] }, property: "unencryptedRegex" },
+    { input: { path: "a.yaml", deleteFileOnDestroy: "yes", recipients: [{ name: "a", recipient: alice.recipient }] }, property: "deleteFileOnDestroy" },
+  ];
+  it.each(rows)("fails $property", async ({ input, property }) => {
+    const r = await sf.check({}, input);
+    expect(r.failures?.map((f) => f.property)).toContain(property);
+  });
+  it("never quotes a value in a failure", async () => {
+    const r = await sf.check({}, { path: "a.env", values: { "bad key": "SECRETVALUE" }, recipients: [{ name: "a", recipient: alice.recipient }] });
+    expect(JSON.stringify(r.failures)).not.toContain("SECRETVALUE");
+  });
+  it("skips unknowns", async () => {
+    const r = await sf.check({}, { path: UNKNOWN, recipients: [{ name: "a", recipient: UNKNOWN }], values: UNKNOWN });
+    expect(r.failures).toEqual([]);
+  });
+});
+
+describe("SecretFile lifecycle (direct)", () => {
+  it("create, diff, read, update, delete on a dotenv file", async () => {
+    const i = ins("app.env", { values: { DB_PASSWORD: "pass-one-xyz", API_KEY: "key-one-xyz" } });
+    const { id, outs } = await sf.create(i as never);
+    expect(id).toBe(i.path);
+    expect(outs.format).toBe("dotenv");
+    expect(outs.keyNames.sort()).toEqual(["API_KEY", "DB_PASSWORD"]);
+    expect((await sf.diff(id, outs, i)).changes).toBe(false);
+    expect((await sf.diff(id, outs, { ...i, values: { DB_PASSWORD: "pass-two-xyz", API_KEY: "key-one-xyz" } })).changes).toBe(true);
+    expect((await sf.diff(id, outs, { ...i, recipients: [...i.recipients, { name: "bob", recipient: bob.recipient }] })).changes).toBe(true);
+    expect((await sf.diff(id, outs, { ...i, path: join(dir, "other.env") })).replaces).toEqual(["path"]);
+    expect((await sf.diff(id, outs, { ...i, values: { DB_PASSWORD: UNKNOWN } })).changes).toBe(true);
+    const r = await sf.read(id, outs);
+    expect(r.props).toEqual(outs);
+    const u = await sf.update(id, outs, { ...i, values: { DB_PASSWORD: "pass-two-xyz", API_KEY: "key-one-xyz" } } as never);
+    expect(u.outs?.valueDigests["API_KEY"]).toBe(outs.valueDigests["API_KEY"]); // same data key, same value
+    expect(u.outs?.valueDigests["DB_PASSWORD"]).not.toBe(outs.valueDigests["DB_PASSWORD"]);
+    expect(readFileSync(i.path, "utf8")).not.toMatch(/pass-one-xyz|pass-two-xyz|key-one-xyz/);
+    await sf.delete(id, u.outs as sf.SecretFileOutputs);
+    expect(existsSync(i.path)).toBe(true);
+    await sf.delete(id, { ...(u.outs as sf.SecretFileOutputs), deleteFileOnDestroy: true });
+    expect(existsSync(i.path)).toBe(false);
+  });
+  it("read of a missing file empties the digests so diff plans a re-create", async () => {
+    const i = ins("gone.yaml");
+    const { id, outs } = await sf.create(i as never);
+    rmSync(i.path);
+    const r = await sf.read(id, outs);
+    expect(r.props?.fileSha256).toBe("");
+    expect((await sf.diff(id, r.props as sf.SecretFileOutputs, i)).changes).toBe(true);
+  });
+  it("refuses a multi-line value for dotenv without quoting it", async () => {
+    const err = await sf.create(ins("ml.env", { values: { K: "line1\nSECRET2" } }) as never).catch((e: Error) => e);
+    expect(String(err)).toMatch(/values\.K contains a line break/);
+    expect(String(err)).not.toContain("SECRET2");
+  });
+});
