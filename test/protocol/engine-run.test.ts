@@ -105,9 +105,11 @@ describe("Engine stand-in on the real SDK runtime", () => {
     expect(file("a2.txt").writes).toBe(41);
   });
 
-  it("a failing program reports its error", async () => {
+  it("a missing program is refused with a clear error", async () => {
     const e = new Engine({ projectDir: root, program: "dist/test/harness/engine/fixtures/no-such-program.js", stateFile: join(dir, "other.json"), onLog: () => undefined });
-    await expect(e.up()).rejects.toBeInstanceOf(EngineRunError);
+    const err = await e.up().catch((x: unknown) => x);
+    expect(err).toBeInstanceOf(EngineRunError);
+    expect(String(err)).toMatch(/no-such-program\.js does not exist; build it first/);
   });
 
   it("destroy deletes everything and empties state", async () => {

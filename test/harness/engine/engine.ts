@@ -143,8 +143,11 @@ export class Engine {
   }
 
   private async run(kind: RunSummary["kind"]): Promise<RunSummary> {
-    const state = StateFile.load(this.o.stateFile, this.o.passphrase);
     const summary: RunSummary = { kind, changes: [], counts: {}, logs: [], outputs: {}, programOutput: "" };
+    if ((kind === "preview" || kind === "up") && !existsSync(this.programPath())) {
+      throw new EngineRunError(`program ${this.programPath()} does not exist; build it first (npx tsc -p tsconfig.json)`, summary);
+    }
+    const state = StateFile.load(this.o.stateFile, this.o.passphrase);
     const record = (c: ResourceChange): void => {
       summary.changes.push(c);
       summary.counts[c.op] = (summary.counts[c.op] ?? 0) + 1;
@@ -281,8 +284,12 @@ export class Engine {
     return { urn, resp, change: r.change, next: r.state };
   }
 
+  private programPath(): string {
+    return isAbsolute(this.o.program) ? this.o.program : join(this.o.projectDir, this.o.program);
+  }
+
   private runProgram(address: string, dryRun: boolean): Promise<{ code: number; output: string }> {
-    const program = isAbsolute(this.o.program) ? this.o.program : join(this.o.projectDir, this.o.program);
+    const program = this.programPath();
     const secretConfig = this.o.secretConfigKeys;
     const args = [
       SDK_RUNNER,
