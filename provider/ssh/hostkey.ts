@@ -1,8 +1,10 @@
 /**
  * Pinned ssh-ed25519 host keys: parse the pinned line into its wire blob, compare blobs exactly and
  * print fingerprints as `ssh-keygen -lf` does ("SHA256:" + unpadded base64 of sha256(blob)).
+ * Line parsing and fingerprints come from provider/age's OpenSSH key code (one parser for the repo);
+ * this file adds the host-key policy: ed25519 only, exact blob comparison.
  */
-import { createHash } from "node:crypto";
+import { parseSshPublicKey, sshFingerprint } from "../age/ssh";
 import { HostKeyParseError } from "./errors";
 
 /** A parsed, validated ssh-ed25519 public host key. */
@@ -21,7 +23,7 @@ const MAX_LINE = 4096;
 
 /** "SHA256:" + unpadded base64 of sha256(blob). */
 export function fingerprintBlob(blob: Uint8Array): string {
-  return "SHA256:" + createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
+  return sshFingerprint({ type: "ssh-ed25519", blob, comment: "" });
 }
 
 /**
@@ -49,19 +51,14 @@ export function hostKeyFromBlob(blob: Uint8Array, where = "host key"): PinnedHos
 export function parsePinnedHostKey(line: string, where = "hostKey"): PinnedHostKey {
   if (typeof line !== "string") throw new HostKeyParseError(`${where} must be a string`);
   if (line.length > MAX_LINE) throw new HostKeyParseError(`${where} is longer than ${MAX_LINE} characters`);
-  const fields = line.trim().split(/\s+/);
-  let i = fields.indexOf("ssh-ed25519");
-  if (i < 0 || i > 1) {
-    const t = fields[0] && /^(ssh|ecdsa|sk-)/.test(fields[0]) ? fields[0] : fields[1] ?? "";
-    throw new HostKeyParseError(`${where} must be an ssh-ed25519 key${t ? `, got ${JSON.stringify(t.slice(0, 40))}` : ""}`);
+  let k: ReturnType<typeof parseSshPublicKey>;
+  try {
+    k = parseSshPublicKey(line, where);
+  } catch (e) {
+    throw new HostKeyParseError(`${where} is not a valid ssh public key: ${(e as Error).message}`, { cause: e });
   }
-  const b64 = fields[i + 1] ?? "";
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) {
-    throw new HostKeyParseError(`${where} has an invalid base64 key body`);
-  }
-  const blob = Buffer.from(b64, "base64");
-  if (blob.toString("base64") !== b64) throw new HostKeyParseError(`${where} has a non-canonical base64 key body`);
-  return hostKeyFromBlob(blob, where);
+  if (k.type !== "ssh-ed25519") throw new HostKeyParseError(`${where} must be an ssh-ed25519 key, got ${JSON.stringify(k.type.slice(0, 40))}`);
+  return hostKeyFromBlob(k.blob, where);
 }
 
 /** True when both blobs are byte-identical. */
