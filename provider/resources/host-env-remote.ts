@@ -1,0 +1,140 @@
+/**
+ * HostEnv's side of the SSH transport: one SshPool per provider process (so a run with several
+ * HostEnvs on a host reuses one pinned connection), bounded connect retries, and the restart step
+ * with its pending marker.
+ *
+ * The restart marker (`.<file>.kfrestart` next to the env file) is created before a changed file is
+ * written and removed after the restart command succeeded. If the restart fails or the connection
+ * drops in between, the marker stays and the next apply runs the restart again even though the
+ * content is already current.
+ */
+import { SshPool, SshError, type SshSession, type SshTarget } from "../ssh";
+import { KeyfleetError } from "../errors";
+import type { HostEnvConnection } from "./host-env-inputs";
+
+/** Idle time after which the pooled connections are closed (the provider process may live on). */
+const IDLE_CLOSE_MS = 30_000;
+/** Connect attempts for transport failures (never for host-key or auth errors). */
+const CONNECT_ATTEMPTS = 3;
+
+let pool: SshPool | undefined;
+let idle: NodeJS.Timeout | undefined;
+let inFlight = 0;
+
+/** The process-wide pool. */
+export function hostEnvPool(): SshPool {
+  pool ??= new SshPool();
+  return pool;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The SshTarget of a connection. */
+export function targetOf(c: HostEnvConnection): SshTarget {
+  const t: SshTarget = { host: c.host, port: c.port ?? 22, user: c.user, hostKey: c.hostKey };
+  if (c.privateKey) t.privateKey = c.privateKey;
+  if (c.agent) t.agent = c.agent;
+  return t;
+}
+
+/**
+ * Runs `fn` with a session on the pinned host, connecting with bounded retries. Host-key
+ * mismatches and authentication failures are not retried.
+ */
+export async function withHost<T>(c: HostEnvConnection, fn: (s: SshSession) => Promise<T>): Promise<T> {
+  if (idle) { clearTimeout(idle); idle = undefined; }
+  inFlight++;
+  try {
+    let session: SshSession | undefined;
+    let last: unknown;
+    for (let attempt = 0; attempt < CONNECT_ATTEMPTS && !session; attempt++) {
+      if (attempt > 0) await sleep(250 * 2 ** (attempt - 1));
+      try {
+        session = await hostEnvPool().session(targetOf(c));
+      } catch (e) {
+        last = e;
+        if (!(e instanceof SshError) || !e.retryable) throw e;
+      }
+    }
+    if (!session) throw last;
+    return await fn(session);
+  } finally {
+    inFlight--;
+    if (inFlight === 0) {
+      idle = setTimeout(() => { const p = pool; pool = undefined; void p?.closeAll(); }, IDLE_CLOSE_MS);
+      idle.unref();
+    }
+  }
+}
+
+/** Path of the restart-pending marker of `path`. */
+export function markerPath(path: string): string {
+  const i = path.lastIndexOf("/");
+  return `${path.slice(0, i + 1)}.${path.slice(i + 1)}.kfrestart`;
+}
+
+/** The restart step configured for a HostEnv, as argv. */
+export function restartArgv(restartUnits: string[], onChange: string): string[] | undefined {
+  if (restartUnits.length > 0) return ["systemctl", "restart", "--", ...restartUnits];
+  if (onChange !== "") return ["sh", "-c", onChange];
+  return undefined;
+}
+
+/** Raised when the restart command fails: exit code and stderr tail, with every value scrubbed. */
+export class RestartError extends KeyfleetError {
+  /** The command's exit code. */
+  readonly exitCode: number;
+  constructor(where: string, exitCode: number, tail: string) {
+    super("HOSTENV_RESTART", `restart command after writing ${where} failed with exit code ${exitCode}${tail ? `: ${tail}` : ""}`, {
+      file: where,
+      hint: "the new file is in place; fix the command or the service and run up again (the restart is retried until it succeeds)",
+    });
+    this.exitCode = exitCode;
+  }
+}
+
+/**
+ * The last lines of stderr with every secret value replaced by `***`. When a value is too short to
+ * scrub without mangling the text (under 4 characters) and occurs in it, the tail is withheld.
+ */
+export function scrubbedTail(stderr: Buffer, values: readonly string[]): string {
+  let s = stderr.toString("utf8").trim();
+  s = s.length > 400 ? "…" + s.slice(-400) : s;
+  for (const v of [...values].sort((a, b) => b.length - a.length)) {
+    if (v === "") continue;
+    if (v.length < 4) { if (s.includes(v)) return "(stderr withheld: it may contain a value)"; continue; }
+    s = s.split(v).join("***");
+    for (const line of v.split("\n")) if (line.length >= 4) s = s.split(line).join("***");
+  }
+  return s;
+}
+
+/** Creates the restart-pending marker. */
+export async function setMarker(s: SshSession, where: string, path: string): Promise<void> {
+  const r = await s.exec(["sh", "-c", ': > "$1"', "keyfleet", markerPath(path)]);
+  if (r.code !== 0) throw new KeyfleetError("HOSTENV_RESTART", `cannot create the restart marker next to ${where} (exit ${r.code})`, { file: where, hint: "the login user must be able to write in the file's directory" });
+}
+
+/** True when a restart is pending from an earlier apply. */
+export async function markerExists(s: SshSession, path: string): Promise<boolean> {
+  const r = await s.exec(["test", "-e", markerPath(path)]);
+  return r.code === 0;
+}
+
+/**
+ * Runs the restart command, then removes the marker.
+ * @throws RestartError with the exit code and a scrubbed stderr tail
+ */
+export async function runRestart(s: SshSession, where: string, path: string, argv: string[], values: readonly string[]): Promise<void> {
+  const r = await s.exec(argv);
+  if (r.code !== 0) throw new RestartError(where, r.code, scrubbedTail(r.stderr, values));
+  await s.exec(["rm", "-f", "--", markerPath(path)]);
+}
+
+/** Closes the pool now (tests, and the end of a CLI run). */
+export async function closeHostEnvPool(): Promise<void> {
+  if (idle) { clearTimeout(idle); idle = undefined; }
+  const p = pool;
+  pool = undefined;
+  await p?.closeAll();
+}
