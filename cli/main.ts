@@ -8,11 +8,25 @@ import { isKeyfleetError } from "../provider/errors";
 import { helpText, parseArgs, type CliIo, type Verb } from "./args";
 import { keygenVerb } from "./keygen";
 import { sshToAgeVerb } from "./ssh-to-age";
+import { decryptVerb } from "./decrypt";
+import { encryptVerb } from "./encrypt";
+import { setVerb } from "./set";
+import { updatekeysVerb } from "./updatekeys";
+import { rotateVerb } from "./rotate";
+import { execEnvVerb } from "./exec-env";
+import { auditVerb } from "./audit";
 
 /** Every verb, by name. */
 export const VERBS: Record<string, Verb> = {
   keygen: keygenVerb,
   "ssh-to-age": sshToAgeVerb,
+  decrypt: decryptVerb,
+  encrypt: encryptVerb,
+  set: setVerb,
+  updatekeys: updatekeysVerb,
+  rotate: rotateVerb,
+  "exec-env": execEnvVerb,
+  audit: auditVerb,
 };
 
 /** The top-level `keyfleet --help` text. */

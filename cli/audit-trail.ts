@@ -1,0 +1,51 @@
+/**
+ * The CLI's entries in the project audit log (`.keyfleet/audit.jsonl`, written by
+ * provider/resources/audit-log): file, operation, recipients added/removed with names and
+ * fingerprints, key names changed, exposure of removed recipients. Never values.
+ */
+import { relative, resolve } from "node:path";
+import { appendAudit, DEFAULT_AUDIT_LOG, type AuditOperation } from "../provider/resources/audit-log";
+import { computeExposure, exposureMessage, type ListedKey } from "../provider/resources/exposure";
+import { canonicalRecipientText, deriveRecipientName, fingerprinted } from "../provider/resources/names";
+import { loadNames, projectDir } from "./names";
+
+/** What one CLI change did to one file. */
+export interface CliChange {
+  /** The file as given on the command line. */
+  file: string;
+  operation: AuditOperation;
+  added?: readonly string[];
+  removed?: readonly string[];
+  /** Dotted key names whose values changed. */
+  keysChanged?: readonly string[];
+  /** Keys of the file before the change (for the exposure of removed recipients). */
+  keysBefore?: readonly ListedKey[];
+}
+
+/**
+ * Appends the change to the audit log of the file's project and returns the exposure message
+ * ("" when nobody was removed).
+ */
+export function recordChange(c: CliChange): string {
+  const dir = projectDir(c.file);
+  const names = loadNames(dir);
+  const named = (r: string) => fingerprinted({ name: names.get(canonicalRecipientText(r)) ?? deriveRecipientName(r), recipient: r });
+  const removed = (c.removed ?? []).map(named);
+  const exposure = computeExposure(removed, c.keysBefore ?? []);
+  const rel = relative(dir, resolve(c.file)) || c.file;
+  appendAudit(
+    DEFAULT_AUDIT_LOG,
+    {
+      time: new Date().toISOString(),
+      file: rel,
+      operation: c.operation,
+      recipientsAdded: (c.added ?? []).map(named),
+      recipientsRemoved: removed,
+      keysChanged: [...(c.keysChanged ?? [])],
+      exposure,
+      by: "keyfleet cli",
+    },
+    dir,
+  );
+  return exposureMessage(rel, exposure);
+}

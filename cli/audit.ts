@@ -1,0 +1,151 @@
+/**
+ * `keyfleet audit [DIR]`: who can decrypt which sops file, from metadata only (no key needed).
+ * Walks DIR for files carrying sops metadata (yaml/json `sops:` key, dotenv `sops_` keys, ini
+ * `[sops]`, the binary store's JSON envelope) and prints each file's recipients, with names from
+ * `.keyfleet/names`, `.sops.yaml` anchors/comments or the audit log, and its key names.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { canonicalRecipientText, shortRecipient } from "../provider/resources/names";
+import { formatFromPath, listKeys, readMetadata, type SopsFormat } from "../provider/sops";
+import { KeyfleetError } from "../provider/errors";
+import { UsageError, type CliIo, type ParsedArgs } from "./args";
+import { sopsVerb } from "./exit-codes";
+import { loadNames, projectDir } from "./names";
+
+/** Limits of the walk. */
+const MAX_FILES = 20_000;
+const MAX_DEPTH = 32;
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
+/** Directories never entered. */
+const SKIP_DIRS = new Set([".git", "node_modules", ".keyfleet", ".pulumi", ".terraform", ".direnv"]);
+
+/** One sops file as audit reports it. */
+export interface AuditedFile {
+  file: string;
+  format: SopsFormat;
+  version: string;
+  lastmodified: string;
+  keyGroups: number;
+  recipients: { recipient: string; name: string | null }[];
+  keys: { name: string; encrypted: boolean }[];
+}
+
+/** Reads the sops metadata of one file, or undefined when it is not a sops file. */
+export function auditFile(path: string, shown: string, names: Map<string, string>): AuditedFile | undefined {
+  let text: string;
+  try {
+    if (statSync(path).size > MAX_FILE_BYTES) return undefined;
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  if (!text.includes("sops")) return undefined;
+  const format = formatFromPath(path);
+  try {
+    const meta = readMetadata(text, format, shown);
+    const keys = listKeys(text, format, shown).map((k) => ({ name: k.path.join("."), encrypted: k.encrypted }));
+    return {
+      file: shown,
+      format,
+      version: meta.version,
+      lastmodified: meta.lastmodified,
+      keyGroups: meta.keyGroups,
+      recipients: meta.recipients.map((r) => ({ recipient: canonicalRecipientText(r), name: names.get(canonicalRecipientText(r)) ?? null })),
+      keys,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Files under `dir` (sorted, bounded), skipping VCS and dependency directories. */
+export function walkFiles(dir: string): string[] {
+  const out: string[] = [];
+  const rec = (d: string, depth: number): void => {
+    if (depth > MAX_DEPTH || out.length >= MAX_FILES) return;
+    let ents;
+    try {
+      ents = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    ents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of ents) {
+      if (out.length >= MAX_FILES) return;
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name)) rec(p, depth + 1);
+      } else if (e.isFile()) out.push(p);
+    }
+  };
+  rec(dir, 0);
+  return out;
+}
+
+/** Audits every sops file under `dir`; paths are shown relative to `dir`. */
+export function auditDir(dir: string): AuditedFile[] {
+  const names = loadNames(projectDir(dir));
+  const out: AuditedFile[] = [];
+  for (const p of walkFiles(dir)) {
+    const a = auditFile(p, relative(dir, p) || p, names);
+    if (a) out.push(a);
+  }
+  return out;
+}
+
+function who(r: { recipient: string; name: string | null }): string {
+  return r.name ? `${r.name} (${shortRecipient(r.recipient)})` : shortRecipient(r.recipient);
+}
+
+/** The human report: per file, then per recipient. */
+export function formatAudit(files: readonly AuditedFile[]): string {
+  if (!files.length) return "no sops files found\n";
+  const lines: string[] = [];
+  const byRecipient = new Map<string, { label: string; files: string[] }>();
+  for (const f of files) {
+    lines.push(`${f.file} (${f.format}, sops ${f.version || "?"}, last modified ${f.lastmodified || "?"}${f.keyGroups > 1 ? `, ${f.keyGroups} key groups` : ""})`);
+    lines.push(`  recipients: ${f.recipients.length ? f.recipients.map(who).join(", ") : "none (no age entries)"}`);
+    const enc = f.keys.filter((k) => k.encrypted).map((k) => k.name);
+    const clear = f.keys.filter((k) => !k.encrypted).map((k) => k.name);
+    lines.push(`  encrypted keys: ${enc.length ? enc.join(", ") : "none"}`);
+    if (clear.length) lines.push(`  clear keys: ${clear.join(", ")}`);
+    for (const r of f.recipients) {
+      const e = byRecipient.get(r.recipient) ?? { label: who(r), files: [] };
+      e.files.push(f.file);
+      byRecipient.set(r.recipient, e);
+    }
+  }
+  lines.push("", "who can decrypt what:");
+  for (const { label, files: fs } of [...byRecipient.values()].sort((a, b) => (a.label < b.label ? -1 : 1))) lines.push(`  ${label}: ${fs.join(", ")}`);
+  return lines.join("\n") + "\n";
+}
+
+/** The audit verb. */
+export const auditVerb = sopsVerb(
+  {
+    name: "audit",
+    summary: "show who can decrypt which sops file, from metadata only (no key needed)",
+    usage: "[DIR] [--json]",
+    details:
+      "Walks DIR (default .), skipping .git and node_modules, for files with sops metadata. Recipient\n" +
+      "names come from .keyfleet/names (lines NAME RECIPIENT), .sops.yaml anchors (- &alice age1…) or\n" +
+      "trailing comments, and the audit log. Values are never decrypted.\n" +
+      "example: keyfleet audit secrets --json",
+    flags: { json: { type: "boolean", description: "machine-readable output: a JSON list of files" } },
+  },
+  async (args: ParsedArgs, io: CliIo): Promise<number> => {
+    if (args.positionals.length > 1) throw new UsageError("audit", `unexpected argument ${JSON.stringify(args.positionals[1])}`);
+    const dir = args.positionals[0] ?? ".";
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch (e) {
+      throw new KeyfleetError("IO_READ", `cannot read ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : (e as Error).message}`, { file: dir, hint: "pass a directory" });
+    }
+    if (!isDir) throw new KeyfleetError("IO_READ", `${dir} is not a directory`, { file: dir, hint: "pass a directory" });
+    const files = auditDir(dir);
+    io.stdout(args.flags.json === true ? JSON.stringify(files, null, 2) + "\n" : formatAudit(files));
+    return 0;
+  },
+);

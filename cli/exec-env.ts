@@ -1,0 +1,109 @@
+/**
+ * `keyfleet exec-env FILE [--only K1,K2] -- CMD ARGS…`: runs CMD (argv array, no shell) with the
+ * file's top-level values added to its environment, as `sops exec-env` does, and exits with its
+ * status. The values go nowhere else: not printed, not in argv, not in a file.
+ */
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import { KeyfleetError } from "../provider/errors";
+import { decrypt, type DecryptedLeaf, type SopsFormat } from "../provider/sops";
+import { UsageError, type CliIo, type ParsedArgs } from "./args";
+import { sopsVerb } from "./exit-codes";
+import { readInputText, resolveFormat, strFlag } from "./files";
+import { explainingIdentities, loadIdentities } from "./identities";
+
+/** Names a POSIX shell accepts as environment variables. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function envValue(v: DecryptedLeaf["value"]): string {
+  if (typeof v === "string") return v;
+  if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
+  if (v instanceof Date) return v.toISOString();
+  return String(v);
+}
+
+/**
+ * Environment entries of a decrypted file: top-level scalars (ini: the keys of every section), in
+ * file order. Names that are not valid variable names are reported in `skipped` (names only).
+ */
+export function envEntries(leaves: readonly DecryptedLeaf[], format: SopsFormat): { entries: [string, string][]; skipped: string[] } {
+  const depth = format === "ini" ? 2 : 1;
+  const entries: [string, string][] = [];
+  const skipped: string[] = [];
+  for (const l of leaves) {
+    if (l.doc !== 0 || l.path.length !== depth) continue;
+    const name = l.path[depth - 1] as string;
+    if (!ENV_NAME.test(name)) skipped.push(name);
+    else entries.push([name, envValue(l.value)]);
+  }
+  return { entries, skipped };
+}
+
+/** Runs argv with env; resolves with its exit status (128 + signal number when killed). */
+export function runChild(argv: readonly string[], env: Record<string, string | undefined>): Promise<number> {
+  const [cmd, ...rest] = argv as [string, ...string[]];
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(cmd, rest, { env: env as NodeJS.ProcessEnv, stdio: "inherit", shell: false });
+    const forward = (sig: NodeJS.Signals) => () => void child.kill(sig);
+    const onTerm = forward("SIGTERM");
+    const onInt = forward("SIGINT");
+    process.on("SIGTERM", onTerm);
+    process.on("SIGINT", onInt);
+    const cleanup = () => {
+      process.off("SIGTERM", onTerm);
+      process.off("SIGINT", onInt);
+    };
+    child.on("error", (e) => {
+      cleanup();
+      const code = (e as NodeJS.ErrnoException).code;
+      reject(new KeyfleetError("EXEC_FAILED", `cannot run ${JSON.stringify(cmd)}: ${code === "ENOENT" ? "command not found" : (code ?? e.message)}`, { hint: "check the command after --", cause: e }));
+    });
+    child.on("exit", (code, signal) => {
+      cleanup();
+      resolve(code ?? 128 + ((signal && (constants.signals as Record<string, number>)[signal]) || 0));
+    });
+  });
+}
+
+/** The exec-env verb. */
+export const execEnvVerb = sopsVerb(
+  {
+    name: "exec-env",
+    summary: "run a command with a sops file's values in its environment (as sops exec-env)",
+    usage: "FILE [--only K1,K2] -- CMD [ARGS…]",
+    details:
+      "Top-level values (dotenv: every key; ini: the keys of every section) become environment\n" +
+      "variables of CMD only; keyfleet prints none of them. CMD runs without a shell; keyfleet exits\n" +
+      "with its status.\n" +
+      "example: keyfleet exec-env secrets/app.env --only DB_PASSWORD -- ./migrate --up",
+    flags: {
+      only: { type: "string", valueName: "K1,K2", description: "pass only these keys (error if one is missing)" },
+      "input-type": { type: "string", valueName: "FORMAT", description: "yaml, json, dotenv, ini or binary; default: from the extension" },
+    },
+  },
+  async (args: ParsedArgs, io: CliIo): Promise<number> => {
+    const [file, ...cmd] = args.positionals;
+    if (file === undefined) throw new UsageError("exec-env", "missing FILE");
+    if (!cmd.length) throw new UsageError("exec-env", "missing the command: put it after --");
+    const format = resolveFormat("exec-env", args.flags["input-type"], file);
+    const text = readInputText(file);
+    const ids = await loadIdentities(io);
+    const d = await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, report: ids.report }));
+    let { entries, skipped } = envEntries(d.leaves, format);
+    const only = strFlag(args.flags.only);
+    if (only !== undefined) {
+      const want = only.split(",").map((s) => s.trim()).filter(Boolean);
+      const missing = want.filter((k) => !entries.some(([n]) => n === k));
+      if (missing.length) throw new KeyfleetError("KEY_NOT_FOUND", `${file}: --only names keys the file lacks: ${missing.join(", ")}`, { file, hint: "list the keys with keyfleet audit" });
+      entries = entries.filter(([n]) => want.includes(n));
+      skipped = skipped.filter((n) => want.includes(n));
+    }
+    if (skipped.length) io.stderr(`keyfleet: skipped keys that are not environment variable names: ${skipped.join(", ")}\n`);
+    const env: Record<string, string | undefined> = { ...io.env };
+    for (const [k, v] of entries) {
+      if (v.includes("\0")) throw new KeyfleetError("BAD_VALUE", `${file}: the value of ${k} contains a NUL byte, which an environment variable cannot hold`, { file });
+      env[k] = v;
+    }
+    return runChild(cmd, env);
+  },
+);

@@ -1,0 +1,64 @@
+/**
+ * `keyfleet rotate FILE… [--add-age R] [--rm-age R]`: a new data key for each file, every value
+ * re-encrypted, as `sops rotate` does; `--add-age`/`--rm-age` change the recipients at the same time.
+ * Every file is prepared before any is written; each write is atomic and logged in the audit log
+ * with the exposure of removed recipients.
+ */
+import { parseRecipient } from "../provider/age";
+import { KeyfleetError } from "../provider/errors";
+import { canonicalRecipientText } from "../provider/resources/names";
+import { listKeys, readMetadata, rotate } from "../provider/sops";
+import type { CliIo, ParsedArgs } from "./args";
+import { recordChange } from "./audit-trail";
+import { sopsVerb } from "./exit-codes";
+import { positionals, readInputText, resolveFormat, strFlag, writeOutput } from "./files";
+import { explainingIdentities, loadIdentities } from "./identities";
+import { parseRecipientList } from "./recipients";
+
+/** The rotate verb. */
+export const rotateVerb = sopsVerb(
+  {
+    name: "rotate",
+    summary: "new data key and every value re-encrypted; optionally add/remove recipients",
+    usage: "FILE… [--add-age R1,R2] [--rm-age R1,R2]",
+    details:
+      "Removing a recipient only protects future values: rotate the secrets it could read too (the\n" +
+      "exposure is printed and logged in .keyfleet/audit.jsonl).\n" +
+      "example: keyfleet rotate secrets/app.yaml --rm-age age1…",
+    flags: {
+      "add-age": { type: "string", valueName: "R1,R2", description: "recipients to add (age1… or ssh-ed25519 AAAA…)" },
+      "rm-age": { type: "string", valueName: "R1,R2", description: "recipients to remove" },
+      "input-type": { type: "string", valueName: "FORMAT", description: "format of every FILE; default: from each extension" },
+    },
+  },
+  async (args: ParsedArgs, io: CliIo): Promise<number> => {
+    const files = positionals("rotate", args.positionals, "some", "FILE");
+    const add = strFlag(args.flags["add-age"]) === undefined ? [] : parseRecipientList(strFlag(args.flags["add-age"]) as string, "--add-age");
+    const rm = strFlag(args.flags["rm-age"]) === undefined ? [] : parseRecipientList(strFlag(args.flags["rm-age"]) as string, "--rm-age");
+    const rmSet = new Set(rm.map((r) => canonicalRecipientText(r.toString())));
+    const ids = await loadIdentities(io);
+    const plans: { file: string; text: string; out: string; added: string[]; removed: string[]; format: ReturnType<typeof resolveFormat> }[] = [];
+    for (const file of files) {
+      const format = resolveFormat("rotate", args.flags["input-type"], file);
+      const text = readInputText(file);
+      const have = readMetadata(text, format, file).recipients.map(canonicalRecipientText);
+      for (const r of rmSet) {
+        if (!have.includes(r)) throw new KeyfleetError("NOT_A_RECIPIENT", `${file}: --rm-age ${r.slice(0, 24)}… is not a recipient of the file`, { file, hint: "list the recipients with keyfleet audit" });
+      }
+      const keep = have.filter((h) => !rmSet.has(h));
+      const added = add.map((r) => canonicalRecipientText(r.toString())).filter((r) => !keep.includes(r));
+      const next = [...keep, ...added];
+      if (!next.length) throw new KeyfleetError("NO_RECIPIENTS", `${file}: removing these recipients would leave nobody able to decrypt it`, { file, hint: "add a recipient with --add-age" });
+      const recipients = next.map((r, i) => parseRecipient(r, `${file} recipient ${i + 1}`));
+      const out = await explainingIdentities(file, ids, () => rotate(text, { format, identities: ids.identities, recipients, file }));
+      plans.push({ file, text, out, added, removed: have.filter((h) => rmSet.has(h)), format });
+    }
+    for (const p of plans) {
+      writeOutput(p.file, p.out);
+      const exposure = recordChange({ file: p.file, operation: "rotate", added: p.added, removed: p.removed, keysBefore: p.removed.length ? listKeys(p.text, p.format, p.file) : [] });
+      io.stderr(`${p.file}: data key rotated (${p.added.length} added, ${p.removed.length} removed)\n`);
+      if (exposure) io.stderr(exposure + "\n");
+    }
+    return 0;
+  },
+);

@@ -1,0 +1,62 @@
+/**
+ * `keyfleet set FILE KEYPATH`: sets one value, read from stdin or a no-echo prompt (never argv).
+ * Only that value is re-encrypted; every other ENC string stays byte-identical. The file is
+ * written atomically and the change (key name only) is appended to the audit log.
+ */
+import { KeyfleetError } from "../provider/errors";
+import { decrypt, setValues } from "../provider/sops";
+import type { CliIo, ParsedArgs } from "./args";
+import { recordChange } from "./audit-trail";
+import { sopsVerb } from "./exit-codes";
+import { positionals, readInputText, resolveFormat, writeOutput } from "./files";
+import { explainingIdentities, loadIdentities } from "./identities";
+import { formatKeyPath, parseKeyPath } from "./keypath";
+import { readSecretValue } from "./prompt";
+
+/** Parses a `--json` value: a JSON string, number or boolean. */
+function jsonScalar(text: string): string | number | boolean {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new KeyfleetError("BAD_VALUE", "the value is not valid json", { hint: 'with --json pass e.g. "text", 42 or true; without --json the text is stored as a string', cause: e });
+  }
+  if (typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) return v;
+  throw new KeyfleetError("BAD_VALUE", `--json value must be a string, number or boolean, got ${v === null ? "null" : Array.isArray(v) ? "a list" : typeof v}`, { hint: "set one scalar per key" });
+}
+
+/** The set verb. */
+export const setVerb = sopsVerb(
+  {
+    name: "set",
+    summary: "set one value of a sops file from stdin or a hidden prompt",
+    usage: "FILE KEYPATH [--json] [--raw]",
+    details:
+      `KEYPATH as sops writes it ('["db"]["password"]') or dotted (db.password); dotenv files take one\n` +
+      "key, ini files [section, key]. The value comes from stdin when piped (one trailing newline\n" +
+      "removed unless --raw) or from a prompt that does not echo; never from the command line.\n" +
+      "Other values keep their exact ciphertext; the write is atomic and logged (key name only) in\n" +
+      ".keyfleet/audit.jsonl.\n" +
+      "example: printf %s \"$NEW_PASSWORD\" | keyfleet set secrets/app.yaml '[\"db\"][\"password\"]'",
+    flags: {
+      json: { type: "boolean", description: "the value is JSON (a string, number or boolean), as sops set takes it" },
+      raw: { type: "boolean", description: "keep stdin byte for byte (no trailing newline removed)" },
+      "input-type": { type: "string", valueName: "FORMAT", description: "yaml, json, dotenv, ini or binary; default: from the extension" },
+    },
+  },
+  async (args: ParsedArgs, io: CliIo): Promise<number> => {
+    const [file, keyText] = positionals("set", args.positionals, 2, "FILE and KEYPATH") as [string, string];
+    const path = parseKeyPath(keyText);
+    const format = resolveFormat("set", args.flags["input-type"], file);
+    const text = readInputText(file);
+    const ids = await loadIdentities(io);
+    // decrypt first: no prompt for a value that could not be stored
+    await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, report: ids.report }));
+    const raw = await readSecretValue(io, formatKeyPath(path), { raw: args.flags.raw === true });
+    const value = args.flags.json === true ? jsonScalar(raw) : raw;
+    const out = await explainingIdentities(file, ids, () => setValues(text, { format, identities: ids.identities, changes: [{ path, value }], file }));
+    writeOutput(file, out);
+    recordChange({ file, operation: "set-values", keysChanged: [path.join(".")] });
+    return 0;
+  },
+);

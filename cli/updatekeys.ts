@@ -1,0 +1,98 @@
+/**
+ * `keyfleet updatekeys FILE…`: makes each file's recipients those of its `.sops.yaml` creation rule,
+ * as `sops updatekeys` does. Additions keep the data key (only new `age` entries appear in the
+ * diff); any removal rotates the data key and re-encrypts every value. Shows the changes and asks
+ * before writing unless `-y`. Every file is prepared before any is written; each write is atomic and
+ * logged in the audit log.
+ */
+import { KeyfleetError } from "../provider/errors";
+import { canonicalRecipientText } from "../provider/resources/names";
+import { listKeys, readMetadata, updateRecipients, type SopsFormat } from "../provider/sops";
+import type { CliIo, ParsedArgs } from "./args";
+import { recordChange } from "./audit-trail";
+import { sopsVerb } from "./exit-codes";
+import { positionals, readInputText, resolveFormat, writeOutput } from "./files";
+import { explainingIdentities, loadIdentities } from "./identities";
+import { labelRecipient, loadNames, projectDir } from "./names";
+import { confirm, stdinIsTty } from "./prompt";
+import { ruleRecipients } from "./recipients";
+
+/** One file's planned change. */
+interface Plan {
+  file: string;
+  format: SopsFormat;
+  text: string;
+  added: string[];
+  removed: string[];
+  recipients: ReturnType<typeof ruleRecipients>["recipients"];
+}
+
+/** Asks for confirmation unless `yes`; refuses without a terminal. @throws KeyfleetError `CONFIRM_NEEDED` */
+export async function confirmOrRefuse(io: CliIo, yes: boolean, what: string): Promise<boolean> {
+  if (yes) return true;
+  if (!stdinIsTty()) throw new KeyfleetError("CONFIRM_NEEDED", `refusing to ${what} without confirmation: standard input is not a terminal`, { hint: "pass -y (--yes) to confirm non-interactively" });
+  return confirm("Is this okay? (y/n): ", io);
+}
+
+/** The updatekeys verb. */
+export const updatekeysVerb = sopsVerb(
+  {
+    name: "updatekeys",
+    summary: "set each file's recipients from .sops.yaml (as sops updatekeys)",
+    usage: "[-y] FILE…",
+    details:
+      "Recipients come from the first creation rule of the nearest .sops.yaml matching each FILE.\n" +
+      "Added recipients get the existing data key (values, mac and other entries unchanged); a removed\n" +
+      "recipient makes keyfleet rotate the data key and re-encrypt every value. The changes are shown\n" +
+      "and confirmed first; without a terminal pass -y.\n" +
+      "example: keyfleet updatekeys -y secrets/*.yaml",
+    flags: { yes: { type: "boolean", short: "y", description: "do not ask for confirmation" } },
+  },
+  async (args: ParsedArgs, io: CliIo): Promise<number> => {
+    const files = positionals("updatekeys", args.positionals, "some", "FILE");
+    const plans: Plan[] = [];
+    for (const file of files) {
+      const format = resolveFormat("updatekeys", undefined, file);
+      const text = readInputText(file);
+      const have = readMetadata(text, format, file).recipients.map(canonicalRecipientText);
+      const { recipients } = ruleRecipients(file);
+      const want = recipients.map((r) => canonicalRecipientText(r.toString()));
+      const added = want.filter((w) => !have.includes(w));
+      const removed = have.filter((h) => !want.includes(h));
+      const names = loadNames(projectDir(file));
+      if (!added.length && !removed.length) {
+        io.stderr(`${file}: already up to date\n`);
+        continue;
+      }
+      io.stderr(`${file}: the following changes will be made to the recipients:\n`);
+      for (const r of added) io.stderr(`+++ ${labelRecipient(r, names)}\n`);
+      for (const r of removed) io.stderr(`--- ${labelRecipient(r, names)}\n`);
+      if (removed.length) io.stderr(`    (a recipient is removed: the data key is rotated and every value re-encrypted)\n`);
+      plans.push({ file, format, text, added, removed, recipients });
+    }
+    if (!plans.length) return 0;
+    if (!(await confirmOrRefuse(io, args.flags.yes === true, "update recipients"))) {
+      io.stderr("no changes made\n");
+      return 0;
+    }
+    const ids = await loadIdentities(io);
+    const outs: string[] = [];
+    for (const p of plans) {
+      const r = await explainingIdentities(p.file, ids, () => updateRecipients(p.text, { format: p.format, identities: ids.identities, recipients: p.recipients, file: p.file }));
+      outs.push(r.text);
+    }
+    plans.forEach((p, i) => {
+      writeOutput(p.file, outs[i] as string);
+      const exposure = recordChange({
+        file: p.file,
+        operation: p.removed.length ? "rotate" : "add-recipients",
+        added: p.added,
+        removed: p.removed,
+        keysBefore: p.removed.length ? listKeys(p.text, p.format, p.file) : [],
+      });
+      io.stderr(`${p.file}: updated (${p.added.length} added, ${p.removed.length} removed${p.removed.length ? ", data key rotated" : ""})\n`);
+      if (exposure) io.stderr(exposure + "\n");
+    });
+    return 0;
+  },
+);
