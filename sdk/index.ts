@@ -10,3 +10,4 @@ export { recipientArgsSchema, hostKeyArgsSchema, secretFileArgsSchema } from "./
 export { type NamedRecipient, type FingerprintedRecipient } from "../provider/resources/names";
 export { type Exposure } from "../provider/resources/exposure";
 export { type AuditEntry, DEFAULT_AUDIT_LOG } from "../provider/resources/audit-log";
+export { Fleet, type FleetArgs, type FleetHost, type FleetFile, type FleetEnvFile, type FleetEnvSource, type FleetExposure, planFleet, formatAccessMatrix, FleetPlanError, type FleetPlan } from "./fleet";

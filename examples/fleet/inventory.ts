@@ -1,0 +1,129 @@
+/**
+ * The fleet inventory file (`fleet.yaml`): parsed with `yaml`, validated with zod, turned into
+ * {@link FleetArgs}. It holds public keys, addresses and names only; values are never written in it,
+ * they come from environment variables or Pulumi secret config, or live only in the sops files.
+ */
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { z } from "zod";
+import type { FleetArgs, FleetHost } from "../../sdk/fleet";
+
+const name = z.string().min(1);
+const valueRef = z.union([z.object({ env: name }).strict(), z.object({ config: name }).strict()]);
+
+const envFile = z
+  .object({
+    path: z.string().startsWith("/", "must be an absolute path on the host"),
+    format: z.enum(["dotenv", "systemd", "json"]).optional(),
+    mode: z.string().regex(/^[0-7]{3,4}$/).optional(),
+    owner: name.optional(),
+    group: name.optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    sources: z
+      .array(z.object({ file: name, keys: z.array(name).min(1).optional(), prefix: z.string().optional(), rename: z.record(z.string(), z.string()).optional() }).strict())
+      .min(1),
+    restartUnits: z.array(name).optional(),
+    onChange: z.string().min(1).optional(),
+    keepOnDelete: z.boolean().optional(),
+  })
+  .strict();
+
+const host = z
+  .object({
+    address: name,
+    port: z.number().int().min(1).max(65535).optional(),
+    user: name.optional(),
+    privateKeyFile: name.optional(),
+    agent: name.optional(),
+    hostKey: z.string().startsWith("ssh-ed25519 ").optional(),
+    expectedFingerprint: z.string().startsWith("SHA256:").optional(),
+    trustOnFirstUse: z.boolean().optional(),
+    mode: z.enum(["age", "ssh"]).optional(),
+    envFiles: z.array(envFile).optional(),
+  })
+  .strict();
+
+/** The schema of `fleet.yaml`. */
+export const inventorySchema = z
+  .object({
+    operators: z.record(name, z.string()).optional(),
+    ci: z.record(name, z.string()).optional(),
+    auditLog: name.optional(),
+    files: z.record(
+      name,
+      z
+        .object({
+          path: name,
+          format: z.enum(["yaml", "json", "dotenv", "ini", "binary"]).optional(),
+          /** Seeds: `{ env: VAR }` or `{ config: key }`; managed while the source is set, left alone otherwise. */
+          values: z.record(name, valueRef).optional(),
+        })
+        .strict(),
+    ),
+    hosts: z.record(name, host).optional(),
+  })
+  .strict();
+
+/** The parsed inventory. */
+export type Inventory = z.infer<typeof inventorySchema>;
+
+/**
+ * Reads and validates `fleet.yaml`.
+ * @throws Error naming the file and every invalid field.
+ */
+export function readInventory(file: string): Inventory {
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`cannot read fleet inventory ${file}: ${e instanceof Error ? e.message : String(e)}; set keyfleet:inventory or KEYFLEET_INVENTORY`, { cause: e });
+  }
+  const r = inventorySchema.safeParse(raw);
+  if (!r.success) {
+    throw new Error(`fleet inventory ${file}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message.toLowerCase()}`).join("; ")}`);
+  }
+  return r.data;
+}
+
+/** `~/x` → home-relative; other relative paths → relative to `base`. */
+export function expandHome(p: string, base: string): string {
+  return p === "~" || p.startsWith("~/") ? join(homedir(), p.slice(1)) : resolve(base, p);
+}
+
+/** Where a program finds its inventory: config `keyfleet:inventory`, env `KEYFLEET_INVENTORY`, else ./fleet.yaml. */
+export function inventoryPath(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(configured ?? env["KEYFLEET_INVENTORY"] ?? "fleet.yaml");
+}
+
+/**
+ * Turns an inventory into Fleet arguments. Values come from the environment (`{ env }`) or secret
+ * config (`{ config }`) and are passed as secrets; an unset source leaves that key unmanaged.
+ * Private keys are read from `privateKeyFile` (relative to the inventory) and passed as secrets.
+ */
+export function fleetArgsFrom(inv: Inventory, o: { file: string; env?: NodeJS.ProcessEnv; config?: pulumi.Config }): FleetArgs {
+  const env = o.env ?? process.env;
+  const base = dirname(o.file);
+  const files: FleetArgs["files"] = {};
+  for (const [f, spec] of Object.entries(inv.files)) {
+    const values: Record<string, pulumi.Output<string>> = {};
+    for (const [k, ref] of Object.entries(spec.values ?? {})) {
+      const v = "env" in ref ? env[ref.env] : o.config?.getSecret(ref.config);
+      if (v !== undefined && v !== "") values[k] = pulumi.secret(v);
+    }
+    files[f] = { path: spec.path, ...(spec.format ? { format: spec.format } : {}), ...(Object.keys(values).length > 0 ? { values } : {}) };
+  }
+  const hosts: Record<string, FleetHost> = {};
+  for (const [h, spec] of Object.entries(inv.hosts ?? {})) {
+    const { privateKeyFile, hostKey, envFiles, ...rest } = spec;
+    hosts[h] = {
+      ...rest,
+      ...(hostKey ? { hostKey } : {}),
+      ...(privateKeyFile ? { privateKey: pulumi.secret(readFileSync(expandHome(privateKeyFile, base), "utf8")) } : {}),
+      ...(envFiles ? { envFiles } : {}),
+    };
+  }
+  return { operators: inv.operators ?? {}, ci: inv.ci ?? {}, hosts, files, ...(inv.auditLog ? { auditLog: inv.auditLog } : {}) };
+}

@@ -1,0 +1,241 @@
+/**
+ * `Fleet`: operators, CI, hosts → secret files → env files, as one component.
+ *
+ * Each file is encrypted to the operators, the CI recipients and exactly the hosts whose env files
+ * use it (the minimal recipient set, see {@link planFleet}). Adding a host is one entry in `hosts`;
+ * removing one drops it from the files it used, which rotates their data keys (SecretFile does that)
+ * and reports what it could read in `exposure`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Recipient } from "./recipient";
+import { HostKey } from "./host-key";
+import { SecretFile } from "./secret-file";
+import { HostEnv } from "./host-env";
+import { planFleet, pathSlug, type FleetPlan } from "./fleet-plan";
+import type { SopsFormat } from "../provider/sops";
+
+export { planFleet, formatAccessMatrix, pathSlug, FleetPlanError, type FleetPlan, type PlanInput } from "./fleet-plan";
+
+/** A host of the fleet. Exactly one of `hostKey`, `expectedFingerprint`, `trustOnFirstUse: true`. */
+export interface FleetHost {
+  /** Address to connect to and scan. Required. */
+  address: pulumi.Input<string>;
+  /** SSH port. Default: 22. */
+  port?: pulumi.Input<number>;
+  /** Login user for pushing env files. Required when the host has env files. */
+  user?: pulumi.Input<string>;
+  /** OpenSSH private key text for the login (pass it as a secret). Default: none (then `agent`). */
+  privateKey?: pulumi.Input<string>;
+  /** ssh-agent socket path. Default: none. */
+  agent?: pulumi.Input<string>;
+  /** Pinned `ssh-ed25519 AAAA…` host key. Default: none. */
+  hostKey?: pulumi.Input<string>;
+  /** Expected `SHA256:…` host-key fingerprint; the key is scanned. Default: none. */
+  expectedFingerprint?: pulumi.Input<string>;
+  /** Accept the key the first scan sees, then hold it. Default: false. */
+  trustOnFirstUse?: pulumi.Input<boolean>;
+  /** Recipient form: "age" (ssh-to-age, for sops-nix) or "ssh" (native ssh-ed25519). Default: "age". */
+  mode?: pulumi.Input<"age" | "ssh">;
+  /** Env files materialised on this host. Default: none. */
+  envFiles?: FleetEnvFile[];
+}
+
+/** One source of an env file: a fleet file and which of its keys to take. */
+export interface FleetEnvSource {
+  /** Name of a file in `files`. Required. */
+  file: string;
+  /** Key names to take. Default: every top-level key of the file. */
+  keys?: string[];
+  /** Prepended to each env name. Default: none. */
+  prefix?: string;
+  /** Source key → env name. Default: none. */
+  rename?: Record<string, string>;
+}
+
+/** An env file on a host. */
+export interface FleetEnvFile {
+  /** Absolute path on the host. Required. */
+  path: string;
+  /** Where the values come from. Required, at least one. */
+  sources: FleetEnvSource[];
+  /** Plain, non-secret extra values. Default: none. */
+  env?: Record<string, pulumi.Input<string>>;
+  /** `dotenv` | `systemd` | `json`. Default: dotenv. */
+  format?: "dotenv" | "systemd" | "json";
+  /** Octal mode string. Default: "0600". */
+  mode?: string;
+  /** Owner on the host. Default: the login user's. */
+  owner?: string;
+  /** Group on the host. Default: the login user's. */
+  group?: string;
+  /** systemd units restarted when the content changed. Default: none. */
+  restartUnits?: string[];
+  /** Shell command run on the host when the content changed. Default: none. */
+  onChange?: string;
+  /** Leave the file on the host when this env file (or its host) is removed. Default: false. */
+  keepOnDelete?: boolean;
+}
+
+/** A secret file of the fleet. */
+export interface FleetFile {
+  /** sops file path relative to the project directory. Required. */
+  path: string;
+  /** Managed values (key → value); keys not listed are left as they are in the file. Default: none. */
+  values?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** sops format. Default: from the extension. */
+  format?: SopsFormat;
+}
+
+/** Arguments of a {@link Fleet}. */
+export interface FleetArgs {
+  /** People who can decrypt every file: name → `age1…`/`ssh-ed25519 …` key or a Recipient. Default: none. */
+  operators?: Record<string, string | Recipient>;
+  /** CI runners who can decrypt every file: name → key or Recipient. Default: none. */
+  ci?: Record<string, string | Recipient>;
+  /** Hosts by name. Default: none. */
+  hosts?: Record<string, FleetHost>;
+  /** Secret files by name. Required, at least one. */
+  files: Record<string, FleetFile>;
+  /** Audit log path relative to the project. Default: `.keyfleet/audit.jsonl`. */
+  auditLog?: string;
+}
+
+/** What a removed recipient could read in one file. */
+export interface FleetExposure {
+  /** The removed recipient's name. */
+  recipient: string;
+  /** Key names it could read: rotate these values. */
+  keys: string[];
+}
+
+/** A fleet: builds Recipient, HostKey, SecretFile and HostEnv resources as its children. */
+export class Fleet extends pulumi.ComponentResource {
+  /** The derived plan (known at construction, so in preview too). */
+  public readonly plan: FleetPlan;
+  /** Recipient resources by operator / CI name. */
+  public readonly recipients: Record<string, Recipient>;
+  /** HostKey resources by host name. */
+  public readonly hostKeys: Record<string, HostKey>;
+  /** SecretFile resources by file name. */
+  public readonly files: Record<string, SecretFile>;
+  /** HostEnv resources by host name, then env file path. */
+  public readonly envFiles: Record<string, Record<string, HostEnv>>;
+  /** File name → recipient names as recorded in the file after apply. */
+  public readonly accessMatrix: pulumi.Output<Record<string, string[]>>;
+  /** Host name → env file path → the env names it holds (names only). */
+  public readonly hostEnvKeys: pulumi.Output<Record<string, Record<string, string[]>>>;
+  /** File name → what recipients removed by its last rotation could read. Empty files are left out. */
+  public readonly exposure: pulumi.Output<Record<string, FleetExposure[]>>;
+
+  constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("keyfleet:index:Fleet", name, {}, opts);
+    const operators = args.operators ?? {};
+    const ci = args.ci ?? {};
+    const hosts = args.hosts ?? {};
+    this.plan = planFleet({
+      operators: Object.keys(operators),
+      ci: Object.keys(ci),
+      hosts: Object.fromEntries(Object.entries(hosts).map(([h, spec]) => [h, { envFiles: spec.envFiles ?? [] }])),
+      files: Object.keys(args.files),
+    });
+    const child = { parent: this };
+
+    this.recipients = {};
+    for (const [n, key] of [...Object.entries(operators), ...Object.entries(ci)]) {
+      this.recipients[n] = key instanceof Recipient ? key : new Recipient(`${name}-${n}`, { name: n, publicKey: key }, child);
+    }
+    this.hostKeys = {};
+    for (const [h, spec] of Object.entries(hosts)) {
+      this.hostKeys[h] = new HostKey(
+        `${name}-${h}`,
+        {
+          name: h,
+          host: spec.address,
+          ...(spec.port !== undefined ? { port: spec.port } : {}),
+          ...(spec.hostKey !== undefined ? { publicKey: spec.hostKey } : {}),
+          ...(spec.expectedFingerprint !== undefined ? { expectedFingerprint: spec.expectedFingerprint } : {}),
+          ...(spec.trustOnFirstUse !== undefined ? { trustOnFirstUse: spec.trustOnFirstUse } : {}),
+          ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
+        },
+        child,
+      );
+    }
+    const byName = (n: string): Recipient | HostKey => {
+      const r = this.recipients[n] ?? this.hostKeys[n];
+      if (!r) throw new Error(`fleet "${name}": no recipient named ${n}`); // unreachable: planFleet checked the names
+      return r;
+    };
+    this.files = {};
+    for (const [f, spec] of Object.entries(args.files)) {
+      this.files[f] = new SecretFile(
+        `${name}-${f}`,
+        {
+          path: spec.path,
+          recipients: (this.plan.fileRecipients[f] ?? []).map(byName),
+          ...(spec.values !== undefined ? { values: spec.values } : {}),
+          ...(spec.format !== undefined ? { format: spec.format } : {}),
+          ...(args.auditLog !== undefined ? { auditLog: args.auditLog } : {}),
+        },
+        child,
+      );
+    }
+    this.envFiles = {};
+    for (const [h, spec] of Object.entries(hosts)) {
+      const hostKey = this.hostKeys[h] as HostKey;
+      const envs: Record<string, HostEnv> = {};
+      for (const env of spec.envFiles ?? []) {
+        if (spec.user === undefined) throw new Error(`fleet "${name}": host "${h}" has env files but no user; set hosts.${h}.user`);
+        envs[env.path] = new HostEnv(
+          `${name}-${h}-${pathSlug(env.path)}`,
+          {
+            connection: {
+              host: spec.address,
+              user: spec.user,
+              hostKey: spec.hostKey ?? hostKey.publicKey,
+              ...(spec.port !== undefined ? { port: spec.port } : {}),
+              ...(spec.privateKey !== undefined ? { privateKey: spec.privateKey } : {}), // HostEnv stores it as a secret
+              ...(spec.agent !== undefined ? { agent: spec.agent } : {}),
+            },
+            path: env.path,
+            sources: env.sources.map((s) => ({
+              file: this.files[s.file] as SecretFile,
+              ...(s.keys !== undefined ? { keys: s.keys } : {}),
+              ...(s.prefix !== undefined ? { prefix: s.prefix } : {}),
+              ...(s.rename !== undefined ? { rename: s.rename } : {}),
+            })),
+            ...(env.env !== undefined ? { env: env.env } : {}),
+            ...(env.format !== undefined ? { format: env.format } : {}),
+            ...(env.mode !== undefined ? { mode: env.mode } : {}),
+            ...(env.owner !== undefined ? { owner: env.owner } : {}),
+            ...(env.group !== undefined ? { group: env.group } : {}),
+            ...(env.restartUnits !== undefined ? { restartUnits: env.restartUnits } : {}),
+            ...(env.onChange !== undefined ? { onChange: env.onChange } : {}),
+            ...(env.keepOnDelete !== undefined ? { keepOnDelete: env.keepOnDelete } : {}),
+          },
+          { parent: this, dependsOn: [hostKey] },
+        );
+      }
+      this.envFiles[h] = envs;
+    }
+
+    const fileNames = Object.keys(this.files);
+    this.accessMatrix = pulumi
+      .all(fileNames.map((f) => (this.files[f] as SecretFile).recipients))
+      .apply((rs) => Object.fromEntries(fileNames.map((f, k) => [f, (rs[k] ?? []).map((r) => r.name)])));
+    this.exposure = pulumi.all(fileNames.map((f) => (this.files[f] as SecretFile).exposure)).apply((es) => {
+      const out: Record<string, FleetExposure[]> = {};
+      fileNames.forEach((f, k) => {
+        const e = (es[k] ?? []).filter((x) => x.keys.length > 0).map((x) => ({ recipient: x.recipient, keys: [...x.keys] }));
+        if (e.length > 0) out[f] = e;
+      });
+      return out;
+    });
+    const envList = Object.entries(this.envFiles).flatMap(([h, envs]) => Object.entries(envs).map(([p, e]) => ({ h, p, e })));
+    this.hostEnvKeys = pulumi.all(envList.map((x) => x.e.keyNames)).apply((ks) => {
+      const out: Record<string, Record<string, string[]>> = Object.fromEntries(Object.keys(hosts).map((h) => [h, {}]));
+      envList.forEach((x, k) => ((out[x.h] ??= {})[x.p] = [...(ks[k] ?? [])]));
+      return out;
+    });
+    this.registerOutputs({ accessMatrix: this.accessMatrix, hostEnvKeys: this.hostEnvKeys, exposure: this.exposure, plan: this.plan.fileRecipients });
+  }
+}
