@@ -93,20 +93,35 @@ export class RestartError extends KeyfleetError {
   }
 }
 
+/** Length of the windows compared by {@link scrubbedTail}. */
+const WINDOW = 6;
+/** Above this much secret text the tail is withheld whole (bounds the window set). */
+const MAX_SCRUB_TEXT = 1024 * 1024;
+
 /**
- * The last lines of stderr with every secret value replaced by `***`. When a value is too short to
- * scrub without mangling the text (under 4 characters) and occurs in it, the tail is withheld.
+ * The last lines of stderr, each line that shares any 6-character run with a secret value or with a
+ * line of the rendered file replaced by a placeholder (a command may print the file, in its quoted
+ * form). Over-redaction is the safe side: a line naming a key may be withheld too.
  */
-export function scrubbedTail(stderr: Buffer, values: readonly string[]): string {
-  let s = stderr.toString("utf8").trim();
-  s = s.length > 400 ? "…" + s.slice(-400) : s;
-  for (const v of [...values].sort((a, b) => b.length - a.length)) {
-    if (v === "") continue;
-    if (v.length < 4) { if (s.includes(v)) return "(stderr withheld: it may contain a value)"; continue; }
-    s = s.split(v).join("***");
-    for (const line of v.split("\n")) if (line.length >= 4) s = s.split(line).join("***");
+export function scrubbedTail(stderr: Buffer, secrets: readonly string[]): string {
+  const lines = stderr.toString("utf8").trim().split("\n").slice(-8).map((l) => (l.length > 200 ? l.slice(0, 200) + "…" : l));
+  if (lines.length === 1 && lines[0] === "") return "";
+  const total = secrets.reduce((n, v) => n + v.length, 0);
+  if (total > MAX_SCRUB_TEXT) return "(stderr withheld: it may contain a value)";
+  const windows = new Set<string>();
+  const short: string[] = [];
+  for (const v of secrets) {
+    for (const part of v.split("\n")) {
+      if (part.length === 0) continue;
+      if (part.length < WINDOW) { short.push(part); continue; }
+      for (let i = 0; i + WINDOW <= part.length; i++) windows.add(part.slice(i, i + WINDOW));
+    }
   }
-  return s;
+  const leaks = (line: string): boolean => {
+    for (let i = 0; i + WINDOW <= line.length; i++) if (windows.has(line.slice(i, i + WINDOW))) return true;
+    return short.some((p) => p.trim().length >= 3 && line.includes(p));
+  };
+  return lines.map((l) => (leaks(l) ? "[line withheld: it may contain a value]" : l)).join(" | ");
 }
 
 /** Creates the restart-pending marker. */

@@ -91,7 +91,7 @@ async function apply(n: NormalInputs): Promise<HostEnvOutputs> {
       after = await s.stat(n.path);
       if (!after.exists || after.sha256 !== sha) throw new KeyfleetError("HOSTENV_VERIFY", `${w} changed right after it was written`, { file: w, hint: "another process may be writing the same file" });
     }
-    if (argv !== undefined && pending) await runRestart(s, w, n.path, argv, m.secretValues);
+    if (argv !== undefined && pending) await runRestart(s, w, n.path, argv, [...m.secretValues, m.content.toString("utf8")]);
     const digest = contentDigest(m.digestKey, n.path, sha);
     return {
       connection: n.connection,
