@@ -4,6 +4,7 @@
 export { Recipient, type RecipientArgs } from "./recipient";
 export { HostKey, type HostKeyArgs } from "./host-key";
 export { SecretFile, type SecretFileArgs } from "./secret-file";
+export { HostEnv, selectedDigests, hostEnvArgsSchema, type HostEnvArgs, type HostEnvConnectionArgs, type HostEnvSource } from "./host-env";
 export { type RecipientLike } from "./recipients";
 export { accessChangeOnDisk, accessSummary, computeAccessChange, formatAccessChange, type AccessChange } from "./access-log";
 export { recipientArgsSchema, hostKeyArgsSchema, secretFileArgsSchema } from "./schemas";
