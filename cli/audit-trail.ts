@@ -14,6 +14,7 @@ export interface CliChange {
   /** The file as given on the command line. */
   file: string;
   operation: AuditOperation;
+  /** Recipients added, as given (an ssh key's comment names it when no other name is known). */
   added?: readonly string[];
   removed?: readonly string[];
   /** Dotted key names whose values changed. */

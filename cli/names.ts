@@ -81,7 +81,10 @@ export function namesFromNamesFile(text: string): Map<string, string> {
 /** The recipient → name map of a project; later sources win: audit log, .sops.yaml, .keyfleet/names. */
 export function loadNames(dir: string): Map<string, string> {
   const names = new Map<string, string>();
-  for (const [k, v] of namesFromAudit(readAudit(DEFAULT_AUDIT_LOG, dir))) names.set(canonicalRecipientText(k), v);
+  for (const [k, v] of namesFromAudit(readAudit(DEFAULT_AUDIT_LOG, dir))) {
+    // a name the log derived from the key itself is no name
+    if (v !== shortRecipient(k)) names.set(canonicalRecipientText(k), v);
+  }
   const cfg = readSmall(join(dir, ".sops.yaml"));
   if (cfg) for (const [k, v] of namesFromSopsYaml(cfg)) names.set(k, v);
   const nf = readSmall(join(dir, ".keyfleet", "names"));

@@ -33,7 +33,10 @@ export const rotateVerb = sopsVerb(
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const files = positionals("rotate", args.positionals, "some", "FILE");
-    const add = strFlag(args.flags["add-age"]) === undefined ? [] : parseRecipientList(strFlag(args.flags["add-age"]) as string, "--add-age");
+    const addText = strFlag(args.flags["add-age"]);
+    // parsed for validation; the raw text keeps an ssh key's comment for the audit log's name
+    parseRecipientList(addText ?? "", "--add-age");
+    const addRaw = (addText ?? "").split(",").map((s) => s.trim()).filter(Boolean);
     const rm = strFlag(args.flags["rm-age"]) === undefined ? [] : parseRecipientList(strFlag(args.flags["rm-age"]) as string, "--rm-age");
     const rmSet = new Set(rm.map((r) => canonicalRecipientText(r.toString())));
     const ids = await loadIdentities(io);
@@ -46,8 +49,8 @@ export const rotateVerb = sopsVerb(
         if (!have.includes(r)) throw new KeyfleetError("NOT_A_RECIPIENT", `${file}: --rm-age ${r.slice(0, 24)}… is not a recipient of the file`, { file, hint: "list the recipients with keyfleet audit" });
       }
       const keep = have.filter((h) => !rmSet.has(h));
-      const added = add.map((r) => canonicalRecipientText(r.toString())).filter((r) => !keep.includes(r));
-      const next = [...keep, ...added];
+      const added = addRaw.filter((r) => !keep.includes(canonicalRecipientText(r)));
+      const next = [...keep, ...added.map(canonicalRecipientText)];
       if (!next.length) throw new KeyfleetError("NO_RECIPIENTS", `${file}: removing these recipients would leave nobody able to decrypt it`, { file, hint: "add a recipient with --add-age" });
       const recipients = next.map((r, i) => parseRecipient(r, `${file} recipient ${i + 1}`));
       const out = await explainingIdentities(file, ids, () => rotate(text, { format, identities: ids.identities, recipients, file }));
