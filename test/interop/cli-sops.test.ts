@@ -166,6 +166,18 @@ describe("decrypt: real sops files (getsops/sops PR 1031)", () => {
     expect(k.code).toBe(128);
   });
 
+  it("a tampered value exits 25 and prints no plaintext", () => {
+    const d = tmp();
+    const text = readFileSync(join(VEC, "sops-pr1031/example.yaml"), "utf8");
+    const bad = text.replace(/^(myapp1: ENC\[AES256_GCM,data:)(.)/m, (_m, a: string, c: string) => a + (c === "A" ? "B" : "A"));
+    expect(bad).not.toBe(text);
+    writeFileSync(join(d, "bad.yaml"), bad);
+    const r = kf(["decrypt", "bad.yaml"], { cwd: d, home, env: env() });
+    expect(r.code).toBe(25);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).not.toContain("c4r1b0u");
+  });
+
   it("a removed value is a mac mismatch (exit 51); --ignore-mac decrypts the rest", () => {
     const d = tmp();
     const text = readFileSync(join(VEC, "sops-pr1031/example.yaml"), "utf8");
