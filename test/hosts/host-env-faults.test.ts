@@ -33,7 +33,7 @@ function rng(seed: number): () => number {
 }
 
 let host: Host;
-let client: InstanceType<typeof ProviderClient>;
+let client: import("../harness/engine/provider-client").ProviderClient;
 let dir: string;
 beforeAll(async () => {
   host = await startSshd();
@@ -81,7 +81,7 @@ it("12 updates with the sshd child killed mid-push: never partial, always conver
   try {
     for (let i = 1; i <= 12; i++) {
       counts.updates++;
-      const upd = client.update({ id: state.id, urn: URN, olds: state.properties, news: news(i) }).then((r) => r, () => undefined);
+      const upd = client.update({ id: state.id, urn: URN, olds: state.properties, news: news(i) }).then((r: { properties: Record<string, unknown> }) => r, () => undefined);
       await new Promise((r) => setTimeout(r, Math.floor(rand() * pushMs * 1.6)));
       const sig = rand() < 0.5 ? "SIGKILL" : "SIGTERM";
       if (sig === "SIGKILL") counts.sigkill++; else counts.sigterm++;

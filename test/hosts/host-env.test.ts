@@ -43,7 +43,7 @@ function keygenFingerprint(pubFile: string): string {
 
 describe("HostEnv on 3 real sshd hosts", () => {
   let hosts: Host[] = [];
-  let client: InstanceType<typeof ProviderClient>;
+  let client: import("../harness/engine/provider-client").ProviderClient;
   let providerText: string;
   let dir: string;
   const started = Date.now();
@@ -116,7 +116,7 @@ describe("HostEnv on 3 real sshd hosts", () => {
   it("a dotted key without rename is refused by check and by apply, naming the key", async () => {
     const h = hosts[0]!;
     const c = await client.check({ urn: urn("bad"), news: inputs(h, "bad.env", { sources: [yamlSrc({ keys: ["db.password"] })] }) });
-    expect(c.failures.map((f) => f.reason).join("\n")).toMatch(/db\.password.*rename/);
+    expect(c.failures.map((f: { reason: string }) => f.reason).join("\n")).toMatch(/db\.password.*rename/);
     const err = await client.create({ urn: urn("bad"), properties: inputs(h, "bad.env", { sources: [yamlSrc({ keys: ["nope"] })] }) }).then(() => undefined, (e: Error) => e);
     expect(err?.message).toMatch(/key "nope" not found/);
     expect(existsSync(join(h.dataDir, "bad.env"))).toBe(false);

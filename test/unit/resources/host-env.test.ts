@@ -43,7 +43,7 @@ describe("check", () => {
   ];
   for (const r of rows) {
     it(`rejects ${r.name}`, async () => {
-      const f = (await check({}, r.input)).failures;
+      const f = (await check({}, r.input)).failures ?? [];
       expect(f.some((x) => x.property === r.property && r.reason.test(x.reason)), JSON.stringify(f)).toBe(true);
     });
   }
@@ -52,7 +52,7 @@ describe("check", () => {
     expect(f).toEqual([]);
   });
   it("never echoes the private key", async () => {
-    const f = (await check({}, good({ connection: { host: "h h", user: "", privateKey: "SECRETKEY", hostKey: "bad" } }))).failures;
+    const f = (await check({}, good({ connection: { host: "h h", user: "", privateKey: "SECRETKEY", hostKey: "bad" } }))).failures ?? [];
     expect(JSON.stringify(f)).not.toContain("SECRETKEY");
   });
 });
