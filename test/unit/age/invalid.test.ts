@@ -19,7 +19,7 @@ const blob = Buffer.from(edLine.split(" ")[1] as string, "base64");
 const lowOrder = bech32Encode("age", new Uint8Array(32));
 const lowOrder1 = bech32Encode("age", Uint8Array.from([1, ...new Array(31).fill(0)]));
 
-const recipientRows: { name: string; input: string; error: RegExp; type?: typeof KeyParseError }[] = [
+const recipientRows: { name: string; input: string; error: RegExp; type?: abstract new (...args: never[]) => Error }[] = [
   { name: "bad checksum", input: flip(good.recipient, good.recipient.length - 2), error: /checksum/ },
   { name: "wrong HRP (secret-key HRP, lowercase)", input: bech32Encode("age-secret-key-", new Uint8Array(32).fill(9)).replace("age-secret-key-", "agesecretkey"), error: /checksum|expected "age"/ },
   { name: "wrong HRP (age-like)", input: bech32Encode("age2", new Uint8Array(32).fill(9)), error: /expected "age"/ },
