@@ -87,7 +87,7 @@ function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: 
   if (!info.has(root)) info.set(root, { col: 0, firstLine: 0 });
   const a = from;
   const b = doc.range[2];
-  const cs = commentTokens(text.slice(0, b))
+  const cs = (text.indexOf("#", a) < 0 || text.indexOf("#", a) >= b ? [] : commentTokens(text.slice(0, b)))
     .filter((c) => c.offset >= a && c.offset < b)
     .map((c) => {
       const p = lines.pos(c.offset);
