@@ -62,7 +62,7 @@ export class FleetPlanError extends Error {
 
 /**
  * Derives each file's minimal recipient set.
- * @throws FleetPlanError when a name is invalid or used twice across operators, CI and hosts, an env
+ * @throws FleetPlanError when a name is invalid or used twice across operators, CI, hosts and files, an env
  *   file sources an unknown file, two env files of a host share a path, or there is no operator or CI
  *   recipient at all (nobody could edit the files).
  */
@@ -84,6 +84,9 @@ export function planFleet(input: PlanInput): FleetPlan {
   for (const f of input.files) {
     if (!NAME.test(f)) problems.push(`file name ${JSON.stringify(f)} must match ${NAME.source}`);
     if (fileSet.has(f)) problems.push(`file name ${JSON.stringify(f)} is listed twice`);
+    // children are named <fleet>-<name>: a file named like a recipient would collide with it
+    const owner = seen.get(f);
+    if (owner !== undefined) problems.push(`file name ${JSON.stringify(f)} is already used by ${owner}; rename the file`);
     fileSet.add(f);
   }
   const hostFiles: Record<string, string[]> = {};

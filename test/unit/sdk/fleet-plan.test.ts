@@ -49,6 +49,7 @@ describe("planFleet", () => {
     [{ operators: ["al ice"], ci: [], files: ["a"], hosts: {} }, /operator name "al ice" must match/],
     [{ operators: ["alice"], ci: [], files: ["a::b"], hosts: {} }, /file name "a::b" must match/],
     [{ operators: ["alice"], ci: [], files: ["a", "a"], hosts: {} }, /listed twice/],
+    [{ operators: ["alice"], ci: [], files: ["web"], hosts: { web: {} } }, /file name "web" is already used by host "web"/],
   ] as [PlanInput, RegExp][])("rejects %j", (input, error) => {
     expect(() => planFleet(input)).toThrow(error);
   });
