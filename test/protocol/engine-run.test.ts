@@ -22,6 +22,7 @@ const logs: string[] = [];
 function engine(env: Record<string, string> = {}): InstanceType<typeof Engine> {
   return new Engine({
     projectDir: root,
+    project: "keyfleet-harness",
     program: "dist/test/harness/engine/fixtures/program.js",
     stack: "test",
     stateFile,
