@@ -136,20 +136,16 @@ export const hostEnvArgsSchema = z.object({
 });
 
 /**
- * The keyed digests a SecretFile source passes to HostEnv: only the selected keys, so a change
- * to another key of the file does not touch this HostEnv. Selected keys without a digest (keys
- * not managed through `values`) fall back to the file's sha256 under `@file`.
+ * The keyed digests a SecretFile source passes to HostEnv: those of the selected keys only, so a
+ * change to another key of the file (`keyfleet set`, a managed value) does not touch this HostEnv.
+ * SecretFile digests every key of the file; a selected key missing from its map (the deployer
+ * could not decrypt the file, or the key does not exist) falls back to the file's sha256, which
+ * changes with any edit of the file: conservative, never a missed change.
  */
 export function selectedDigests(keys: string[] | undefined, keyNames: string[], valueDigests: Record<string, string>, fileSha256: string, format: string): Record<string, string> {
   const selected = keys ?? keyNames.filter((k) => format === "dotenv" || format === "binary" || !k.includes("."));
-  const out: Record<string, string> = {};
-  let uncovered = false;
-  for (const k of [...selected].sort()) {
-    const d = valueDigests[k];
-    if (d === undefined) uncovered = true; else out[k] = d;
-  }
-  if (uncovered) out["@file"] = fileSha256;
-  return out;
+  const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(valueDigests, k);
+  return Object.fromEntries([...new Set(selected)].sort().map((k) => [k, has(k) ? (valueDigests[k] as string) : `file:${fileSha256}`]));
 }
 
 /** An env file on a host, materialised from sops sources. Outputs carry names and keyed digests, never values. */

@@ -95,8 +95,14 @@ export class SecretFile extends pulumi.dynamic.Resource {
   declare public readonly keyNames: pulumi.Output<string[]>;
   /** The keys of `values`. */
   declare public readonly managedKeys: pulumi.Output<string[]>;
-  /** Managed key → HMAC under a key derived from the file's data key (secret). */
+  /**
+   * Key name (as in `keyNames`) → HMAC of its value under a key derived from the file's data key,
+   * for every key of the file, managed or not (secret). The digest of a key changes only when its
+   * value or the data key (a rotation) changes. Empty when the deployer cannot decrypt the file.
+   */
   declare public readonly valueDigests: pulumi.Output<Record<string, string>>;
+  /** True when a refresh could not recompute `valueDigests` for a changed file; the next up does. */
+  declare public readonly digestsStale: pulumi.Output<boolean>;
   /** sha256 of the encrypted file text. */
   declare public readonly fileSha256: pulumi.Output<string>;
   /** sops lastmodified. */
@@ -121,6 +127,7 @@ export class SecretFile extends pulumi.dynamic.Resource {
         keyNames: undefined,
         managedKeys: undefined,
         valueDigests: undefined,
+        digestsStale: undefined,
         fileSha256: undefined,
         lastmodified: undefined,
         exposure: undefined,

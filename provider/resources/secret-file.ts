@@ -4,21 +4,27 @@
  * Preview (check + diff) never writes and never decrypts values: diff reads the file's text to
  * spot outside edits, and unwraps the data key only when managed `values` are given, to compare
  * keyed digests. Outputs carry names and keyed digests, never values.
+ *
+ * `valueDigests` covers every leaf of the file (not only managed keys): create and update compute
+ * it from the file they wrote, read recomputes it when an identity is available. A HostEnv passes
+ * on only the digests of the keys it selects, so an edit of key A does not touch hosts that use B.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
-import { discoverIdentities, type AgeIdentity } from "../age";
-import { decrypt, encrypt, keyedDigest, listKeys, loadEncrypted, readMetadata, setValues, unwrapDataKey, updateRecipients, writeFileAtomic, type SopsFormat } from "../sops";
+import { discoverIdentities, encryptDataKey, type AgeIdentity, type AgeRecipient } from "../age";
+import { decrypt, encryptWithDataKey, listKeys, loadEncrypted, readMetadata, setValues, unwrapDataKey, updateRecipients, writeFileAtomic, type SopsFormat } from "../sops";
 import { appendAudit, namesFromAudit, readAudit, type AuditEntry, type AuditOperation } from "./audit-log";
 import { computeExposure, exposureMessage, keyName, type Exposure } from "./exposure";
 import { containsUnknown, isUnknown } from "./inputs";
 import { canonicalRecipientText, deriveRecipientName, fingerprinted, recipientLabel, type FingerprintedRecipient, type NamedRecipient } from "./names";
 import { auditLogOf, formatOf, parseNamed, rulesOf, valuePath, type SecretFileInputs } from "./secret-file-inputs";
 import { initialDocument } from "./secret-file-doc";
+import { digestsOf, valueDigest } from "./secret-file-digests";
 
 export { check } from "./secret-file-inputs";
+export { DIGEST_LABEL, leafDigests, valueDigest } from "./secret-file-digests";
 
 /** Outputs recorded in state: names and keyed digests only. */
 export interface SecretFileOutputs {
@@ -30,8 +36,17 @@ export interface SecretFileOutputs {
   keyNames: string[];
   /** The `values` keys keyfleet manages. */
   managedKeys: string[];
-  /** Managed key → HMAC-SHA256 under a key derived from the file's data key (secret output). */
+  /**
+   * Key name (as in `keyNames`) → HMAC-SHA256 of its value under a key derived from the file's data
+   * key, for every leaf (secret output). Empty when no identity here could decrypt the file; a
+   * key missing from the map is compared through `fileSha256` by consumers.
+   */
   valueDigests: Record<string, string>;
+  /**
+   * True when a refresh found the file changed but could not recompute `valueDigests` (no
+   * identity): the map is then empty and the next diff plans an update to recompute it.
+   */
+  digestsStale: boolean;
   /** sha256 of the file's (encrypted) text, to detect edits made outside Pulumi. */
   fileSha256: string;
   lastmodified: string;
@@ -41,17 +56,9 @@ export interface SecretFileOutputs {
   deleteFileOnDestroy: boolean;
 }
 
-/** Label under which value digests are keyed; versioned so a scheme change is visible. */
-const DIGEST_LABEL = "keyfleet secretfile value v1";
-
 /** sha256 hex of the file text. */
 export function sha256(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
-}
-
-/** Keyed digest of one managed value. */
-export function valueDigest(dataKey: Uint8Array, key: string, value: string): string {
-  return keyedDigest(dataKey, `${DIGEST_LABEL} ${key}`, value);
 }
 
 function absPath(p: string): string {
@@ -79,29 +86,31 @@ async function decryptLeaves(text: string, format: SopsFormat, file: string): Pr
   return { dataKey: d.dataKey, leaves };
 }
 
-/** Outputs describing `text` as it is on disk. */
-async function describe(text: string, i: SecretFileInputs, named: readonly NamedRecipient[], exposure: Exposure[], dataKey?: Uint8Array, leaves?: Map<string, string>): Promise<SecretFileOutputs> {
+/** Encrypts a new file under a fresh data key, returning both (the key keys the digests). */
+async function encryptNew(plain: string | Uint8Array, i: SecretFileInputs, recipients: readonly AgeRecipient[]): Promise<{ text: string; dataKey: Uint8Array }> {
+  const dataKey = new Uint8Array(randomBytes(32));
+  const age = await Promise.all(recipients.map(async (r) => ({ recipient: r.toString(), enc: await encryptDataKey(dataKey, r) })));
+  return { text: encryptWithDataKey(plain, formatOf(i), dataKey, { age, rules: rulesOf(i), file: i.path }), dataKey };
+}
+
+/** The digest outputs of a description. */
+type DigestOutputs = Pick<SecretFileOutputs, "valueDigests" | "digestsStale">;
+
+/** Outputs describing `text` as it is on disk, with digests computed by the caller. */
+function describe(text: string, i: SecretFileInputs, named: readonly NamedRecipient[], exposure: Exposure[], digests: DigestOutputs): SecretFileOutputs {
   const format = formatOf(i);
   const meta = readMetadata(text, format, i.path);
   const byKey = new Map(named.map((r) => [canonicalRecipientText(r.recipient), r.name] as const));
   const recipients = meta.recipients.map((r) => fingerprinted({ name: byKey.get(canonicalRecipientText(r)) ?? deriveRecipientName(r), recipient: r }));
-  const managedKeys = Object.keys(i.values ?? {}).sort();
-  const valueDigests: Record<string, string> = {};
-  if (managedKeys.length > 0) {
-    if (!dataKey || !leaves) ({ dataKey, leaves } = await decryptLeaves(text, format, i.path));
-    for (const k of managedKeys) {
-      const v = leaves.get(keyName(valuePath(k, format)));
-      if (v !== undefined) valueDigests[k] = valueDigest(dataKey, k, v);
-    }
-  }
   return {
     path: i.path,
     format,
     recipients,
     recipientLabels: recipients.map(recipientLabel),
     keyNames: listKeys(text, format, i.path).map((k) => keyName(k.path)),
-    managedKeys,
-    valueDigests,
+    managedKeys: Object.keys(i.values ?? {}).sort(),
+    valueDigests: digests.valueDigests,
+    digestsStale: digests.digestsStale,
     fileSha256: sha256(text),
     lastmodified: meta.lastmodified,
     exposure,
@@ -135,8 +144,10 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
   let exposure = previousExposure;
   const original = readText(abs);
   let text: string;
+  // the data key of `text`, while this run knows it (fresh file, or unwrapped and not rotated since)
+  let dataKey: Uint8Array | undefined;
   if (original === undefined) {
-    text = await encrypt(initialDocument(i.path, format, values), { format, recipients: desired, rules: rulesOf(i), file: i.path });
+    ({ text, dataKey } = await encryptNew(initialDocument(i.path, format, values), i, desired));
     audit.push(entry(i.path, "create", { recipientsAdded: named.map(fingerprinted), keysChanged: Object.keys(values).sort() }));
   } else {
     text = original;
@@ -148,6 +159,7 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
       const keys = listKeys(text, format, i.path);
       const res = await updateRecipients(text, { format, identities: await identities(), recipients: desired, file: i.path });
       text = res.text;
+      dataKey = undefined;
       if (removed.length > 0) {
         exposure = computeExposure(removed, keys);
         audit.push(entry(i.path, "rotate", { recipientsAdded: added, recipientsRemoved: removed, exposure }));
@@ -157,7 +169,9 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
     }
     const keys = Object.keys(values).sort();
     if (keys.length > 0) {
-      const { leaves } = await decryptLeaves(text, format, i.path);
+      const d = await decryptLeaves(text, format, i.path);
+      const leaves = d.leaves;
+      dataKey = d.dataKey; // setValues keeps the data key
       const changed = keys.filter((k) => leaves.get(keyName(valuePath(k, format))) !== values[k]);
       if (changed.length > 0) {
         text = await setValues(text, { format, identities: await identities(), changes: changed.map((k) => ({ path: valuePath(k, format), value: values[k] as string })), file: i.path });
@@ -166,9 +180,11 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
     }
     if (audit.length === 0 && original !== undefined) audit.unshift(entry(i.path, "adopt", {}));
   }
+  // digests of every leaf, computed before the write so a corrupt file is refused untouched
+  const valueDigests = (await digestsOf(text, format, i.path, { ...(dataKey ? { dataKey } : {}), identities })) ?? {};
   if (text !== original) writeFileAtomic(abs, text, { mode: 0o644 });
   for (const a of audit) appendAudit(auditLogOf(i), a);
-  return describe(text, i, named, exposure);
+  return describe(text, i, named, exposure, { valueDigests, digestsStale: false });
 }
 
 /** Creates or adopts the file; the id is its path. */
@@ -181,26 +197,29 @@ export async function update(_id: string, olds: SecretFileOutputs, news: SecretF
   return { outs: await reconcile(news, olds.exposure ?? [], olds.recipients ?? []) };
 }
 
-/** Refreshes from the file: recipients, key names, digests of managed keys, file digest. */
+/**
+ * Refreshes from the file: recipients, key names, file digest and the digests of every key. With
+ * no identity here, the recorded digests are kept while the file is unchanged; a changed file
+ * empties them and sets `digestsStale`, so diff plans an update and consumers compare through
+ * `fileSha256` meanwhile.
+ */
 export async function read(id: string, props: SecretFileOutputs): Promise<pulumi.dynamic.ReadResult> {
   const text = readText(absPath(props.path));
-  if (text === undefined) return { id, props: { ...props, fileSha256: "", keyNames: [], valueDigests: {} } };
-  const managed = props.managedKeys ?? [];
-  let digests = props.valueDigests ?? {};
-  const out = await describe(text, { path: props.path, format: props.format, recipients: props.recipients, auditLog: props.auditLog, deleteFileOnDestroy: props.deleteFileOnDestroy }, props.recipients, props.exposure ?? []);
-  if (managed.length > 0) {
-    try {
-      const { dataKey, leaves } = await decryptLeaves(text, props.format, props.path);
-      digests = {};
-      for (const k of managed) {
-        const v = leaves.get(keyName(valuePath(k, props.format)));
-        if (v !== undefined) digests[k] = valueDigest(dataKey, k, v);
-      }
-    } catch {
-      // cannot decrypt here: keep the recorded digests; fileSha256 still shows an outside edit
-    }
+  if (text === undefined) return { id, props: { ...props, fileSha256: "", keyNames: [], valueDigests: {}, digestsStale: false } };
+  const format = formatOf(props);
+  let fresh: Record<string, string> | undefined;
+  try {
+    fresh = await digestsOf(text, format, props.path, { identities });
+  } catch {
+    fresh = undefined; // a corrupt file: fileSha256 shows the change, update reports why
   }
-  return { id, props: { ...out, managedKeys: managed, valueDigests: digests } };
+  let digests: DigestOutputs;
+  if (fresh) digests = { valueDigests: fresh, digestsStale: false };
+  else if (sha256(text) === props.fileSha256) digests = { valueDigests: props.valueDigests ?? {}, digestsStale: props.digestsStale ?? false };
+  else digests = { valueDigests: {}, digestsStale: true };
+  const inputs: SecretFileInputs = { path: props.path, format, recipients: props.recipients, auditLog: props.auditLog, deleteFileOnDestroy: props.deleteFileOnDestroy };
+  const out = describe(text, inputs, props.recipients, props.exposure ?? [], digests);
+  return { id, props: { ...out, managedKeys: props.managedKeys ?? [] } };
 }
 
 /**
@@ -220,6 +239,8 @@ export async function diff(_id: string, olds: SecretFileOutputs, news: Record<st
   if (auditLogOf(n) !== olds.auditLog || (n.deleteFileOnDestroy ?? false) !== olds.deleteFileOnDestroy) return { changes: true, replaces, deleteBeforeReplace: false };
   const text = readText(absPath(n.path));
   if (text === undefined || sha256(text) !== olds.fileSha256) return { changes: true, replaces, deleteBeforeReplace: false };
+  // a refresh could not recompute the digests of a changed file: update recomputes them
+  if (olds.digestsStale === true) return { changes: true, replaces, deleteBeforeReplace: false };
   const values = n.values ?? {};
   const keys = Object.keys(values).sort();
   if (keys.join("\n") !== (olds.managedKeys ?? []).join("\n")) return { changes: true, replaces, deleteBeforeReplace: false };
@@ -231,7 +252,8 @@ export async function diff(_id: string, olds: SecretFileOutputs, news: Record<st
     } catch {
       return { changes: true, replaces, deleteBeforeReplace: false }; // update will report why
     }
-    if (keys.some((k) => valueDigest(dataKey, k, values[k] as string) !== olds.valueDigests?.[k])) return { changes: true, replaces, deleteBeforeReplace: false };
+    const name = (k: string): string => keyName(valuePath(k, olds.format));
+    if (keys.some((k) => valueDigest(dataKey, name(k), values[k] as string) !== olds.valueDigests?.[name(k)])) return { changes: true, replaces, deleteBeforeReplace: false };
   }
   return { changes: false, replaces, deleteBeforeReplace: false };
 }

@@ -97,9 +97,20 @@ describe("SDK digest selection (only the selected keys' digests reach a HostEnv)
     expect(after).toEqual(before);
     expect(selectedDigests(["C"], ["A", "B", "C"], { ...digests, C: "dc2" }, "sha2", "yaml")).toEqual({ C: "dc2" });
   });
-  it("unmanaged selected keys fall back to the file digest", () => {
-    expect(selectedDigests(["A", "X"], ["A", "X"], digests, "sha1", "yaml")).toEqual({ A: "da", "@file": "sha1" });
+  it("a selected key without a digest falls back to the file digest, per key", () => {
+    expect(selectedDigests(["A", "X"], ["A", "X"], digests, "sha1", "yaml")).toEqual({ A: "da", X: "file:sha1" });
+    expect(selectedDigests(["A", "X"], ["A", "X"], digests, "sha2", "yaml")).toEqual({ A: "da", X: "file:sha2" });
     expect(selectedDigests(undefined, ["A", "db.pw"], { A: "da" }, "sha1", "yaml")).toEqual({ A: "da" });
+  });
+  it("uses the per-key digest whenever present: a file change alone changes nothing", () => {
+    const all = { A: "da", B: "db", "db.pw": "dp" };
+    expect(selectedDigests(["B", "db.pw"], ["A", "B", "db.pw"], all, "sha1", "yaml")).toEqual(selectedDigests(["B", "db.pw"], ["A", "B", "db.pw"], { ...all, A: "da2" }, "sha2", "yaml"));
+    expect(selectedDigests(undefined, ["A", "B", "db.pw"], all, "sha1", "yaml")).toEqual({ A: "da", B: "db" });
+    expect(selectedDigests(undefined, ["A", "db.pw"], all, "sha1", "dotenv")).toEqual({ A: "da", "db.pw": "dp" });
+  });
+  it("inherited names are not digests, and __proto__ is an ordinary key", () => {
+    expect(selectedDigests(["constructor", "__proto__"], [], {}, "s", "yaml")).toEqual(Object.fromEntries([["__proto__", "file:s"], ["constructor", "file:s"]]));
+    expect(Object.keys(selectedDigests(["__proto__"], [], {}, "s", "yaml"))).toEqual(["__proto__"]);
   });
 });
 
