@@ -186,6 +186,15 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     for (const l of access) for (const x of l.replace(/^info: /, "").split("\n")) say(`    ${x}`);
     const diffed = pre.changes.filter((c) => c.name === "fleet-app" || c.name === "fleet-metrics").map((c) => `${c.name}: ${c.op}${c.diffKeys.length ? ` (${c.diffKeys.join(", ")})` : ""}`);
     say(`    plan: ${diffed.join("; ")}; create ${ops(pre, "create").join(", ")}`);
+    if (pre.changes.some((c) => c.diffKeys.includes("values"))) say("    (values: the step-1 seeds are no longer passed, so those keys stop being managed; the values stay in the files)");
+    const planned = (pre.outputs["plan"] ?? {}) as Record<string, string[]>;
+    for (const f of ["app", "metrics"] as const) {
+      const was = m1[f] ?? [];
+      const now = planned[f] ?? [];
+      const delta = [...now.filter((n) => !was.includes(n)).map((n) => `+ ${n}`), ...was.filter((n) => !now.includes(n)).map((n) => `- ${n}`)];
+      say(`    ~ ${FILE_PATHS[f]} recipientNames: ${delta.length ? delta.join(", ") : "unchanged"}`);
+    }
+    verify(JSON.stringify(planned["app"]) === JSON.stringify(["alice", "ci-runner", "web-1", "web-2", "web-3"]), `planned recipients of app: ${JSON.stringify(planned["app"])}`);
     verify(!pre.changes.some((c) => c.name === "fleet-metrics" && c.diffKeys.includes("recipients")), "metrics file must not change recipients (web-3 does not use it)");
     verify(fileSha(file("app")) === appSha2 && envOf("web-3") === undefined, "preview must not write anything");
     say("    nothing written: secrets/app.yaml unchanged, no file on web-3");
@@ -236,6 +245,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     verify(envOf("web-1") === undefined, "web-1's env file should be removed");
     const rot = auditEntries(workDir).filter((a) => a.operation === "rotate" && a.recipientsRemoved.some((r) => r.name === "web-1"));
     verify(rot.length === 1 && rot[0]?.file === FILE_PATHS.app, "the audit log should record one rotation of secrets/app.yaml removing web-1");
+    for (const l of up5.logs.filter((x) => x.includes("- web-1"))) for (const x of l.replace(/^info: /, "").split("\n")) say(`    ${x}`);
     say(`    secrets/app.yaml: data key rotated, every value re-encrypted; web-1's host key can no longer decrypt it`);
     for (const e of appExp) say(`    exposure: ${e.recipient} could read ${e.keys.join(", ")} in ${FILE_PATHS.app}: rotate these values`);
     say(`    web-1: env file removed; audit log: ${rot.length} rotate entry (${rot[0]?.recipientsRemoved.map((r) => `${r.name} ${r.fingerprint}`).join(", ")})`);
