@@ -55,7 +55,7 @@ export interface SecretFileArgs {
   recipients: pulumi.Input<RecipientLike>[];
   /**
    * Managed values, key → string; always stored as a secret. Keys are dotted paths in yaml/json
-   * (`db.password`), `section.key` in ini, and plain names in dotenv. Keys not listed are left as
+   * (`db.password`), `section.key` in ini (a key without a dot is in `DEFAULT`), and plain names in dotenv. Keys not listed are left as
    * they are; removing a key from `values` stops managing it without deleting it. Default: none.
    */
   values?: pulumi.Input<Record<string, pulumi.Input<string>>>;

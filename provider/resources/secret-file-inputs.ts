@@ -2,7 +2,8 @@
  * SecretFile inputs: their shape, check, and how `values` keys map to sops key paths.
  *
  * `values` is a flat map. For yaml and json files a key is a dotted path (`db.password` →
- * `db: { password }`); for ini files `section.key`; for dotenv files the key is used as is.
+ * `db: { password }`); for ini files `section.key` (no dot: the `DEFAULT` section); for dotenv files
+ * the key is used as is.
  * Values are strings.
  */
 import type * as pulumi from "@pulumi/pulumi";
@@ -54,9 +55,18 @@ export function rulesOf(i: SecretFileInputs): EncryptRules {
   return r as EncryptRules;
 }
 
-/** The sops key path of a `values` key in a file of `format`. */
+/**
+ * The sops key path of a `values` key in a file of `format`: dotenv keys as they are, ini keys as
+ * `[section, key]` (no dot: the `DEFAULT` section, which is where sops puts section-less keys),
+ * yaml / json keys split at every dot.
+ */
 export function valuePath(key: string, format: SopsFormat): string[] {
-  return format === "dotenv" ? [key] : key.split(".");
+  if (format === "dotenv") return [key];
+  if (format === "ini") {
+    const dot = key.indexOf(".");
+    return dot < 0 ? ["DEFAULT", key] : [key.slice(0, dot), key.slice(dot + 1)];
+  }
+  return key.split(".");
 }
 
 /** The audit log path in effect. */

@@ -83,6 +83,34 @@ describe("valueDigests covers every leaf", () => {
     expect(outs.valueDigests["K"]).toBe(sf.valueDigest(d.dataKey, "K", "v1"));
   });
 
+  it.each([
+    { file: "f.bin", values: undefined, names: ["data"] },
+    { file: "f.ini", values: { "s.k": "v", top: "t", "s.a.b": "x" }, names: ["DEFAULT.top", "s.a.b", "s.k"] },
+    { file: "f.json", values: { "a.b": "1", c: "2" }, names: ["a.b", "c"] },
+    { file: "f.env", values: { "A.B": "1", C: "2" }, names: ["A.B", "C"] },
+  ])("$file: digests under the keyNames names; read and diff agree with create", async ({ file, values, names }) => {
+    const i = ins(file, values ? { values } : {});
+    const { id, outs } = await sf.create(i);
+    expect(Object.keys(outs.valueDigests)).toEqual(names);
+    expect([...outs.keyNames].sort()).toEqual(names);
+    expect((await sf.read(id, outs)).props).toEqual(outs);
+    expect((await sf.diff(id, outs, i as unknown as Record<string, unknown>)).changes).toBe(false);
+    const u = (await sf.update(id, outs, i)).outs as sf.SecretFileOutputs;
+    expect(u.fileSha256).toBe(outs.fileSha256); // nothing to write
+  });
+
+  it("ini: a changed section-less or dotted value is set in place and only its digest moves", async () => {
+    const i = ins("g.ini", { values: { top: "t1", "s.a.b": "x1", "s.k": "k1" } });
+    const { id, outs } = await sf.create(i);
+    const u = (await sf.update(id, outs, { ...i, values: { top: "t2", "s.a.b": "x2", "s.k": "k1" } })).outs as sf.SecretFileOutputs;
+    const d = await decrypt(readFileSync(i.path, "utf8"), { format: "ini", identities: ids(alice) });
+    expect(Object.fromEntries(d.leaves.map((l) => [l.path.join("."), l.value]))).toEqual({ "DEFAULT.top": "t2", "s.a.b": "x2", "s.k": "k1" });
+    expect(u.keyNames.sort()).toEqual(["DEFAULT.top", "s.a.b", "s.k"]);
+    expect(u.valueDigests["s.k"]).toBe(outs.valueDigests["s.k"]);
+    expect(u.valueDigests["DEFAULT.top"]).not.toBe(outs.valueDigests["DEFAULT.top"]);
+    expect(u.valueDigests["s.a.b"]).not.toBe(outs.valueDigests["s.a.b"]);
+  });
+
   it("a name shared by two leaves gets no digest (consumers fall back to the file sha)", () => {
     const key = new Uint8Array(32).fill(7);
     const d = leafDigests(key, [
