@@ -5,48 +5,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { validateArgs } from "./schemas";
 import { SecretFile } from "./secret-file";
+import { lazyProvider } from "./dynamic-provider";
 import type * as HostEnvModule from "../provider/resources/host-env";
 
-/**
- * Loads the provider module at call time inside the provider server (see {@link Recipient}'s
- * loader): keyfleet in node_modules, else $KEYFLEET_ROOT, else the current directory.
- */
-function load(): typeof HostEnvModule {
-  const rel = "dist/provider/resources/host-env";
-  const cache = globalThis as unknown as Record<string, unknown>;
-  const hit = cache["__keyfleet:" + rel];
-  if (hit) return hit as ReturnType<typeof load>;
-  let mod: ReturnType<typeof load> | undefined;
-  try {
-    mod = require("keyfleet/" + rel);
-  } catch (e) {
-    if (!String((e as Error).message).includes("keyfleet/" + rel)) throw e;
-  }
-  mod ??= require(require("path").resolve(process.env["KEYFLEET_ROOT"] ?? ".", rel)) as ReturnType<typeof load>;
-  cache["__keyfleet:" + rel] = mod;
-  return mod;
-}
-
-const provider = {
-  async check(olds, news) {
-    return load().check(olds, news);
-  },
-  async diff(id, olds, news) {
-    return load().diff(id, olds, news);
-  },
-  async create(inputs) {
-    return load().create(inputs);
-  },
-  async read(id, props) {
-    return load().read(id, props);
-  },
-  async update(id, olds, news) {
-    return load().update(id, olds, news);
-  },
-  async delete(id, props) {
-    return load().delete(id, props);
-  },
-} satisfies pulumi.dynamic.ResourceProvider;
+/** Forwards to `provider/resources/host-env`, loaded in the provider server (see {@link lazyProvider}). */
+const provider = lazyProvider<typeof HostEnvModule>("dist/provider/resources/host-env");
 
 /**
  * How to reach the host: the shape of `@pulumi/command`'s `remote.Command` connection plus the

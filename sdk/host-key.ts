@@ -5,46 +5,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { hostKeyArgsSchema, validateArgs } from "./schemas";
 import { canonicalRecipientText, type NamedRecipient } from "../provider/resources/names";
 import { sshToAgeRecipient } from "../provider/age";
+import { lazyProvider } from "./dynamic-provider";
 import type * as HostKeyModule from "../provider/resources/host-key";
 
-/** Loads the provider module at call time (see {@link Recipient}'s loader for the search order). */
-function load(): typeof HostKeyModule {
-  const rel = "dist/provider/resources/host-key";
-  // cached per server process: a failed package lookup walks the file system on every call
-  const cache = globalThis as unknown as Record<string, unknown>;
-  const hit = cache["__keyfleet:" + rel];
-  if (hit) return hit as ReturnType<typeof load>;
-  let mod: ReturnType<typeof load> | undefined;
-  try {
-    mod = require("keyfleet/" + rel);
-  } catch (e) {
-    if (!String((e as Error).message).includes("keyfleet/" + rel)) throw e;
-  }
-  mod ??= require(require("path").resolve(process.env["KEYFLEET_ROOT"] ?? ".", rel)) as ReturnType<typeof load>;
-  cache["__keyfleet:" + rel] = mod;
-  return mod;
-}
-
-const provider = {
-  async check(olds, news) {
-    return load().check(olds, news);
-  },
-  async diff(id, olds, news) {
-    return load().diff(id, olds, news);
-  },
-  async create(inputs) {
-    return load().create(inputs);
-  },
-  async read(id, props) {
-    return load().read(id, props);
-  },
-  async update(id, olds, news) {
-    return load().update(id, olds, news);
-  },
-  async delete() {
-    return load().delete();
-  },
-} satisfies pulumi.dynamic.ResourceProvider;
+/** Forwards to `provider/resources/host-key`, loaded in the provider server (see {@link lazyProvider}). */
+const provider = lazyProvider<typeof HostKeyModule>("dist/provider/resources/host-key");
 
 /** Arguments of a {@link HostKey}. Exactly one of `publicKey`, `expectedFingerprint`, `trustOnFirstUse: true`. */
 export interface HostKeyArgs {

@@ -6,46 +6,11 @@ import { secretFileArgsSchema, validateArgs } from "./schemas";
 import { recipientEntry, type RecipientLike } from "./recipients";
 import { accessSummary } from "./access-log";
 import type { SopsFormat } from "../provider/sops";
+import { lazyProvider } from "./dynamic-provider";
 import type * as SecretFileModule from "../provider/resources/secret-file";
 
-/** Loads the provider module at call time (see {@link Recipient}'s loader for the search order). */
-function load(): typeof SecretFileModule {
-  const rel = "dist/provider/resources/secret-file";
-  // cached per server process: a failed package lookup walks the file system on every call
-  const cache = globalThis as unknown as Record<string, unknown>;
-  const hit = cache["__keyfleet:" + rel];
-  if (hit) return hit as ReturnType<typeof load>;
-  let mod: ReturnType<typeof load> | undefined;
-  try {
-    mod = require("keyfleet/" + rel);
-  } catch (e) {
-    if (!String((e as Error).message).includes("keyfleet/" + rel)) throw e;
-  }
-  mod ??= require(require("path").resolve(process.env["KEYFLEET_ROOT"] ?? ".", rel)) as ReturnType<typeof load>;
-  cache["__keyfleet:" + rel] = mod;
-  return mod;
-}
-
-const provider = {
-  async check(olds, news) {
-    return load().check(olds, news);
-  },
-  async diff(id, olds, news) {
-    return load().diff(id, olds, news);
-  },
-  async create(inputs) {
-    return load().create(inputs);
-  },
-  async read(id, props) {
-    return load().read(id, props);
-  },
-  async update(id, olds, news) {
-    return load().update(id, olds, news);
-  },
-  async delete(id, props) {
-    return load().delete(id, props);
-  },
-} satisfies pulumi.dynamic.ResourceProvider;
+/** Forwards to `provider/resources/secret-file`, loaded in the provider server (see {@link lazyProvider}). */
+const provider = lazyProvider<typeof SecretFileModule>("dist/provider/resources/secret-file");
 
 /** Arguments of a {@link SecretFile}. */
 export interface SecretFileArgs {

@@ -1,0 +1,79 @@
+/**
+ * The serialisable provider object every keyfleet resource hands to `pulumi.dynamic.Resource`.
+ *
+ * Pulumi serialises the provider object (its methods and everything they capture) into the
+ * resource's state and runs it in the dynamic-provider server, a separate process in which the
+ * serialised text has no file name, so a relative `require` cannot work. The object therefore
+ * captures nothing but a relative module path string and {@link loadProviderModule}, and loads the
+ * real provider module (`dist/provider/resources/<name>`) at call time.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+
+/** The six functions a provider module under `provider/resources/` exports. */
+export interface ProviderModule {
+  check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult>;
+  diff(id: string, olds: never, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult>;
+  create(inputs: never): Promise<pulumi.dynamic.CreateResult>;
+  read(id: string, props: never): Promise<pulumi.dynamic.ReadResult>;
+  update(id: string, olds: never, news: never): Promise<pulumi.dynamic.UpdateResult>;
+  delete(id: string, props: never): Promise<void>;
+}
+
+/**
+ * Loads a compiled provider module by its path relative to the package root (e.g.
+ * `dist/provider/resources/recipient`). Search order: the `keyfleet` package in node_modules, else
+ * `$KEYFLEET_ROOT/<rel>`, else `<cwd>/<rel>` (see README "how the provider is found"). The module is
+ * cached on `globalThis` per process, because a failed package lookup walks the file system.
+ *
+ * Runs inside the provider server after serialisation: it must reference nothing but globals
+ * (`require`, `process`, `globalThis`) and its argument.
+ *
+ * @throws the `require` error when the module is in none of those places
+ */
+export function loadProviderModule(rel: string): unknown {
+  const cache = globalThis as unknown as Record<string, unknown>;
+  const key = "__keyfleet:" + rel;
+  const hit = cache[key];
+  if (hit) return hit;
+  let mod: unknown;
+  try {
+    mod = require("keyfleet/" + rel);
+  } catch (e) {
+    if (!String((e as Error).message).includes("keyfleet/" + rel)) throw e;
+  }
+  mod ??= require(require("path").resolve(process.env["KEYFLEET_ROOT"] ?? ".", rel));
+  cache[key] = mod;
+  return mod;
+}
+
+/**
+ * A provider object whose six methods forward to the module at `rel`, loaded on first call by
+ * {@link loadProviderModule}. The type parameter is only checked at compile time: pass
+ * `typeof import("../provider/resources/<name>")` so the module's signatures are checked against
+ * {@link ProviderModule}.
+ *
+ * @param rel module path relative to the package root, e.g. `"dist/provider/resources/recipient"`
+ */
+export function lazyProvider<M extends ProviderModule>(rel: string): pulumi.dynamic.ResourceProvider {
+  const provider = {
+    async check(olds, news) {
+      return (loadProviderModule(rel) as M).check(olds, news);
+    },
+    async diff(id, olds, news) {
+      return (loadProviderModule(rel) as M).diff(id, olds as never, news);
+    },
+    async create(inputs) {
+      return (loadProviderModule(rel) as M).create(inputs as never);
+    },
+    async read(id, props) {
+      return (loadProviderModule(rel) as M).read(id, props as never);
+    },
+    async update(id, olds, news) {
+      return (loadProviderModule(rel) as M).update(id, olds as never, news as never);
+    },
+    async delete(id, props) {
+      return (loadProviderModule(rel) as M).delete(id, props as never);
+    },
+  } satisfies pulumi.dynamic.ResourceProvider;
+  return provider;
+}
