@@ -35,8 +35,14 @@ export interface DecryptedFile {
   stash: IvStash;
 }
 
+/** An encrypted file split into its (still encrypted) tree and parsed metadata. */
+export interface LoadedFile {
+  tree: Tree;
+  meta: SopsMetadata;
+}
+
 /** An encrypted file split into its tree and parsed metadata (no key needed). */
-export function loadEncrypted(text: string, format: SopsFormat, file?: string): { tree: Tree; meta: SopsMetadata } {
+export function loadEncrypted(text: string, format: SopsFormat, file?: string): LoadedFile {
   if (typeof text !== "string") throw new SopsArgumentError("sops file text must be a string", "pass the file content as utf-8 text", file);
   const p = storeFor(format).parseEncrypted(text, file);
   if (!p.meta) throw new SopsParseError("sops metadata not found", { file, hint: "this file is not encrypted with sops; encrypt it first" });
@@ -81,8 +87,8 @@ function leavesOf(tree: Tree): DecryptedLeaf[] {
  * Decrypts a sops file with its data key and verifies the MAC.
  * @throws MacMismatchError, SopsCryptoError, SopsParseError, UnsupportedError
  */
-export function decryptWithDataKey(text: string, format: SopsFormat, dataKey: Uint8Array, o: { file?: string; ignoreMac?: boolean } = {}): DecryptedFile {
-  const { tree, meta } = loadEncrypted(text, format, o.file);
+export function decryptWithDataKey(text: string, format: SopsFormat, dataKey: Uint8Array, o: { file?: string; ignoreMac?: boolean; parsed?: LoadedFile } = {}): DecryptedFile {
+  const { tree, meta } = o.parsed ?? loadEncrypted(text, format, o.file);
   assertSingleGroup(meta, o.file);
   if (dataKey.length !== 32) throw new SopsArgumentError("data key must be 32 bytes", "pass the key unwrapped from the file's age entry", o.file);
   const rules = effectiveRules(meta.rules);
@@ -216,8 +222,8 @@ export function setValuesWithDataKey(text: string, format: SopsFormat, dataKey: 
 }
 
 /** Re-emits an encrypted file with replaced age entries; values, mac and lastmodified untouched. */
-export function replaceAgeEntries(text: string, format: SopsFormat, age: AgeEntry[], file?: string): string {
-  const { tree, meta } = loadEncrypted(text, format, file);
+export function replaceAgeEntries(text: string, format: SopsFormat, age: AgeEntry[], file?: string, parsed?: LoadedFile): string {
+  const { tree, meta } = parsed ?? loadEncrypted(text, format, file);
   assertSingleGroup(meta, file);
   return storeFor(format).emitEncrypted(tree, metadataToPlain({ ...meta, age }));
 }

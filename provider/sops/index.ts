@@ -14,6 +14,7 @@ export {
   replaceAgeEntries,
   loadEncrypted,
   type DecryptedFile,
+  type LoadedFile,
   type DecryptedLeaf,
   type ValueChange,
 } from "./core.js";
@@ -23,3 +24,5 @@ export { writeFileAtomic, type AtomicWriteHooks } from "./atomic.js";
 export { parseSopsConfig, findConfigFile, loadConfigFor, matchRule, upsertCreationRule, pathRegexFor, type CreationRule, type SopsConfig } from "./config.js";
 export { MacMismatchError, NoIdentityError, SopsParseError, UnsupportedError, SopsCryptoError, SopsArgumentError } from "./errors.js";
 export { isEncrypted } from "./cipher.js";
+export { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks, type BatchWriteOptions } from "./atomic-batch.js";
+export { updateRecipientsMany, type RecipientsUpdate, type UpdateManyOptions } from "./ops-batch.js";

@@ -56,9 +56,9 @@ export async function encrypt(plain: string | Uint8Array, o: { format: SopsForma
 
 /** Decrypts a sops file (MAC verified unless `ignoreMac`). */
 export async function decrypt(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; file?: string; ignoreMac?: boolean; report?: string[] }): Promise<DecryptedFile> {
-  const { meta } = loadEncrypted(text, o.format, o.file);
-  const key = await unwrapDataKey(meta, o.identities, o.file, o.report);
-  return decryptWithDataKey(text, o.format, key, { file: o.file, ignoreMac: o.ignoreMac });
+  const parsed = loadEncrypted(text, o.format, o.file);
+  const key = await unwrapDataKey(parsed.meta, o.identities, o.file, o.report);
+  return decryptWithDataKey(text, o.format, key, { file: o.file, ignoreMac: o.ignoreMac, parsed });
 }
 
 /** Sets (or with `null` deletes) values; every other ENC string stays byte-identical. */
@@ -75,7 +75,8 @@ export async function setValues(text: string, o: { format: SopsFormat; identitie
  */
 export async function updateRecipients(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; recipients: AgeRecipient[]; file?: string }): Promise<{ text: string; added: string[]; removed: string[]; rotated: boolean }> {
   checkRecipients(o.recipients, o.file);
-  const { meta } = loadEncrypted(text, o.format, o.file);
+  const parsed = loadEncrypted(text, o.format, o.file);
+  const { meta } = parsed;
   assertSingleGroup(meta, o.file);
   const want = o.recipients.map((r) => r.toString());
   const have = meta.age.map((e) => e.recipient);
@@ -92,7 +93,7 @@ export async function updateRecipients(text: string, o: { format: SopsFormat; id
   const key = await unwrapDataKey(meta, o.identities, o.file);
   checkDataKey(meta, key, o.file);
   const fresh = await wrapAll(key, o.recipients.filter((r) => added.includes(r.toString())));
-  return { text: replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file), added, removed, rotated: false };
+  return { text: replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed), added, removed, rotated: false };
 }
 
 /** New data key, every value re-encrypted, new mac/lastmodified; recipients default to the file's. */

@@ -7,6 +7,7 @@ import { SopsParseError } from "../errors.js";
 import { goTimeText, goYamlFloat } from "../goformat.js";
 import { entry, mapping, scalar, toPlain, type Comment, type Mapping, type Node, type Sequence, type Tree } from "../tree.js";
 import type { Parsed, Store } from "./store.js";
+import { fastSplit } from "./yaml-fast.js";
 import { commentTokens, LineIndex, placeComments, type CollInfo, type Mark } from "./yaml-comments.js";
 
 const MAX_BYTES = 64 * 1024 * 1024;
@@ -100,6 +101,29 @@ function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: 
 
 function parse(text: string, file?: string): Parsed {
   if (text.length > MAX_BYTES) throw new SopsParseError("yaml file too large", { file });
+  return parseFast(text, file) ?? parseFull(text, file);
+}
+
+/**
+ * Files in sops 3.13 layout: verified `sops:` block read line by line, only the data part through the
+ * yaml parser. Undefined when the layout does not match or the data part is not a plain mapping
+ * without a `sops` key (the full parse then gives the result or the error).
+ */
+function parseFast(text: string, file?: string): Parsed | undefined {
+  const split = fastSplit(text, emitSopsBlock);
+  if (!split) return undefined;
+  let body: Parsed;
+  try {
+    body = parseFull(split.body, file);
+  } catch {
+    return undefined;
+  }
+  const root = body.tree[0];
+  if (body.meta !== undefined || body.tree.length !== 1 || !root || !root.items.some((it) => it.kind === "entry")) return undefined;
+  return { tree: body.tree, meta: split.meta };
+}
+
+function parseFull(text: string, file?: string): Parsed {
   const lines = new LineIndex(text);
   const docs = parseAllDocuments(text, { intAsBigInt: true, customTags: ["timestamp"], uniqueKeys: true, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [];

@@ -1,0 +1,68 @@
+/**
+ * Re-keying many files at once: every file is read and re-keyed in memory first; only if all of them
+ * succeed are the changed ones written, together, with `writeFilesAtomic` (grouped fsyncs, one
+ * directory fsync per directory). So a failed multi-file re-key writes nothing, and an interrupted
+ * write leaves each file either old or new, each decryptable.
+ */
+import { promises as fsp } from "node:fs";
+import type { AgeIdentity, AgeRecipient } from "../age/index.js";
+import { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks } from "./atomic-batch.js";
+import { SopsArgumentError } from "./errors.js";
+import { updateRecipients } from "./ops.js";
+import { formatFromPath, type SopsFormat } from "./stores/index.js";
+
+/** What happened to one file. */
+export interface RecipientsUpdate {
+  file: string;
+  format: SopsFormat;
+  added: string[];
+  removed: string[];
+  rotated: boolean;
+  /** False when the file already had exactly these recipients (not rewritten). */
+  written: boolean;
+}
+
+/** Options for updateRecipientsMany. */
+export interface UpdateManyOptions {
+  identities: AgeIdentity[];
+  /** The wanted recipients, the same for every file or per file. */
+  recipients: AgeRecipient[] | ((file: string) => AgeRecipient[]);
+  /** Format of every file, or per file; default: from each file's extension. */
+  format?: SopsFormat | ((file: string) => SopsFormat);
+  /** Files read, and temp files written, at the same time (default 16). */
+  concurrency?: number;
+  hooks?: BatchWriteHooks;
+}
+
+/**
+ * `updateRecipients` for many files (additions keep the data key; any removal rotates), then one
+ * batched atomic write of the files that changed. All files are held in memory until written.
+ * @throws the first file's error (NoIdentityError, MacMismatchError, SopsParseError, …) before
+ *   anything is written; KeyfleetError WRITE_FAILED from the write phase
+ */
+export async function updateRecipientsMany(files: readonly string[], o: UpdateManyOptions): Promise<RecipientsUpdate[]> {
+  if (!Array.isArray(files) || files.some((f) => typeof f !== "string" || f === "")) throw new SopsArgumentError("files must be a list of paths", "pass e.g. [\"secrets/a.yaml\"]");
+  const conc = o.concurrency ?? 16;
+  const texts: string[] = new Array<string>(files.length);
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    while (next < files.length) {
+      const i = next++;
+      texts[i] = await fsp.readFile(files[i] as string, "utf8");
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(conc, files.length)) }, reader));
+  const results: RecipientsUpdate[] = [];
+  const writes: AtomicEntry[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i] as string;
+    const format = typeof o.format === "function" ? o.format(file) : (o.format ?? formatFromPath(file));
+    const recipients = typeof o.recipients === "function" ? o.recipients(file) : o.recipients;
+    const r = await updateRecipients(texts[i] as string, { format, identities: o.identities, recipients, file });
+    const written = r.added.length > 0 || r.removed.length > 0;
+    if (written) writes.push({ path: file, data: r.text });
+    results.push({ file, format, added: r.added, removed: r.removed, rotated: r.rotated, written });
+  }
+  await writeFilesAtomic(writes, { concurrency: o.concurrency, hooks: o.hooks });
+  return results;
+}
