@@ -13,6 +13,7 @@ import { SecretFile } from "./secret-file";
 import { HostEnv } from "./host-env";
 import { planFleet, pathSlug, type FleetPlan } from "./fleet-plan";
 import type { SopsFormat } from "../provider/sops";
+import type { EnvFileOptions } from "../provider/resources/host-env-inputs";
 
 export { planFleet, formatAccessMatrix, pathSlug, FleetPlanError, type FleetPlan, type PlanInput } from "./fleet-plan";
 
@@ -52,28 +53,14 @@ export interface FleetEnvSource {
   rename?: Record<string, string>;
 }
 
-/** An env file on a host. */
-export interface FleetEnvFile {
+/** An env file on a host; the file options (format, mode, owner, …) are HostEnv's, with its defaults. */
+export interface FleetEnvFile extends EnvFileOptions {
   /** Absolute path on the host. Required. */
   path: string;
   /** Where the values come from. Required, at least one. */
   sources: FleetEnvSource[];
   /** Plain, non-secret extra values. Default: none. */
   env?: Record<string, pulumi.Input<string>>;
-  /** `dotenv` | `systemd` | `json`. Default: dotenv. */
-  format?: "dotenv" | "systemd" | "json";
-  /** Octal mode string. Default: "0600". */
-  mode?: string;
-  /** Owner on the host. Default: the login user's. */
-  owner?: string;
-  /** Group on the host. Default: the login user's. */
-  group?: string;
-  /** systemd units restarted when the content changed. Default: none. */
-  restartUnits?: string[];
-  /** Shell command run on the host when the content changed. Default: none. */
-  onChange?: string;
-  /** Leave the file on the host when this env file (or its host) is removed. Default: false. */
-  keepOnDelete?: boolean;
 }
 
 /** A secret file of the fleet. */
@@ -185,6 +172,7 @@ export class Fleet extends pulumi.ComponentResource {
       const envs: Record<string, HostEnv> = {};
       for (const env of spec.envFiles ?? []) {
         if (spec.user === undefined) throw new Error(`fleet "${name}": host "${h}" has env files but no user; set hosts.${h}.user`);
+        const { path, sources, ...fileOptions } = env; // fileOptions: env and EnvFileOptions, passed to HostEnv as they are
         envs[env.path] = new HostEnv(
           `${name}-${h}-${pathSlug(env.path)}`,
           {
@@ -196,21 +184,14 @@ export class Fleet extends pulumi.ComponentResource {
               ...(spec.privateKey !== undefined ? { privateKey: spec.privateKey } : {}), // HostEnv stores it as a secret
               ...(spec.agent !== undefined ? { agent: spec.agent } : {}),
             },
-            path: env.path,
-            sources: env.sources.map((s) => ({
+            path,
+            sources: sources.map((s) => ({
               file: this.files[s.file] as SecretFile,
               ...(s.keys !== undefined ? { keys: s.keys } : {}),
               ...(s.prefix !== undefined ? { prefix: s.prefix } : {}),
               ...(s.rename !== undefined ? { rename: s.rename } : {}),
             })),
-            ...(env.env !== undefined ? { env: env.env } : {}),
-            ...(env.format !== undefined ? { format: env.format } : {}),
-            ...(env.mode !== undefined ? { mode: env.mode } : {}),
-            ...(env.owner !== undefined ? { owner: env.owner } : {}),
-            ...(env.group !== undefined ? { group: env.group } : {}),
-            ...(env.restartUnits !== undefined ? { restartUnits: env.restartUnits } : {}),
-            ...(env.onChange !== undefined ? { onChange: env.onChange } : {}),
-            ...(env.keepOnDelete !== undefined ? { keepOnDelete: env.keepOnDelete } : {}),
+            ...fileOptions,
           },
           { parent: this, dependsOn: [hostKey] },
         );

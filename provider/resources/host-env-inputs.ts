@@ -5,21 +5,14 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { formatFromPath, type SopsFormat } from "../sops";
 import { ENV_FORMATS, KEY_RE, type EnvFormat } from "../render";
-import { parsePinnedHostKey, DEFAULT_PORT } from "../ssh";
+import { parsePinnedHostKey, DEFAULT_PORT, type SshTarget } from "../ssh";
 import { isRecord, isUnknown, messageOf, type Failure } from "./inputs";
 
-/** SSH connection: @pulumi/command's remote connection shape plus the pinned `hostKey`. */
-export interface HostEnvConnection {
-  host: string;
-  port?: number;
-  user: string;
-  /** OpenSSH private key text (secret). */
-  privateKey?: string;
-  /** ssh-agent socket path. */
-  agent?: string;
-  /** Pinned `ssh-ed25519 AAAA…` host key. */
-  hostKey: string;
-}
+/**
+ * SSH connection: @pulumi/command's remote connection shape plus the pinned `hostKey`; exactly
+ * provider/ssh's {@link SshTarget}, which it is handed to.
+ */
+export type HostEnvConnection = SshTarget;
 
 /** One source as the provider receives it. */
 export interface HostEnvSourceInput {
@@ -37,21 +30,35 @@ export interface HostEnvSourceInput {
   secretFile?: boolean;
 }
 
+/**
+ * Options of an env file on a host, as plain values: HostEnv's provider inputs and the SDK's
+ * `FleetEnvFile` share them (HostEnv's own SDK args take `pulumi.Input`s of the same).
+ */
+export interface EnvFileOptions {
+  /** `dotenv` | `systemd` | `json`. Default: dotenv. */
+  format?: EnvFormat;
+  /** Octal mode string. Default: "0600". */
+  mode?: string;
+  /** Owner on the host. Default: the login user. */
+  owner?: string;
+  /** Group on the host. Default: the login user's group. */
+  group?: string;
+  /** systemd units restarted when the content changed. Default: none. */
+  restartUnits?: string[];
+  /** Shell command run on the host when the content changed. Default: none. */
+  onChange?: string;
+  /** Leave the file on the host when the env file (or its host) is removed. Default: false. */
+  keepOnDelete?: boolean;
+}
+
 /** Provider inputs. */
-export interface HostEnvInputs {
+export interface HostEnvInputs extends EnvFileOptions {
   connection: HostEnvConnection;
   path: string;
   sources: HostEnvSourceInput[];
   /** Per source (same index): the SecretFile's keyed digests of the selected keys only. */
   sourceDigests?: Record<string, string>[];
   env?: Record<string, string>;
-  format?: EnvFormat;
-  mode?: string;
-  owner?: string;
-  group?: string;
-  restartUnits?: string[];
-  onChange?: string;
-  keepOnDelete?: boolean;
 }
 
 /** Inputs with every default applied; what diff compares and what outputs echo. */
