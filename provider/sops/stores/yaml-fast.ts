@@ -20,8 +20,13 @@ const TOP_RE = /^ {4}([a-z][a-z0-9_]*):(?: (.*))?$/;
 const ITEM_RE = /^ {8}- (?:([a-z][a-z0-9_]*): (.*)|(.*))$/;
 const ITEM_CONT_RE = /^ {10}([a-z][a-z0-9_]*): (.*)$/;
 
-/** Reads one scalar; block scalars consume the following lines. Returns the value and next line index. */
-function scalarAt(first: string, lines: string[], i: number, indent: string): [string, number] | undefined {
+/**
+ * Reads one scalar; block scalars consume the following lines. Returns the value and next line index.
+ * Plain `true`/`false` are booleans (as yaml reads them); other plain scalars are strings, which the
+ * caller's re-emission check only accepts if the emitter would write that string unquoted.
+ */
+function scalarAt(first: string, lines: string[], i: number, indent: string): [string | boolean, number] | undefined {
+  if (first === "true" || first === "false") return [first === "true", i];
   if (first === "|" || first === "|-" || first === "|+") {
     const body: string[] = [];
     let j = i;

@@ -123,7 +123,8 @@ function parseFast(text: string, file?: string): Parsed | undefined {
   return { tree: body.tree, meta: split.meta };
 }
 
-function parseFull(text: string, file?: string): Parsed {
+/** Parses yaml with the full yaml parser only (no fast path); exported so tests can compare both paths. */
+export function parseFull(text: string, file?: string): Parsed {
   const lines = new LineIndex(text);
   const docs = parseAllDocuments(text, { intAsBigInt: true, customTags: ["timestamp"], uniqueKeys: true, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [];
