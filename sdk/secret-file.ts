@@ -14,7 +14,11 @@ const provider = lazyProvider<typeof SecretFileModule>("dist/provider/resources/
 
 /** Arguments of a {@link SecretFile}. */
 export interface SecretFileArgs {
-  /** File path relative to the project directory (the working directory of `pulumi`). Required; changing it replaces the resource. */
+  /**
+   * File path relative to the project directory (the working directory of `pulumi`). Missing parent
+   * directories are created (mode 0755 less the umask, as git creates them). Required; changing it
+   * replaces the resource.
+   */
   path: pulumi.Input<string>;
   /** Who can read the file: Recipient / HostKey resources, key strings or `{ name, recipient }`. Required, at least one. */
   recipients: pulumi.Input<RecipientLike>[];

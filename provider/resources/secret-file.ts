@@ -11,8 +11,9 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { KeyfleetError } from "../errors";
 import { discoverIdentities, encryptDataKey, type AgeIdentity, type AgeRecipient } from "../age";
 import { decrypt, encryptWithDataKey, listKeys, loadEncrypted, readMetadata, setValues, unwrapDataKey, updateRecipients, writeFileAtomic, type SopsFormat } from "../sops";
 import { appendAudit, namesFromAudit, readAudit, type AuditEntry, type AuditOperation } from "./audit-log";
@@ -69,8 +70,28 @@ function readText(abs: string): string | undefined {
   try {
     return readFileSync(abs, "utf8");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    // ENOTDIR: a parent is a file, so the file does not exist either (creating it reports why)
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
     throw e;
+  }
+}
+
+/**
+ * Creates the missing parent directories of a new file, as `mkdir -p`. New directories get mode
+ * 0755 (less the umask), as git gives the directories it checks out: the file in them is
+ * encrypted and 0644, and a 0700 directory would hide it from the group or CI user that reads the
+ * repo. Existing directories are left as they are.
+ */
+function ensureParentDir(abs: string, file: string): void {
+  try {
+    mkdirSync(dirname(abs), { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw new KeyfleetError("WRITE_FAILED", `cannot create the directory of ${file}: ${(e as Error).message}`, {
+      hint: "check that no part of the path is a file and that the parent directory is writable",
+      file,
+      cause: e,
+    });
   }
 }
 
@@ -182,6 +203,7 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
   }
   // digests of every leaf, computed before the write so a corrupt file is refused untouched
   const valueDigests = (await digestsOf(text, format, i.path, { ...(dataKey ? { dataKey } : {}), identities })) ?? {};
+  if (original === undefined) ensureParentDir(abs, i.path);
   if (text !== original) writeFileAtomic(abs, text, { mode: 0o644 });
   for (const a of audit) appendAudit(auditLogOf(i), a);
   return describe(text, i, named, exposure, { valueDigests, digestsStale: false });
