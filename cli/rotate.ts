@@ -7,11 +7,11 @@
 import { parseRecipient } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
 import { canonicalRecipientText } from "../provider/resources/names";
-import { listKeys, readMetadata, rotate } from "../provider/sops";
+import { listKeys, readMetadata, rotate, writeFilesAtomic } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";
 import { sopsVerb } from "./exit-codes";
-import { positionals, readInputText, resolveFormat, strFlag, writeOutput } from "./files";
+import { existingMode, positionals, readInputText, resolveFormat, strFlag, writeOutput } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
 import { parseRecipientList } from "./recipients";
 
@@ -56,8 +56,10 @@ export const rotateVerb = sopsVerb(
       const out = await explainingIdentities(file, ids, () => rotate(text, { format, identities: ids.identities, recipients, file }));
       plans.push({ file, text, out, added, removed: have.filter((h) => rmSet.has(h)), format });
     }
+    // several files: one batched atomic write (fsyncs grouped); each file ends up old or new
+    if (plans.length > 1) await writeFilesAtomic(plans.map((p) => ({ path: p.file, data: p.out, mode: existingMode(p.file) ?? 0o600 })));
+    else if (plans[0]) writeOutput(plans[0].file, plans[0].out);
     for (const p of plans) {
-      writeOutput(p.file, p.out);
       const exposure = recordChange({ file: p.file, operation: "rotate", added: p.added, removed: p.removed, keysBefore: p.removed.length ? listKeys(p.text, p.format, p.file) : [] });
       io.stderr(`${p.file}: data key rotated (${p.added.length} added, ${p.removed.length} removed)\n`);
       if (exposure) io.stderr(exposure + "\n");

@@ -7,11 +7,11 @@
  */
 import { KeyfleetError } from "../provider/errors";
 import { canonicalRecipientText } from "../provider/resources/names";
-import { listKeys, readMetadata, updateRecipients, type SopsFormat } from "../provider/sops";
+import { listKeys, readMetadata, updateRecipients, writeFilesAtomic, type SopsFormat } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";
 import { sopsVerb } from "./exit-codes";
-import { positionals, readInputText, resolveFormat, writeOutput } from "./files";
+import { existingMode, positionals, readInputText, resolveFormat, writeOutput } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
 import { labelRecipient, loadNames, projectDir } from "./names";
 import { confirm, stdinIsTty } from "./prompt";
@@ -81,8 +81,10 @@ export const updatekeysVerb = sopsVerb(
       const r = await explainingIdentities(p.file, ids, () => updateRecipients(p.text, { format: p.format, identities: ids.identities, recipients: p.recipients, file: p.file }));
       outs.push(r.text);
     }
-    plans.forEach((p, i) => {
-      writeOutput(p.file, outs[i] as string);
+    // several files: one batched atomic write (fsyncs grouped); each file ends up old or new
+    if (plans.length > 1) await writeFilesAtomic(plans.map((p, i) => ({ path: p.file, data: outs[i] as string, mode: existingMode(p.file) ?? 0o600 })));
+    else writeOutput((plans[0] as Plan).file, outs[0] as string);
+    plans.forEach((p) => {
       const exposure = recordChange({
         file: p.file,
         operation: p.removed.length ? "rotate" : "add-recipients",
