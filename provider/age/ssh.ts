@@ -207,7 +207,8 @@ export function parseOpenSshPrivateKey(pem: string, where?: string): SshEd25519P
   const c2 = priv.u32();
   if (c1 !== c2) throw new KeyParseError("openssh private key check-ints differ (corrupt key)", w);
   const type = priv.string();
-  if (type !== "ssh-ed25519") throw new UnsupportedKeyError(type, where);
+  // a corrupt length makes `type` span the key bytes that follow: quote only a real key type name
+  if (type !== "ssh-ed25519") throw new UnsupportedKeyError(KEY_TYPE.test(type) ? type : "an unrecognised", where);
   const pub = priv.bytes();
   const sk = priv.bytes();
   const comment = Buffer.from(priv.bytes()).toString("utf8");
