@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
+import type { ProviderClient as ProviderClientT } from "../harness/engine/provider-client";
 
 const root = resolve(__dirname, "../..");
 const req = createRequire(join(root, "package.json"));
@@ -23,7 +24,7 @@ function keygenFingerprint(pubFile: string): string {
 
 describe("HostKey protocol (real sshd)", () => {
   let host: Host;
-  let client: InstanceType<typeof ProviderClient>;
+  let client: ProviderClientT;
   let providerText: string;
   beforeAll(async () => {
     host = await startSshd();

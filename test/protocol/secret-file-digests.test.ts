@@ -13,6 +13,7 @@ import { generateX25519, parseIdentities } from "../../provider/age";
 import { setValues } from "../../provider/sops";
 import { normalise, type HostEnvInputs } from "../../provider/resources/host-env-inputs";
 import type { HostEnvOutputs } from "../../provider/resources/host-env";
+import type { ProviderClient as ProviderClientT } from "../harness/engine/provider-client";
 
 const root = resolve(__dirname, "../..");
 const req = createRequire(join(root, "package.json"));
@@ -27,7 +28,7 @@ const alice = generateX25519();
 const urn = (n: string) => `urn:pulumi:test::keyfleet::pulumi-nodejs:dynamic:Resource::${n}`;
 
 describe("SecretFile per-key digests through the provider server", () => {
-  let client: InstanceType<typeof ProviderClient>;
+  let client: ProviderClientT;
   let sfText: string;
   let heText: string;
   let dir: string;

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { generateX25519, parseIdentities } from "../../provider/age";
 import { decrypt, setValues } from "../../provider/sops";
+import type { ProviderClient as ProviderClientT } from "../harness/engine/provider-client";
 
 const root = resolve(__dirname, "../..");
 const req = createRequire(join(root, "package.json"));
@@ -27,7 +28,7 @@ const ids = (k: { identity: string }) => parseIdentities(k.identity, "test");
 const urn = (n: string) => `urn:pulumi:test::keyfleet::pulumi-nodejs:dynamic:Resource::${n}`;
 
 describe("SecretFile protocol (real files)", () => {
-  let client: InstanceType<typeof ProviderClient>;
+  let client: ProviderClientT;
   let providerText: string;
   let dir: string;
   let audit: string;

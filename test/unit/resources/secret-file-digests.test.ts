@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { generateX25519, parseIdentities } from "../../../provider/age";
 import { decrypt, setValues } from "../../../provider/sops";
 import * as sf from "../../../provider/resources/secret-file";
+import type { SecretFileInputs } from "../../../provider/resources/secret-file-inputs";
 import { leafDigests } from "../../../provider/resources/secret-file-digests";
 import { selectedDigests } from "../../../sdk/host-env";
 
@@ -32,11 +33,11 @@ afterAll(() => {
 });
 as(alice);
 
-const ins = (file: string, extra: Record<string, unknown> = {}): sf.SecretFileInputs =>
-  ({ path: join(dir, file), recipients: [{ name: "alice", recipient: alice.recipient }], auditLog: join(dir, "audit.jsonl"), ...extra }) as sf.SecretFileInputs;
+const ins = (file: string, extra: Record<string, unknown> = {}): SecretFileInputs =>
+  ({ path: join(dir, file), recipients: [{ name: "alice", recipient: alice.recipient }], auditLog: join(dir, "audit.jsonl"), ...extra }) as SecretFileInputs;
 
 /** A file with managed `pw` and unmanaged keys A, B, nested db.user and a list, set from outside. */
-async function fixture(file: string): Promise<{ i: sf.SecretFileInputs; id: string; outs: sf.SecretFileOutputs }> {
+async function fixture(file: string): Promise<{ i: SecretFileInputs; id: string; outs: sf.SecretFileOutputs }> {
   const i = ins(file, { values: { pw: "managed-pw" } });
   await sf.create(i);
   const edited = await setValues(readFileSync(i.path, "utf8"), {
