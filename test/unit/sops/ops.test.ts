@@ -11,7 +11,7 @@ import {
 } from "../../../provider/sops/index.js";
 import { isKeyfleetError } from "../../../provider/errors.js";
 
-const VEC = "/work/shared/vectors/sops";
+const VEC = join(__dirname, "../../../../shared/vectors/sops");
 const ids = parseIdentities(readFileSync(join(VEC, "sops-pr1031/age_keys.txt"), "utf8"), "age_keys.txt");
 const expected = JSON.parse(readFileSync(join(VEC, "expected.json"), "utf8")) as Record<string, { format: SopsFormat; leaves: { value: unknown }[] }>;
 

@@ -60,7 +60,7 @@ describe("random trees round-trip through encrypt → decrypt", () => {
 });
 
 describe("fuzz: seeded mutations of real files give only typed errors", () => {
-  const VEC = "/work/shared/vectors/sops";
+  const VEC = join(__dirname, "../../../../shared/vectors/sops");
   const expected = JSON.parse(readFileSync(join(VEC, "expected.json"), "utf8")) as Record<string, { format: SopsFormat; data_key_hex: string }>;
   const files = Object.entries(expected).map(([n, e]) => ({ text: readFileSync(join(VEC, n), "utf8"), format: e.format, key: Buffer.from(e.data_key_hex, "hex") }));
   it(`${SLOW ? 100000 : 10000} mutations`, () => {

@@ -8,7 +8,7 @@ import { decryptBytes } from "../../../provider/sops/cipher.js";
 import { loadEncrypted } from "../../../provider/sops/core.js";
 import { MacMismatchError } from "../../../provider/sops/errors.js";
 
-export const VEC = "/work/shared/vectors/sops";
+export const VEC = join(__dirname, "../../../../shared/vectors/sops");
 interface Leaf { aad: string; type: string | null; encrypted: boolean; value: unknown; plaintext: string | null }
 interface Expected { format: SopsFormat; data_key_hex: string; mac_plaintext: string; mac_aad: string; leaves: Leaf[]; comments: { aad: string; value: string }[] }
 export const expected = JSON.parse(readFileSync(join(VEC, "expected.json"), "utf8")) as Record<string, Expected>;
