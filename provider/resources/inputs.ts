@@ -31,6 +31,19 @@ export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** How to fix a public key that does not parse, when the parser gave no more specific hint. */
+export const KEY_FIX = "give the public key as age-keygen -y or the .pub file prints it (age1… or ssh-ed25519 AAAA…)";
+
+/**
+ * The check failure reason for a public key that did not parse: the parser's message (which already
+ * names where, e.g. `recipients[1] (bob)`) and a fix: the parser's own hint, else {@link KEY_FIX}.
+ */
+export function keyFailureReason(e: unknown): string {
+  const msg = messageOf(e);
+  const hint = (e as { hint?: unknown } | null)?.hint;
+  return typeof hint === "string" && hint !== "" ? msg : `${msg}; ${KEY_FIX}`;
+}
+
 /** A plain (non-array) object. */
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);

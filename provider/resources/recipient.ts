@@ -3,7 +3,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { parseRecipient } from "../age";
-import { isUnknown, messageOf, type Failure } from "./inputs";
+import { isUnknown, keyFailureReason, type Failure } from "./inputs";
 import { recipientFingerprint, recipientLabel } from "./names";
 
 /** Inputs as the provider receives them. */
@@ -39,7 +39,7 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
       try {
         parseRecipient(pk, "publicKey");
       } catch (e) {
-        failures.push({ property: "publicKey", reason: messageOf(e) });
+        failures.push({ property: "publicKey", reason: keyFailureReason(e) });
       }
     }
   }

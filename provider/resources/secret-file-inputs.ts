@@ -9,7 +9,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { parseRecipient, type AgeRecipient } from "../age";
 import { formatFromPath, type EncryptRules, type SopsFormat } from "../sops";
-import { containsUnknown, isRecord, isUnknown, messageOf, type Failure } from "./inputs";
+import { containsUnknown, isRecord, isUnknown, keyFailureReason, messageOf, type Failure } from "./inputs";
 import { canonicalRecipientText, type NamedRecipient } from "./names";
 import { DEFAULT_AUDIT_LOG } from "./audit-log";
 
@@ -115,12 +115,13 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
         try {
           parseRecipient(r["recipient"], `recipients[${i}] (${r["name"]})`);
         } catch (e) {
-          f.push({ property: "recipients", reason: `recipients[${i}] (${r["name"]}): ${messageOf(e)}` });
+          // the parser's message already names recipients[i] (name)
+          f.push({ property: "recipients", reason: keyFailureReason(e) });
           return;
         }
         const c = canonicalRecipientText(r["recipient"]);
         const prev = seen.get(c);
-        if (prev !== undefined) f.push({ property: "recipients", reason: `recipients[${i}] (${r["name"]}) repeats the key of ${prev}` });
+        if (prev !== undefined) f.push({ property: "recipients", reason: `recipients[${i}] (${r["name"]}) repeats the key of ${prev}; list each recipient once` });
         seen.set(c, r["name"]);
       });
     }

@@ -50,6 +50,20 @@ describe("SecretFile check", () => {
     const r = await sf.check({}, { path: "a.env", values: { "bad key": "SECRETVALUE" }, recipients: [{ name: "a", recipient: alice.recipient }] });
     expect(JSON.stringify(r.failures)).not.toContain("SECRETVALUE");
   });
+  it("an invalid recipient key names recipients[i] (name) once, the problem, and the fix", async () => {
+    const bad = alice.recipient.slice(0, -1) + (alice.recipient.endsWith("q") ? "p" : "q");
+    const r = await sf.check({}, { path: "a.yaml", recipients: [{ name: "alice", recipient: alice.recipient }, { name: "bob", recipient: bad }] });
+    expect(r.failures).toHaveLength(1);
+    const reason = r.failures?.[0]?.reason ?? "";
+    expect(reason).toMatch(/^recipients\[1\] \(bob\): invalid bech32 checksum; give the public key as age-keygen -y/);
+    expect(reason.split("recipients[1]").length).toBe(2); // named once, not twice
+    // a parser hint (an identity pasted as a recipient) is kept instead of the generic fix
+    const secret = await sf.check({}, { path: "a.yaml", recipients: [{ name: "ci", recipient: alice.identity }] });
+    expect(secret.failures?.[0]?.reason).toMatch(/recipients\[0\] \(ci\): expected a recipient .*; use the public key printed by age-keygen -y$/);
+    expect(JSON.stringify(secret.failures)).not.toContain(alice.identity);
+    const twice = await sf.check({}, { path: "a.yaml", recipients: [{ name: "a", recipient: alice.recipient }, { name: "a2", recipient: alice.recipient }] });
+    expect(twice.failures?.[0]?.reason).toBe("recipients[1] (a2) repeats the key of a; list each recipient once");
+  });
   it("skips unknowns", async () => {
     const r = await sf.check({}, { path: UNKNOWN, recipients: [{ name: "a", recipient: UNKNOWN }], values: UNKNOWN });
     expect(r.failures).toEqual([]);
