@@ -81,11 +81,34 @@ export function parseNamed(rs: readonly NamedRecipient[]): AgeRecipient[] {
 
 const MAX_VALUES = 10_000;
 
+/**
+ * A format change at the same path is refused: the file on disk is in the old format and sops has no
+ * in-place conversion, so neither an update nor a replacement (which adopts the same file) could
+ * work. `olds` are the previous inputs (empty on create).
+ */
+function checkFormatChange(olds: Record<string, unknown>, news: Record<string, unknown>, f: Failure[]): void {
+  const [op, np, of, nf] = [olds["path"], news["path"], olds["format"], news["format"]];
+  if (typeof op !== "string" || op !== np || isUnknown(nf) || isUnknown(of)) return;
+  if ([of, nf].some((x) => x !== undefined && !FORMATS.includes(x as SopsFormat))) return; // reported below
+  let before: SopsFormat;
+  let after: SopsFormat;
+  try {
+    before = formatOf({ path: op, ...(typeof of === "string" ? { format: of as SopsFormat } : {}) });
+    after = formatOf({ path: op, ...(typeof nf === "string" ? { format: nf as SopsFormat } : {}) });
+  } catch {
+    return; // an unknown format is reported below
+  }
+  if (before !== after) {
+    f.push({ property: "format", reason: `format of ${op} would change from ${before} to ${after}, but keyfleet cannot convert a sops file in place; keep format ${before}, or give the file a new path (a new path replaces the resource)` });
+  }
+}
+
 /** Per-property validation of SecretFile inputs; unknown values are skipped. No side effects. */
-export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+export async function check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
   const f: Failure[] = [];
   const path = news["path"];
   let format: SopsFormat | undefined;
+  checkFormatChange(olds, news, f);
   if (!isUnknown(path)) {
     if (typeof path !== "string" || path.trim() === "" || path.includes("\0")) f.push({ property: "path", reason: "path must be a non-empty file path" });
   }

@@ -155,7 +155,7 @@ function entry(file: string, operation: AuditOperation, o: Partial<AuditEntry>):
  * one (add recipients → same data key; any removal → rotation + exposure; changed values →
  * only those keys). Writes atomically and appends one audit line per operation.
  */
-export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[], previous: readonly NamedRecipient[] = []): Promise<SecretFileOutputs> {
+export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[], previous: readonly NamedRecipient[] = [], adopting = true): Promise<SecretFileOutputs> {
   const abs = absPath(i.path);
   const format = formatOf(i);
   const desired = parseNamed(i.recipients);
@@ -199,7 +199,9 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
         audit.push(entry(i.path, "set-values", { keysChanged: changed }));
       }
     }
-    if (audit.length === 0 && original !== undefined) audit.unshift(entry(i.path, "adopt", {}));
+    // create found the file and changed nothing: record that keyfleet now manages it. An update that
+    // changes nothing in the file (a recipient renamed, an outside edit re-read) writes no audit line.
+    if (audit.length === 0 && adopting) audit.unshift(entry(i.path, "adopt", {}));
   }
   // digests of every leaf, computed before the write so a corrupt file is refused untouched
   const valueDigests = (await digestsOf(text, format, i.path, { ...(dataKey ? { dataKey } : {}), identities })) ?? {};
@@ -216,7 +218,7 @@ export async function create(i: SecretFileInputs): Promise<pulumi.dynamic.Create
 
 /** Applies recipient and value changes (and re-reads after an outside edit). */
 export async function update(_id: string, olds: SecretFileOutputs, news: SecretFileInputs): Promise<pulumi.dynamic.UpdateResult> {
-  return { outs: await reconcile(news, olds.exposure ?? [], olds.recipients ?? []) };
+  return { outs: await reconcile(news, olds.exposure ?? [], olds.recipients ?? [], false) };
 }
 
 /**
@@ -246,7 +248,7 @@ export async function read(id: string, props: SecretFileOutputs): Promise<pulumi
 
 /**
  * Update when recipients, managed values, audit settings or the file itself changed; replace only
- * when `path` (or `format`) changes. Unknowns → update, without touching the disk.
+ * when `path` changes. Unknowns → update, without touching the disk.
  */
 export async function diff(_id: string, olds: SecretFileOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
   const replaces: string[] = [];
@@ -254,7 +256,8 @@ export async function diff(_id: string, olds: SecretFileOutputs, news: Record<st
   if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
   if (containsUnknown(news)) return { changes: true, replaces, deleteBeforeReplace: false };
   const n = news as unknown as SecretFileInputs;
-  if (formatOf(n) !== olds.format) return { changes: true, replaces: ["format"], deleteBeforeReplace: false };
+  // check refuses a format change at the same path (no in-place conversion); never a replace
+  if (formatOf(n) !== olds.format) return { changes: true, replaces, deleteBeforeReplace: false };
   const wantR = n.recipients.map((r) => `${r.name}\0${canonicalRecipientText(r.recipient)}`).sort();
   const haveR = (olds.recipients ?? []).map((r) => `${r.name}\0${canonicalRecipientText(r.recipient)}`).sort();
   if (wantR.join("\n") !== haveR.join("\n")) return { changes: true, replaces, deleteBeforeReplace: false };

@@ -101,6 +101,32 @@ describe("SecretFile lifecycle (direct)", () => {
     expect(r.props?.fileSha256).toBe("");
     expect((await sf.diff(id, r.props as sf.SecretFileOutputs, i)).changes).toBe(true);
   });
+  it("a format change at the same path is refused by check (no in-place conversion) and never replaces", async () => {
+    const i = ins("fmt.yaml");
+    const { id, outs } = await sf.create(i as never);
+    const r = await sf.check(i, { ...i, format: "json" });
+    expect(r.failures).toEqual([{ property: "format", reason: expect.stringMatching(/^format of .*fmt\.yaml would change from yaml to json, but keyfleet cannot convert .*; keep format yaml, or give the file a new path/) as unknown as string }]);
+    expect((await sf.check(i, { ...i, format: "yaml" })).failures).toEqual([]); // explicit = inferred
+    expect((await sf.check(i, { ...i, path: join(dir, "fmt.json"), format: "json" })).failures).toEqual([]); // new path: a replacement
+    expect((await sf.check({}, { ...i, format: "json" })).failures).toEqual([]); // create: nothing to convert
+    expect((await sf.check(i, { ...i, format: UNKNOWN })).failures).toEqual([]);
+    expect(await sf.diff(id, outs, { ...i, format: "json" })).toMatchObject({ changes: true, replaces: [] });
+  });
+  it("audit: create of an existing file is an adopt; an update that leaves the file alone writes no line", async () => {
+    const i = ins("adopt.yaml", { values: { k: "v-adopt" } });
+    const { id, outs } = await sf.create(i as never);
+    const audit = () => readFileSync(i.auditLog, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { file: string; operation: string }).filter((e) => e.file === i.path).map((e) => e.operation);
+    expect(audit()).toEqual(["create"]);
+    await sf.create(i as never); // adopted, e.g. after a state loss
+    expect(audit()).toEqual(["create", "adopt"]);
+    const renamed = { ...i, recipients: [{ name: "alice-laptop", recipient: alice.recipient }] };
+    expect((await sf.diff(id, outs, renamed)).changes).toBe(true);
+    const before = readFileSync(i.path, "utf8");
+    const u = await sf.update(id, outs, renamed as never);
+    expect(u.outs?.recipients.map((r) => r.name)).toEqual(["alice-laptop"]);
+    expect(readFileSync(i.path, "utf8")).toBe(before);
+    expect(audit()).toEqual(["create", "adopt"]);
+  });
   it("refuses a multi-line value for dotenv without quoting it", async () => {
     const err = await sf.create(ins("ml.env", { values: { K: "line1\nSECRET2" } }) as never).catch((e: Error) => e);
     expect(String(err)).toMatch(/values\.K contains a line break/);
