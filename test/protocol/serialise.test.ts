@@ -15,6 +15,7 @@ const cases = [
   { file: "recipient", exp: "recipientProvider", module: "dist/provider/resources/recipient" },
   { file: "host-key", exp: "hostKeyProvider", module: "dist/provider/resources/host-key" },
   { file: "secret-file", exp: "secretFileProvider", module: "dist/provider/resources/secret-file" },
+  { file: "host-env", exp: "hostEnvProvider", module: "dist/provider/resources/host-env" },
 ] as const;
 
 describe("provider serialisation", () => {
