@@ -1,13 +1,13 @@
 /**
- * Identity discovery as sops does it (getsops/sops age/keysource.go), in the same order:
- * `SOPS_AGE_SSH_PRIVATE_KEY_FILE` (else `~/.ssh/id_ed25519`), `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`
- * (else `$XDG_CONFIG_HOME/sops/age/keys.txt` or `~/.config/sops/age/keys.txt`), `SOPS_AGE_KEY_CMD`.
+ * Identity discovery as sops does it (getsops/sops age/keysource.go), every source that is there:
+ * `SOPS_AGE_SSH_PRIVATE_KEY_FILE` and `~/.ssh/id_ed25519`, `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE` and
+ * `$XDG_CONFIG_HOME/sops/age/keys.txt` (or `~/.config/sops/age/keys.txt`), `SOPS_AGE_KEY_CMD`.
  * Returns what it found and a report of every source tried, never key material.
  */
 import { execFile } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { KeyParseError } from "./errors";
 import { MAX_IDENTITY_FILE_BYTES, parseIdentities } from "./parse";
 import type { AgeIdentity } from "./types";
@@ -128,16 +128,18 @@ export async function discoverIdentities(opts: DiscoveryOptions = {}): Promise<D
     const text = await readBounded(sshFile, label);
     if (text === null) throw new KeyParseError("file not found", { where: label, file: sshFile, hint: "point SOPS_AGE_SSH_PRIVATE_KEY_FILE at an ssh-ed25519 private key" });
     add(parseIdentities(text, label), label);
-  } else {
-    const path = join(home, ".ssh", "id_ed25519");
-    const text = await readBounded(path, path);
-    if (text === null) report.push(`${path}: not found`);
+  }
+  // sops (age/keysource.go loadAgeSSHIdentities) reads ~/.ssh/id_ed25519 as well, not instead
+  const sshDefault = join(home, ".ssh", "id_ed25519");
+  if (!sshFile || resolve(sshFile) !== resolve(sshDefault)) {
+    const text = await readBounded(sshDefault, sshDefault);
+    if (text === null) report.push(`${sshDefault}: not found`);
     else {
       try {
-        add(parseIdentities(text, path), path);
+        add(parseIdentities(text, sshDefault), sshDefault);
       } catch (e) {
         if (!(e instanceof KeyParseError)) throw e;
-        report.push(`${path}: skipped (${e.code === "KEY_ENCRYPTED" ? "passphrase-protected" : e.code === "KEY_UNSUPPORTED" ? "not ed25519" : "unreadable key"})`);
+        report.push(`${sshDefault}: skipped (${e.code === "KEY_ENCRYPTED" ? "passphrase-protected" : e.code === "KEY_UNSUPPORTED" ? "not ed25519" : "unreadable key"})`);
       }
     }
   }
@@ -152,12 +154,14 @@ export async function discoverIdentities(opts: DiscoveryOptions = {}): Promise<D
     const text = await readBounded(keyFile, label);
     if (text === null) throw new KeyParseError("file not found", { where: label, file: keyFile, hint: "fix SOPS_AGE_KEY_FILE or unset it" });
     add(parseIdentities(text, label), label);
-  } else {
-    const base = env.XDG_CONFIG_HOME || join(home, ".config");
-    const path = join(base, "sops", "age", "keys.txt");
-    const text = await readBounded(path, path);
-    if (text === null) report.push(`${path}: not found`);
-    else add(parseIdentities(text, path), path);
+  }
+  // sops reads the user config keys.txt as well as SOPS_AGE_KEY_FILE, not instead of it
+  const base = env.XDG_CONFIG_HOME || join(home, ".config");
+  const keysTxt = join(base, "sops", "age", "keys.txt");
+  if (!keyFile || resolve(keyFile) !== resolve(keysTxt)) {
+    const text = await readBounded(keysTxt, keysTxt);
+    if (text === null) report.push(`${keysTxt}: not found`);
+    else add(parseIdentities(text, keysTxt), keysTxt);
   }
 
   const cmd = env.SOPS_AGE_KEY_CMD;

@@ -92,7 +92,14 @@ export function parseIdentities(text: string, source: string): AgeIdentity[] {
   for (let n = 0; n < lines.length; n++) {
     const line = (lines[n] as string).replace(/\r$/, "").trim();
     if (line === "" || line.startsWith("#")) continue;
-    out.push(parseX25519Identity(line, `${source} line ${n + 1}`));
+    const where = `${source} line ${n + 1}`;
+    if (line.startsWith("-----BEGIN ")) {
+      throw new KeyParseError("expected age identities or an openssh ed25519 private key, got another pem private key format", { where, code: "KEY_UNSUPPORTED", hint: "use an ssh-ed25519 key in openssh format (ssh-keygen -t ed25519) or an AGE-SECRET-KEY-1… identity" });
+    }
+    if (/^(ssh-|ecdsa-|sk-|age1)/.test(line)) {
+      throw new KeyParseError("expected an identity (private key) but got a public key", { where, hint: "point it at the private key file, not the .pub or recipient" });
+    }
+    out.push(parseX25519Identity(line, where));
   }
   if (out.length === 0) throw new KeyParseError("no age identities found", { where: source, hint: "generate one with keyfleet keygen or age-keygen" });
   return out;

@@ -2,6 +2,7 @@
  * discoverIdentities: every sops source, the report (no key material), XDG handling, the
  * SOPS_AGE_KEY_CMD argv split (no shell), and NoIdentityError.
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,6 +84,42 @@ describe("discoverIdentities", () => {
     expect(withXdg.identities[1]?.recipient().toString()).toBe(a.recipient);
     const plain = await discoverIdentities({ env: {}, home });
     expect(plain.identities[1]?.recipient().toString()).toBe(b.recipient);
+  });
+
+  it("reads the default keys.txt and ~/.ssh/id_ed25519 as well as the env-named files, as sops does", async () => {
+    const home = tmp();
+    mkdirSync(join(home, ".config/sops/age"), { recursive: true });
+    writeFileSync(join(home, ".config/sops/age/keys.txt"), a.identity + "\n");
+    const kf = join(home, "ci.txt");
+    writeFileSync(kf, b.identity + "\n");
+    mkdirSync(join(home, ".ssh"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", join(home, ".ssh/id_ed25519")]);
+    const sshPub = readFileSync(join(home, ".ssh/id_ed25519.pub"), "utf8").trim();
+    const env = { SOPS_AGE_KEY_FILE: kf, SOPS_AGE_SSH_PRIVATE_KEY_FILE: join(V, "ssh-to-age/id_ed25519") };
+    const r = await discoverIdentities({ env, home });
+    expect(r.identities.map((i) => i.recipient().toString())).toEqual([
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOHz+U0YtjINc54dZiJNclfmEFifF7RXCFlNlTbuZBji",
+      sshPub,
+      b.recipient,
+      a.recipient,
+    ]);
+    expect(r.report).toContain(`${join(home, ".config/sops/age/keys.txt")}: 1 identity`);
+    // the same file named twice is read once
+    const same = await discoverIdentities({ env: { SOPS_AGE_KEY_FILE: join(home, ".config/sops/age/keys.txt") }, home });
+    expect(same.identities.filter((i) => i.kind === "x25519").map((i) => i.recipient().toString())).toEqual([a.recipient]);
+  });
+
+  it("says a public key or a pem key is the wrong kind of file, without quoting it", async () => {
+    const home = tmp();
+    const pub = join(home, "id.pub");
+    writeFileSync(pub, readFileSync(join(V, "ssh-to-age/id_ed25519.pub")));
+    await expect(discoverIdentities({ env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: pub }, home })).rejects.toThrow(/line 1: expected an identity \(private key\) but got a public key/);
+    await expect(discoverIdentities({ env: { SOPS_AGE_KEY: a.recipient }, home })).rejects.toThrow(/got a public key/);
+    const pem = join(home, "rsa");
+    execFileSync("ssh-keygen", ["-q", "-t", "rsa", "-b", "1024", "-m", "PEM", "-N", "", "-f", pem]);
+    const err = await discoverIdentities({ env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: pem }, home }).catch((e: unknown) => e as Error);
+    expect(String((err as Error).message)).toMatch(/another pem private key format; use an ssh-ed25519 key/);
+    expect(String((err as Error).message)).not.toContain(readFileSync(pem, "utf8").split("\n")[1]?.slice(0, 20));
   });
 
   it("skips a passphrase-protected default ~/.ssh/id_ed25519 with a note", async () => {

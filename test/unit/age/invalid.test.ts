@@ -66,7 +66,7 @@ const identityRows: { name: string; input: string; error: RegExp; line?: number 
   { name: "wrong length", input: bech32Encode("age-secret-key-", new Uint8Array(16).fill(3)).toUpperCase(), error: /32 bytes/, line: 1 },
   { name: "empty", input: "", error: /no age identities/ },
   { name: "comments only", input: "# created: x\n# public key: age1xyz\n\n", error: /no age identities/ },
-  { name: "recipient in key file", input: `\n\n${good.recipient}\n`, error: /expected an AGE-SECRET-KEY/, line: 3 },
+  { name: "recipient in key file", input: `\n\n${good.recipient}\n`, error: /expected an identity \(private key\) but got a public key/, line: 3 },
   { name: "oversized", input: "#".repeat((1 << 24) + 1), error: /larger than/ },
   { name: "post-quantum identity", input: "AGE-SECRET-KEY-PQ-1" + "Q".repeat(60), error: /post-quantum/, line: 1 },
   { name: "truncated openssh key", input: readFileSync(join(V, "ssh-to-age/id_ed25519"), "utf8").replace(/\n[^\n]*\n-----END/, "\n-----END"), error: /truncated|corrupt|base64|padding/ },
