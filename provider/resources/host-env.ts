@@ -160,9 +160,13 @@ const COMPARED = ["connection", "sources", "sourceDigests", "env", "format", "re
 /**
  * Replace when the host, port or path change; update when any other input, a SecretFile source's
  * selected digests, a plain-path source's file or the host (drift) changed. Unknowns → update.
+ *
+ * A replacement deletes the old file first: the old and the new name may be the same file (an IP
+ * replaced by the host's DNS name, sshd moved to another port, `/etc/app/./a.env`), and the default
+ * create-then-delete would remove the file it just wrote.
  */
 export async function diff(_id: string, olds: HostEnvOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
-  const some = (replaces: string[] = []): pulumi.dynamic.DiffResult => ({ changes: true, replaces, deleteBeforeReplace: false });
+  const some = (replaces: string[] = []): pulumi.dynamic.DiffResult => ({ changes: true, replaces, deleteBeforeReplace: replaces.length > 0 });
   const c = news["connection"];
   const replaces: string[] = [];
   if (!isRecord(c) || isUnknown(c["host"]) || c["host"] !== olds.host || isUnknown(c["port"]) || ((c["port"] as number | undefined | null) ?? 22) !== olds.port) replaces.push("connection");

@@ -127,6 +127,12 @@ describe("diff (no network)", () => {
     expect((await d({ ...inputs(), path: "/etc/x.env" })).replaces).toEqual(["path"]);
     expect((await d({ ...inputs(), connection: { ...good().connection, port: 2222 } })).replaces).toEqual(["connection"]);
   });
+  it("a replacement deletes the old file first (old and new name may be the same file); an update never does", async () => {
+    // create-then-delete would remove the file just written when e.g. an IP becomes the host's DNS name
+    expect(await d({ ...inputs(), connection: { ...good().connection, host: "web-1.example.com" } })).toMatchObject({ replaces: ["connection"], deleteBeforeReplace: true });
+    expect(await d({ ...inputs(), path: "/etc/app/./x.env" })).toMatchObject({ replaces: ["path"], deleteBeforeReplace: true });
+    expect(await d({ ...inputs(), mode: "0640" })).toMatchObject({ replaces: [], deleteBeforeReplace: false });
+  });
   it("mode, drift and unknowns → update", async () => {
     expect((await d({ ...inputs(), mode: "0640" })).changes).toBe(true);
     expect((await d(inputs() as never, { ...olds(), drift: ["missing"] })).changes).toBe(true);
