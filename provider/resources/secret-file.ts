@@ -252,9 +252,11 @@ export async function read(id: string, props: SecretFileOutputs): Promise<pulumi
  */
 export async function diff(_id: string, olds: SecretFileOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
   const replaces: string[] = [];
-  if (isUnknown(news["path"]) || news["path"] !== olds.path) replaces.push("path");
+  // the same file spelled differently (`./secrets/a.yaml`) is an update: a replacement would adopt the
+  // file and then delete it when deleteFileOnDestroy is set
+  if (isUnknown(news["path"]) || typeof news["path"] !== "string" || absPath(news["path"]) !== absPath(olds.path)) replaces.push("path");
   if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
-  if (containsUnknown(news)) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (containsUnknown(news) || news["path"] !== olds.path) return { changes: true, replaces, deleteBeforeReplace: false };
   const n = news as unknown as SecretFileInputs;
   // check refuses a format change at the same path (no in-place conversion); never a replace
   if (formatOf(n) !== olds.format) return { changes: true, replaces, deleteBeforeReplace: false };

@@ -81,6 +81,8 @@ describe("SecretFile lifecycle (direct)", () => {
     expect((await sf.diff(id, outs, { ...i, values: { DB_PASSWORD: "pass-two-xyz", API_KEY: "key-one-xyz" } })).changes).toBe(true);
     expect((await sf.diff(id, outs, { ...i, recipients: [...i.recipients, { name: "bob", recipient: bob.recipient }] })).changes).toBe(true);
     expect((await sf.diff(id, outs, { ...i, path: join(dir, "other.env") })).replaces).toEqual(["path"]);
+    // the same file spelled differently is no replacement (which would adopt, then delete it)
+    expect(await sf.diff(id, outs, { ...i, path: `${dir}/./app.env` })).toMatchObject({ changes: true, replaces: [] });
     expect((await sf.diff(id, outs, { ...i, values: { DB_PASSWORD: UNKNOWN } })).changes).toBe(true);
     const r = await sf.read(id, outs);
     expect(r.props).toEqual(outs);
