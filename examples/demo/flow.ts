@@ -90,9 +90,15 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const workDir = mkdtempSync(join(tmpdir(), "kf-demo-"));
   const kind = hostKind();
   const started: DemoHost[] = [];
-  // Ctrl-C: stop the hosts by pid before exiting
-  const onSignal = (): void => {
-    void Promise.allSettled(started.map((h) => h.stop())).then(() => process.exit(130));
+  // one cleanup for every way out (done, failed, Ctrl-C): stop the hosts by pid, then remove the work
+  // directory, which holds the operator's private key, the hosts' client keys and the engine state
+  let cleaned: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaned ??= Promise.allSettled(started.map((h) => h.stop())).then(() => {
+      if (!o.keep) rmSync(workDir, { recursive: true, force: true });
+    }));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void cleanup().then(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
@@ -271,9 +277,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     say(summary);
     return { engine: engine.label, hostKind: kind, workDir, output, runs, summary };
   } finally {
+    await cleanup();
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
-    await Promise.allSettled(started.map((h) => h.stop()));
-    if (!o.keep) rmSync(workDir, { recursive: true, force: true });
   }
 }

@@ -27,6 +27,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import resproto = require("@pulumi/pulumi/proto/resource_pb");
 import { UNKNOWN, containsSecret, fromStruct, isSecret, makeUrn, parseUrn, stripSecrets, toStruct, type PropertyMap } from "./marshal";
+import { trackChild } from "./children";
 import { MonitorServer, type LogEntry } from "./monitor";
 import { PULUMI_SDK_DIR, ProviderClient } from "./provider-client";
 import { StateFile, dependencyOrder, type ResourceState } from "./state";
@@ -312,7 +313,7 @@ export class Engine {
       PULUMI_NODEJS_TYPESCRIPT: "false",
     };
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, args, { cwd: this.o.projectDir, env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = trackChild(spawn(process.execPath, args, { cwd: this.o.projectDir, env, stdio: ["ignore", "pipe", "pipe"] }));
       let output = "";
       child.stdout.on("data", (d: Buffer) => (output += d.toString("utf8")));
       child.stderr.on("data", (d: Buffer) => (output += d.toString("utf8")));

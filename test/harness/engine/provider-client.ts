@@ -13,6 +13,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 import provproto = require("@pulumi/pulumi/proto/provider_pb");
+import { trackChild } from "./children";
 import { fromStruct, parseUrn, stripSecrets, toStruct, type PropertyMap } from "./marshal";
 
 /** Directory of the installed `@pulumi/pulumi` package. */
@@ -109,11 +110,13 @@ export class ProviderClient {
 
   /** Spawns the real dynamic-provider server and connects to it. */
   static async start(o: ProviderClientOptions = {}): Promise<ProviderClient> {
-    const child = spawn(process.execPath, [DYNAMIC_PROVIDER_SERVER, o.engineAddress ?? "127.0.0.1:0"], {
-      cwd: o.cwd ?? process.cwd(),
-      env: { ...process.env, ...o.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = trackChild(
+      spawn(process.execPath, [DYNAMIC_PROVIDER_SERVER, o.engineAddress ?? "127.0.0.1:0"], {
+        cwd: o.cwd ?? process.cwd(),
+        env: { ...process.env, ...o.env },
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
     let early = "";
     child.stderr.on("data", (d: Buffer) => {
       early += d.toString("utf8");
