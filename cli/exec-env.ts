@@ -11,6 +11,7 @@ import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
 import { readInputText, resolveFormat, strFlag } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
+import { goTimeText } from "../provider/sops/goformat";
 
 /** Names a POSIX shell accepts as environment variables. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -18,7 +19,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 function envValue(v: DecryptedLeaf["value"]): string {
   if (typeof v === "string") return v;
   if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
-  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Date) return goTimeText(v);
   return String(v);
 }
 

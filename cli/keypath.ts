@@ -5,7 +5,7 @@
 import { stringify } from "yaml";
 import { storeFor, type SopsFormat } from "../provider/sops";
 import { emitJsonNode } from "../provider/sops/stores/json";
-import { goYamlFloat } from "../provider/sops/goformat";
+import { goTimeText, goYamlFloat } from "../provider/sops/goformat";
 import { getEntry, toPlain, type Node, type Tree } from "../provider/sops/tree";
 import { KeyfleetError } from "../provider/errors";
 
@@ -95,7 +95,7 @@ function scalarText(n: Node & { kind: "scalar" }, format: SopsFormat): string | 
   if (format === "json") return emitJsonNode(n);
   if (v === null) return "null\n";
   if (typeof v === "number") return goYamlFloat(v) + "\n";
-  if (v instanceof Date) return v.toISOString() + "\n";
+  if (v instanceof Date) return goTimeText(v) + "\n";
   return String(v) + "\n";
 }
 

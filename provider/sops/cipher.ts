@@ -4,7 +4,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { SopsCryptoError } from "./errors.js";
-import { goFormatFloatF, goTimeText } from "./goformat.js";
+import { goFormatFloatF, goTimeText, parseGoTime } from "./goformat.js";
 import type { ScalarValue, SopsValueType } from "./tree.js";
 
 const ENC_RE = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/;
@@ -115,6 +115,9 @@ export function typedValue(bytes: Uint8Array, type: SopsValueType, rawStr = fals
       throw new SopsCryptoError("decrypted bool value is not a boolean");
     }
     case "time": {
+      // keep the offset and nanoseconds as Go's UnmarshalText does, so the MAC re-serialises the same text
+      const g = parseGoTime(s);
+      if (g) return g;
       const d = new Date(s);
       if (Number.isNaN(d.getTime())) throw new SopsCryptoError("decrypted time value is not an RFC3339 timestamp");
       return d;

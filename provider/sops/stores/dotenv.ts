@@ -3,6 +3,7 @@
  * `#` comment lines, blank lines dropped, `\n` escapes for newlines, metadata flattened as `sops_…`.
  */
 import { SopsParseError } from "../errors.js";
+import { goTimeText } from "../goformat.js";
 import { flattenMetadata, unflattenMetadata } from "../metadata.js";
 import { comment, entry, mapping, scalar, type Mapping, type Tree } from "../tree.js";
 import type { Parsed, Store } from "./store.js";
@@ -34,7 +35,7 @@ function emitLines(m: Mapping): string[] {
     else {
       if (it.value.kind !== "scalar") throw new SopsParseError(`dotenv cannot hold nested value at ${JSON.stringify(it.key)}`, { hint: "use yaml or json for nested data" });
       const v = it.value.value;
-      const s = v === null ? "" : typeof v === "string" ? v : v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : typeof v === "boolean" ? String(v) : v instanceof Date ? v.toISOString() : String(v);
+      const s = v === null ? "" : typeof v === "string" ? v : v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : typeof v === "boolean" ? String(v) : v instanceof Date ? goTimeText(v) : String(v);
       out.push(`${it.key}=${s.replace(/\n/g, "\\n")}`);
     }
   }

@@ -4,6 +4,7 @@
  * flattened below the top level. Reads both `\n`-escaped (3.13.2) and `"""` multi-line (3.13.0/1) values.
  */
 import { SopsParseError } from "../errors.js";
+import { goTimeText } from "../goformat.js";
 import { flattenMetadata, unflattenMetadata } from "../metadata.js";
 import { comment, entry, mapping, scalar, type Comment, type Mapping, type Tree } from "../tree.js";
 import type { Parsed, Store } from "./store.js";
@@ -72,7 +73,7 @@ function parse(text: string, file?: string): Parsed {
 function valueText(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
-  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Date) return goTimeText(v);
   return String(v);
 }
 

@@ -3,7 +3,7 @@
  * newline; numbers are int when int64-representable integer syntax, else float.
  */
 import { SopsParseError } from "../errors.js";
-import { goFormatFloatF } from "../goformat.js";
+import { goFormatFloatF, goTimeText } from "../goformat.js";
 import { entry, fromPlain, mapping, scalar, toPlain, type Mapping, type Node, type Tree } from "../tree.js";
 import type { Parsed, Store } from "./store.js";
 
@@ -131,7 +131,7 @@ export function emitJsonNode(n: Node, ind = ""): string {
     if (typeof v === "bigint") return v.toString();
     if (typeof v === "number") return Number.isFinite(v) ? (Math.abs(v) < 1e-6 && v !== 0) || Math.abs(v) >= 1e21 ? String(v) : goFormatFloatF(v) : esc(String(v));
     if (typeof v === "boolean") return v ? "true" : "false";
-    if (v instanceof Date) return esc(v.toISOString());
+    if (v instanceof Date) return esc(goTimeText(v));
     return esc(Buffer.from(v).toString("utf8"));
   }
   const inner = ind + "\t";

@@ -2,19 +2,31 @@
  * YAML store (`stores/yaml/store.go`): key order and comments kept, multi-document, indent 4; the
  * `sops` block is appended to every document (read from the first) in sops 3.13 style.
  */
-import { Document, isAlias, isMap, isScalar, isSeq, Pair, parseAllDocuments, Scalar as YScalar, Schema, YAMLMap, YAMLSeq, stringify, type Node as YNode } from "yaml";
+import { Document, isAlias, isMap, isScalar, isSeq, Pair, parseAllDocuments, Scalar as YScalar, YAMLMap, YAMLSeq, stringify, type Node as YNode } from "yaml";
 import { SopsParseError } from "../errors.js";
-import { goTimeText, goYamlFloat } from "../goformat.js";
+import { goTimeText, goYamlFloat, parseGoTime } from "../goformat.js";
 import { entry, mapping, scalar, toPlain, type Comment, type Mapping, type Node, type Sequence, type Tree } from "../tree.js";
 import type { Parsed, Store } from "./store.js";
 import { fastSplit } from "./yaml-fast.js";
 import { commentTokens, LineIndex, placeComments, type CollInfo, type Mark } from "./yaml-comments.js";
 
 const MAX_BYTES = 64 * 1024 * 1024;
-const TS_RE = /^\d{4}-\d{1,2}-\d{1,2}(?:(?:[Tt]|[ \t]+)\d{1,2}:\d{2}:\d{2}(?:\.\d+)?(?:[ \t]*(?:Z|[-+]\d{1,2}(?::\d{2})?))?)?$/;
-
-const baseTimestamp = new Schema({ customTags: ["timestamp"] }).tags.find((t) => t.tag === "tag:yaml.org,2002:timestamp");
-const customTags = baseTimestamp ? [{ ...baseTimestamp, stringify: (item: { value: unknown }) => goTimeText(item.value as Date) }] : [];
+/**
+ * Timestamps as go-yaml v3 resolves them (sops >= 3.10 encrypts them as `time`): only Go's four
+ * layouts, offset and nanoseconds kept (GoTime). The yaml package's own YAML 1.1 tag accepts more
+ * forms (no zone, `-5`) and converts to UTC, which would change the plaintext and the MAC.
+ */
+const goTimestampTag = {
+  identify: (v: unknown) => v instanceof Date,
+  default: true,
+  tag: "tag:yaml.org,2002:timestamp",
+  test: /^\d{4}-\d{1,2}-\d{1,2}(?:[Tt]\d{1,2}:\d{1,2}:\d{1,2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})| \d{1,2}:\d{1,2}:\d{1,2}(?:\.\d+)?)?$/,
+  resolve: (s: string) => parseGoTime(s) ?? s,
+  stringify: (item: { value: unknown }) => goTimeText(item.value as Date),
+};
+const customTags = [goTimestampTag];
+/** True when go-yaml would read the plain scalar `s` as a timestamp, so a string must be quoted. */
+const looksLikeTime = (s: string): boolean => parseGoTime(s) !== undefined;
 const floatTag = {
   identify: (v: unknown) => typeof v === "number",
   default: true,
@@ -126,7 +138,7 @@ function parseFast(text: string, file?: string): Parsed | undefined {
 /** Parses yaml with the full yaml parser only (no fast path); exported so tests can compare both paths. */
 export function parseFull(text: string, file?: string): Parsed {
   const lines = new LineIndex(text);
-  const docs = parseAllDocuments(text, { intAsBigInt: true, customTags: ["timestamp"], uniqueKeys: true, prettyErrors: false });
+  const docs = parseAllDocuments(text, { intAsBigInt: true, customTags: customTags as never, uniqueKeys: true, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [];
   if (!Array.isArray(docs)) return { tree: [mapping()], meta: undefined };
   const tree: Tree = [];
@@ -156,7 +168,7 @@ function yamlNode(n: Node, doc: Document): YNode {
     const s = new YScalar(v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : v);
     if (typeof s.value === "string") {
       if (s.value.includes("\n")) s.type = "BLOCK_LITERAL";
-      else if (TS_RE.test(s.value)) s.type = "QUOTE_DOUBLE";
+      else if (looksLikeTime(s.value)) s.type = "QUOTE_DOUBLE";
     }
     return s as YNode;
   }
@@ -205,7 +217,7 @@ export function emitYamlDoc(root: Mapping): string {
 }
 
 function scalarText(v: unknown): string {
-  if (typeof v === "string" && TS_RE.test(v)) return JSON.stringify(v);
+  if (typeof v === "string" && looksLikeTime(v)) return JSON.stringify(v);
   return stringify(v, { lineWidth: 0 }).trimEnd();
 }
 
