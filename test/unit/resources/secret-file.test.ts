@@ -125,7 +125,7 @@ describe("SecretFile lifecycle (direct)", () => {
     expect((await sf.diff(id, outs, renamed)).changes).toBe(true);
     const before = readFileSync(i.path, "utf8");
     const u = await sf.update(id, outs, renamed as never);
-    expect(u.outs?.recipients.map((r) => r.name)).toEqual(["alice-laptop"]);
+    expect((u.outs as sf.SecretFileOutputs).recipients.map((r) => r.name)).toEqual(["alice-laptop"]);
     expect(readFileSync(i.path, "utf8")).toBe(before);
     expect(audit()).toEqual(["create", "adopt"]);
   });
