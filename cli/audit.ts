@@ -28,6 +28,8 @@ export interface AuditedFile {
   lastmodified: string;
   keyGroups: number;
   recipients: { recipient: string; name: string | null }[];
+  /** Shamir files: the recipients of each key group and how many groups are needed. */
+  groups?: { threshold: number; recipients: { recipient: string; name: string | null }[][] };
   keys: { name: string; encrypted: boolean }[];
 }
 
@@ -44,6 +46,7 @@ export function auditFile(path: string, shown: string, names: Map<string, string
   const format = formatFromPath(path);
   try {
     const meta = readMetadata(text, format, shown);
+    const named = (r: string) => ({ recipient: canonicalRecipientText(r), name: names.get(canonicalRecipientText(r)) ?? null });
     const keys = listKeys(text, format, shown).map((k) => ({ name: k.path.join("."), encrypted: k.encrypted }));
     return {
       file: shown,
@@ -51,8 +54,9 @@ export function auditFile(path: string, shown: string, names: Map<string, string
       version: meta.version,
       lastmodified: meta.lastmodified,
       keyGroups: meta.keyGroups,
-      recipients: meta.recipients.map((r) => ({ recipient: canonicalRecipientText(r), name: names.get(canonicalRecipientText(r)) ?? null })),
+      recipients: meta.recipients.map(named),
       keys,
+      ...(meta.groupRecipients ? { groups: { threshold: meta.shamirThreshold ?? meta.groupRecipients.length, recipients: meta.groupRecipients.map((g) => g.map(named)) } } : {}),
     };
   } catch {
     return undefined;
@@ -105,7 +109,11 @@ export function formatAudit(files: readonly AuditedFile[]): string {
   const byRecipient = new Map<string, { label: string; files: string[] }>();
   for (const f of files) {
     lines.push(`${f.file} (${f.format}, sops ${f.version || "?"}, last modified ${f.lastmodified || "?"}${f.keyGroups > 1 ? `, ${f.keyGroups} key groups` : ""})`);
-    lines.push(`  recipients: ${f.recipients.length ? f.recipients.map(who).join(", ") : "none (no age entries)"}`);
+    if (f.groups) {
+      // Shamir: nobody decrypts alone; keyfleet cannot decrypt these files at all
+      lines.push(`  key groups: ${f.groups.threshold} of ${f.groups.recipients.length} groups needed to decrypt (Shamir; use the sops binary)`);
+      f.groups.recipients.forEach((g, i) => lines.push(`    group ${i + 1}: ${g.length ? g.map(who).join(", ") : "no age entries"}`));
+    } else lines.push(`  recipients: ${f.recipients.length ? f.recipients.map(who).join(", ") : "none (no age entries)"}`);
     const enc = f.keys.filter((k) => k.encrypted).map((k) => k.name);
     const clear = f.keys.filter((k) => !k.encrypted).map((k) => k.name);
     lines.push(`  encrypted keys: ${enc.length ? enc.join(", ") : "none"}`);

@@ -27,6 +27,8 @@ export interface SopsMetadata {
   keyGroups: number;
   /** `shamir_threshold` when present. */
   shamirThreshold?: number;
+  /** With several key groups: the age recipients of each group (public keys only), for audit. */
+  groupRecipients?: string[][];
 }
 
 const OTHER_SOURCES = ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "pgp"] as const;
@@ -94,6 +96,7 @@ export function parseMetadata(raw: unknown, file?: string): SopsMetadata {
   const st = raw.shamir_threshold;
   const meta: SopsMetadata = { age, lastmodified, mac: str(raw.mac, "mac", file), version: str(raw.version, "version", file), rules, other, keyGroups };
   if (st !== undefined && st !== null && st !== "") meta.shamirThreshold = Number(st);
+  if (keyGroups > 1) meta.groupRecipients = groups.map((g) => (isObj(g) ? ageEntries(g.age, file).map((e) => e.recipient) : []));
   return meta;
 }
 

@@ -18,6 +18,10 @@ export interface SopsMetadataView {
   version: string;
   rules: EncryptRules;
   keyGroups: number;
+  /** `shamir_threshold` when the file has one. */
+  shamirThreshold?: number;
+  /** With several key groups (Shamir): each group's age recipients; `recipients` is then empty. */
+  groupRecipients?: string[][];
 }
 
 async function wrapAll(dataKey: Uint8Array, recipients: readonly AgeRecipient[]): Promise<AgeEntry[]> {
@@ -115,7 +119,10 @@ export async function rotate(text: string, o: { format: SopsFormat; identities: 
 /** Metadata without any key: recipients, lastmodified, version, rules, key group count. */
 export function readMetadata(text: string, format: SopsFormat, file?: string): SopsMetadataView {
   const { meta } = loadEncrypted(text, format, file);
-  return { recipients: meta.age.map((e) => e.recipient), lastmodified: meta.lastmodified, version: meta.version, rules: meta.rules, keyGroups: meta.keyGroups };
+  const view: SopsMetadataView = { recipients: meta.age.map((e) => e.recipient), lastmodified: meta.lastmodified, version: meta.version, rules: meta.rules, keyGroups: meta.keyGroups };
+  if (meta.shamirThreshold !== undefined) view.shamirThreshold = meta.shamirThreshold;
+  if (meta.groupRecipients) view.groupRecipients = meta.groupRecipients;
+  return view;
 }
 
 /** Key paths (mapping keys and list indices) and whether each value is stored encrypted; no key needed. */
