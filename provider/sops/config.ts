@@ -28,11 +28,14 @@ export interface SopsConfig {
   rules: CreationRule[];
 }
 
+/** The fix for any .sops.yaml problem (SopsParseError's default hint is about sops files). */
+const CONFIG_HINT = "fix .sops.yaml: creation_rules is a list of mappings with path_regex and age (a string \"age1…,age1…\" or a list, one key per item)";
+
 function splitAge(v: unknown, where: string, file: string): string[] {
   if (v === undefined || v === null) return [];
   const parts = Array.isArray(v) ? v : [v];
   return parts.flatMap((p) => {
-    if (typeof p !== "string") throw new SopsParseError(`${where}.age must be a string or a list of strings`, { file });
+    if (typeof p !== "string") throw new SopsParseError(`${where}.age must be a string or a list of strings`, { file, hint: CONFIG_HINT });
     return p.split(",").map((s) => s.trim()).filter(Boolean);
   });
 }
@@ -40,20 +43,20 @@ function splitAge(v: unknown, where: string, file: string): string[] {
 /** Parses `.sops.yaml` text. @throws SopsParseError */
 export function parseSopsConfig(text: string, file = ".sops.yaml"): CreationRule[] {
   const doc = parseDocument(text);
-  if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${doc.errors[0].message.split("\n")[0]}`, { file, line: doc.errors[0].linePos?.[0]?.line });
+  if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${doc.errors[0].message.split("\n")[0]?.replace(/:$/, "")}`, { file, line: doc.errors[0].linePos?.[0]?.line, hint: CONFIG_HINT });
   const root = doc.toJS() as unknown;
   if (root === null || root === undefined) return [];
-  if (typeof root !== "object" || Array.isArray(root)) throw new SopsParseError("top level must be a mapping", { file });
+  if (typeof root !== "object" || Array.isArray(root)) throw new SopsParseError("top level must be a mapping", { file, hint: CONFIG_HINT });
   const cr = (root as Record<string, unknown>).creation_rules;
   if (cr === undefined || cr === null) return [];
-  if (!Array.isArray(cr)) throw new SopsParseError("creation_rules must be a list", { file });
+  if (!Array.isArray(cr)) throw new SopsParseError("creation_rules must be a list", { file, hint: CONFIG_HINT });
   return cr.map((r, index) => {
     const where = `creation_rules[${index}]`;
-    if (typeof r !== "object" || r === null || Array.isArray(r)) throw new SopsParseError(`${where} must be a mapping`, { file });
+    if (typeof r !== "object" || r === null || Array.isArray(r)) throw new SopsParseError(`${where} must be a mapping`, { file, hint: CONFIG_HINT });
     const o = r as Record<string, unknown>;
     const rule: CreationRule = { age: splitAge(o.age, where, file), keyGroups: 1, rules: {}, index };
     if (o.path_regex !== undefined) {
-      if (typeof o.path_regex !== "string") throw new SopsParseError(`${where}.path_regex must be a string`, { file });
+      if (typeof o.path_regex !== "string") throw new SopsParseError(`${where}.path_regex must be a string`, { file, hint: CONFIG_HINT });
       compileRe2(o.path_regex, `${where}.path_regex`, file);
       rule.pathRegex = o.path_regex;
     }
@@ -117,7 +120,7 @@ export function pathRegexFor(relPath: string): string {
  */
 export function upsertCreationRule(text: string, relPath: string, recipients: string[], rules: EncryptRules = {}): string {
   const doc: Document = parseDocument(text || "creation_rules: []\n");
-  if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${doc.errors[0].message.split("\n")[0]}`, { file: ".sops.yaml" });
+  if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${doc.errors[0].message.split("\n")[0]?.replace(/:$/, "")}`, { file: ".sops.yaml", hint: CONFIG_HINT });
   if (!isMap(doc.contents)) doc.contents = new YAMLMap(doc.schema) as never;
   const root = doc.contents as unknown as YAMLMap;
   const found: unknown = root.get("creation_rules", true);

@@ -16,7 +16,7 @@ export function parseJsonNode(text: string, file?: string): Node {
   let i = 0;
   const fail = (msg: string): never => {
     const line = text.slice(0, i).split("\n").length;
-    throw new SopsParseError(`invalid json: ${msg}`, { file, line });
+    throw new SopsParseError(`invalid json: ${msg}`, { file, line, hint: "fix the json syntax at that line" });
   };
   const ws = (): void => {
     while (i < text.length && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r")) i++;

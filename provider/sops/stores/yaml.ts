@@ -146,7 +146,7 @@ export function parseFull(text: string, file?: string): Parsed {
   let from = 0;
   for (const d of list) {
     const err = d.errors[0];
-    if (err) throw new SopsParseError(`invalid yaml: ${err.message.split("\n")[0]}`, { file, line: err.linePos?.[0]?.line });
+    if (err) throw new SopsParseError(`invalid yaml: ${err.message.split("\n")[0]?.replace(/:$/, "")}`, { file, line: err.linePos?.[0]?.line ?? lines.pos(err.pos[0]).line + 1, hint: "fix the yaml syntax at that line" });
     const root = convertDoc(d, text, lines, from, file);
     from = d.range[2];
     root.items = root.items.filter((it) => {
