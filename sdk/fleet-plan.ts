@@ -15,6 +15,8 @@ export interface PlanSource {
 export interface PlanEnvFile {
   /** Absolute path on the host. */
   readonly path: string;
+  /** Resource-name fragment; default derived from `path` (see {@link envFileSlug}). */
+  readonly name?: string;
   /** Where its values come from. */
   readonly sources: readonly PlanSource[];
 }
@@ -44,6 +46,8 @@ export interface FleetPlan {
   readonly hostFiles: Record<string, string[]>;
   /** Files no host uses (still encrypted to operators and CI). */
   readonly unusedFiles: string[];
+  /** Host name → env file path → its resource-name fragment (the HostEnv is `<fleet>-<host>-<fragment>`). */
+  readonly envFileNames: Record<string, Record<string, string>>;
 }
 
 /** A Pulumi-safe resource-name fragment: letters, digits, `.`, `_` and `-`. */
@@ -63,8 +67,9 @@ export class FleetPlanError extends Error {
 /**
  * Derives each file's minimal recipient set.
  * @throws FleetPlanError when a name is invalid or used twice across operators, CI, hosts and files, an env
- *   file sources an unknown file, two env files of a host share a path, or there is no operator or CI
- *   recipient at all (nobody could edit the files).
+ *   file sources an unknown file, two env files of a host share a path or a resource-name fragment, an
+ *   env file `name` is not a valid fragment, or there is no operator or CI recipient at all (nobody
+ *   could edit the files).
  */
 export function planFleet(input: PlanInput): FleetPlan {
   const problems: string[] = [];
@@ -90,13 +95,24 @@ export function planFleet(input: PlanInput): FleetPlan {
     fileSet.add(f);
   }
   const hostFiles: Record<string, string[]> = {};
+  const envFileNames: Record<string, Record<string, string>> = {};
   const fileHosts: Record<string, string[]> = Object.fromEntries(input.files.map((f) => [f, [] as string[]]));
   for (const h of hostNames) {
     const used = new Set<string>();
     const paths = new Set<string>();
+    const names = new Map<string, string>();
+    envFileNames[h] = {};
     for (const env of input.hosts[h]?.envFiles ?? []) {
       if (paths.has(env.path)) problems.push(`host ${JSON.stringify(h)} lists env file ${JSON.stringify(env.path)} twice`);
       paths.add(env.path);
+      const slug = envFileSlug(env);
+      if (env.name !== undefined && !NAME.test(env.name)) problems.push(`host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)}: name ${JSON.stringify(env.name)} must match ${NAME.source}`);
+      const other = names.get(slug);
+      if (other !== undefined && other !== env.path) {
+        problems.push(`host ${JSON.stringify(h)} env files ${JSON.stringify(other)} and ${JSON.stringify(env.path)} both get the resource name ${JSON.stringify(slug)}; give one a different name`);
+      }
+      names.set(slug, env.path);
+      envFileNames[h][env.path] = slug;
       if (env.sources.length === 0) problems.push(`host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)} has no sources`);
       for (const s of env.sources) {
         if (!fileSet.has(s.file)) {
@@ -110,13 +126,22 @@ export function planFleet(input: PlanInput): FleetPlan {
   if (problems.length > 0) throw new FleetPlanError(problems);
   const fileRecipients: Record<string, string[]> = {};
   for (const f of input.files) fileRecipients[f] = [...input.operators, ...input.ci, ...(fileHosts[f] ?? [])];
-  return { fileRecipients, fileHosts, hostFiles, unusedFiles: input.files.filter((f) => (fileHosts[f] ?? []).length === 0) };
+  return { fileRecipients, fileHosts, hostFiles, unusedFiles: input.files.filter((f) => (fileHosts[f] ?? []).length === 0), envFileNames };
 }
 
 /** A resource-name fragment for an env file path: `/srv/app/.env` → `srv-app-.env`. */
 export function pathSlug(path: string): string {
   const s = path.replace(/^\/+/, "").replace(/[^A-Za-z0-9._-]+/g, "-");
   return s === "" ? "root" : s;
+}
+
+/**
+ * The resource-name fragment of an env file: its `name` when given, else {@link pathSlug} of its
+ * path (`/etc/myapp/app.env` → `etc-myapp-app.env`). Keep it stable: a new fragment is a new
+ * resource, so Pulumi would replace the env file.
+ */
+export function envFileSlug(env: { readonly path: string; readonly name?: string }): string {
+  return env.name ?? pathSlug(env.path);
 }
 
 /**

@@ -11,11 +11,11 @@ import { Recipient } from "./recipient";
 import { HostKey } from "./host-key";
 import { SecretFile } from "./secret-file";
 import { HostEnv } from "./host-env";
-import { planFleet, pathSlug, type FleetPlan } from "./fleet-plan";
+import { planFleet, envFileSlug, type FleetPlan } from "./fleet-plan";
 import type { SopsFormat } from "../provider/sops";
 import type { EnvFileOptions } from "../provider/resources/host-env-inputs";
 
-export { planFleet, formatAccessMatrix, pathSlug, FleetPlanError, type FleetPlan, type PlanInput } from "./fleet-plan";
+export { planFleet, formatAccessMatrix, pathSlug, envFileSlug, FleetPlanError, type FleetPlan, type PlanInput } from "./fleet-plan";
 
 /** A host of the fleet. Exactly one of `hostKey`, `expectedFingerprint`, `trustOnFirstUse: true`. */
 export interface FleetHost {
@@ -57,6 +57,11 @@ export interface FleetEnvSource {
 export interface FleetEnvFile extends EnvFileOptions {
   /** Absolute path on the host. Required. */
   path: string;
+  /**
+   * Resource-name fragment: the HostEnv is named `<fleet>-<host>-<name>`. Letters, digits, `.`, `_`,
+   * `-`; unique per host. Default: the path with `/` as `-` (`/etc/myapp/app.env` → `etc-myapp-app.env`).
+   */
+  name?: string;
   /** Where the values come from. Required, at least one. */
   sources: FleetEnvSource[];
   /** Plain, non-secret extra values. Default: none. */
@@ -172,9 +177,9 @@ export class Fleet extends pulumi.ComponentResource {
       const envs: Record<string, HostEnv> = {};
       for (const env of spec.envFiles ?? []) {
         if (spec.user === undefined) throw new Error(`fleet "${name}": host "${h}" has env files but no user; set hosts.${h}.user`);
-        const { path, sources, ...fileOptions } = env; // fileOptions: env and EnvFileOptions, passed to HostEnv as they are
+        const { path, sources, name: _fragment, ...fileOptions } = env; // fileOptions: env and EnvFileOptions, passed to HostEnv as they are
         envs[env.path] = new HostEnv(
-          `${name}-${h}-${pathSlug(env.path)}`,
+          `${name}-${h}-${this.plan.envFileNames[h]?.[path] ?? envFileSlug(env)}`,
           {
             connection: {
               host: spec.address,

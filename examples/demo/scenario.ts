@@ -42,7 +42,8 @@ function envFiles(name: HostName, h: DemoHost): unknown[] {
   const onChange = `echo restarted >> '${p.restarts}'`;
   const app = (keys: string[]) => ({ file: "app", keys });
   const sources = name === "web-2" ? [app(["DB_PASSWORD"]), { file: "metrics", keys: ["TOKEN"], prefix: "METRICS_" }] : [app(["DB_PASSWORD", "API_TOKEN"])];
-  return [{ path: p.env, format: ENV_FORMAT[name], mode: "0600", sources, onChange }];
+  // `name`: the HostEnv is fleet-<host>-app.env rather than a slug of the temporary path
+  return [{ path: p.env, name: "app.env", format: ENV_FORMAT[name], mode: "0600", sources, onChange }];
 }
 
 /**

@@ -17,6 +17,8 @@ const valueRef = z.union([z.object({ env: name }).strict(), z.object({ config: n
 const envFile = z
   .object({
     path: z.string().startsWith("/", "must be an absolute path on the host"),
+    /** Resource-name fragment (`<fleet>-<host>-<name>`); default derived from the path. */
+    name: name.optional(),
     format: z.enum(["dotenv", "systemd", "json"]).optional(),
     mode: z.string().regex(/^[0-7]{3,4}$/).optional(),
     owner: name.optional(),

@@ -76,8 +76,8 @@ describe("examples/fleet inventory", () => {
   const inv = req("./dist/examples/fleet/inventory.js") as Inv;
   it("accepts the shipped fleet.yaml shape and refuses a plaintext value", () => {
     const good = join(dir, "fleet.yaml");
-    writeFileSync(good, "operators: { alice: age1x }\nfiles:\n  app: { path: s.yaml, values: { A: { env: X } } }\nhosts:\n  h: { address: 1.2.3.4, user: u, hostKey: 'ssh-ed25519 AAAA', envFiles: [{ path: /e, sources: [{ file: app }] }] }\n");
-    expect(inv.readInventory(good).hosts?.["h"]?.envFiles?.[0]?.path).toBe("/e");
+    writeFileSync(good, "operators: { alice: age1x }\nfiles:\n  app: { path: s.yaml, values: { A: { env: X } } }\nhosts:\n  h: { address: 1.2.3.4, user: u, hostKey: 'ssh-ed25519 AAAA', envFiles: [{ path: /e, name: app.env, sources: [{ file: app }] }] }\n");
+    expect(inv.readInventory(good).hosts?.["h"]?.envFiles?.[0]).toMatchObject({ path: "/e", name: "app.env" });
     const bad = join(dir, "bad.yaml");
     writeFileSync(bad, "files:\n  app: { path: s.yaml, values: { A: hunter2 } }\n");
     expect(() => inv.readInventory(bad)).toThrow(/fleet inventory .*bad\.yaml: files\.app\.values\.A/);

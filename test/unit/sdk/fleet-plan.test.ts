@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { FleetPlanError, formatAccessMatrix, pathSlug, planFleet, type PlanInput } from "../../../sdk/fleet-plan";
+import { FleetPlanError, envFileSlug, formatAccessMatrix, pathSlug, planFleet, type PlanInput } from "../../../sdk/fleet-plan";
 
 const env = (path: string, ...files: string[]) => ({ path, sources: files.map((file) => ({ file })) });
 
@@ -79,6 +79,30 @@ describe("planFleet", () => {
       }),
       { numRuns: process.env["SLOW"] ? 2000 : 200 },
     );
+  });
+
+  it("names each env file by its name, else by its path, and refuses names that clash or are invalid", () => {
+    const p = planFleet({
+      operators: ["op"],
+      ci: [],
+      files: ["app"],
+      hosts: { "web-1": { envFiles: [{ ...env("/tmp/kf-x/data/app.env", "app"), name: "app.env" }, env("/etc/myapp/app.env", "app")] } },
+    });
+    expect(p.envFileNames).toEqual({ "web-1": { "/tmp/kf-x/data/app.env": "app.env", "/etc/myapp/app.env": "etc-myapp-app.env" } });
+    expect(envFileSlug({ path: "/srv/app/.env" })).toBe("srv-app-.env");
+    const bad = (envFiles: { path: string; name?: string; sources: { file: string }[] }[]) => {
+      try {
+        planFleet({ operators: ["op"], ci: [], files: ["app"], hosts: { h: { envFiles } } });
+      } catch (e) {
+        expect(e).toBeInstanceOf(FleetPlanError);
+        return (e as FleetPlanError).problems;
+      }
+      return [];
+    };
+    // two paths whose slugs collide, an explicit name equal to another path's slug, an invalid name
+    expect(bad([env("/a b/x", "app"), env("/a-b/x", "app")])).toEqual([`host "h" env files "/a b/x" and "/a-b/x" both get the resource name "a-b-x"; give one a different name`]);
+    expect(bad([env("/etc/app.env", "app"), { ...env("/srv/app.env", "app"), name: "etc-app.env" }])).toHaveLength(1);
+    expect(bad([{ ...env("/etc/app.env", "app"), name: "my app" }])[0]).toMatch(/name "my app" must match/);
   });
 
   it("pathSlug and formatAccessMatrix", () => {

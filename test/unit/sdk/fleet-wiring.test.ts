@@ -79,7 +79,7 @@ describe("Fleet wiring (setMocks)", () => {
       ci: { github },
       files: { app: { path: "secrets/app.yaml", values: { DB_PASSWORD: pulumi.secret("s3cret-wiring") } }, metrics: { path: "secrets/metrics.env" } },
       hosts: {
-        "web-1": { address: "10.0.0.1", user: "deploy", privateKey: "PEM", hostKey: k1, envFiles: [{ path: "/etc/app.env", sources: [{ file: "app", keys: ["DB_PASSWORD", "API_TOKEN"] }], onChange: "true" }] },
+        "web-1": { address: "10.0.0.1", user: "deploy", privateKey: "PEM", hostKey: k1, envFiles: [{ path: "/etc/app.env", name: "app", sources: [{ file: "app", keys: ["DB_PASSWORD", "API_TOKEN"] }], onChange: "true" }] },
         "web-2": { address: "10.0.0.2", port: 2222, user: "deploy", privateKey: "PEM", hostKey: k2, mode: "ssh", envFiles: [{ path: "/etc/app.env", format: "systemd", sources: [{ file: "app", keys: ["DB_PASSWORD"] }, { file: "metrics", prefix: "M_", keys: ["TOKEN"] }] }] },
         bastion: { address: "10.0.0.3", hostKey: k1 },
       },
@@ -105,8 +105,10 @@ describe("Fleet wiring (setMocks)", () => {
       { path: "secrets/app.yaml", keys: ["DB_PASSWORD"], secretFile: true },
       { path: "secrets/metrics.env", keys: ["TOKEN"], prefix: "M_", secretFile: true },
     ]);
-    const env1 = await registered("prod-web-1-etc-app.env");
+    const env1 = await registered("prod-web-1-app"); // named by its `name`, not its path
     expect(env1.inputs["onChange"]).toBe("true");
+    expect(env1.inputs["path"]).toBe("/etc/app.env");
+    expect("name" in env1.inputs).toBe(false); // the fragment names the resource; it is not a HostEnv input
     expect(created.some((c) => c.name.startsWith("prod-bastion-"))).toBe(false); // no env files → no HostEnv
 
     expect(await out(fleet.files["app"]!.urn)).toContain("keyfleet:index:Fleet$pulumi-nodejs:dynamic:Resource::prod-app");
