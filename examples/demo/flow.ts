@@ -143,6 +143,10 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     const inventory = join(workDir, "fleet.yaml");
     const fleet = (members: readonly HostName[]) => writeInventory(inventory, { operator: alice.recipient, ci, hosts, members, keyDir });
     const baseConfig = { "keyfleet:inventory": inventory };
+    // the values come from secret config (as `pulumi config set --secret` stores them) until step 4
+    // hands API_TOKEN over to the sops file
+    const seeds = { "keyfleet:dbPassword": values.DB_PASSWORD, "keyfleet:apiToken": values.API_TOKEN, "keyfleet:metricsToken": values.METRICS_TOKEN };
+    const seedKeys = Object.keys(seeds);
     const run = async (p: Promise<DemoRun>): Promise<DemoRun> => {
       const r = await p;
       runs.push(r);
@@ -163,8 +167,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     say("");
     say("[1] pulumi up: create the secret files, encrypted to operator + CI + the hosts that use them, and push env files");
     fleet(["web-1", "web-2"]);
-    const up1 = await run(engine.up({ ...baseConfig, "keyfleet:dbPassword": values.DB_PASSWORD, "keyfleet:apiToken": values.API_TOKEN, "keyfleet:metricsToken": values.METRICS_TOKEN }, ["keyfleet:dbPassword", "keyfleet:apiToken", "keyfleet:metricsToken"]));
-    say(`    ${ops(up1, "create").length} resources created (values seeded once from secret config; from now on the sops files are the source of truth)`);
+    const up1 = await run(engine.up({ ...baseConfig, ...seeds }, seedKeys));
+    say(`    ${ops(up1, "create").length} resources created; the values come from secret config (keyfleet:dbPassword, keyfleet:apiToken, keyfleet:metricsToken)`);
     verify(sopsRecipients(file("app")).length === 4, `${FILE_PATHS.app} should have 4 recipients`);
     verify(sopsRecipients(file("metrics")).length === 3, `${FILE_PATHS.metrics} should have 3 recipients`);
     const m1 = up1.outputs["accessMatrix"] as Record<string, string[]>;
@@ -186,13 +190,12 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     say("[2] pulumi preview after adding web-3 to fleet.yaml (one entry)");
     fleet(["web-1", "web-2", "web-3"]);
     const appSha2 = fileSha(file("app"));
-    const pre = await run(engine.preview(baseConfig));
+    const pre = await run(engine.preview({ ...baseConfig, ...seeds }, seedKeys));
     const access = pre.logs.filter((l) => l.includes("+ web-3") || l.includes("web-3"));
     verify(access.some((l) => l.includes("+ web-3") && l.includes(FILE_PATHS.app)), "preview should log that web-3 gains access to secrets/app.yaml");
     for (const l of access) for (const x of l.replace(/^info: /, "").split("\n")) say(`    ${x}`);
-    const diffed = pre.changes.filter((c) => c.name === "fleet-app" || c.name === "fleet-metrics").map((c) => `${c.name}: ${c.op}${c.diffKeys.length ? ` (${c.diffKeys.join(", ")})` : ""}`);
+    const diffed = pre.changes.filter((c) => c.name === "fleet-app" || c.name === "fleet-metrics").map((c) => `${c.name}: ${c.op === "same" ? "no change" : c.op}${c.diffKeys.length ? ` (${c.diffKeys.join(", ")})` : ""}`);
     say(`    plan: ${diffed.join("; ")}; create ${ops(pre, "create").join(", ")}`);
-    if (pre.changes.some((c) => c.diffKeys.includes("values"))) say("    (values: the step-1 seeds are no longer passed, so those keys stop being managed; the values stay in the files)");
     const planned = (pre.outputs["plan"] ?? {}) as Record<string, string[]>;
     for (const f of ["app", "metrics"] as const) {
       const was = m1[f] ?? [];
@@ -201,7 +204,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       say(`    ~ ${FILE_PATHS[f]} recipientNames: ${delta.length ? delta.join(", ") : "unchanged"}`);
     }
     verify(JSON.stringify(planned["app"]) === JSON.stringify(["alice", "ci-runner", "web-1", "web-2", "web-3"]), `planned recipients of app: ${JSON.stringify(planned["app"])}`);
-    verify(!pre.changes.some((c) => c.name === "fleet-metrics" && c.diffKeys.includes("recipients")), "metrics file must not change recipients (web-3 does not use it)");
+    verify(!pre.changes.some((c) => c.name === "fleet-metrics" && c.op !== "same"), "secrets/metrics.env must not change (web-3 does not use it)");
+    verify(!pre.changes.some((c) => c.diffKeys.includes("values")), "adding a host must not change any managed value");
     verify(fileSha(file("app")) === appSha2 && envOf("web-3") === undefined, "preview must not write anything");
     say("    nothing written: secrets/app.yaml unchanged, no file on web-3");
     await o.onStep?.(2, ctx);
@@ -211,7 +215,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     say("[3] pulumi up: re-key secrets/app.yaml for web-3 and push its env file");
     const enc3 = encStrings(file("app"));
     const sha3 = { "web-1": fileSha(hostPaths(hosts["web-1"]).env), "web-2": fileSha(hostPaths(hosts["web-2"]).env) };
-    await run(engine.up(baseConfig));
+    await run(engine.up({ ...baseConfig, ...seeds }, seedKeys));
     verify(sopsRecipients(file("app")).length === 5, "secrets/app.yaml should have 5 recipients");
     verify(JSON.stringify(encStrings(file("app"))) === JSON.stringify(enc3), "adding a recipient must keep every encrypted value byte-identical (same data key)");
     verify(JSON.stringify(envOf("web-3")) === JSON.stringify({ DB_PASSWORD: values.DB_PASSWORD, API_TOKEN: values.API_TOKEN }), "web-3 env file");
@@ -225,9 +229,12 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     // ---- step 4
     say("");
     say("[4] rotate API_TOKEN with `keyfleet set secrets/app.yaml API_TOKEN` (value on stdin), then pulumi up");
+    say("    first `pulumi config rm keyfleet:apiToken`: the sops file now holds API_TOKEN, so up does not write the config value back");
+    const { "keyfleet:apiToken": _handedOver, ...seeds4 } = seeds;
+    const config4 = { ...baseConfig, ...seeds4 };
     const before4 = Object.fromEntries(HOSTS.map((n) => [n, { sha: fileSha(hostPaths(hosts[n]).env), restarts: restarts(n) }]));
     await keyfleetSet(workDir, { ...process.env, ...Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)) }, FILE_PATHS.app, "API_TOKEN", values.API_TOKEN_2);
-    await run(engine.up(baseConfig));
+    await run(engine.up(config4, Object.keys(seeds4)));
     const changed4 = HOSTS.filter((n) => fileSha(hostPaths(hosts[n]).env) !== before4[n]?.sha);
     const restarted4 = HOSTS.filter((n) => restarts(n) !== before4[n]?.restarts);
     verify(JSON.stringify(changed4) === JSON.stringify(["web-1", "web-3"]), `new env files on ${changed4.join(", ") || "no host"}; expected web-1, web-3 (web-2 does not take API_TOKEN)`);
@@ -242,7 +249,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     say("[5] remove web-1 from fleet.yaml, then pulumi up");
     verify(await hostCanDecrypt(file("app"), pem("web-1")), "before removal web-1's host key decrypts secrets/app.yaml");
     fleet(["web-2", "web-3"]);
-    const up5 = await run(engine.up(baseConfig));
+    const up5 = await run(engine.up(config4, Object.keys(seeds4)));
     const exposure = (up5.outputs["exposure"] ?? {}) as Record<string, { recipient: string; keys: string[] }[]>;
     const appExp = exposure["app"] ?? [];
     verify(appExp.some((e) => e.recipient === "web-1" && e.keys.includes("API_TOKEN") && e.keys.includes("DB_PASSWORD")), `exposure of web-1 in app: ${JSON.stringify(exposure)}`);

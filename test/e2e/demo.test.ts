@@ -95,6 +95,10 @@ describe("npm run demo, end to end", () => {
           expect(r?.logs.join("\n")).toMatch(/secrets\/app\.yaml: \+ web-3 \(age1/);
           expect(r?.changes.find((c) => c.name === "fleet-app")?.diffKeys).toContain("recipients");
           expect(r?.changes.find((c) => c.name === "fleet-web-3")?.op).toBe("create");
+          expect(r?.changes.find((c) => c.name === "fleet-web-3-app.env")?.op).toBe("create");
+          // adding a host changes recipients only: no managed value, and nothing of the file web-3 does not use
+          expect(r?.changes.filter((c) => c.diffKeys.includes("values"))).toEqual([]);
+          expect(r?.changes.find((c) => c.name === "fleet-metrics")?.op).toBe("same");
         }
         if (step === 3) {
           expect(recipientsOf(ctx, "secrets/app.yaml")).toContain(hostRecipient(ctx, "web-3"));
