@@ -18,7 +18,9 @@ export const EXIT = {
  * content. Temp file in the same directory, mode set before any byte is written, content checked
  * against the header before anything is renamed (a dropped channel gives a short file, which is
  * discarded), fsync, chown/chgrp, rename, fsync of the directory, then the final file is read back
- * and its sha256 printed. Leftover temp files of the same target from killed pushes are removed.
+ * and its sha256 printed. The temp name carries the writing shell's pid: leftover temps of the same
+ * target whose shell is gone (a killed push) are removed, while a push still running (an orphan of a
+ * cut connection, or a concurrent apply) keeps its temp, so no writer ever loses its file before `mv`.
  */
 export const WRITE_SCRIPT = `set -eu
 p=$1; mode=$2; owner=$3; group=$4
@@ -30,13 +32,16 @@ base=\${p##*/}
 IFS=' ' read -r magic n want || { echo "bad header" >&2; exit ${EXIT.badHeader}; }
 [ "$magic" = KFv1 ] || { echo "bad header" >&2; exit ${EXIT.badHeader}; }
 umask 077
-for f in "$dir/.$base.kftmp."*; do
-  case $f in "$dir/.$base.kftmp."??????) rm -f -- "$f";; esac
+for f in "$dir/.$base.kftmp."*.??????; do
+  [ -e "$f" ] || continue
+  pid=\${f#"$dir/.$base.kftmp."}; pid=\${pid%%.*}
+  case $pid in ''|*[!0-9]*) continue;; esac
+  kill -0 "$pid" 2>/dev/null || rm -f -- "$f"
 done
 tmp=
 trap 'if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi' EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
-tmp=$(mktemp "$dir/.$base.kftmp.XXXXXX")
+tmp=$(mktemp "$dir/.$base.kftmp.$$.XXXXXX")
 chmod -- "$mode" "$tmp"
 head -c "$n" > "$tmp"
 got=$(sha256sum < "$tmp"); got=\${got%% *}

@@ -140,6 +140,25 @@ describe("sessions", () => {
     }
   });
 
+  it("a push removes temps of dead writers but never the temp of a writer still running", async () => {
+    // the host is local, so a pid here is a pid there: the test process stands for a push still running
+    // (an orphan of a cut connection, or a concurrent apply); a finished child for a killed one
+    const h = hosts[2]!;
+    const s = await pool.session(target(h));
+    const dead = spawnSync("true").pid!;
+    expect(alive(dead)).toBe(false);
+    const live = `${h.dataDir}/.race.env.kftmp.${process.pid}.AbC123`;
+    const stale = `${h.dataDir}/.race.env.kftmp.${dead}.XyZ789`;
+    const other = `${h.dataDir}/.other.env.kftmp.${dead}.XyZ789`;
+    for (const f of [live, stale, other]) writeFileSync(f, "partial");
+    await s.writeFileAtomic(`${h.dataDir}/race.env`, Buffer.from("A=1\n"), { mode: 0o600 });
+    expect(readFileSync(`${h.dataDir}/race.env`, "utf8")).toBe("A=1\n");
+    expect(existsSync(stale)).toBe(false); // its writer is gone
+    expect(existsSync(live)).toBe(true); // removing it would make that writer's mv fail
+    expect(existsSync(other)).toBe(true); // another target's temps are not ours to touch
+    for (const f of [live, other]) spawnSync("rm", ["-f", f]);
+  });
+
   it("empty content and a file in / are fine; bad paths, owners and missing dirs give clear errors", async () => {
     const h = hosts[0]!;
     const s = await pool.session(target(h));
