@@ -3,7 +3,7 @@
  * recipients of sops files, whether a host's own key can decrypt a file, and a plaintext leak scan.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseIdentities, sshToAgeIdentity } from "../../provider/age";
 import { decrypt, formatFromPath, readMetadata, NoIdentityError } from "../../provider/sops";
@@ -69,10 +69,12 @@ export function auditEntries(workDir: string): AuditEntry[] {
   return readAudit(".keyfleet/audit.jsonl", workDir);
 }
 
-/** Every regular file under `dir` (bounded depth). */
+/** Every regular file under `dir` (bounded depth; symbolic links are not followed). */
 export function filesUnder(dir: string, depth = 8): string[] {
   if (!existsSync(dir)) return [];
-  if (statSync(dir).isFile()) return [dir];
+  const st = lstatSync(dir);
+  if (st.isSymbolicLink()) return [];
+  if (st.isFile()) return [dir];
   if (depth === 0) return [];
   return readdirSync(dir).flatMap((n) => filesUnder(join(dir, n), depth - 1));
 }

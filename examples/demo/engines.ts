@@ -9,8 +9,8 @@
  *   stands in where the CLI is missing; it is not a replacement for `pulumi up`.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Engine, EngineRunError, type RunSummary } from "../../test/harness/engine/engine";
 
 /** One resource in a run, by its short name. */
@@ -127,6 +127,13 @@ type EngineEvent = import("@pulumi/pulumi/automation").EngineEvent;
 export function automationEngine(o: EngineSetup): DemoEngine {
   const backendDir = join(o.workDir, ".pulumi-backend");
   mkdirSync(backendDir, { recursive: true });
+  // The CLI runs the program and the provider plugins in the directory of `main` (a directory main
+  // becomes the working directory; a file main, its parent). A one-line entry file in the project
+  // keeps that directory the project, so secrets/ and .keyfleet/ land there, as with the stand-in.
+  const entry = join(o.workDir, "keyfleet-demo-program.js");
+  // the language host and the dynamic-provider plugin find @pulumi/pulumi from that directory
+  if (!existsSync(join(o.workDir, "node_modules"))) symlinkSync(join(o.programDir, "../../../node_modules"), join(o.workDir, "node_modules"), "dir");
+  writeFileSync(entry, `// written by the keyfleet demo: run the fleet program with this project as the working directory\nrequire(${JSON.stringify(join(o.programDir, "index.js"))});\n`);
   let stack: Promise<Stack> | undefined;
   const getStack = (): Promise<Stack> => {
     // loaded only here: the Automation API is needed only when the CLI is present
@@ -137,7 +144,7 @@ export function automationEngine(o: EngineSetup): DemoEngine {
         projectSettings: {
           name: "keyfleet-demo",
           runtime: { name: "nodejs", options: { typescript: false } },
-          main: relative(o.workDir, o.programDir),
+          main: "keyfleet-demo-program.js",
           backend: { url: `file://${backendDir}` },
         },
         envVars: Object.fromEntries(
