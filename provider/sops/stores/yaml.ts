@@ -46,12 +46,16 @@ function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: 
       const m = mapping();
       const start = lines.pos((n as YNode).range?.[0] ?? 0);
       info.set(m, { col: start.col, parent, firstLine: start.line });
+      // duplicate keys are checked here with a Set: the yaml package's uniqueKeys check is quadratic
+      const seen = new Set<string>();
       for (const p of n.items) {
         const k = p.key;
         let key: string;
         if (isScalar(k)) key = typeof k.value === "string" ? k.value : k.range ? text.slice(k.range[0], k.range[1]) : String(k.value);
         else throw new SopsParseError("yaml mapping keys must be scalars", { file, line: k && isScalar(k) ? undefined : lines.pos((n as YNode).range?.[0] ?? 0).line + 1 });
         const pos = lines.pos(k.range?.[0] ?? 0);
+        if (seen.has(key)) throw new SopsParseError(`invalid yaml: mapping key ${JSON.stringify(key.slice(0, 80))} already defined`, { file, line: pos.line + 1, hint: "remove or rename the duplicate key" });
+        seen.add(key);
         if (m.items.length === 0) info.set(m, { col: pos.col, parent, firstLine: pos.line });
         const mark: Mark = { line: pos.line, coll: m, index: m.items.length };
         marks.push(mark);
@@ -138,7 +142,7 @@ function parseFast(text: string, file?: string): Parsed | undefined {
 /** Parses yaml with the full yaml parser only (no fast path); exported so tests can compare both paths. */
 export function parseFull(text: string, file?: string): Parsed {
   const lines = new LineIndex(text);
-  const docs = parseAllDocuments(text, { intAsBigInt: true, customTags: customTags as never, uniqueKeys: true, prettyErrors: false });
+  const docs = parseAllDocuments(text, { intAsBigInt: true, customTags: customTags as never, uniqueKeys: false, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [];
   if (!Array.isArray(docs)) return { tree: [mapping()], meta: undefined };
   const tree: Tree = [];
