@@ -35,8 +35,8 @@ export function creationRuleFor(file: string): RuleLookup {
     if (isKeyfleetError(e) && e.code !== "SOPS_UNSUPPORTED") throw new KeyfleetError("CONFIG", `invalid .sops.yaml: ${e.message}`, { file: e.file, cause: e });
     throw e;
   }
-  if (!config) throw new KeyfleetError("NO_CONFIG", `no .sops.yaml found in the directories above ${file}`, { file, hint: "create a .sops.yaml with creation_rules, or pass --age" });
-  if (!rule) throw new KeyfleetError("NO_CONFIG", `${config.path}: no creation rule matches ${file}`, { file: config.path, hint: "add a creation rule whose path_regex matches the file, or pass --age" });
+  if (!config) throw new KeyfleetError("NO_CONFIG", `no .sops.yaml found in the directories above ${file}`, { file, hint: "create a .sops.yaml with creation_rules whose path_regex matches the file" });
+  if (!rule) throw new KeyfleetError("NO_CONFIG", `${config.path}: no creation rule matches ${file}`, { file: config.path, hint: "add a creation rule whose path_regex matches the file" });
   return { config, rule };
 }
 

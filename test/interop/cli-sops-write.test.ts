@@ -123,6 +123,16 @@ describe("updatekeys and rotate", () => {
     expect(entry.recipientsAdded.map((r) => r.name)).toEqual(["bob"]);
   });
 
+  it("updatekeys of a file no creation rule matches exits 61 and does not suggest --age (updatekeys has none)", () => {
+    const d = project();
+    mkdirSync(join(d, "elsewhere"), { recursive: true });
+    writeFileSync(join(d, "elsewhere/x.yaml"), readFileSync(join(d, "secrets/app.yaml")));
+    const r = kf(["updatekeys", "-y", "elsewhere/x.yaml"], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: alice.file } });
+    expect(r.code).toBe(61);
+    expect(r.stderr).toMatch(/no creation rule matches elsewhere\/x\.yaml; add a creation rule whose path_regex matches the file\n$/);
+    expect(r.stderr).not.toContain("--age");
+  });
+
   it("rotate --rm-age alice --add-age bob: alice fails with 128 naming recipients, bob decrypts; exposure logged", () => {
     const d = project();
     const env = { SOPS_AGE_KEY_FILE: alice.file };
