@@ -57,7 +57,7 @@ export function runChild(argv: readonly string[], env: Record<string, string | u
     child.on("error", (e) => {
       cleanup();
       const code = (e as NodeJS.ErrnoException).code;
-      reject(new KeyfleetError("EXEC_FAILED", `cannot run ${JSON.stringify(cmd)}: ${code === "ENOENT" ? "command not found" : (code ?? e.message)}`, { hint: "check the command after --", cause: e }));
+      reject(new KeyfleetError("EXEC_FAILED", `cannot run ${JSON.stringify(cmd)}: ${code === "ENOENT" ? "command not found" : (code ?? e.message)}`, { hint: code === "ENOENT" && /\s/.test(cmd) ? "keyfleet runs CMD without a shell: split it into words after -- (e.g. -- ./migrate --up), or use -- sh -c '…' for shell syntax" : "check the command after --", cause: e }));
     });
     child.on("exit", (code, signal) => {
       cleanup();

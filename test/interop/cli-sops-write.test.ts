@@ -181,6 +181,11 @@ describe("exec-env", () => {
     expect(kf(["exec-env", "a.env", "--", process.execPath, "-e", "process.exit(7)"], { cwd: d, home, env }).code).toBe(7);
     expect(kf(["exec-env", "a.env", "--only", "NOPE", "--", "true"], { cwd: d, home, env }).code).toBe(1);
     expect(kf(["exec-env", "a.env"], { cwd: d, home, env }).code).toBe(2);
+    // sops takes the command as one shell string; keyfleet does not, and says how to write it
+    const oneString = kf(["exec-env", "a.env", "./migrate --up"], { cwd: d, home, env });
+    expect(oneString.code).toBe(1);
+    expect(oneString.stderr).toContain("runs CMD without a shell: split it into words after --");
+    expect(oneString.stderr).not.toContain("s3cr3t");
   });
 });
 
