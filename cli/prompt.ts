@@ -20,6 +20,8 @@ export function stdinIsTty(): boolean {
  */
 export function promptHidden(prompt: string, io: CliIo): Promise<string> {
   const stdin = process.stdin;
+  // Echo off before the prompt appears: a user (or a test) typing right after it must not be echoed.
+  stdin.setRawMode(true);
   io.stderr(prompt);
   return new Promise<string>((resolve, reject) => {
     let buf = Buffer.alloc(0);
@@ -46,7 +48,6 @@ export function promptHidden(prompt: string, io: CliIo): Promise<string> {
         buf = Buffer.concat([buf, Buffer.of(b)]);
       }
     };
-    stdin.setRawMode(true);
     stdin.resume();
     stdin.on("data", onData);
   });
