@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { z } from "zod";
 import type { FleetArgs, FleetHost } from "../../sdk/fleet";
+import { KeyfleetError } from "../../provider/errors";
 
 const name = z.string().min(1);
 const valueRef = z.union([z.object({ env: name }).strict(), z.object({ config: name }).strict()]);
@@ -123,9 +124,27 @@ export function fleetArgsFrom(inv: Inventory, o: { file: string; env?: NodeJS.Pr
     hosts[h] = {
       ...rest,
       ...(hostKey ? { hostKey } : {}),
-      ...(privateKeyFile ? { privateKey: pulumi.secret(readFileSync(expandHome(privateKeyFile, base), "utf8")) } : {}),
+      ...(privateKeyFile ? { privateKey: pulumi.secret(readPrivateKeyFile(o.file, h, expandHome(privateKeyFile, base))) } : {}),
       ...(envFiles ? { envFiles } : {}),
     };
   }
   return { operators: inv.operators ?? {}, ci: inv.ci ?? {}, hosts, files, ...(inv.auditLog ? { auditLog: inv.auditLog } : {}) };
+}
+
+/**
+ * Reads a host's SSH client key for the connection; the error names the inventory, the host and the
+ * path, never the key.
+ * @throws KeyfleetError `INVENTORY_KEY_FILE` when the file cannot be read
+ */
+function readPrivateKeyFile(inventory: string, host: string, path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "error";
+    throw new KeyfleetError("INVENTORY_KEY_FILE", `${inventory}: hosts.${host}.privateKeyFile ${path} cannot be read (${code})`, {
+      file: inventory,
+      hint: "point privateKeyFile at the SSH private key that logs in to this host (relative paths are relative to the inventory)",
+      cause: e,
+    });
+  }
 }

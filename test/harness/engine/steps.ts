@@ -51,7 +51,7 @@ export function markSecret(props: PropertyMap, keys: Iterable<string>): Property
 /** Error raised when Check reports failures; lists each property and reason. */
 export class CheckFailedError extends Error {
   constructor(urn: string, readonly failures: { property: string; reason: string }[]) {
-    super(`check failed for ${urn}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+    super(`check failed for ${urn}: ${failures.map((f) => (f.reason.startsWith(f.property) ? f.reason : `${f.property}: ${f.reason}`)).join("; ")}`);
     this.name = "CheckFailedError";
   }
 }
