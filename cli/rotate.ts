@@ -44,17 +44,21 @@ export const rotateVerb = sopsVerb(
     for (const file of files) {
       const format = resolveFormat("rotate", args.flags["input-type"], file);
       const text = readInputText(file);
-      const have = readMetadata(text, format, file).recipients.map(canonicalRecipientText);
+      // compared by key (canonical text); the strings as written (an ssh key's comment included, as
+      // sops keeps it) are what the rotated file records
+      const haveText = readMetadata(text, format, file).recipients;
+      const have = haveText.map(canonicalRecipientText);
       for (const r of rmSet) {
         if (!have.includes(r)) throw new KeyfleetError("NOT_A_RECIPIENT", `${file}: --rm-age ${r.slice(0, 24)}… is not a recipient of the file`, { file, hint: "list the recipients with keyfleet audit" });
       }
-      const keep = have.filter((h) => !rmSet.has(h));
-      const added = addRaw.filter((r) => !keep.includes(canonicalRecipientText(r)));
-      const next = [...keep, ...added.map(canonicalRecipientText)];
+      const keep = haveText.filter((h) => !rmSet.has(canonicalRecipientText(h)));
+      const keepKeys = keep.map(canonicalRecipientText);
+      const added = addRaw.filter((r, i) => !keepKeys.includes(canonicalRecipientText(r)) && addRaw.findIndex((q) => canonicalRecipientText(q) === canonicalRecipientText(r)) === i);
+      const next = [...keep, ...added];
       if (!next.length) throw new KeyfleetError("NO_RECIPIENTS", `${file}: removing these recipients would leave nobody able to decrypt it`, { file, hint: "add a recipient with --add-age" });
       const recipients = next.map((r, i) => parseRecipient(r, `${file} recipient ${i + 1}`));
       const out = await explainingIdentities(file, ids, () => rotate(text, { format, identities: ids.identities, recipients, file }));
-      plans.push({ file, text, out, added, removed: have.filter((h) => rmSet.has(h)), format });
+      plans.push({ file, text, out, added, removed: haveText.filter((h) => rmSet.has(canonicalRecipientText(h))), format });
     }
     // several files: one batched atomic write (fsyncs grouped); each file ends up old or new
     if (plans.length > 1) await writeFilesAtomic(plans.map((p) => ({ path: p.file, data: p.out, mode: existingMode(p.file) ?? 0o600 })));

@@ -5,6 +5,7 @@
  * before writing unless `-y`. Every file is prepared before any is written; each write is atomic and
  * logged in the audit log.
  */
+import { recipientText } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
 import { canonicalRecipientText } from "../provider/resources/names";
 import { listKeys, readMetadata, updateRecipients, writeFilesAtomic, type SopsFormat } from "../provider/sops";
@@ -54,11 +55,13 @@ export const updatekeysVerb = sopsVerb(
     for (const file of files) {
       const format = resolveFormat("updatekeys", undefined, file);
       const text = readInputText(file);
-      const have = readMetadata(text, format, file).recipients.map(canonicalRecipientText);
+      // compared by key (an ssh comment does not make another recipient); reported as written, comment kept
+      const haveText = readMetadata(text, format, file).recipients;
+      const have = haveText.map(canonicalRecipientText);
       const { recipients } = ruleRecipients(file);
-      const want = recipients.map((r) => canonicalRecipientText(r.toString()));
-      const added = want.filter((w) => !have.includes(w));
-      const removed = have.filter((h) => !want.includes(h));
+      const want = recipients.map((r) => r.toString());
+      const added = [...new Set(recipients.filter((r) => !have.includes(r.toString())).map(recipientText))];
+      const removed = haveText.filter((h) => !want.includes(canonicalRecipientText(h)));
       const names = loadNames(projectDir(file));
       if (!added.length && !removed.length) {
         io.stderr(`${file}: already up to date\n`);

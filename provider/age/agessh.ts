@@ -45,13 +45,20 @@ export class SshEd25519Recipient implements AgeRecipient {
   private readonly mkey: KeyObject;
   /** @internal the tweak scalar as an X25519 private key (shared with the identity) */
   readonly tweak: KeyObject;
-  /** @param publicKey - 32-byte Ed25519 public key */
-  constructor(readonly publicKey: Uint8Array, where?: string) {
+  /** The trimmed line as given (`ssh-ed25519 AAAA… comment`) when it is not the canonical text. */
+  readonly text?: string;
+  /**
+   * @param publicKey - 32-byte Ed25519 public key
+   * @param where - where the key came from, for errors
+   * @param text - the trimmed `ssh-ed25519 AAAA… comment` line it was parsed from, kept for sops metadata
+   */
+  constructor(readonly publicKey: Uint8Array, where?: string, text?: string) {
     this.blob = ed25519Blob(publicKey);
     this.montgomery = edToMontgomery(publicKey, where);
     this.mkey = x25519Public(this.montgomery);
     this.tweak = x25519Private(sshTweak(this.blob));
     this.tag = sshTag(this.blob);
+    if (text !== undefined && text !== this.toString()) this.text = text;
   }
   /** `ssh-ed25519 AAAA…` without comment. */
   toString(): string {

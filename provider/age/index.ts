@@ -9,6 +9,7 @@ export { X25519Recipient, X25519Identity } from "./x25519";
 export { SshEd25519Recipient, SshEd25519Identity, sshTag } from "./agessh";
 export {
   parseRecipient,
+  recipientText,
   parseIdentities,
   parseX25519Recipient,
   parseX25519Identity,

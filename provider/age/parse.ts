@@ -43,7 +43,8 @@ export function parseX25519Recipient(s: string, where?: string): X25519Recipient
 
 /**
  * Parses a recipient: `age1…` or an `ssh-ed25519 AAAA… [comment]` line (authorized_keys or
- * known_hosts form). The result's `toString()` is canonical.
+ * known_hosts form). The result's `toString()` is canonical; a plain `ssh-ed25519 AAAA… comment`
+ * line (no host or options prefix, as sops accepts it) is also kept trimmed in `text`.
  * @throws KeyParseError (UnsupportedKeyError for ssh-rsa and other types)
  */
 export function parseRecipient(text: string, where?: string): AgeRecipient {
@@ -56,7 +57,16 @@ export function parseRecipient(text: string, where?: string): AgeRecipient {
   if (s.includes("PRIVATE KEY-----")) throw new KeyParseError("expected a recipient (public key) but got an ssh private key", { ...w(where), hint: "use the .pub file" });
   const key = parseSshPublicKey(s, where);
   if (key.type !== "ssh-ed25519" || !key.ed25519) throw new UnsupportedKeyError(key.type, where);
-  return new SshEd25519Recipient(key.ed25519, where);
+  const plain = key.hosts === undefined && key.options === undefined && s.startsWith("ssh-ed25519");
+  return new SshEd25519Recipient(key.ed25519, where, plain ? s : undefined);
+}
+
+/**
+ * The recipient string sops records for `r` in an `age` entry: the trimmed text as given (an ssh
+ * key's comment included), else the canonical `toString()`.
+ */
+export function recipientText(r: AgeRecipient): string {
+  return r.text ?? r.toString();
 }
 
 /** Parses one `AGE-SECRET-KEY-1…` string. @throws KeyParseError */

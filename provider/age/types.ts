@@ -13,8 +13,17 @@ export type RecipientKind = "x25519" | "ssh-ed25519";
 export interface AgeRecipient extends TypageRecipient {
   /** Which age recipient type this is. */
   readonly kind: RecipientKind;
-  /** Canonical text: `age1…` or `ssh-ed25519 AAAA…` (comment dropped). */
+  /**
+   * Canonical text: `age1…` or `ssh-ed25519 AAAA…` (comment dropped). Identity: two recipients are
+   * the same key exactly when their `toString()` is equal.
+   */
   toString(): string;
+  /**
+   * The trimmed text as given when it differs from `toString()`: an `ssh-ed25519 AAAA… comment`
+   * line keeps its comment. sops writes this string as the `age` entry's `recipient`; read it
+   * through `recipientText`.
+   */
+  readonly text?: string;
   /** Wraps a file key into this recipient's stanza(s). Synchronous. */
   wrapFileKey(fileKey: Uint8Array): Stanza[];
 }

@@ -3,7 +3,7 @@
  * rest. All are pure (no file IO); write results with `writeFileAtomic`.
  */
 import { randomBytes } from "node:crypto";
-import { decryptDataKey, encryptDataKey, type AgeIdentity, type AgeRecipient } from "../age/index.js";
+import { decryptDataKey, encryptDataKey, recipientText, type AgeIdentity, type AgeRecipient } from "../age/index.js";
 import { checkDataKey, decryptWithDataKey, encryptWithDataKey, loadEncrypted, replaceAgeEntries, rotateWithDataKeys, setValuesWithDataKey, type DecryptedFile, type ValueChange } from "./core.js";
 import { NoIdentityError, SopsArgumentError } from "./errors.js";
 import { assertSingleGroup, type AgeEntry, type SopsMetadata } from "./metadata.js";
@@ -24,8 +24,14 @@ export interface SopsMetadataView {
   groupRecipients?: string[][];
 }
 
+/** One `age` entry per recipient; `recipient` is the text as given (an ssh key's comment kept, as sops). */
 async function wrapAll(dataKey: Uint8Array, recipients: readonly AgeRecipient[]): Promise<AgeEntry[]> {
-  return Promise.all(recipients.map(async (r) => ({ recipient: r.toString(), enc: await encryptDataKey(dataKey, r) })));
+  return Promise.all(recipients.map(async (r) => ({ recipient: recipientText(r), enc: await encryptDataKey(dataKey, r) })));
+}
+
+/** The key a recipient string is compared by: trimmed, an ssh key's comment dropped. */
+function recipientKey(s: string): string {
+  return s.trim().split(/\s+/).slice(0, 2).join(" ");
 }
 
 function checkRecipients(rs: unknown, file?: string): asserts rs is AgeRecipient[] {
@@ -82,13 +88,13 @@ export async function updateRecipients(text: string, o: { format: SopsFormat; id
   const parsed = loadEncrypted(text, o.format, o.file);
   const { meta } = parsed;
   assertSingleGroup(meta, o.file);
-  const want = o.recipients.map((r) => r.toString());
+  // same key = same recipient: an ssh key with or without its comment is neither added nor removed
   const have = meta.age.map((e) => e.recipient);
-  const norm = (s: string): string => s.trim().split(/\s+/).slice(0, 2).join(" ");
-  const haveN = new Set(have.map(norm));
-  const wantN = new Set(want.map(norm));
-  const added = want.filter((w) => !haveN.has(norm(w)));
-  const removed = have.filter((h) => !wantN.has(norm(h)));
+  const haveN = new Set(have.map(recipientKey));
+  const wantN = new Set(o.recipients.map((r) => r.toString()));
+  const addedR = o.recipients.filter((r, i) => !haveN.has(r.toString()) && o.recipients.findIndex((q) => q.toString() === r.toString()) === i);
+  const added = addedR.map(recipientText);
+  const removed = have.filter((h) => !wantN.has(recipientKey(h)));
   if (removed.length) {
     const out = await rotate(text, { format: o.format, identities: o.identities, recipients: o.recipients, file: o.file });
     return { text: out, added, removed, rotated: true };
@@ -96,7 +102,7 @@ export async function updateRecipients(text: string, o: { format: SopsFormat; id
   if (!added.length) return { text, added, removed, rotated: false };
   const key = await unwrapDataKey(meta, o.identities, o.file);
   checkDataKey(meta, key, o.file);
-  const fresh = await wrapAll(key, o.recipients.filter((r) => added.includes(r.toString())));
+  const fresh = await wrapAll(key, addedR);
   return { text: replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed), added, removed, rotated: false };
 }
 

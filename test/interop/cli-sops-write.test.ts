@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, PLAIN, cleanupTmp, kf, lineDiff, project as makeProject, setupKeys, tmp, type Keys } from "./cli-helpers";
 
-let home: Keys["home"], alice: Keys["alice"], bob: Keys["bob"], hostPub: Keys["hostPub"];
+let home: Keys["home"], alice: Keys["alice"], bob: Keys["bob"], hostKey: Keys["hostKey"], hostPub: Keys["hostPub"];
 beforeAll(() => {
-  ({ home, alice, bob, hostPub } = setupKeys());
+  ({ home, alice, bob, hostKey, hostPub } = setupKeys());
 });
 afterAll(cleanupTmp);
 const project = (): string => makeProject({ home, alice, bob });
@@ -151,6 +151,31 @@ describe("updatekeys and rotate", () => {
     expect(entry.exposure[0]?.keys).toContain("db.password");
   });
 
+  it("an ssh key's comment is kept as sops keeps it, and the key with or without it is the same recipient", () => {
+    const d = project();
+    const bare = hostPub.split(" ").slice(0, 2).join(" ");
+    const env = { SOPS_AGE_KEY_FILE: alice.file };
+    writeFileSync(join(d, "secrets/h.yaml"), PLAIN["a.yaml"] as string);
+    expect(kf(["encrypt", "-i", "--age", `${alice.recipient},${hostPub}`, "secrets/h.yaml"], { cwd: d, home }).code).toBe(0);
+    const before = readFileSync(join(d, "secrets/h.yaml"), "utf8");
+    expect(before).toContain(`recipient: ${hostPub}\n`);
+    // .sops.yaml lists the key without its comment: nothing to do, the file stays byte-identical
+    writeFileSync(join(d, ".sops.yaml"), readFileSync(join(d, ".sops.yaml"), "utf8").replace("age: *alice", `age: ${alice.recipient},${bare}`));
+    const up = kf(["updatekeys", "-y", "secrets/h.yaml"], { cwd: d, home, env });
+    expect(up.stderr).toContain("already up to date");
+    expect(readFileSync(join(d, "secrets/h.yaml"), "utf8")).toBe(before);
+    // rotate --add-age of the same key adds no second entry and keeps the comment
+    expect(kf(["rotate", "secrets/h.yaml", "--add-age", `${bare} other-name`], { cwd: d, home, env }).code).toBe(0);
+    const rotated = readFileSync(join(d, "secrets/h.yaml"), "utf8");
+    expect(rotated).not.toBe(before);
+    expect(rotated.match(/recipient:.*/g)).toEqual([`recipient: ${alice.recipient}`, `recipient: ${hostPub}`]);
+    expect(kf(["decrypt", "--extract", "db.password", "secrets/h.yaml"], { cwd: d, home, env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: hostKey } }).stdout).toBe("s3cr3t");
+    // --rm-age without the comment removes it
+    expect(kf(["rotate", "secrets/h.yaml", "--rm-age", bare], { cwd: d, home, env }).code).toBe(0);
+    expect(readFileSync(join(d, "secrets/h.yaml"), "utf8").match(/recipient:.*/g)).toEqual([`recipient: ${alice.recipient}`]);
+    expect(kf(["decrypt", "secrets/h.yaml"], { cwd: d, home, env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: hostKey } }).code).toBe(128);
+  });
+
   it("rotate without flags re-encrypts every value; --rm-age of a stranger is refused", () => {
     const d = project();
     const env = { SOPS_AGE_KEY_FILE: alice.file };
@@ -209,6 +234,9 @@ describe("audit", () => {
     const j = JSON.parse(kf(["audit", "--json", "secrets"], { cwd: d, home }).stdout) as { file: string; recipients: { recipient: string; name: string | null }[]; keys: { name: string; encrypted: boolean }[] }[];
     expect(j.map((f) => f.file)).toEqual(["app.yaml", "b.env"]);
     expect(j[0]?.recipients).toEqual([{ recipient: alice.recipient, name: "alice" }]);
+    // b.env records the host key with its comment (as sops); audit reports the key and its name
+    expect(readFileSync(join(d, "secrets/b.env"), "utf8")).toContain(`sops_age__list_1__map_recipient=${hostPub}\n`);
+    expect(j[1]?.recipients).toEqual([{ recipient: bob.recipient, name: "bob" }, { recipient: hostPub.split(" ").slice(0, 2).join(" "), name: "web-1" }]);
     expect(j[0]?.keys).toContainEqual({ name: "public_unencrypted", encrypted: false });
     expect(kf(["audit", "nope"], { cwd: d, home }).code).toBe(2);
   });
