@@ -1,5 +1,5 @@
 /** Atomic local file writes: temp file in the same directory, mode set at creation, fsync, rename, fsync dir. */
-import { closeSync, constants, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { KeyfleetError } from "../errors.js";
@@ -29,6 +29,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mo
   let fd: number | undefined;
   try {
     fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+    fchmodSync(fd, mode); // the creation mode is filtered by the umask; the file keeps its exact mode
     let off = 0;
     while (off < bytes.length) {
       off += writeSync(fd, bytes, off, Math.min(1 << 20, bytes.length - off));

@@ -226,4 +226,18 @@ describe("writeFileAtomic", () => {
     expect(readFileSync(p, "utf8")).toBe("new\n");
     expect(statSync(p).mode & 0o777).toBe(0o640);
   });
+
+  it("keeps the exact mode whatever the umask (a 0660 file stays 0660 under umask 077)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kf-atomic-"));
+    const p = join(dir, "f.yaml");
+    const old = process.umask(0o077);
+    try {
+      writeFileAtomic(p, "old\n", { mode: 0o660 });
+      expect(statSync(p).mode & 0o777).toBe(0o660);
+      writeFileAtomic(p, "new\n");
+      expect(statSync(p).mode & 0o777).toBe(0o660);
+    } finally {
+      process.umask(old);
+    }
+  });
 });
