@@ -98,9 +98,11 @@ function runCommand(argv: string[], env: Record<string, string | undefined>, tim
     const [file, ...args] = argv;
     execFile(file as string, args, { env: env as NodeJS.ProcessEnv, timeout, maxBuffer: MAX_IDENTITY_FILE_BYTES, encoding: "utf8" }, (err, stdout, stderr) => {
       if (err) {
-        const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "command not found" : `command failed (${err.message.split("\n")[0]})`;
-        const tail = stderr.trim() ? `: ${stderr.trim().split("\n").slice(-1)[0]}` : "";
-        reject(new KeyParseError(`${why}${tail}`, { where: "SOPS_AGE_KEY_CMD", cause: err, hint: "check the command prints age identities on stdout" }));
+        // no `cause`: execFile's error carries the command's stdout and stderr (key material, maybe)
+        const why = err.code === "ENOENT" ? "command not found" : `command failed (${err.killed ? `timed out after ${timeout} ms` : typeof err.code === "number" ? `exit status ${err.code}` : `${err.signal ?? String(err.code)}`})`;
+        const last = stderr.trim().split("\n").slice(-1)[0] ?? "";
+        const tail = !last ? "" : /AGE-SECRET-KEY|PRIVATE KEY/i.test(last) ? ": (last stderr line withheld: it looks like key material)" : `: ${last.slice(0, 200)}`;
+        reject(new KeyParseError(`${why}${tail}`, { where: "SOPS_AGE_KEY_CMD", hint: "check the command prints age identities on stdout" }));
       } else resolve(stdout);
     }).stdin?.end();
   });

@@ -139,6 +139,23 @@ describe("discoverIdentities", () => {
     await expect(discoverIdentities({ env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: join(V, "ssh-to-age/id_ed25519_passphrase") }, home })).rejects.toThrow(/passphrase-protected/);
   });
 
+  it("a failing SOPS_AGE_KEY_CMD error carries neither its stdout nor a key on stderr, in the message or the cause chain", async () => {
+    const home = tmp();
+    const keyFile = join(home, "k.txt");
+    writeFileSync(keyFile, `${a.identity}\n`);
+    // prints the identity on stdout and stderr, then fails
+    const env = { SOPS_AGE_KEY_CMD: `sh -c 'cat "$0"; cat "$0" >&2; exit 3' ${keyFile}`, PATH: process.env.PATH };
+    const e = await discoverIdentities({ env, home }).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(KeyParseError);
+    expect((e as Error).message).toMatch(/SOPS_AGE_KEY_CMD: command failed \(exit status 3\): \(last stderr line withheld/);
+    const chain: string[] = [];
+    for (let x: unknown = e; x !== undefined && chain.length < 10; x = (x as { cause?: unknown }).cause) chain.push(String(x), JSON.stringify(x), (x as Error).message);
+    expect(chain.join("\n")).not.toContain(a.identity.slice(16, 40));
+    // a stderr line that is not key material is shown, to say why it failed
+    const env2 = { SOPS_AGE_KEY_CMD: `sh -c 'echo "vault: permission denied" >&2; exit 1'`, PATH: process.env.PATH };
+    await expect(discoverIdentities({ env: env2, home })).rejects.toThrow(/command failed \(exit status 1\): vault: permission denied/);
+  });
+
   it("runs SOPS_AGE_KEY_CMD without a shell", async () => {
     const home = tmp();
     const ok = await discoverIdentities({ env: { SOPS_AGE_KEY_CMD: `echo ${a.identity}`, PATH: process.env.PATH }, home });
