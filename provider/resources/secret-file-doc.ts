@@ -30,7 +30,10 @@ export function initialDocument(file: string, format: SopsFormat, values: Record
     if (format === "dotenv") return (sections.get("") ?? []).map((l) => l + "\n").join("");
     return [...sections.entries()].map(([s, ls]) => `[${s === "" ? "DEFAULT" : s}]\n${ls.join("\n")}\n`).join("\n");
   }
-  const root: Record<string, unknown> = {};
+  // null-prototype maps: a key such as `constructor` or `__proto__` is an ordinary yaml/json key, and
+  // must neither collide with Object.prototype nor (`__proto__.x`) write a value onto it
+  const map = (): Record<string, unknown> => Object.create(null) as Record<string, unknown>;
+  const root = map();
   for (const k of keys) {
     const path = valuePath(k, format);
     let node = root;
@@ -41,7 +44,7 @@ export function initialDocument(file: string, format: SopsFormat, values: Record
         return;
       }
       const next = node[seg];
-      if (next === undefined) node = node[seg] = {} as Record<string, unknown>;
+      if (next === undefined) node = node[seg] = map();
       else if (typeof next === "object" && next !== null) node = next as Record<string, unknown>;
       else throw new KeyfleetError("BAD_VALUES", `values key ${k} collides with another key in ${file}`, { file, hint: "a key cannot be both a value and a parent of other keys" });
     });

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateX25519 } from "../../../provider/age";
+import { generateX25519, parseIdentities } from "../../../provider/age";
+import { decrypt } from "../../../provider/sops";
 import * as sf from "../../../provider/resources/secret-file";
 import { UNKNOWN } from "../../../provider/resources/inputs";
 
@@ -128,6 +129,16 @@ describe("SecretFile lifecycle (direct)", () => {
     expect((u.outs as sf.SecretFileOutputs).recipients.map((r) => r.name)).toEqual(["alice-laptop"]);
     expect(readFileSync(i.path, "utf8")).toBe(before);
     expect(audit()).toEqual(["create", "adopt"]);
+  });
+  it("create writes keys named like Object.prototype members as plain keys and pollutes no prototype", async () => {
+    const values = { constructor: "c-val", "__proto__.polluted": "proto-secret", toString: "t-val" };
+    for (const file of ["proto.yaml", "proto.json"]) {
+      const i = ins(file, { values });
+      await sf.create(i as never);
+      const plain = await decrypt(readFileSync(i.path, "utf8"), { format: file.endsWith("json") ? "json" : "yaml", identities: parseIdentities(alice.identity, "test") });
+      expect(Object.fromEntries(plain.leaves.map((l) => [l.path.join("."), l.value]))).toEqual(values);
+    }
+    expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
   });
   it("refuses a multi-line value for dotenv without quoting it", async () => {
     const err = await sf.create(ins("ml.env", { values: { K: "line1\nSECRET2" } }) as never).catch((e: Error) => e);
