@@ -13,13 +13,16 @@ import { explainingIdentities, loadIdentities } from "./identities";
 import { formatKeyPath, parseKeyPath } from "./keypath";
 import { readSecretValue } from "./prompt";
 
-/** Parses a `--json` value: a JSON string, number or boolean. */
-function jsonScalar(text: string): string | number | boolean {
+/**
+ * Parses a `--json` value: a JSON string, number or boolean.
+ * @throws KeyfleetError `BAD_VALUE`, without JSON.parse's error as cause (its message quotes the value)
+ */
+export function jsonScalar(text: string): string | number | boolean {
   let v: unknown;
   try {
     v = JSON.parse(text);
-  } catch (e) {
-    throw new KeyfleetError("BAD_VALUE", "the value is not valid json", { hint: 'with --json pass e.g. "text", 42 or true; without --json the text is stored as a string', cause: e });
+  } catch {
+    throw new KeyfleetError("BAD_VALUE", "the value is not valid json", { hint: 'with --json pass e.g. "text", 42 or true; without --json the text is stored as a string' });
   }
   if (typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) return v;
   throw new KeyfleetError("BAD_VALUE", `--json value must be a string, number or boolean, got ${v === null ? "null" : Array.isArray(v) ? "a list" : typeof v}`, { hint: "set one scalar per key" });

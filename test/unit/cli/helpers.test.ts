@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { EXIT, exitCodeFor } from "../../../cli/exit-codes";
 import { envEntries } from "../../../cli/exec-env";
+import { jsonScalar } from "../../../cli/set";
 import { formatKeyPath, parseKeyPath } from "../../../cli/keypath";
 import { labelRecipient, namesFromNamesFile, namesFromSopsYaml } from "../../../cli/names";
 import { isKeyfleetError } from "../../../provider/errors";
@@ -97,5 +98,25 @@ describe("exec-env entries", () => {
     const leaves = [leaf(["A"], "x"), leaf(["N"], 42), leaf(["B"], true), leaf(["nested", "k"], "no"), leaf(["bad-name"], "v"), leaf(["L", "0"], "no")];
     expect(envEntries(leaves, "yaml")).toEqual({ entries: [["A", "x"], ["N", "42"], ["B", "true"]], skipped: ["bad-name"] });
     expect(envEntries([leaf(["sec", "K"], "v"), leaf(["top"], "no")], "ini")).toEqual({ entries: [["K", "v"]], skipped: [] });
+  });
+});
+
+describe("set --json value", () => {
+  it("takes a JSON scalar and refuses the rest without quoting the value, not even in the cause chain", () => {
+    expect(jsonScalar('"text"')).toBe("text");
+    expect(jsonScalar("42")).toBe(42);
+    expect(jsonScalar("true")).toBe(true);
+    for (const bad of ["hunter2-not-json", "{\"pw\": hunter2-not-json}", "null", "[1]"]) {
+      let e: unknown;
+      try {
+        jsonScalar(bad);
+      } catch (x) {
+        e = x;
+      }
+      expect(isKeyfleetError(e) && e.code).toBe("BAD_VALUE");
+      const chain: string[] = [];
+      for (let x: unknown = e; x !== undefined && chain.length < 10; x = (x as { cause?: unknown }).cause) chain.push(String(x), (x as Error).message);
+      expect(chain.join("\n")).not.toContain("hunter2");
+    }
   });
 });
