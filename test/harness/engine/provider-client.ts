@@ -72,6 +72,15 @@ export class ProviderCallError extends Error {
 /** A generated unary stub method, loosely typed (the stubs are overloaded, which defeats inference). */
 type Unary = (...args: never[]) => unknown;
 
+/** Sets the URN and the name and type parsed from it, as every per-resource request carries them. */
+function addressed<R extends { setUrn(v: string): unknown; setName(v: string): unknown; setType(v: string): unknown }>(req: R, urn: string): R {
+  const { name, type } = parseUrn(urn);
+  req.setUrn(urn);
+  req.setName(name);
+  req.setType(type);
+  return req;
+}
+
 /** A running dynamic-provider server and a connected client. Stop it with {@link ProviderClient.stop}. */
 export class ProviderClient {
   private readonly child: ChildProcess;
@@ -183,11 +192,7 @@ export class ProviderClient {
 
   /** Check: `olds` are the prior INPUTS ({} on create), `news` the program's inputs. */
   async check(o: { urn: string; olds?: PropertyMap; news: PropertyMap; randomSeed?: Uint8Array }): Promise<CheckResult> {
-    const req = new provproto.CheckRequest();
-    const { name, type } = parseUrn(o.urn);
-    req.setUrn(o.urn);
-    req.setName(name);
-    req.setType(type);
+    const req = addressed(new provproto.CheckRequest(), o.urn);
     req.setOlds(this.wire(o.olds));
     req.setNews(this.wire(o.news));
     req.setRandomseed(o.randomSeed ?? new Uint8Array(32));
@@ -200,12 +205,8 @@ export class ProviderClient {
 
   /** Diff: `olds` are the prior OUTPUTS, `news` the checked inputs, `oldInputs` the prior inputs. */
   async diff(o: { id: string; urn: string; olds: PropertyMap; news: PropertyMap; oldInputs?: PropertyMap; ignoreChanges?: string[] }): Promise<DiffResult> {
-    const req = new provproto.DiffRequest();
-    const { name, type } = parseUrn(o.urn);
+    const req = addressed(new provproto.DiffRequest(), o.urn);
     req.setId(o.id);
-    req.setUrn(o.urn);
-    req.setName(name);
-    req.setType(type);
     req.setOlds(this.wire(o.olds));
     req.setNews(this.wire(o.news));
     req.setOldInputs(this.wire(o.oldInputs ?? {}));
@@ -224,11 +225,7 @@ export class ProviderClient {
 
   /** Create from checked inputs. `preview: true` is only valid for providers that support preview (the dynamic one does not). */
   async create(o: { urn: string; properties: PropertyMap; preview?: boolean; timeoutSec?: number }): Promise<{ id: string; properties: PropertyMap }> {
-    const req = new provproto.CreateRequest();
-    const { name, type } = parseUrn(o.urn);
-    req.setUrn(o.urn);
-    req.setName(name);
-    req.setType(type);
+    const req = addressed(new provproto.CreateRequest(), o.urn);
     req.setProperties(this.wire(o.properties));
     req.setPreview(o.preview ?? false);
     req.setTimeout(o.timeoutSec ?? 0);
@@ -238,12 +235,8 @@ export class ProviderClient {
 
   /** Read (refresh): `properties` are the prior outputs, `inputs` the prior inputs. An empty id means "gone". */
   async read(o: { id: string; urn: string; properties: PropertyMap; inputs?: PropertyMap }): Promise<{ id: string; properties: PropertyMap; inputs: PropertyMap | undefined }> {
-    const req = new provproto.ReadRequest();
-    const { name, type } = parseUrn(o.urn);
+    const req = addressed(new provproto.ReadRequest(), o.urn);
     req.setId(o.id);
-    req.setUrn(o.urn);
-    req.setName(name);
-    req.setType(type);
     req.setProperties(this.wire(o.properties));
     if (o.inputs) req.setInputs(this.wire(o.inputs));
     const r = await this.call<provproto.ReadResponse>("Read", this.client.read, req);
@@ -253,12 +246,8 @@ export class ProviderClient {
 
   /** Update: `olds` are the prior OUTPUTS, `news` the checked inputs. */
   async update(o: { id: string; urn: string; olds: PropertyMap; news: PropertyMap; oldInputs?: PropertyMap; preview?: boolean; timeoutSec?: number }): Promise<{ properties: PropertyMap }> {
-    const req = new provproto.UpdateRequest();
-    const { name, type } = parseUrn(o.urn);
+    const req = addressed(new provproto.UpdateRequest(), o.urn);
     req.setId(o.id);
-    req.setUrn(o.urn);
-    req.setName(name);
-    req.setType(type);
     req.setOlds(this.wire(o.olds));
     req.setNews(this.wire(o.news));
     req.setOldInputs(this.wire(o.oldInputs ?? {}));
@@ -270,12 +259,8 @@ export class ProviderClient {
 
   /** Delete: `properties` are the prior outputs. */
   async delete(o: { id: string; urn: string; properties: PropertyMap; oldInputs?: PropertyMap; timeoutSec?: number }): Promise<void> {
-    const req = new provproto.DeleteRequest();
-    const { name, type } = parseUrn(o.urn);
+    const req = addressed(new provproto.DeleteRequest(), o.urn);
     req.setId(o.id);
-    req.setUrn(o.urn);
-    req.setName(name);
-    req.setType(type);
     req.setProperties(this.wire(o.properties));
     req.setOldInputs(this.wire(o.oldInputs ?? {}));
     req.setTimeout(o.timeoutSec ?? 0);
