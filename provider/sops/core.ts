@@ -9,7 +9,7 @@ import { assertSingleGroup, metadataToPlain, parseMetadata, SOPS_VERSION, type A
 import { DEFAULT_UNENCRYPTED_SUFFIX, effectiveRules, validateRules, type EncryptRules } from "./rules.js";
 import { storeFor, type SopsFormat } from "./stores/index.js";
 import { entry, mapping, scalar, type Mapping, type Node, type ScalarValue, type SopsValueType, type Tree } from "./tree.js";
-import { decryptTree, encryptTree, type IvStash } from "./walk.js";
+import { decryptTree, encryptTree, forEachLeaf, type IvStash } from "./walk.js";
 import { valueBytes } from "./cipher.js";
 
 /** One decrypted leaf. `path` has mapping keys and list indices (as decimal strings). */
@@ -64,22 +64,11 @@ export function storedMac(meta: SopsMetadata, dataKey: Uint8Array, file?: string
 
 function leavesOf(tree: Tree): DecryptedLeaf[] {
   const out: DecryptedLeaf[] = [];
-  const rec = (n: Node, path: string[], doc: number): void => {
-    if (n.kind === "scalar") {
-      if (n.value === null) return;
-      const v = n.value;
-      const value = typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-      out.push({ path, value, type: n.type ?? valueBytes(v).type, doc });
-      return;
-    }
-    if (n.kind === "map") {
-      for (const it of n.items) if (it.kind === "entry") rec(it.value, [...path, it.key], doc);
-      return;
-    }
-    let i = 0;
-    for (const it of n.items) if (it.kind !== "comment") rec(it, [...path, String(i++)], doc);
-  };
-  tree.forEach((d, i) => rec(d, [], i));
+  forEachLeaf(tree, (s, path, doc) => {
+    const v = s.value as NonNullable<ScalarValue>;
+    const value = typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+    out.push({ path, value, type: s.type ?? valueBytes(v).type, doc });
+  });
   return out;
 }
 

@@ -136,12 +136,14 @@ export function decryptTree(t: Tree, key: Uint8Array, rules: EncryptRules, opts:
   return { mac: macHex(h), stash };
 }
 
-/** Lists leaves (path incl. list indices, and whether the stored value is encrypted) without a key. */
-export function listLeaves(t: Tree): { path: string[]; encrypted: boolean; doc: number }[] {
-  const out: { path: string[]; encrypted: boolean; doc: number }[] = [];
+/**
+ * Calls `f` for every non-null scalar of every document, in file order, with its path (map keys and
+ * list indices as strings) and document index; comments are skipped.
+ */
+export function forEachLeaf(t: Tree, f: (s: Scalar, path: string[], doc: number) => void): void {
   const rec = (n: Node, path: string[], doc: number): void => {
     if (n.kind === "scalar") {
-      if (n.value !== null) out.push({ path, encrypted: typeof n.value === "string" && isEncrypted(n.value), doc });
+      if (n.value !== null) f(n, path, doc);
       return;
     }
     if (n.kind === "map") {
@@ -152,5 +154,11 @@ export function listLeaves(t: Tree): { path: string[]; encrypted: boolean; doc: 
     for (const it of n.items) if (it.kind !== "comment") rec(it, [...path, String(i++)], doc);
   };
   t.forEach((d, i) => rec(d, [], i));
+}
+
+/** Lists leaves (path incl. list indices, and whether the stored value is encrypted) without a key. */
+export function listLeaves(t: Tree): { path: string[]; encrypted: boolean; doc: number }[] {
+  const out: { path: string[]; encrypted: boolean; doc: number }[] = [];
+  forEachLeaf(t, (s, path, doc) => out.push({ path, encrypted: typeof s.value === "string" && isEncrypted(s.value), doc }));
   return out;
 }
