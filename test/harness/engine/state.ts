@@ -9,8 +9,9 @@
  * exact KDF and ciphertext encoding are ours, so the file is not a Pulumi checkpoint.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { writeFileAtomic } from "../../../provider/sops/atomic";
 import { SECRET_SIG, SIG_KEY, isSecret, type PropertyMap } from "./marshal";
 
 /** One resource in state. */
@@ -65,8 +66,13 @@ export class StateFile {
    */
   static load(path: string, passphrase: string): StateFile {
     if (!existsSync(path)) return new StateFile(path, passphrase, randomBytes(16));
-    const json = JSON.parse(readFileSync(path, "utf8")) as StateFileJson;
-    if (json.version !== 1 || typeof json.encryptionSalt !== "string" || !Array.isArray(json.resources)) {
+    let json: StateFileJson | undefined;
+    try {
+      json = JSON.parse(readFileSync(path, "utf8")) as StateFileJson;
+    } catch {
+      json = undefined; // not JSON: refused below with the same message as any other foreign file
+    }
+    if (json?.version !== 1 || typeof json.encryptionSalt !== "string" || !Array.isArray(json.resources)) {
       throw new Error(`state file ${path} is not an engine stand-in state file; delete it or pass another stateFile`);
     }
     const st = new StateFile(path, passphrase, Buffer.from(json.encryptionSalt.split(":")[1] ?? "", "base64"));
@@ -76,7 +82,7 @@ export class StateFile {
     return st;
   }
 
-  /** Writes the state (secrets encrypted) to a temp file and renames it over `path`. */
+  /** Writes the state (secrets encrypted) atomically, mode 0600: temp file in the same directory, fsync, rename. */
   save(): void {
     const json: StateFileJson = {
       version: 1,
@@ -90,9 +96,7 @@ export class StateFile {
       })),
     };
     mkdirSync(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(json, null, 2) + "\n", { mode: 0o600 });
-    renameSync(tmp, this.path);
+    writeFileAtomic(this.path, JSON.stringify(json, null, 2) + "\n", { mode: 0o600 });
   }
 
   private encryptTree(v: unknown): unknown {

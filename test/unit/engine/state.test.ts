@@ -1,6 +1,6 @@
-/** The engine stand-in's state file: secrets encrypted on disk, round trip, wrong passphrase, ordering. */
+/** The engine stand-in's state file: secrets encrypted on disk, round trip, wrong passphrase, atomic save, foreign files, ordering. */
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StateFile, dependencyOrder, type ResourceState } from "../../harness/engine/state";
@@ -27,6 +27,23 @@ describe("StateFile", () => {
 
   it("a wrong passphrase fails loudly", () => {
     expect(() => StateFile.load(join(dir, "s.json"), "not-pw")).toThrow(/a secret does not decrypt; pass the passphrase/);
+  });
+
+  it("saves atomically with mode 0600 and leaves no temp file beside the state", () => {
+    const sub = join(dir, "atomic");
+    const path = join(sub, "s.json");
+    const st = StateFile.load(path, "pw");
+    st.resources.set("u1", res("u1", { outputs: { token: secret("atomic-plain") } }));
+    st.save();
+    st.save();
+    expect(readdirSync(sub)).toEqual(["s.json"]);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it("a file that is not JSON is refused as not a state file, naming it", () => {
+    const path = join(dir, "garbage.json");
+    writeFileSync(path, "{ not json");
+    expect(() => StateFile.load(path, "pw")).toThrow(`state file ${path} is not an engine stand-in state file; delete it or pass another stateFile`);
   });
 
   it("dependencyOrder puts parents and dependencies first", () => {
