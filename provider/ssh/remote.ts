@@ -15,7 +15,8 @@ export const EXIT = {
 
 /**
  * Atomic write. Args: path mode(octal) owner group. Stdin: "KFv1 <length> <sha256hex>\n" then the
- * content. Temp file in the same directory, mode set before any byte is written, content checked
+ * content. Temp file in the same directory, mode set before any byte is written (the temp is opened
+ * for writing first, so a read-only mode such as 0400 works for a login user who is not root), content checked
  * against the header before anything is renamed (a dropped channel gives a short file, which is
  * discarded), fsync, chown/chgrp, rename, fsync of the directory, then the final file is read back
  * and its sha256 printed. The temp name carries the writing shell's pid: leftover temps of the same
@@ -42,8 +43,10 @@ tmp=
 trap 'if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi' EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
 tmp=$(mktemp "$dir/.$base.kftmp.$$.XXXXXX")
+exec 3>"$tmp"
 chmod -- "$mode" "$tmp"
-head -c "$n" > "$tmp"
+head -c "$n" >&3
+exec 3>&-
 got=$(sha256sum < "$tmp"); got=\${got%% *}
 [ "$got" = "$want" ] || { echo "content incomplete" >&2; exit ${EXIT.incomplete}; }
 sync -- "$tmp" 2>/dev/null || sync

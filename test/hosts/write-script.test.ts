@@ -1,0 +1,50 @@
+/**
+ * The remote write script run by a login user who is not root, as on most VPSs. The sshd harness logs
+ * in as the current user (root here), so this runs the real script with the real /bin/sh as
+ * `nobody` (through runuser when the tests run as root), with the same argv and stdin a session sends.
+ */
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { WRITE_SCRIPT } from "../../provider/ssh/remote";
+
+const asRoot = userInfo().uid === 0;
+const NOBODY = 65534;
+
+function runWrite(path: string, content: Buffer, mode: string): { status: number | null; stdout: string; stderr: string } {
+  const sha = createHash("sha256").update(content).digest("hex");
+  const stdin = Buffer.concat([Buffer.from(`KFv1 ${content.length} ${sha}\n`), content]);
+  const argv = ["sh", "-c", WRITE_SCRIPT, "keyfleet", path, mode, "", ""];
+  const r = asRoot ? spawnSync("runuser", ["-u", "nobody", "--", ...argv], { input: stdin }) : spawnSync(argv[0]!, argv.slice(1), { input: stdin });
+  return { status: r.status, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
+}
+
+describe("write script as a login user who is not root", () => {
+  it("writes read-only modes (0400, 0440) as well as 0600, with the mode set and no temp left", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kf-write-"));
+    try {
+      if (asRoot) chownSync(dir, NOBODY, NOBODY);
+      for (const mode of ["400", "440", "600"]) {
+        const path = join(dir, `app-${mode}.env`);
+        const content = Buffer.from(`A='value for ${mode}'\n`);
+        const r = runWrite(path, content, mode);
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        expect(r.stdout.trim()).toBe(createHash("sha256").update(content).digest("hex"));
+        expect(readFileSync(path)).toEqual(content);
+        expect((statSync(path).mode & 0o7777).toString(8)).toBe(mode);
+        if (asRoot) expect(statSync(path).uid).toBe(NOBODY);
+        // a second push over the read-only file replaces it (rename needs only the directory)
+        const next = Buffer.from(`A='next for ${mode}'\n`);
+        expect(runWrite(path, next, mode).status).toBe(0);
+        expect(readFileSync(path)).toEqual(next);
+      }
+      expect(readdirSync(dir).filter((f) => f.includes(".kftmp."))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
