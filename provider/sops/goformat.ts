@@ -30,16 +30,14 @@ export function goYamlFloat(x: number): string {
   if (Number.isNaN(x)) return ".nan";
   if (x === Infinity) return ".inf";
   if (x === -Infinity) return "-.inf";
-  const sign = x < 0 || Object.is(x, -0) ? "-" : "";
-  if (x === 0) return `${sign}0`;
+  if (x === 0) return goFormatFloatF(x);
   const { digits, dp } = shortestDigits(x);
   const exp = dp - 1;
-  if (exp < -4 || exp >= 6) {
-    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    const e = Math.abs(exp);
-    return `${sign}${m}e${exp < 0 ? "-" : "+"}${e < 10 ? "0" : ""}${e}`;
-  }
-  return goFormatFloatF(x);
+  // 'g' is 'f' for exponents in [-4, 6), the 'e' form otherwise
+  if (exp >= -4 && exp < 6) return goFormatFloatF(x);
+  const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  const e = Math.abs(exp);
+  return `${x < 0 ? "-" : ""}${m}e${exp < 0 ? "-" : "+"}${e < 10 ? "0" : ""}${e}`;
 }
 
 /**
