@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { discoverIdentities, type AgeIdentity } from "../age";
 import { decrypt, keyedDigest, loadEncrypted, unwrapDataKey, type DecryptedLeaf } from "../sops";
+import { goTimeText } from "../sops/goformat";
 import { KEY_RE, renderEnv, type EnvFormat } from "../render";
 import { KeyfleetError } from "../errors";
 import { keyName } from "./exposure";
@@ -36,9 +37,9 @@ export interface Materialised {
   secretValues: string[];
 }
 
-/** The string form of a decrypted leaf value. */
+/** The string form of a decrypted leaf value, as `sops exec-env` gives it (time: RFC3339Nano with its offset). */
 export function leafString(v: DecryptedLeaf["value"]): string {
-  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Date) return goTimeText(v);
   if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
   return String(v);
 }

@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { check, normalise, type HostEnvInputs } from "../../../provider/resources/host-env-inputs";
-import { contentDigest, digestKeyOf, mergeEntries, selectEntries } from "../../../provider/resources/host-env-content";
+import { contentDigest, digestKeyOf, leafString, mergeEntries, selectEntries } from "../../../provider/resources/host-env-content";
+import { parseGoTime } from "../../../provider/sops/goformat";
 import { markerPath, restartArgv, scrubbedTail } from "../../../provider/resources/host-env-remote";
 import { diff, type HostEnvOutputs } from "../../../provider/resources/host-env";
 import { selectedDigests } from "../../../sdk/host-env";
@@ -71,6 +72,12 @@ describe("selectEntries and mergeEntries", () => {
     expect(() => selectEntries("f.yaml", leaves, depth, { keys: ["db.user"] })).toThrow(/not a valid variable name/);
     try { selectEntries("f.yaml", leaves, depth, { keys: ["db.user"] }); } catch (e) { expect((e as Error).message).not.toContain("\"u\""); }
     expect(() => selectEntries("f.yaml", leaves, depth, { keys: ["A"], rename: { B: "X" } })).toThrow(/not selected/);
+  });
+  it("a time value is written as sops exec-env gives it (offset and fraction kept), not as toISOString", () => {
+    expect(leafString(parseGoTime("2024-01-02T03:04:05.5+01:00")!)).toBe("2024-01-02T03:04:05.5+01:00");
+    expect(leafString(parseGoTime("2024-01-02")!)).toBe("2024-01-02T00:00:00Z");
+    expect(leafString(new Uint8Array([104, 105]))).toBe("hi");
+    expect(leafString(1.5)).toBe("1.5");
   });
   it("merge: sources first, env sorted, duplicates refused naming both", () => {
     expect(mergeEntries([{ file: "a", entries: [["X", "1"]] }], { Z: "z", Y: "y" })).toEqual([["X", "1"], ["Y", "y"], ["Z", "z"]]);
