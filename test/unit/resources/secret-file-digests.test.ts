@@ -3,9 +3,8 @@
  * age keys: every leaf is digested, an outside edit of one key changes only that key's digest,
  * a rotation changes all, and a refresh without an identity keeps or marks them stale.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterEach, describe, expect, it } from "vitest";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateX25519, parseIdentities } from "../../../provider/age";
 import { decrypt, setValues } from "../../../provider/sops";
@@ -13,24 +12,16 @@ import * as sf from "../../../provider/resources/secret-file";
 import type { SecretFileInputs } from "../../../provider/resources/secret-file-inputs";
 import { leafDigests } from "../../../provider/resources/secret-file-digests";
 import { selectedDigests } from "../../../sdk/host-env";
+import { tmpDirWithAgeKey } from "./age-key-env";
 
 const alice = generateX25519();
 const bob = generateX25519();
 const ids = (k: { identity: string }) => parseIdentities(k.identity, "test");
-let dir: string;
-const saved = process.env["SOPS_AGE_KEY"];
+const dir = tmpDirWithAgeKey("kf-sfd-", alice.identity);
 const as = (k: { identity: string }) => {
   process.env["SOPS_AGE_KEY"] = k.identity;
 };
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "kf-sfd-"));
-});
 afterEach(() => as(alice));
-afterAll(() => {
-  if (saved === undefined) delete process.env["SOPS_AGE_KEY"];
-  else process.env["SOPS_AGE_KEY"] = saved;
-  rmSync(dir, { recursive: true, force: true });
-});
 as(alice);
 
 const ins = (file: string, extra: Record<string, unknown> = {}): SecretFileInputs =>

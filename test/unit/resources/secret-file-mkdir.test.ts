@@ -2,27 +2,17 @@
  * SecretFile create makes missing parent directories (mkdir -p, mode 0755 less the umask), leaves
  * existing ones alone, and fails with a typed error when a path component is a file.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateX25519, parseIdentities } from "../../../provider/age";
 import { decrypt } from "../../../provider/sops";
 import { KeyfleetError } from "../../../provider/errors";
 import * as sf from "../../../provider/resources/secret-file";
+import { tmpDirWithAgeKey } from "./age-key-env";
 
 const alice = generateX25519();
-let dir: string;
-const saved = process.env["SOPS_AGE_KEY"];
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "kf-sfmk-"));
-  process.env["SOPS_AGE_KEY"] = alice.identity;
-});
-afterAll(() => {
-  if (saved === undefined) delete process.env["SOPS_AGE_KEY"];
-  else process.env["SOPS_AGE_KEY"] = saved;
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = tmpDirWithAgeKey("kf-sfmk-", alice.identity);
 const ins = (path: string) => ({
   path,
   recipients: [{ name: "alice", recipient: alice.recipient }],

@@ -1,27 +1,18 @@
 /**
  * SecretFile provider functions called directly on real files in a tmp dir, with real age keys.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { generateX25519, parseIdentities } from "../../../provider/age";
 import { decrypt } from "../../../provider/sops";
 import * as sf from "../../../provider/resources/secret-file";
 import { UNKNOWN } from "../../../provider/resources/inputs";
+import { tmpDirWithAgeKey } from "./age-key-env";
 
 const alice = generateX25519();
 const bob = generateX25519();
-let dir: string;
-const saved = process.env["SOPS_AGE_KEY"];
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "kf-sfu-"));
-  process.env["SOPS_AGE_KEY"] = alice.identity;
-});
-afterAll(() => {
-  if (saved === undefined) delete process.env["SOPS_AGE_KEY"];
-  else process.env["SOPS_AGE_KEY"] = saved;
-});
+const dir = tmpDirWithAgeKey("kf-sfu-", alice.identity);
 const ins = (file: string, extra: Record<string, unknown> = {}) => ({
   path: join(dir, file),
   recipients: [{ name: "alice", recipient: alice.recipient }],
