@@ -108,12 +108,15 @@ async function main(): Promise<void> {
     const { join } = await import("node:path");
     const { tmpdir } = await import("node:os");
     const d = mkdtempSync(join(tmpdir(), "kf-bench-"));
-    writeFileSync(join(d, "k"), (xKeys[0] as { identity: string }).identity + "\n");
-    unCli = await measure(3, () => {
-      const r = spawnSync("/usr/bin/age", ["-d", "-i", join(d, "k")], { input: xFiles[0], timeout: 30_000 });
-      if (r.status !== 0) throw new Error(`age -d exited ${r.status}`);
-    });
-    rmSync(d, { recursive: true, force: true });
+    try {
+      writeFileSync(join(d, "k"), (xKeys[0] as { identity: string }).identity + "\n", { mode: 0o600 });
+      unCli = await measure(3, () => {
+        const r = spawnSync("/usr/bin/age", ["-d", "-i", join(d, "k")], { input: xFiles[0], timeout: 30_000 });
+        if (r.status !== 0) throw new Error(`age -d exited ${r.status}`);
+      });
+    } finally {
+      rmSync(d, { recursive: true, force: true }); // holds an identity: removed even when age fails
+    }
   }
   row(`ours, ${N} × X25519`, unX);
   row(`ours, ${N} × ssh-ed25519`, unS);

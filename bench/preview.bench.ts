@@ -58,8 +58,8 @@ async function main(): Promise<void> {
   const inputs = (typeof mod["benchInputs"] === "function" ? mod["benchInputs"] : defaultInputs) as Inputs;
   const ours = (await serializeProvider(target, exportName)).text;
   const floor = (await serializeProvider(noop, "noop")).text;
-  const dir = mkdtempSync(join(tmpdir(), "kf-bench-preview-"));
   const pc = await ProviderClient.start({ cwd: resolve(__dirname, "../..") });
+  const dir = mkdtempSync(join(tmpdir(), "kf-bench-preview-")); // after the server started: a failed start leaves no dir
   try {
     await pc.configure();
     await measure(pc, ours, inputs, Math.min(n, 100), dir); // warm-up

@@ -36,9 +36,9 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "kf-bench-preview-"));
   const alice = generateX25519();
   const client = await ProviderClient.start({ cwd: root, env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity } });
+  const dir = mkdtempSync(join(tmpdir(), "kf-bench-preview-")); // after the server started: a failed start leaves no dir
   try {
     await client.configure();
     const ours = (await serializeProvider(secretFileProvider, "secret-file")).text;
