@@ -46,6 +46,17 @@ async function readBounded(path: string, where: string): Promise<string | null> 
   }
 }
 
+/**
+ * The identities of a key file named by environment variable `name`, and their report label. Set on
+ * purpose, so a missing file is an error (with `hint`), unlike the default files.
+ */
+async function readNamedFile(name: string, path: string, hint: string): Promise<[AgeIdentity[], string]> {
+  const label = `${name}=${path}`;
+  const text = await readBounded(path, label);
+  if (text === null) throw new KeyParseError("file not found", { where: label, file: path, hint });
+  return [parseIdentities(text, label), label];
+}
+
 function count(n: number): string {
   return `${n} identit${n === 1 ? "y" : "ies"}`;
 }
@@ -125,12 +136,7 @@ export async function discoverIdentities(opts: DiscoveryOptions = {}): Promise<D
   };
 
   const sshFile = env.SOPS_AGE_SSH_PRIVATE_KEY_FILE;
-  if (sshFile) {
-    const label = `SOPS_AGE_SSH_PRIVATE_KEY_FILE=${sshFile}`;
-    const text = await readBounded(sshFile, label);
-    if (text === null) throw new KeyParseError("file not found", { where: label, file: sshFile, hint: "point SOPS_AGE_SSH_PRIVATE_KEY_FILE at an ssh-ed25519 private key" });
-    add(parseIdentities(text, label), label);
-  }
+  if (sshFile) add(...(await readNamedFile("SOPS_AGE_SSH_PRIVATE_KEY_FILE", sshFile, "point SOPS_AGE_SSH_PRIVATE_KEY_FILE at an ssh-ed25519 private key")));
   // sops (age/keysource.go loadAgeSSHIdentities) reads ~/.ssh/id_ed25519 as well, not instead
   const sshDefault = join(home, ".ssh", "id_ed25519");
   if (!sshFile || resolve(sshFile) !== resolve(sshDefault)) {
@@ -151,12 +157,7 @@ export async function discoverIdentities(opts: DiscoveryOptions = {}): Promise<D
   else report.push("SOPS_AGE_KEY: not set");
 
   const keyFile = env.SOPS_AGE_KEY_FILE;
-  if (keyFile) {
-    const label = `SOPS_AGE_KEY_FILE=${keyFile}`;
-    const text = await readBounded(keyFile, label);
-    if (text === null) throw new KeyParseError("file not found", { where: label, file: keyFile, hint: "fix SOPS_AGE_KEY_FILE or unset it" });
-    add(parseIdentities(text, label), label);
-  }
+  if (keyFile) add(...(await readNamedFile("SOPS_AGE_KEY_FILE", keyFile, "fix SOPS_AGE_KEY_FILE or unset it")));
   // sops reads the user config keys.txt as well as SOPS_AGE_KEY_FILE, not instead of it
   const base = env.XDG_CONFIG_HOME || join(home, ".config");
   const keysTxt = join(base, "sops", "age", "keys.txt");
