@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash, createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -40,7 +40,10 @@ describe("SecretFile protocol (real files)", () => {
     client = await ProviderClient.start({ cwd: root, env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, HOME: dir } });
     await client.configure();
   });
-  afterAll(async () => client?.stop());
+  afterAll(async () => {
+    await client?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   const inputs = (file: string, rs: [string, string][], values?: Record<string, string>, extra: Props = {}): Props => ({
     __provider: providerText,
