@@ -8,7 +8,7 @@ import { isKeyfleetError, KeyfleetError } from "../provider/errors";
 import { encrypt, readMetadata, type EncryptRules } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
-import { existingMode, positionals, readInput, resolveFormat, strFlag, writeOutput } from "./files";
+import { existingMode, INPUT_TYPE_FLAG, positionals, readInput, resolveFormat, strFlag, writeOutput } from "./files";
 import { parseRecipientList, ruleRecipients } from "./recipients";
 
 const RULE_FLAGS: [string, keyof EncryptRules][] = [
@@ -84,7 +84,7 @@ export const encryptVerb = sopsVerb(
       age: { type: "string", valueName: "R1,R2", description: "recipients, comma separated; default: from .sops.yaml" },
       "in-place": { type: "boolean", short: "i", description: "replace FILE with the encrypted file (atomically)" },
       output: { type: "string", valueName: "FILE", description: "write the encrypted file to FILE instead of stdout" },
-      "input-type": { type: "string", valueName: "FORMAT", description: "yaml, json, dotenv, ini or binary; default: from the extension" },
+      "input-type": INPUT_TYPE_FLAG,
       "unencrypted-suffix": { type: "string", valueName: "S", description: "keys ending in S stay in clear (default _unencrypted)" },
       "encrypted-suffix": { type: "string", valueName: "S", description: "only keys ending in S are encrypted" },
       "unencrypted-regex": { type: "string", valueName: "RE", description: "keys matching RE stay in clear" },

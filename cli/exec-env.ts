@@ -9,7 +9,7 @@ import { KeyfleetError } from "../provider/errors";
 import { decrypt, type DecryptedLeaf, type SopsFormat } from "../provider/sops";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
-import { readInputText, resolveFormat, strFlag } from "./files";
+import { INPUT_TYPE_FLAG, readInputText, resolveFormat, strFlag } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
 import { goTimeText } from "../provider/sops/goformat";
 
@@ -79,7 +79,7 @@ export const execEnvVerb = sopsVerb(
       "example: keyfleet exec-env secrets/app.env --only DB_PASSWORD -- ./migrate --up",
     flags: {
       only: { type: "string", valueName: "K1,K2", description: "pass only these keys (error if one is missing)" },
-      "input-type": { type: "string", valueName: "FORMAT", description: "yaml, json, dotenv, ini or binary; default: from the extension" },
+      "input-type": INPUT_TYPE_FLAG,
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {

@@ -5,10 +5,13 @@
 import { readFileSync, statSync } from "node:fs";
 import { formatFromPath, writeFileAtomic, type SopsFormat } from "../provider/sops";
 import { KeyfleetError } from "../provider/errors";
-import { UsageError } from "./args";
+import { UsageError, type FlagSpec } from "./args";
 
 /** The formats a `--input-type`/`--output-type` flag accepts. */
 export const FORMATS: readonly SopsFormat[] = ["yaml", "json", "dotenv", "ini", "binary"];
+
+/** The `--input-type` flag of a verb that reads one sops file. */
+export const INPUT_TYPE_FLAG: FlagSpec = { type: "string", valueName: "FORMAT", description: "yaml, json, dotenv, ini or binary; default: from the extension" };
 
 /** Upper bound on an input file; sops files are small and this keeps a mistake from eating memory. */
 export const MAX_INPUT_BYTES = 64 * 1024 * 1024;

@@ -8,7 +8,7 @@ import { decrypt, setValues } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";
 import { sopsVerb } from "./exit-codes";
-import { positionals, readInputText, resolveFormat, writeOutput } from "./files";
+import { INPUT_TYPE_FLAG, positionals, readInputText, resolveFormat, writeOutput } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
 import { formatKeyPath, parseKeyPath } from "./keypath";
 import { readSecretValue } from "./prompt";
@@ -44,7 +44,7 @@ export const setVerb = sopsVerb(
     flags: {
       json: { type: "boolean", description: "the value is JSON (a string, number or boolean), as sops set takes it" },
       raw: { type: "boolean", description: "keep stdin byte for byte (no trailing newline removed)" },
-      "input-type": { type: "string", valueName: "FORMAT", description: "yaml, json, dotenv, ini or binary; default: from the extension" },
+      "input-type": INPUT_TYPE_FLAG,
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
