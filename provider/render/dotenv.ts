@@ -13,7 +13,7 @@
  * Keys that bash treats specially (RANDOM, UID, …) are refused too.
  */
 import { EnvParseError, RenderError } from "./errors";
-import { BASH_SPECIAL, KEY_RE, checkEntries } from "./keys";
+import { BASH_SPECIAL, KEY_RE, checkEntries, keyLabel } from "./keys";
 
 /** Render one value, or throw RenderError saying why it cannot be written identically. */
 export function quoteDotenv(key: string, v: string): string {
@@ -75,8 +75,8 @@ export function parseDotenv(text: string): [string, string][] {
     let k = "";
     while (i < n && src[i] !== "=" && src[i] !== ":" && src[i] !== "\n") k += src[i++];
     k = k.replace(/[\s]+$/, "");
-    if (i >= n || src[i] === "\n") throw new EnvParseError(`${JSON.stringify(k.slice(0, 64))} has no "=" (inherited variables are not supported)`, startLine);
-    if (!KEY_RE.test(k)) throw new EnvParseError(`invalid key ${JSON.stringify(k.slice(0, 64))}`, startLine);
+    if (i >= n || src[i] === "\n") throw new EnvParseError(`key ${keyLabel(k)} has no "=" (inherited variables are not supported)`, startLine);
+    if (!KEY_RE.test(k)) throw new EnvParseError("invalid key before \"=\" (names match [A-Za-z_][A-Za-z0-9_]*)", startLine);
     i++; // "=" or ":"
     while (isHSpace(src[i])) i++;
     const q = src[i];

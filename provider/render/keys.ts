@@ -20,6 +20,15 @@ export const BASH_SPECIAL = new Set([
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/**
+ * A key read from an env file, for a parse error: the name when it is a valid one, else a
+ * placeholder. Text that is not a key name may be part of a value (a stray line of a multi-line
+ * value), so it is never echoed; the error's line number points at it.
+ */
+export function keyLabel(k: string): string {
+  return KEY_RE.test(k) && k.length <= MAX_KEY ? k : "(not a valid key name)";
+}
+
 function describe(k: unknown): string {
   return typeof k === "string" ? JSON.stringify(k.length > 64 ? k.slice(0, 64) + "…" : k) : typeof k;
 }

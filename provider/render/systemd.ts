@@ -12,7 +12,7 @@
  * Every string without NUL and with well-formed Unicode can be written.
  */
 import { EnvParseError } from "./errors";
-import { KEY_RE, checkEntries } from "./keys";
+import { KEY_RE, checkEntries, keyLabel } from "./keys";
 
 /** Quote one value for EnvironmentFile. */
 export function quoteSystemd(v: string): string {
@@ -52,7 +52,7 @@ export function parseSystemd(text: string): [string, string][] {
   let startLine = 1;
   const push = () => {
     const k = key.replace(/[ \t\n\r]+$/, "");
-    if (!KEY_RE.test(k)) throw new EnvParseError(`invalid key ${JSON.stringify(k.slice(0, 64))}`, startLine);
+    if (!KEY_RE.test(k)) throw new EnvParseError("invalid key before \"=\" (names match [A-Za-z_][A-Za-z0-9_]*)", startLine);
     out.set(k, value);
     key = ""; value = ""; lastValueWs = -1;
   };
@@ -63,7 +63,7 @@ export function parseSystemd(text: string): [string, string][] {
         else if (!WS.includes(c)) { state = "key"; key = c; startLine = line; }
         break;
       case "key":
-        if (NL.includes(c)) throw new EnvParseError(`${JSON.stringify(key.trim().slice(0, 64))} has no "="`, line);
+        if (NL.includes(c)) throw new EnvParseError(`key ${keyLabel(key.trim())} has no "="`, line);
         else if (c === "=") state = "preValue";
         else key += c;
         break;
@@ -91,7 +91,7 @@ export function parseSystemd(text: string): [string, string][] {
         break;
       case "single":
         if (c === "'") state = "preValue";
-        else if (c === "\\") throw new EnvParseError(`value of ${key.trim()}: backslash inside single quotes is read differently by systemd versions`, line);
+        else if (c === "\\") throw new EnvParseError(`value of ${keyLabel(key.trim())}: backslash inside single quotes is read differently by systemd versions`, line);
         else value += c;
         break;
       case "double":
@@ -114,8 +114,8 @@ export function parseSystemd(text: string): [string, string][] {
     }
     if (c === "\n") line++;
   }
-  if (state === "single" || state === "double" || state === "doubleEscape") throw new EnvParseError(`value of ${key.trim()}: unterminated quoted value`, startLine);
-  if (state === "key") throw new EnvParseError(`${JSON.stringify(key.trim().slice(0, 64))} has no "="`, line);
+  if (state === "single" || state === "double" || state === "doubleEscape") throw new EnvParseError(`value of ${keyLabel(key.trim())}: unterminated quoted value`, startLine);
+  if (state === "key") throw new EnvParseError(`key ${keyLabel(key.trim())} has no "="`, line);
   if (state === "value" || state === "valueEscape" || state === "preValue") {
     if (state === "value" && lastValueWs >= 0) value = value.slice(0, lastValueWs);
     push();

@@ -126,6 +126,22 @@ describe("parseEnv: compose and systemd rules", () => {
     { text: "{\"A\":1}", format: "json", error: /not a string/ },
     { text: "{", format: "json", error: /invalid JSON/ },
   ];
+  it("parse errors never echo text that is not a key name (it may be part of a value)", () => {
+    const secret = "s3cr3t-Value_9f2";
+    const texts: [string, EnvFormat][] = [
+      [`A='x'\n${secret}\n`, "dotenv"], [`A=x\n${secret} tail=1\n`, "dotenv"],
+      [`A=x\n${secret}\n`, "systemd"], [`${secret}.x=1\n`, "systemd"], [`${secret}.x='a\\b'\n`, "systemd"], [`${secret}.x="a\n`, "systemd"],
+      [`{"A": ${secret}}`, "json"], [`{"A": "x"${secret}}`, "json"], [`{"A": "${secret}" x}`, "json"], [secret, "json"],
+    ];
+    for (const [text, format] of texts) {
+      let msg = "";
+      try { parseEnv(text, format); } catch (e) { expect(e).toBeInstanceOf(EnvParseError); msg = (e as Error).message; }
+      expect(msg, text).not.toBe("");
+      expect(msg, text).not.toContain(secret.slice(0, 6));
+      expect(msg, text).not.toContain(`'${secret[0]}'`);
+    }
+    expect(() => parseEnv("NOEQ\n", "dotenv")).toThrow(/key NOEQ has no "="/);
+  });
   for (const r of bad) {
     it(`${r.format} refuses ${JSON.stringify(r.text)}`, () => {
       expect(() => parseEnv(r.text, r.format)).toThrow(EnvParseError);
