@@ -128,7 +128,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 /**
  * Start one sshd. `opts.keep` keeps the base directory after stop() (default: removed).
- * @throws if sshd cannot be started within the bounded wait (3 attempts on fresh ports)
+ * @throws if sshd cannot be started within the bounded wait (3 attempts on fresh ports); the base
+ *   directory is removed then, whatever `keep` says
  */
 export async function startSshd(opts: { keep?: boolean; maxStartups?: number } = {}): Promise<SshdHost> {
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
@@ -139,9 +140,14 @@ export async function startSshd(opts: { keep?: boolean; maxStartups?: number } =
   const clientKeyFile = join(baseDir, "client_ed25519");
   const logFile = join(baseDir, "sshd.log");
   const cfgFile = join(baseDir, "sshd_config");
-  keygen(hostKeyFile, "kf-test-host");
-  keygen(clientKeyFile, "kf-test-client");
-  writeFileSync(join(baseDir, "authorized_keys"), readFileSync(`${clientKeyFile}.pub`), { mode: 0o600 });
+  try {
+    keygen(hostKeyFile, "kf-test-host");
+    keygen(clientKeyFile, "kf-test-client");
+    writeFileSync(join(baseDir, "authorized_keys"), readFileSync(`${clientKeyFile}.pub`), { mode: 0o600 });
+  } catch (e) {
+    rmSync(baseDir, { recursive: true, force: true });
+    throw e;
+  }
   const user = userInfo().username;
   let child: ChildProcess | undefined;
   let port = 0;
@@ -184,7 +190,13 @@ export async function startSshd(opts: { keep?: boolean; maxStartups?: number } =
     }
     throw lastErr;
   };
-  await launch();
+  try {
+    await launch();
+  } catch (e) {
+    // launch() stopped every daemon it tried; nothing is handed back, so nothing of this host stays
+    rmSync(baseDir, { recursive: true, force: true });
+    throw e;
+  }
 
   const h: SshdHost = {
     host: "127.0.0.1",
