@@ -228,13 +228,14 @@ class Session implements SshSession {
     return this.pool.withConn(this.t, false, (c) => this.pool.run(this.t, c, cmd, o.stdin));
   }
 
-  private script(script: string, args: string[], stdin: Uint8Array | undefined, path: string): Promise<ExecResult> {
+  /** Runs a remote script (retried on transport failures); `op` names it in errors ("write of /etc/app.env"). */
+  private script(script: string, args: string[], stdin: Uint8Array | undefined, op: string): Promise<ExecResult> {
     const cmd = shellJoin(["sh", "-c", script, "keyfleet", ...args]);
     return this.pool.withConn(this.t, true, async (c) => {
       const r = await this.pool.run(this.t, c, cmd, stdin);
       // a killed remote shell exits by signal (129/143…) or with "incomplete": the transport broke
       if (r.code === EXIT.incomplete || r.code >= 128) {
-        throw new SshError(this.name, `write of ${path} on ${this.name} was interrupted (exit ${r.code})`, { retryable: true, exitCode: r.code });
+        throw new SshError(this.name, `${op} on ${this.name} was interrupted (exit ${r.code})`, { retryable: true, exitCode: r.code });
       }
       return r;
     });
@@ -250,7 +251,7 @@ class Session implements SshSession {
     if (content.length > MAX_FILE_BYTES) throw new SshError(this.name, `content for ${where} is larger than ${MAX_FILE_BYTES} bytes`, { file: where });
     const sha = createHash("sha256").update(content).digest("hex");
     const stdin = Buffer.concat([Buffer.from(`KFv1 ${content.length} ${sha}\n`), Buffer.from(content)]);
-    const r = await this.script(WRITE_SCRIPT, [path, o.mode.toString(8), o.owner ?? "", o.group ?? ""], stdin, path);
+    const r = await this.script(WRITE_SCRIPT, [path, o.mode.toString(8), o.owner ?? "", o.group ?? ""], stdin, `write of ${path}`);
     if (r.code !== 0) {
       const why = r.code === EXIT.noDir ? "its directory does not exist" : r.code === EXIT.isDir ? "it is a directory" : `exit ${r.code}: ${stderrTail(r.stderr)}`;
       throw new SshError(this.name, `cannot write ${where}: ${why}`, { exitCode: r.code, file: where,
@@ -263,7 +264,7 @@ class Session implements SshSession {
 
   async stat(path: string): Promise<RemoteStat> {
     checkPath(this.name, path);
-    const r = await this.script(STAT_SCRIPT, [path], undefined, path);
+    const r = await this.script(STAT_SCRIPT, [path], undefined, `stat of ${path}`);
     const s = r.code === 0 ? parseStat(r.stdout.toString("utf8")) : undefined;
     if (!s) throw new SshError(this.name, `cannot stat ${this.name}:${path}: exit ${r.code}: ${stderrTail(r.stderr)}`, { exitCode: r.code, file: `${this.name}:${path}` });
     return s;
@@ -271,7 +272,7 @@ class Session implements SshSession {
 
   async remove(path: string): Promise<void> {
     checkPath(this.name, path);
-    const r = await this.script(REMOVE_SCRIPT, [path], undefined, path);
+    const r = await this.script(REMOVE_SCRIPT, [path], undefined, `removal of ${path}`);
     if (r.code !== 0) throw new SshError(this.name, `cannot remove ${this.name}:${path}: exit ${r.code}: ${stderrTail(r.stderr)}`, { exitCode: r.code, file: `${this.name}:${path}` });
   }
 }
