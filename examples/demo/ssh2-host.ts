@@ -82,6 +82,9 @@ export async function startSsh2Host(): Promise<DemoHost> {
       const a = server.address();
       resolve(typeof a === "object" && a ? a.port : 0);
     });
+  }).catch((e: unknown) => {
+    rmSync(baseDir, { recursive: true, force: true }); // holds the host's private key; nothing is handed back
+    throw e;
   });
   let stopped = false;
   return {
