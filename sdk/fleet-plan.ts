@@ -4,6 +4,7 @@
  * No Pulumi here: the derivation is a plain function of names, so it is unit-tested on its own and
  * the component only turns its result into resources.
  */
+import { KeyfleetError } from "../provider/errors";
 
 /** One env-file source as the plan sees it: only the file name matters for access. */
 export interface PlanSource {
@@ -54,11 +55,11 @@ export interface FleetPlan {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** An inventory that cannot be planned; `problems` lists every reason. */
-export class FleetPlanError extends Error {
+export class FleetPlanError extends KeyfleetError {
   /** Each problem, one line each. */
   readonly problems: string[];
   constructor(problems: string[]) {
-    super(`fleet inventory: ${problems.join("; ")}`);
+    super("FLEET_PLAN", `fleet inventory: ${problems.join("; ")}`);
     this.name = "FleetPlanError";
     this.problems = problems;
   }

@@ -13,6 +13,7 @@ import { SecretFile } from "./secret-file";
 import { HostEnv } from "./host-env";
 import { planFleet, envFileSlug, type FleetPlan } from "./fleet-plan";
 import type { SopsFormat } from "../provider/sops";
+import { KeyfleetError } from "../provider/errors";
 import type { EnvFileOptions } from "../provider/resources/host-env-inputs";
 
 export { planFleet, formatAccessMatrix, pathSlug, envFileSlug, FleetPlanError, type FleetPlan, type PlanInput } from "./fleet-plan";
@@ -176,7 +177,7 @@ export class Fleet extends pulumi.ComponentResource {
       const hostKey = this.hostKeys[h] as HostKey;
       const envs: Record<string, HostEnv> = {};
       for (const env of spec.envFiles ?? []) {
-        if (spec.user === undefined) throw new Error(`fleet "${name}": host "${h}" has env files but no user; set hosts.${h}.user`);
+        if (spec.user === undefined) throw new KeyfleetError("BAD_ARGUMENTS", `fleet "${name}": host "${h}" has env files but no user; set hosts.${h}.user`);
         const { path, sources, name: _fragment, ...fileOptions } = env; // fileOptions: env and EnvFileOptions, passed to HostEnv as they are
         envs[env.path] = new HostEnv(
           `${name}-${h}-${this.plan.envFileNames[h]?.[path] ?? envFileSlug(env)}`,

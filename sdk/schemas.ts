@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { KeyfleetError } from "../provider/errors";
 
 const nonEmpty = z.string().trim().min(1);
 
@@ -50,7 +51,7 @@ export function isPlain(v: unknown): boolean {
 /**
  * Validates the plain fields of `args` against `schema`; fields that are Outputs or Promises are
  * left to the provider's check.
- * @throws Error `<resource> "<name>": <field>: <reason>` listing every failing field.
+ * @throws KeyfleetError BAD_ARGUMENTS `<resource> "<name>": <field>: <reason>` listing every failing field.
  */
 export function validateArgs(kind: string, name: string, schema: z.ZodObject, args: object): void {
   const shape = schema.shape as Record<string, z.ZodType>;
@@ -62,5 +63,5 @@ export function validateArgs(kind: string, name: string, schema: z.ZodObject, ar
     if (!r.success) problems.push(`${k}: ${r.error.issues.map((i) => i.message.toLowerCase()).join("; ")}`);
   }
   for (const k of Object.keys(args)) if (!(k in shape)) problems.push(`${k}: unknown argument`);
-  if (problems.length > 0) throw new Error(`${kind} "${name}": ${problems.join(", ")}`);
+  if (problems.length > 0) throw new KeyfleetError("BAD_ARGUMENTS", `${kind} "${name}": ${problems.join(", ")}`);
 }

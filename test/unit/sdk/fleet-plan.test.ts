@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { KeyfleetError } from "../../../provider/errors";
 import { FleetPlanError, envFileSlug, formatAccessMatrix, pathSlug, planFleet, type PlanInput } from "../../../sdk/fleet-plan";
 
 const env = (path: string, ...files: string[]) => ({ path, sources: files.map((file) => ({ file })) });
@@ -62,6 +63,19 @@ describe("planFleet", () => {
       expect(e).toBeInstanceOf(FleetPlanError);
       expect((e as FleetPlanError).problems).toHaveLength(2);
     }
+  });
+
+  it("a FleetPlanError is a KeyfleetError with code FLEET_PLAN", () => {
+    const err = (() => {
+      try {
+        planFleet({ operators: [], ci: [], files: ["a"], hosts: {} });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(KeyfleetError);
+    expect(err).toMatchObject({ name: "FleetPlanError", code: "FLEET_PLAN" });
   });
 
   it("property: a host is a recipient of a file exactly when one of its env files sources it", () => {

@@ -80,4 +80,17 @@ describe("SDK wiring (setMocks)", () => {
     expect(() => new sdk.SecretFile("s", { path: "", recipients: [] })).toThrow(/path.*recipients/);
     expect(() => new sdk.Recipient("r", { publicKey: "nope" })).toThrow(/publicKey/);
   });
+
+  it("argument errors are typed KeyfleetErrors (BAD_ARGUMENTS) and never quote the rejected value", () => {
+    const identity = age.generateX25519().identity;
+    let err: unknown;
+    try {
+      new sdk.Recipient("r2", { publicKey: identity });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ name: "KeyfleetError", code: "BAD_ARGUMENTS" });
+    expect((err as Error).message).toMatch(/^Recipient "r2": publicKey: /);
+    expect((err as Error).message).not.toContain(identity);
+  });
 });
