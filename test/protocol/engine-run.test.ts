@@ -1,7 +1,8 @@
 /**
  * Runs a real Pulumi program (fixtures/program.ts, tsc-built) on the real SDK runtime through the
  * engine stand-in: preview, up, change input, up, replace, refresh, remove a resource, destroy.
- * Checks real files, the summary, logs and that the state file holds no plaintext secret.
+ * Checks real files, the summary, logs and that the state file holds no plaintext secret, and that
+ * the SDK's debug lines (which carry secrets in plaintext) are dropped by default.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -118,5 +119,17 @@ describe("Engine stand-in on the real SDK runtime", () => {
     expect(ops(s)).toMatchObject({ a: "delete", group: "delete" });
     expect(existsSync(join(dir, "a2.txt"))).toBe(false);
     expect((JSON.parse(readFileSync(stateFile, "utf8")) as { resources: unknown[] }).resources).toEqual([]);
+  });
+
+  it("the SDK's debug lines echo secret inputs in plaintext, so they are dropped unless debugLogs is set", async () => {
+    const run = (debugLogs: boolean) =>
+      new Engine({ projectDir: root, project: "keyfleet-harness", program: "dist/test/harness/engine/fixtures/program.js", stack: "test", stateFile: join(dir, "debug.json"), debugLogs,
+        env: { COUNTER_DIR: dir, COUNTER_VALUE: "1", COUNTER_SECRET: SECRET }, onLog: () => undefined }).preview();
+    const quiet = await run(false);
+    expect(quiet.logs.filter((l) => l.severity === "debug")).toEqual([]);
+    expect(JSON.stringify(quiet.logs)).not.toContain(SECRET);
+    // what the default protects against: with debugLogs the secret shows up in the kept lines
+    const verbose = await run(true);
+    expect(verbose.logs.some((l) => l.severity === "debug" && l.message.includes(SECRET))).toBe(true);
   });
 });
