@@ -54,13 +54,16 @@ async function hostDecrypts(ctx: Ctx, host: "web-1" | "web-2" | "web-3", file: s
 const auditOf = (ctx: Ctx) => audit.readAudit(".keyfleet/audit.jsonl", ctx.workDir);
 
 let result: Result | undefined;
+/** The demo's temporary project, from its first line: removed here even when the demo fails midway (it runs with keep). */
+let workDir: string | undefined;
 const seen: number[] = [];
 const hostPids: number[] = [];
 const stateSha: Record<number, string> = {};
 const stateFile = (ctx: Ctx) => ctx.engine.stateFiles()[0] ?? "";
 
 afterAll(() => {
-  if (result) rmSync(result.workDir, { recursive: true, force: true });
+  const dir = result?.workDir ?? workDir;
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("npm run demo, end to end", () => {
@@ -68,7 +71,10 @@ describe("npm run demo, end to end", () => {
     const lines: string[] = [];
     result = await flow.runDemo({
       keep: true,
-      say: (l) => lines.push(l),
+      say: (l) => {
+        lines.push(l);
+        workDir ??= /temporary project (\/\S+)/.exec(l)?.[1];
+      },
       onStep: async (step, ctx) => {
         seen.push(step);
         const v = ctx.values;
