@@ -22,7 +22,7 @@ import { containsUnknown, isUnknown } from "./inputs";
 import { canonicalRecipientText, deriveRecipientName, fingerprinted, recipientLabel, type FingerprintedRecipient, type NamedRecipient } from "./names";
 import { auditLogOf, formatOf, parseNamed, rulesOf, valuePath, type SecretFileInputs } from "./secret-file-inputs";
 import { initialDocument } from "./secret-file-doc";
-import { digestsOf, valueDigest } from "./secret-file-digests";
+import { digestsOf, leafData, valueDigest } from "./secret-file-digests";
 
 export { check } from "./secret-file-inputs";
 export { DIGEST_LABEL, leafDigests, valueDigest } from "./secret-file-digests";
@@ -99,11 +99,11 @@ async function identities(): Promise<AgeIdentity[]> {
   return (await discoverIdentities()).identities;
 }
 
-/** Dotted key → plaintext value, for the leaves of a decrypted file. */
-async function decryptLeaves(text: string, format: SopsFormat, file: string): Promise<{ dataKey: Uint8Array; leaves: Map<string, string> }> {
+/** Dotted key → plaintext value (as its digest covers it, see {@link leafData}), for the leaves of a decrypted file. */
+async function decryptLeaves(text: string, format: SopsFormat, file: string): Promise<{ dataKey: Uint8Array; leaves: Map<string, string | Uint8Array> }> {
   const d = await decrypt(text, { format, identities: await identities(), file });
-  const leaves = new Map<string, string>();
-  for (const l of d.leaves) leaves.set(keyName(l.path), l.value instanceof Date ? l.value.toISOString() : String(l.value));
+  const leaves = new Map<string, string | Uint8Array>();
+  for (const l of d.leaves) leaves.set(keyName(l.path), leafData(l.value));
   return { dataKey: d.dataKey, leaves };
 }
 
