@@ -14,6 +14,19 @@ export const EXIT = {
 } as const;
 
 /**
+ * Sweep of the temps of `$p` left by writers that are gone (a push killed outright, a host that
+ * rebooted mid-write): `.<base>.kftmp.<pid>.XXXXXX` whose pid is not alive. Needs `$dir` and `$base`.
+ * A temp of a writer still running is kept, so no writer loses its file before `mv`.
+ */
+const SWEEP_DEAD_TEMPS = `for f in "$dir/.$base.kftmp."*.??????; do
+  [ -e "$f" ] || continue
+  pid=\${f#"$dir/.$base.kftmp."}; pid=\${pid%%.*}
+  case $pid in ''|*[!0-9]*) continue;; esac
+  kill -0 "$pid" 2>/dev/null || rm -f -- "$f"
+done
+`;
+
+/**
  * Atomic write. Args: path mode(octal) owner group. Stdin: "KFv1 <length> <sha256hex>\n" then the
  * content. Temp file in the same directory, mode set before any byte is written (the temp is opened
  * for writing first, so a read-only mode such as 0400 works for a login user who is not root), content checked
@@ -33,13 +46,7 @@ base=\${p##*/}
 IFS=' ' read -r magic n want || { echo "bad header" >&2; exit ${EXIT.badHeader}; }
 [ "$magic" = KFv1 ] || { echo "bad header" >&2; exit ${EXIT.badHeader}; }
 umask 077
-for f in "$dir/.$base.kftmp."*.??????; do
-  [ -e "$f" ] || continue
-  pid=\${f#"$dir/.$base.kftmp."}; pid=\${pid%%.*}
-  case $pid in ''|*[!0-9]*) continue;; esac
-  kill -0 "$pid" 2>/dev/null || rm -f -- "$f"
-done
-tmp=
+${SWEEP_DEAD_TEMPS}tmp=
 trap 'if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi' EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
 tmp=$(mktemp "$dir/.$base.kftmp.$$.XXXXXX")
@@ -68,13 +75,18 @@ sum=$(sha256sum < "$p")
 echo "$st:\${sum%% *}"
 `;
 
-/** Remove. Args: path. Removes the file (not a directory) and syncs the directory. */
+/**
+ * Remove. Args: path. Removes the file (not a directory) and the temps of dead writers of it (which
+ * may hold part of its content), and syncs the directory.
+ */
 export const REMOVE_SCRIPT = `set -eu
 p=$1
 [ ! -d "$p" ] || { echo "target is a directory" >&2; exit ${EXIT.isDir}; }
 rm -f -- "$p"
 dir=\${p%/*}; [ -n "$dir" ] || dir=/
-[ ! -d "$dir" ] || sync -- "$dir" 2>/dev/null || sync
+base=\${p##*/}
+[ -d "$dir" ] || exit 0
+${SWEEP_DEAD_TEMPS}sync -- "$dir" 2>/dev/null || sync
 `;
 
 /** Parsed STAT_SCRIPT output. */

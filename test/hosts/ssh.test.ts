@@ -159,6 +159,26 @@ describe("sessions", () => {
     for (const f of [live, other]) spawnSync("rm", ["-f", f]);
   });
 
+  it("remove also removes temps of dead writers of the file (they may hold part of it), never a live writer's or another file's", async () => {
+    const h = hosts[2]!;
+    const s = await pool.session(target(h));
+    const path = `${h.dataDir}/gone.env`;
+    await s.writeFileAtomic(path, Buffer.from("A=1\n"), { mode: 0o600 });
+    const dead = spawnSync("true").pid!;
+    expect(alive(dead)).toBe(false);
+    const live = `${h.dataDir}/.gone.env.kftmp.${process.pid}.AbC123`;
+    const stale = `${h.dataDir}/.gone.env.kftmp.${dead}.XyZ789`;
+    const other = `${h.dataDir}/.other2.env.kftmp.${dead}.XyZ789`;
+    for (const f of [live, stale, other]) writeFileSync(f, "partial");
+    await s.remove(path);
+    expect(existsSync(path)).toBe(false);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(existsSync(other)).toBe(true);
+    for (const f of [live, other]) spawnSync("rm", ["-f", f]);
+    await s.remove(`${h.dataDir}/no/such/dir.env`); // a missing directory is still fine
+  });
+
   it("empty content and a file in / are fine; bad paths, owners and missing dirs give clear errors", async () => {
     const h = hosts[0]!;
     const s = await pool.session(target(h));
