@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq, Scalar as YScalar, type Document } from "yaml";
 import { SopsParseError, UnsupportedError } from "./errors.js";
 import { compileRe2, RULE_FIELDS, type EncryptRules } from "./rules.js";
+import { yamlErrorText } from "./stores/yaml.js";
 
 /** One creation rule. */
 export interface CreationRule {
@@ -43,7 +44,7 @@ function splitAge(v: unknown, where: string, file: string): string[] {
 /** Parses `.sops.yaml` text. @throws SopsParseError */
 export function parseSopsConfig(text: string, file = ".sops.yaml"): CreationRule[] {
   const doc = parseDocument(text);
-  if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${doc.errors[0].message.split("\n")[0]?.replace(/:$/, "")}`, { file, line: doc.errors[0].linePos?.[0]?.line, hint: CONFIG_HINT });
+  if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${yamlErrorText(doc.errors[0])}`, { file, line: doc.errors[0].linePos?.[0]?.line, hint: CONFIG_HINT });
   const root = doc.toJS() as unknown;
   if (root === null || root === undefined) return [];
   if (typeof root !== "object" || Array.isArray(root)) throw new SopsParseError("top level must be a mapping", { file, hint: CONFIG_HINT });
@@ -120,7 +121,7 @@ export function pathRegexFor(relPath: string): string {
  */
 export function upsertCreationRule(text: string, relPath: string, recipients: string[], rules: EncryptRules = {}): string {
   const doc: Document = parseDocument(text || "creation_rules: []\n");
-  if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${doc.errors[0].message.split("\n")[0]?.replace(/:$/, "")}`, { file: ".sops.yaml", hint: CONFIG_HINT });
+  if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${yamlErrorText(doc.errors[0])}`, { file: ".sops.yaml", hint: CONFIG_HINT });
   if (!isMap(doc.contents)) doc.contents = new YAMLMap(doc.schema) as never;
   const root = doc.contents as unknown as YAMLMap;
   const found: unknown = root.get("creation_rules", true);

@@ -115,6 +115,19 @@ function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: 
   return root;
 }
 
+/**
+ * The yaml library's description of a syntax error and its position, without the source text some
+ * descriptions quote after a colon (`Block scalar header includes extra characters: |hunter2`,
+ * `Not a YAML token: …`, `… in YAML stream: "…"`): a plaintext value must not reach a message.
+ */
+export function yamlErrorText(err: { message: string }): string {
+  const first = (err.message.split("\n")[0] ?? "").replace(/:$/, "");
+  const at = / at line \d+, column \d+$/.exec(first);
+  const what = at ? first.slice(0, at.index) : first;
+  const colon = what.indexOf(": ");
+  return (colon < 0 ? what : what.slice(0, colon)) + (at ? at[0] : "");
+}
+
 function parse(text: string, file?: string): Parsed {
   if (text.length > MAX_BYTES) throw new SopsParseError("yaml file too large", { file });
   return parseFast(text, file) ?? parseFull(text, file);
@@ -150,7 +163,7 @@ export function parseFull(text: string, file?: string): Parsed {
   let from = 0;
   for (const d of list) {
     const err = d.errors[0];
-    if (err) throw new SopsParseError(`invalid yaml: ${err.message.split("\n")[0]?.replace(/:$/, "")}`, { file, line: err.linePos?.[0]?.line ?? lines.pos(err.pos[0]).line + 1, hint: "fix the yaml syntax at that line" });
+    if (err) throw new SopsParseError(`invalid yaml: ${yamlErrorText(err)}`, { file, line: err.linePos?.[0]?.line ?? lines.pos(err.pos[0]).line + 1, hint: "fix the yaml syntax at that line" });
     const root = convertDoc(d, text, lines, from, file);
     from = d.range[2];
     root.items = root.items.filter((it) => {

@@ -36,4 +36,16 @@ describe("parse error messages", () => {
     const j = caught(() => storeFor("json").parsePlain('{"a":', "p.json"));
     expect(j.message).toMatch(/^p\.json:1: invalid json: .*; fix the json syntax at that line$/);
   });
+
+  // the yaml library quotes source text in some messages (after a colon); a plaintext value must not
+  // reach the error, e.g. when `keyfleet encrypt` meets a typo in a plaintext file
+  it.each([
+    ["password: |hunter2-secret\n", /^p\.yaml:1: invalid yaml: Block scalar header includes extra characters; fix/],
+    ["- x\npassword: |- hunter2-secret|\n", /^p\.yaml:2: invalid yaml: [^:;]+; fix/],
+    ["a: 1\n|- hunter2-secret\n", /^p\.yaml:2: invalid yaml: [^:;]+; fix/],
+  ])("yaml syntax error %j does not quote the source", (text, error) => {
+    const e = caught(() => storeFor("yaml").parsePlain(text, "p.yaml"));
+    expect(e.message).toMatch(error);
+    expect(e.message).not.toContain("hunter2");
+  });
 });
