@@ -11,6 +11,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import type { FleetArgs, FleetHost } from "../../sdk/fleet";
 import { KeyfleetError } from "../../provider/errors";
+import { yamlErrorText } from "../../provider/sops/stores/yaml";
 
 const name = z.string().min(1);
 const valueRef = z.union([z.object({ env: name }).strict(), z.object({ config: name }).strict()]);
@@ -74,19 +75,38 @@ export const inventorySchema = z
 export type Inventory = z.infer<typeof inventorySchema>;
 
 /**
- * Reads and validates `fleet.yaml`.
- * @throws Error naming the file and every invalid field.
+ * Reads and validates `fleet.yaml`. No error quotes the file's text: a value pasted into it by
+ * mistake stays out of the message (a yaml syntax error gives the line and column only).
+ * @throws KeyfleetError `INVENTORY_READ` when the file cannot be read, `INVENTORY_INVALID` naming the
+ *   file and the syntax error's line or every invalid field
  */
 export function readInventory(file: string): Inventory {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new KeyfleetError("INVENTORY_READ", `cannot read fleet inventory ${file}: ${e instanceof Error ? e.message : String(e)}`, {
+      file,
+      hint: "set keyfleet:inventory or KEYFLEET_INVENTORY",
+      cause: e,
+    });
+  }
   let raw: unknown;
   try {
-    raw = parse(readFileSync(file, "utf8"));
+    raw = parse(text);
   } catch (e) {
-    throw new Error(`cannot read fleet inventory ${file}: ${e instanceof Error ? e.message : String(e)}; set keyfleet:inventory or KEYFLEET_INVENTORY`, { cause: e });
+    // no cause: the yaml parser's message quotes the offending line
+    throw new KeyfleetError("INVENTORY_INVALID", `fleet inventory ${file}: invalid yaml: ${yamlErrorText(e instanceof Error ? e : { message: String(e) })}`, {
+      file,
+      hint: "fix the yaml syntax at that line",
+    });
   }
   const r = inventorySchema.safeParse(raw);
   if (!r.success) {
-    throw new Error(`fleet inventory ${file}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message.toLowerCase()}`).join("; ")}`);
+    throw new KeyfleetError("INVENTORY_INVALID", `fleet inventory ${file}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message.toLowerCase()}`).join("; ")}`, {
+      file,
+      hint: "fix those fields; values are never written here, only { env: VAR } or { config: key }",
+    });
   }
   return r.data;
 }
