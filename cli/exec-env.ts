@@ -6,22 +6,14 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { KeyfleetError } from "../provider/errors";
-import { decrypt, type DecryptedLeaf, type SopsFormat } from "../provider/sops";
+import { decrypt, leafText, type DecryptedLeaf, type SopsFormat } from "../provider/sops";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
 import { INPUT_TYPE_FLAG, readInputText, resolveFormat, strFlag } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
-import { goTimeText } from "../provider/sops/goformat";
 
 /** Names a POSIX shell accepts as environment variables. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function envValue(v: DecryptedLeaf["value"]): string {
-  if (typeof v === "string") return v;
-  if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
-  if (v instanceof Date) return goTimeText(v);
-  return String(v);
-}
 
 /**
  * Environment entries of a decrypted file: top-level scalars (ini: the keys of every section), in
@@ -35,7 +27,7 @@ export function envEntries(leaves: readonly DecryptedLeaf[], format: SopsFormat)
     if (l.doc !== 0 || l.path.length !== depth) continue;
     const name = l.path[depth - 1] as string;
     if (!ENV_NAME.test(name)) skipped.push(name);
-    else entries.push([name, envValue(l.value)]);
+    else entries.push([name, leafText(l.value)]);
   }
   return { entries, skipped };
 }

@@ -11,8 +11,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { discoverIdentities, type AgeIdentity } from "../age";
-import { decrypt, keyedDigest, loadEncrypted, unwrapDataKey, type DecryptedLeaf } from "../sops";
-import { goTimeText } from "../sops/goformat";
+import { decrypt, keyedDigest, leafText, loadEncrypted, unwrapDataKey } from "../sops";
 import { KEY_RE, renderEnv, type EnvFormat } from "../render";
 import { KeyfleetError } from "../errors";
 import { keyName } from "./exposure";
@@ -37,12 +36,8 @@ export interface Materialised {
   secretValues: string[];
 }
 
-/** The string form of a decrypted leaf value, as `sops exec-env` gives it (time: RFC3339Nano with its offset). */
-export function leafString(v: DecryptedLeaf["value"]): string {
-  if (v instanceof Date) return goTimeText(v);
-  if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
-  return String(v);
-}
+/** The string form of a decrypted leaf value, as `sops exec-env` gives it (shared with `keyfleet exec-env`). */
+export const leafString = leafText;
 
 /**
  * The `[envName, value]` entries a source provides from its decrypted leaves (dotted name →

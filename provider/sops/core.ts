@@ -4,7 +4,7 @@
  */
 import { decryptBytes, encryptValue } from "./cipher.js";
 import { MacMismatchError, SopsArgumentError, SopsCryptoError, SopsParseError } from "./errors.js";
-import { reformatRfc3339, rfc3339Seconds } from "./goformat.js";
+import { goTimeText, reformatRfc3339, rfc3339Seconds } from "./goformat.js";
 import { assertSingleGroup, metadataToPlain, parseMetadata, SOPS_VERSION, type AgeEntry, type SopsMetadata } from "./metadata.js";
 import { DEFAULT_UNENCRYPTED_SUFFIX, effectiveRules, validateRules, type EncryptRules } from "./rules.js";
 import { storeFor, type SopsFormat } from "./stores/index.js";
@@ -60,6 +60,17 @@ function macAad(meta: SopsMetadata, file?: string): string {
 export function storedMac(meta: SopsMetadata, dataKey: Uint8Array, file?: string): string {
   if (!meta.mac) return "";
   return Buffer.from(decryptBytes(meta.mac, dataKey, macAad(meta, file)).bytes).toString("utf8");
+}
+
+/**
+ * The text of a decrypted leaf as `sops exec-env` gives it: strings as they are, binary as UTF-8,
+ * time as RFC3339Nano with its offset (Go's form), numbers and booleans with String().
+ */
+export function leafText(v: DecryptedLeaf["value"]): string {
+  if (typeof v === "string") return v;
+  if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
+  if (v instanceof Date) return goTimeText(v);
+  return String(v);
 }
 
 function leavesOf(tree: Tree): DecryptedLeaf[] {

@@ -13,6 +13,7 @@ export {
   rotateWithDataKeys,
   replaceAgeEntries,
   loadEncrypted,
+  leafText,
   type DecryptedFile,
   type LoadedFile,
   type DecryptedLeaf,
