@@ -30,4 +30,5 @@ export {
   armor,
   dearmor,
 } from "./format";
+export { canonicalRecipientText } from "./text";
 export { discoverIdentities, splitCommandLine, type DiscoveryResult, type DiscoveryOptions } from "./discover";

@@ -5,6 +5,7 @@
  * provider/age), so the SDK can use them during program evaluation at negligible cost.
  */
 import { createHash } from "node:crypto";
+import { canonicalRecipientText } from "../age/text";
 
 /** A recipient as it travels through inputs and outputs: a display name and the canonical key text. */
 export interface NamedRecipient {
@@ -20,18 +21,7 @@ export interface FingerprintedRecipient extends NamedRecipient {
   readonly fingerprint: string;
 }
 
-/**
- * Canonical text of a recipient string without parsing it: trimmed, and for ssh keys only the
- * type and base64 blob (the comment is dropped). Unknown shapes are returned trimmed.
- */
-export function canonicalRecipientText(text: string): string {
-  const t = text.trim();
-  if (t.startsWith("ssh-")) {
-    const parts = t.split(/\s+/);
-    return parts.length >= 2 ? `${parts[0]} ${parts[1]}` : t;
-  }
-  return t;
-}
+export { canonicalRecipientText };
 
 /** The comment of an `ssh-… AAAA… comment` line, or undefined. */
 export function sshComment(text: string): string | undefined {

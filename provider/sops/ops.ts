@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { decryptDataKey, encryptDataKey, recipientText, type AgeIdentity, type AgeRecipient } from "../age/index.js";
+import { canonicalRecipientText } from "../age/text.js";
 import { checkDataKey, decryptWithDataKey, encryptWithDataKey, loadEncrypted, replaceAgeEntries, rotateWithDataKeys, setValuesWithDataKey, type DecryptedFile, type ValueChange } from "./core.js";
 import { NoIdentityError, SopsArgumentError } from "./errors.js";
 import { assertSingleGroup, type AgeEntry, type SopsMetadata } from "./metadata.js";
@@ -27,11 +28,6 @@ export interface SopsMetadataView {
 /** One `age` entry per recipient; `recipient` is the text as given (an ssh key's comment kept, as sops). */
 async function wrapAll(dataKey: Uint8Array, recipients: readonly AgeRecipient[]): Promise<AgeEntry[]> {
   return Promise.all(recipients.map(async (r) => ({ recipient: recipientText(r), enc: await encryptDataKey(dataKey, r) })));
-}
-
-/** The key a recipient string is compared by: trimmed, an ssh key's comment dropped. */
-function recipientKey(s: string): string {
-  return s.trim().split(/\s+/).slice(0, 2).join(" ");
 }
 
 function checkRecipients(rs: unknown, file?: string): asserts rs is AgeRecipient[] {
@@ -90,11 +86,11 @@ export async function updateRecipients(text: string, o: { format: SopsFormat; id
   assertSingleGroup(meta, o.file);
   // same key = same recipient: an ssh key with or without its comment is neither added nor removed
   const have = meta.age.map((e) => e.recipient);
-  const haveN = new Set(have.map(recipientKey));
+  const haveN = new Set(have.map(canonicalRecipientText));
   const wantN = new Set(o.recipients.map((r) => r.toString()));
   const addedR = o.recipients.filter((r, i) => !haveN.has(r.toString()) && o.recipients.findIndex((q) => q.toString() === r.toString()) === i);
   const added = addedR.map(recipientText);
-  const removed = have.filter((h) => !wantN.has(recipientKey(h)));
+  const removed = have.filter((h) => !wantN.has(canonicalRecipientText(h)));
   if (removed.length) {
     const out = await rotate(text, { format: o.format, identities: o.identities, recipients: o.recipients, file: o.file });
     return { text: out, added, removed, rotated: true };
