@@ -3,11 +3,12 @@
  * Mic92/ssh-to-age prints: one `age1…` line per ssh-ed25519 public key line (other key types are
  * skipped with a note on stderr), or one `AGE-SECRET-KEY-1…` line with `--private-key`.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { KeyParseError, UnsupportedKeyError } from "../provider/age/errors";
 import { sshToAgeIdentity, sshToAgeRecipient } from "../provider/age/parse";
 import { KeyfleetError } from "../provider/errors";
 import type { CliIo, ParsedArgs, Verb } from "./args";
+import { existingMode, writeOutput } from "./files";
 
 /**
  * Converts public key text (authorized_keys, known_hosts or ssh-keyscan output) to age recipients,
@@ -62,7 +63,8 @@ export const sshToAgeVerb: Verb = {
     const lines = priv ? [sshToAgeIdentity(text)] : convertPublicKeys(text, (n) => io.stderr(n + "\n"));
     const body = lines.map((l) => l + "\n").join("");
     if (outPath === "-") io.stdout(body);
-    else writeFileSync(outPath, body, { mode: priv ? 0o600 : 0o644 });
+    // atomic (a private key is never left half-written); an existing file keeps its mode, as before
+    else writeOutput(outPath, body, existingMode(outPath) ?? (priv ? 0o600 : 0o644));
     return 0;
   },
 };
