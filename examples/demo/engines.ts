@@ -135,6 +135,11 @@ export function automationEngine(o: EngineSetup): DemoEngine {
   if (!existsSync(join(o.workDir, "node_modules"))) symlinkSync(join(o.programDir, "../../../node_modules"), join(o.workDir, "node_modules"), "dir");
   writeFileSync(entry, `// written by the keyfleet demo: run the fleet program with this project as the working directory\nrequire(${JSON.stringify(join(o.programDir, "index.js"))});\n`);
   let stack: Promise<Stack> | undefined;
+  const envVars = Object.fromEntries(
+    Object.entries({ ...o.env, PULUMI_BACKEND_URL: `file://${backendDir}`, PULUMI_CONFIG_PASSPHRASE: o.passphrase, PULUMI_SKIP_UPDATE_CHECK: "true" }).filter(
+      (e): e is [string, string] => e[1] !== undefined,
+    ),
+  );
   const getStack = (): Promise<Stack> => {
     // loaded only here: the Automation API is needed only when the CLI is present
     const auto = require("@pulumi/pulumi/automation") as Automation;
@@ -147,11 +152,7 @@ export function automationEngine(o: EngineSetup): DemoEngine {
           main: "keyfleet-demo-program.js",
           backend: { url: `file://${backendDir}` },
         },
-        envVars: Object.fromEntries(
-          Object.entries({ ...o.env, PULUMI_BACKEND_URL: `file://${backendDir}`, PULUMI_CONFIG_PASSPHRASE: o.passphrase, PULUMI_SKIP_UPDATE_CHECK: "true" }).filter(
-            (e): e is [string, string] => e[1] !== undefined,
-          ),
-        ),
+        envVars,
       },
     );
     return stack;
@@ -159,7 +160,12 @@ export function automationEngine(o: EngineSetup): DemoEngine {
   const setConfig = async (s: Stack, config: Record<string, string>, secretKeys: string[]): Promise<void> => {
     const current = await s.getAllConfig();
     for (const k of Object.keys(current)) if (!(k in config)) await s.removeConfig(k);
-    for (const [k, v] of Object.entries(config)) await s.setConfig(k, { value: v, secret: secretKeys.includes(k) });
+    for (const [k, v] of Object.entries(config)) {
+      // Stack.setConfig puts the value on the pulumi command line (`config set KEY --secret -- VALUE`),
+      // where any process can read it; a secret goes on stdin instead, as `pulumi config set` allows
+      if (secretKeys.includes(k)) setSecretConfig(o.workDir, o.stack, k, v, envVars);
+      else await s.setConfig(k, { value: v, secret: false });
+    }
   };
   const collector = () => {
     const changes: DemoChange[] = [];
@@ -199,6 +205,22 @@ export function automationEngine(o: EngineSetup): DemoEngine {
     },
     stateFiles: () => (existsSync(backendDir) ? [backendDir] : []),
   };
+}
+
+/**
+ * `pulumi config set KEY --secret` in `workDir` with the value on stdin only (never in argv or the
+ * environment).
+ * @throws Error naming the key (not the value) when the CLI fails
+ */
+export function setSecretConfig(workDir: string, stack: string, key: string, value: string, env: Record<string, string>): void {
+  const r = spawnSync("pulumi", ["config", "set", key, "--secret", "--stack", stack, "--non-interactive"], {
+    cwd: workDir,
+    env: { ...process.env, ...env },
+    input: value,
+    stdio: ["pipe", "ignore", "pipe"],
+    timeout: 60_000,
+  });
+  if (r.status !== 0) throw new Error(`pulumi config set ${key} --secret failed (${r.status ?? r.signal}): ${r.stderr?.toString().trim().slice(-400) ?? ""}`);
 }
 
 /** The CLI engine when `pulumi` is on PATH (unless `KEYFLEET_DEMO_ENGINE=stand-in`), else the stand-in. */
