@@ -3,11 +3,11 @@
  * Every parser bounds its input, reports where (line numbers for key files) and never quotes a
  * secret in an error.
  */
-import { createHash, generateKeyPairSync } from "node:crypto";
+import { createHash, createPublicKey } from "node:crypto";
 import { SshEd25519Identity, SshEd25519Recipient, edToMontgomery } from "./agessh";
 import { bech32Decode, bech32Encode } from "./bech32";
 import { KeyParseError, UnsupportedKeyError } from "./errors";
-import { x25519, x25519Private, x25519Public } from "./primitives";
+import { randomX25519, x25519, x25519Private, x25519Public, x25519Raw } from "./primitives";
 import { MAX_SSH_KEY_BYTES, isOpenSshPrivateKey, parseOpenSshPrivateKey, parseSshPublicKey } from "./ssh";
 import type { AgeIdentity, AgeRecipient } from "./types";
 import { X25519Identity, X25519Recipient } from "./x25519";
@@ -122,11 +122,9 @@ export function encodeX25519Identity(scalar: Uint8Array): string {
 
 /** A fresh X25519 identity and its recipient, as age-keygen makes them. */
 export function generateX25519(): { identity: string; recipient: string } {
-  const jwk = generateKeyPairSync("x25519").privateKey.export({ format: "jwk" });
-  const d = Buffer.from(jwk.d as string, "base64url");
-  const x = Buffer.from(jwk.x as string, "base64url");
-  const out = { identity: encodeX25519Identity(d), recipient: bech32Encode("age", x) };
-  d.fill(0);
+  const { scalar, priv } = randomX25519();
+  const out = { identity: encodeX25519Identity(scalar), recipient: bech32Encode("age", x25519Raw(createPublicKey(priv))) };
+  scalar.fill(0);
   return out;
 }
 
