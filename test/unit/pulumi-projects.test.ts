@@ -1,5 +1,5 @@
 /**
- * The Pulumi projects in this repository (root and examples/fleet) must be runnable by the real CLI:
+ * The Pulumi projects in this repository (root, examples/fleet, examples/raw-resources) must be runnable by the real CLI:
  * `main` a relative file inside the project (the CLI refuses a main outside it and runs the program in
  * main's directory), loading a program that `npm run build` produced.
  */
@@ -10,7 +10,11 @@ import { parse } from "yaml";
 
 const root = resolve(__dirname, "../..");
 
-describe.each([".", "examples/fleet"])("Pulumi project %s", (dir) => {
+describe.each([
+  [".", "dist/examples/fleet/index.js"],
+  ["examples/fleet", "dist/examples/fleet/index.js"],
+  ["examples/raw-resources", "dist/examples/raw-resources/index.js"],
+])("Pulumi project %s", (dir, program) => {
   const projectDir = join(root, dir);
   const project = parse(readFileSync(join(projectDir, "Pulumi.yaml"), "utf8")) as { name?: string; runtime?: { name?: string }; main?: string };
 
@@ -23,12 +27,12 @@ describe.each([".", "examples/fleet"])("Pulumi project %s", (dir) => {
     expect(existsSync(main)).toBe(true);
   });
 
-  it("main loads the compiled fleet program", () => {
+  it("main loads the compiled program", () => {
     const main = resolve(projectDir, project.main ?? "");
     const m = /require\("([^"]+)"\)/.exec(readFileSync(main, "utf8"));
     expect(m).not.toBeNull();
     const target = resolve(projectDir, m?.[1] ?? "");
-    expect(target).toBe(join(root, "dist/examples/fleet/index.js"));
+    expect(target).toBe(join(root, program));
     expect(existsSync(target)).toBe(true);
   });
 });
