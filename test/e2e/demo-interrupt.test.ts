@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { tmpdir } from "node:os";
 
 const root = resolve(__dirname, "../..");
 
@@ -52,7 +53,8 @@ describe("npm run demo, interrupted", () => {
       });
     });
     const workDir = /temporary project (\/\S+)/.exec(out)?.[1] ?? "";
-    const hostDirs = [...out.matchAll(/(\/tmp\/kf-(?:sshd|ssh2)-[A-Za-z0-9]+)\//g)].map((m) => m[1] as string);
+    const tmpRe = tmpdir().replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    const hostDirs = [...out.matchAll(new RegExp(`(${tmpRe}/kf-(?:sshd|ssh2)-[A-Za-z0-9]+)/`, "g"))].map((m) => m[1] as string);
     expect(reached, out).toBe(true);
     expect(workDir).not.toBe("");
     expect(existsSync(join(workDir, "home/.config/sops/age/keys.txt"))).toBe(true);
