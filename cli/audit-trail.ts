@@ -19,6 +19,9 @@ export interface CliChange {
   removed?: readonly string[];
   /** Dotted key names whose values changed. */
   keysChanged?: readonly string[];
+  /** Of keysChanged, the new keys; and the keys removed (edit tells them apart). */
+  keysAdded?: readonly string[];
+  keysRemoved?: readonly string[];
   /** Keys of the file before the change (for the exposure of removed recipients). */
   keysBefore?: readonly ListedKey[];
 }
@@ -36,7 +39,7 @@ export function recordChange(c: CliChange): string {
   const rel = relative(dir, resolve(c.file)) || c.file;
   appendAudit(
     DEFAULT_AUDIT_LOG,
-    auditEntry(rel, c.operation, "cli", { recipientsAdded: (c.added ?? []).map(named), recipientsRemoved: removed, keysChanged: [...(c.keysChanged ?? [])], exposure }),
+    auditEntry(rel, c.operation, "cli", { recipientsAdded: (c.added ?? []).map(named), recipientsRemoved: removed, keysChanged: [...(c.keysChanged ?? [])], ...(c.keysAdded ? { keysAdded: [...c.keysAdded] } : {}), ...(c.keysRemoved ? { keysRemoved: [...c.keysRemoved] } : {}), exposure }),
     dir,
   );
   return exposureMessage(rel, exposure);

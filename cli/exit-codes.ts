@@ -34,6 +34,10 @@ export const EXIT = {
   NO_IDENTITY: 128,
   /** The input is already a sops file (sops FileAlreadyEncrypted). */
   ALREADY_ENCRYPTED: 203,
+  /** edit: given up after a parse error, nothing written (sops FileHasNotBeenModified). */
+  FILE_NOT_MODIFIED: 200,
+  /** edit: the editor could not run, failed or exited non-zero (sops NoEditorFound). */
+  EDITOR: 201,
 } as const;
 
 /** Error code (KeyfleetError.code) → exit status. Codes not listed exit GENERIC. */
@@ -52,6 +56,8 @@ const BY_CODE: Record<string, number> = {
   NO_IDENTITY: EXIT.NO_IDENTITY,
   KEY_DISCOVERY: EXIT.NO_IDENTITY,
   ALREADY_ENCRYPTED: EXIT.ALREADY_ENCRYPTED,
+  EDITOR: EXIT.EDITOR,
+  EDITOR_FAILED: EXIT.EDITOR,
 };
 
 /** The exit status for a KeyfleetError code. */

@@ -15,6 +15,8 @@ import { updatekeysVerb } from "./updatekeys";
 import { rotateVerb } from "./rotate";
 import { execEnvVerb } from "./exec-env";
 import { auditVerb } from "./audit";
+import { editVerb } from "./edit";
+import { existsSync } from "node:fs";
 
 /** Every verb, by name. */
 export const VERBS: Record<string, Verb> = {
@@ -27,7 +29,13 @@ export const VERBS: Record<string, Verb> = {
   rotate: rotateVerb,
   "exec-env": execEnvVerb,
   audit: auditVerb,
+  edit: editVerb,
 };
+
+/** `keyfleet FILE` means `keyfleet edit FILE` (as `sops FILE`): a word that is no verb but a path. */
+function bareFile(word: string): boolean {
+  return !word.startsWith("-") && (word.includes("/") || word.includes(".") || existsSync(word));
+}
 
 /** The top-level `keyfleet --help` text. */
 export function mainHelp(): string {
@@ -43,7 +51,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     (name === undefined ? io.stderr : io.stdout)(mainHelp());
     return name === undefined ? 2 : 0;
   }
-  const verb = VERBS[name];
+  const verb = VERBS[name] ?? (bareFile(name) ? editVerb : undefined);
+  if (verb === editVerb && name !== "edit") rest.unshift(name);
   if (!verb) {
     io.stderr(`keyfleet: unknown verb ${JSON.stringify(name)}; see keyfleet --help\n`);
     return 2;

@@ -29,6 +29,10 @@ export interface AuditEntry {
   readonly recipientsRemoved: FingerprintedRecipient[];
   /** Key names whose values were set or changed (never the values). */
   readonly keysChanged: string[];
+  /** Of `keysChanged`, the keys that are new (present only when the writer tells them apart, as edit does). */
+  readonly keysAdded?: string[];
+  /** Key names removed from the file (present only when given). */
+  readonly keysRemoved?: string[];
   /** What removed recipients could read before the rotation. */
   readonly exposure: Exposure[];
   /** Who made the change: "keyfleet" plus the tool front (provider, cli). */
@@ -39,7 +43,7 @@ export interface AuditEntry {
 export type AuditFront = "provider" | "cli";
 
 /** The parts of an entry a caller may give; the rest default to empty lists. */
-export type AuditDetails = Partial<Pick<AuditEntry, "recipientsAdded" | "recipientsRemoved" | "keysChanged" | "exposure">>;
+export type AuditDetails = Partial<Pick<AuditEntry, "recipientsAdded" | "recipientsRemoved" | "keysChanged" | "keysAdded" | "keysRemoved" | "exposure">>;
 
 /**
  * The one builder of audit entries: time now, `by` from the front, every list present (empty
@@ -53,6 +57,8 @@ export function auditEntry(file: string, operation: AuditOperation, front: Audit
     recipientsAdded: [...(details.recipientsAdded ?? [])],
     recipientsRemoved: [...(details.recipientsRemoved ?? [])],
     keysChanged: [...(details.keysChanged ?? [])],
+    ...(details.keysAdded ? { keysAdded: [...details.keysAdded] } : {}),
+    ...(details.keysRemoved ? { keysRemoved: [...details.keysRemoved] } : {}),
     exposure: [...(details.exposure ?? [])],
     by: `keyfleet ${front}`,
   };

@@ -218,7 +218,17 @@ export function setValuesWithDataKey(text: string, format: SopsFormat, dataKey: 
     }
   }
   for (const c of changes) applyChange(d.tree[0] ?? mapping(), c, o.file);
-  return sealTree(d.tree, format, dataKey, { age: d.metadata.age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, stash: d.stash, now: o.now, file: o.file });
+  return resealDecrypted(d, format, d.tree, o);
+}
+
+/**
+ * Re-encrypts a decrypted file whose plaintext is now `tree` (the file's own tree changed in place,
+ * or a new tree parsed from edited plaintext), under the same data key, recipients, rules and
+ * version. Every value and comment whose plaintext and key path are unchanged keeps its exact ENC
+ * string (from `d.stash`); new mac and lastmodified. `tree` is encrypted in place.
+ */
+export function resealDecrypted(d: DecryptedFile, format: SopsFormat, tree: Tree, o: { file?: string; now?: Date } = {}): string {
+  return sealTree(tree, format, d.dataKey, { age: d.metadata.age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, stash: d.stash, now: o.now, file: o.file });
 }
 
 /** Re-emits an encrypted file with replaced age entries; values, mac and lastmodified untouched. */

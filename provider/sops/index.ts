@@ -11,6 +11,7 @@ export {
   decryptWithDataKey,
   encryptWithDataKey,
   setValuesWithDataKey,
+  resealDecrypted,
   rotateWithDataKeys,
   replaceAgeEntries,
   loadEncrypted,
