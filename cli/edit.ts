@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { isKeyfleetError, KeyfleetError } from "../provider/errors";
+import { describeHolder, fileVersion, textVersion, withFileLock } from "../provider/fs/lock";
 import { decrypt, encrypt, resealDecrypted, storeFor, type DecryptedFile, type SopsFormat } from "../provider/sops";
 import { valueBytes } from "../provider/sops/cipher";
 import type { Tree } from "../provider/sops/tree";
@@ -40,16 +41,21 @@ function sha256(b: Uint8Array): string {
   return createHash("sha256").update(b).digest("hex");
 }
 
-/** The file's current sha256, or null when it does not exist. */
-function currentVersion(file: string): string | null {
-  return existsSync(file) ? sha256(readInput(file)) : null;
-}
-
-/** Writes `out` unless `file` is no longer the version read before the editor opened. */
-async function writeIfUnchanged(file: string, expected: string | null, out: string): Promise<boolean> {
-  if (currentVersion(file) !== expected) return false;
-  writeOutput(file, out);
-  return true;
+/**
+ * Under the file's lock (provider/fs/lock, as every keyfleet writer), writes `out` atomically unless
+ * `file` is no longer the version read before the editor opened (compare-and-swap). False when it
+ * changed: nothing was written.
+ */
+async function writeIfUnchanged(file: string, expected: string | null, out: string, io: CliIo): Promise<boolean> {
+  return withFileLock(
+    file,
+    () => {
+      if (fileVersion(file) !== expected) return false;
+      writeOutput(file, out);
+      return true;
+    },
+    { command: "keyfleet edit", onWait: (h) => io.stderr(`keyfleet: waiting for ${h ? describeHolder(h) : "another writer"} to finish with ${file}\n`) },
+  );
 }
 
 /** Parses edited plaintext with the format's store; errors go to the editor, never to the terminal. */
@@ -145,13 +151,15 @@ export const editVerb = sopsVerb(
     const [file] = positionals("edit", args.positionals, 1, "FILE") as [string];
     const format = resolveFormat("edit", args.flags["input-type"], file);
     const editor = editorCommand(io.env).argv;
-    const before = currentVersion(file);
-    const isNew = before === null;
+    const isNew = !existsSync(file);
+    let before: string | null = null;
     let d: DecryptedFile | undefined;
     let initial: Buffer;
     let target: ReturnType<typeof ruleRecipients> | undefined;
     if (!isNew) {
-      const text = readInput(file).toString("utf8");
+      const raw = readInput(file);
+      before = textVersion(raw);
+      const text = raw.toString("utf8");
       const ids = await loadIdentities(io);
       d = await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, report: ids.report }));
       initial = bytesOf(d.emit());
@@ -183,7 +191,7 @@ export const editVerb = sopsVerb(
             const plain = format === "binary" ? new Uint8Array(bytes) : bytes.toString("utf8");
             out = await encrypt(plain, { format, recipients: t.recipients, ...(t.lookup.rule.rules ? { rules: t.lookup.rule.rules } : {}), file });
           }
-          if (!(await writeIfUnchanged(file, before, out))) return { ok: false };
+          if (!(await writeIfUnchanged(file, before, out, io))) return { ok: false };
           return { ok: true, result: keys };
         },
       });
