@@ -117,7 +117,8 @@ export async function editSession<T, R>(o: {
   const state = { inEditor: false };
   const unguard = guardSignals(dir, state);
   try {
-    const fileName = `${randomBytes(4).toString("hex")}-${o.name.replace(/[^A-Za-z0-9._-]/g, "_").slice(-60)}`;
+    // the directory is private: the file keeps the target's name (editors pick a syntax from it)
+    const fileName = o.name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_").slice(-60) || "edit";
     let path = dir.write(fileName, o.initial);
     let shown = Buffer.from(o.initial);
     for (let round = 1; round <= MAX_ROUNDS; round++) {

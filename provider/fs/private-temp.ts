@@ -124,7 +124,7 @@ export interface PrivateDir {
 export function makePrivateDir(purpose: string, env: Record<string, string | undefined> = process.env): PrivateDir {
   const { dir: base, memory } = privateTempBase(env);
   sweepPrivateDirs(base, purpose);
-  const path = join(base, `${prefixOf(purpose)}${process.pid}.${processStartTime(process.pid) ?? "x"}.${randomBytes(8).toString("hex")}`);
+  const path = join(base, `${prefixOf(purpose)}${process.pid}.${processStartTime(process.pid) ?? "x"}.${randomBytes(4).toString("hex")}`);
   try {
     mkdirSync(path, { mode: 0o700 });
   } catch (e) {
