@@ -41,7 +41,7 @@ function bareFile(word: string): boolean {
 export function mainHelp(): string {
   const width = Math.max(...Object.keys(VERBS).map((k) => k.length));
   const rows = Object.entries(VERBS).map(([k, v]) => `  ${k.padEnd(width)}  ${v.spec.summary}`);
-  return ["usage: keyfleet <verb> [flags]", "", "verbs:", ...rows, "", "keyfleet <verb> --help describes each verb."].join("\n") + "\n";
+  return ["usage: keyfleet <verb> [flags]", "", "verbs:", ...rows, "", "keyfleet FILE is keyfleet edit FILE.", "keyfleet <verb> --help describes each verb."].join("\n") + "\n";
 }
 
 /** Runs the CLI with `argv` (words after the program name); returns the exit code. Never throws. */
