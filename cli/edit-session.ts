@@ -9,7 +9,7 @@
 import { readFileSync, renameSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, extname, join } from "node:path";
-import { KeyfleetError } from "../provider/errors";
+import { isKeyfleetError, KeyfleetError } from "../provider/errors";
 import { makePrivateDir, type PrivateDir } from "../provider/fs/private-temp";
 import { runEditor, type EditorEnd } from "./editor";
 
@@ -98,8 +98,10 @@ function guardSignals(dir: PrivateDir, state: { inEditor: boolean }): () => void
  * Runs the editor on `initial` until the result parses, is left unchanged, or is given up.
  * `name` is the temp file's name hint (its extension helps editors pick a syntax). `parse` must not
  * throw for bad input; its error text is shown only inside the temp file, never printed.
- * `save` runs inside the session (signals still guarded); when it refuses, the edited temp is moved
- * out of the private directory to a 0600 file of its own beside it, whose path is returned.
+ * `parse` may also prepare the write (encrypt): whatever it rejects goes back to the editor.
+ * `save` runs inside the session (signals still guarded); when it refuses or throws, the edited temp
+ * is moved out of the private directory to a 0600 file of its own beside it, and its path is
+ * returned (or named in the error).
  * @throws EditorError when the editor cannot start, fails, or the session is interrupted
  */
 export async function editSession<T, R>(o: {
@@ -107,7 +109,7 @@ export async function editSession<T, R>(o: {
   name: string;
   editor: string[];
   env: Record<string, string | undefined>;
-  parse: (bytes: Buffer) => ParseOutcome<T>;
+  parse: (bytes: Buffer) => ParseOutcome<T> | Promise<ParseOutcome<T>>;
   /** Writes the result; `ok: false` when the target changed meanwhile (nothing written). */
   save: (value: T, bytes: Buffer) => Promise<{ ok: true; result: R } | { ok: false }>;
   /** False for binary: no header is ever added. */
@@ -129,14 +131,24 @@ export async function editSession<T, R>(o: {
       const edited = readFileSync(path);
       if (edited.equals(shown)) return round === 1 ? { kind: "unchanged" } : { kind: "abandoned" };
       const body = o.text ? stripHeader(edited) : edited;
-      const p = o.parse(body);
+      const p = await o.parse(body);
       if (p.ok) {
-        const saved = await o.save(p.value, body);
+        const keep = (): string => {
+          // keep what was typed: out of the private directory (which is removed below), still 0600
+          const kept = join(dirname(dir.path), `keyfleet-edit-kept.${process.pid}.${randomBytes(6).toString("hex")}${extname(o.name)}`);
+          renameSync(path, kept);
+          return kept;
+        };
+        let saved: Awaited<ReturnType<typeof o.save>>;
+        try {
+          saved = await o.save(p.value, body);
+        } catch (e) {
+          // lock timeout, unwritable directory, …: nothing was written, and nothing typed is lost
+          const kept = keep();
+          throw new KeyfleetError(isKeyfleetError(e) ? e.code : "WRITE_FAILED", `${e instanceof Error ? e.message : String(e)}; your edited text (plaintext) is kept in ${kept} (mode 0600)`, { cause: e });
+        }
         if (saved.ok) return { kind: "saved", result: saved.result };
-        // keep what was typed: out of the private directory (which is removed below), still 0600
-        const kept = join(dirname(dir.path), `keyfleet-edit-kept.${process.pid}.${randomBytes(6).toString("hex")}${extname(o.name)}`);
-        renameSync(path, kept);
-        return { kind: "conflict", kept };
+        return { kind: "conflict", kept: keep() };
       }
       shown = Buffer.concat([Buffer.from(errorHeader(p.error)), body]);
       // a new file each round: the editor may have replaced the old one (write to a new name, rename)

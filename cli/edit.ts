@@ -58,20 +58,6 @@ async function writeIfUnchanged(file: string, expected: string | null, out: stri
   );
 }
 
-/** Parses edited plaintext with the format's store; errors go to the editor, never to the terminal. */
-function parsePlain(format: SopsFormat, file: string): (bytes: Buffer) => ParseOutcome<Tree> {
-  return (bytes) => {
-    try {
-      const p = storeFor(format).parsePlain(format === "binary" ? new Uint8Array(bytes) : bytes.toString("utf8"), file);
-      if (p.meta) return { ok: false, error: 'the text has sops metadata (a top-level "sops" key or sops_ lines); remove it' };
-      if (format !== "binary" && !bytes.toString("utf8").trim()) return { ok: false, error: "the text is empty; to delete the file, remove it with git rm" };
-      return { ok: true, value: p.tree };
-    } catch (e) {
-      return { ok: false, error: e instanceof Error ? e.message : String(e) };
-    }
-  };
-}
-
 /** Leaf key name → canonical typed value (never printed), for the added/changed/removed lists. */
 function leafMap(tree: Tree): Map<string, string> {
   const m = new Map<string, string>();
@@ -83,7 +69,7 @@ function leafMap(tree: Tree): Map<string, string> {
 }
 
 /** Key names added, changed and removed between two plaintext trees. */
-export function keyChanges(before: Tree, after: Tree): { added: string[]; changed: string[]; removed: string[] } {
+export function keyChanges(before: Tree, after: Tree): KeyLists {
   const a = leafMap(before);
   const b = leafMap(after);
   const added: string[] = [];
@@ -127,6 +113,47 @@ function reportNoWrite(io: CliIo, file: string, kind: "unchanged" | "abandoned",
   return EXIT.FILE_NOT_MODIFIED;
 }
 
+/** Key names a save reports. */
+interface KeyLists {
+  added: string[];
+  changed: string[];
+  removed: string[];
+}
+
+/** An edit ready to write: the encrypted text and the key lists, or "same" when the data did not change. */
+type Prepared = { out: string; keys: KeyLists } | "same";
+
+/**
+ * Parses edited plaintext with the format's store and encrypts it: for an existing file with
+ * resealDecrypted (same data key, untouched ENC strings kept), for a new one with the rule's
+ * recipients. Every rejection goes back to the editor (never to the terminal: it may quote the text).
+ */
+function prepare(format: SopsFormat, file: string, from: { d: DecryptedFile } | { target: ReturnType<typeof ruleRecipients> }): (bytes: Buffer) => Promise<ParseOutcome<Prepared>> {
+  const store = storeFor(format);
+  const oldPlain = "d" in from ? bytesOf(from.d.emit()) : undefined;
+  return async (bytes) => {
+    try {
+      const input = format === "binary" ? new Uint8Array(bytes) : bytes.toString("utf8");
+      const p = store.parsePlain(input, file);
+      if (p.meta) return { ok: false, error: 'the text has sops metadata (a top-level "sops" key or sops_ lines); remove it' };
+      if (format !== "binary" && !bytes.toString("utf8").trim()) return { ok: false, error: "the text is empty; to delete the file, remove it with git rm" };
+      if ("d" in from) {
+        // the same data in other words (spacing, quoting): nothing to write
+        if (oldPlain && bytesOf(store.emitPlain(p.tree)).equals(oldPlain)) return { ok: true, value: "same" };
+        const keys = keyChanges(from.d.tree, p.tree);
+        return { ok: true, value: { out: resealDecrypted(from.d, format, p.tree, { file }), keys } };
+      }
+      const keys = { added: [...leafMap(p.tree).keys()], changed: [], removed: [] };
+      const rules = from.target.lookup.rule.rules;
+      const out = await encrypt(input, { format, recipients: from.target.recipients, ...(rules ? { rules } : {}), file });
+      return { ok: true, value: { out, keys } };
+    } catch (e) {
+      if (!isKeyfleetError(e)) throw e;
+      return { ok: false, error: e.message };
+    }
+  };
+}
+
 /** The edit verb. */
 export const editVerb = sopsVerb(
   {
@@ -167,32 +194,18 @@ export const editVerb = sopsVerb(
       target = newFileTarget(file);
       initial = Buffer.from(NEW_FILE_EXAMPLE[format], "utf8");
     }
-    const oldPlain = d ? bytesOf(d.emit()) : undefined;
-    const oldTree = d?.tree;
     try {
-      const end = await editSession<Tree, { added: string[]; changed: string[]; removed: string[] } | "same">({
+      const end = await editSession<Prepared, KeyLists | "same">({
         initial,
         name: basename(file),
         editor,
         env: io.env,
         text: format !== "binary",
-        parse: parsePlain(format, file),
-        async save(tree, bytes) {
-          let out: string;
-          let keys: { added: string[]; changed: string[]; removed: string[] };
-          if (d && oldTree && oldPlain) {
-            // the same data in other words (spacing, quoting): nothing to write
-            if (bytesOf(storeFor(format).emitPlain(tree)).equals(oldPlain)) return { ok: true, result: "same" };
-            keys = keyChanges(oldTree, tree);
-            out = resealDecrypted(d, format, tree, { file });
-          } else {
-            const t = target as ReturnType<typeof ruleRecipients>;
-            keys = { added: [...leafMap(tree).keys()], changed: [], removed: [] };
-            const plain = format === "binary" ? new Uint8Array(bytes) : bytes.toString("utf8");
-            out = await encrypt(plain, { format, recipients: t.recipients, ...(t.lookup.rule.rules ? { rules: t.lookup.rule.rules } : {}), file });
-          }
-          if (!(await writeIfUnchanged(file, before, out, io))) return { ok: false };
-          return { ok: true, result: keys };
+        parse: prepare(format, file, d ? { d } : { target: target as ReturnType<typeof ruleRecipients> }),
+        async save(prepared) {
+          if (prepared === "same") return { ok: true, result: "same" };
+          if (!(await writeIfUnchanged(file, before, prepared.out, io))) return { ok: false };
+          return { ok: true, result: prepared.keys };
         },
       });
       if (end.kind === "unchanged" || end.kind === "abandoned") return reportNoWrite(io, file, end.kind, isNew);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { CLI, cleanupTmp, kf, lineDiff, project as makeProject, setupKeys, tmp, type Keys } from "./cli-helpers";
-import { alive, findPlaintext, makeRuntimeDir, removeDir, runDirs, waitFor } from "./edit-helpers";
+import { alive, findPlaintext, makeRuntimeDir, nextSecond, removeDir, runDirs, waitFor } from "./edit-helpers";
 
 let keys: Keys;
 let xdg: string;
@@ -37,6 +37,7 @@ afterAll(() => {
 it("vi under tmux: the decrypted text is on the terminal, typed keys change one value, :wq saves it encrypted", async () => {
   const d = makeProject(keys);
   const before = readFileSync(join(d, "secrets/app.yaml"), "utf8");
+  await nextSecond(); // so that lastmodified must change
   const nv = `tty${randomBytes(6).toString("hex")}`;
   const done = join(d, "exit-status");
   const script = join(d, "run.sh");

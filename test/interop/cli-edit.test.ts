@@ -6,11 +6,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readMetadata } from "../../provider/sops";
 import { PLAIN, cleanupTmp, kf, lineDiff, project as makeProject, setupKeys, tmp, type Keys } from "./cli-helpers";
-import { alive, editBase, editorScript, findPlaintext, kfBg, makeRuntimeDir, removeDir, runDirs, waitFor } from "./edit-helpers";
+import { alive, editBase, editorScript, findPlaintext, kfBg, makeRuntimeDir, nextSecond, removeDir, runDirs, waitFor } from "./edit-helpers";
 
 let keys: Keys;
 let xdg: string;
@@ -41,9 +42,10 @@ const data = (ls: string[]): string[] => ls.filter((l) => !/(lastmodified|mac)["
 const scripts = (): string => join(tmp(), "editors");
 
 describe("edit an existing file", () => {
-  it("change one value: exactly that ciphertext, the mac and lastmodified change; temp 0600 in a 0700 dir on tmpfs; the key is not in the editor's env", () => {
+  it("change one value: exactly that ciphertext, the mac and lastmodified change; temp 0600 in a 0700 dir on tmpfs; the key is not in the editor's env", async () => {
     const d = project();
     const before = readFileSync(join(d, "secrets/app.yaml"), "utf8");
+    await nextSecond(); // so that lastmodified must change
     const rec = join(d, "rec.json");
     const ed = editorScript(scripts(), `
       const st = fs.statSync(file), dst = fs.statSync(require("node:path").dirname(file));
@@ -234,6 +236,28 @@ describe("edit: files changing and processes dying", () => {
     expect(readFileSync(target, "utf8")).not.toContain(nv);
     unlinkSync(kept);
     expect(existsSync(join(d, "secrets/.app.yaml.keyfleet-lock"))).toBe(false);
+  });
+
+  it("the file stays locked by another writer: nothing written, the edit kept (0600) and named in the error", () => {
+    const d = project();
+    const target = join(d, "secrets/app.yaml");
+    const before = readFileSync(target);
+    const lock = join(d, "secrets/.app.yaml.keyfleet-lock");
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, command: "test holder", started: new Date().toISOString(), host: hostname(), token: "held-by-test" }));
+    const ed = editorScript(scripts(), `fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW));`);
+    const nv = secret("locked");
+    const r = run(d, ["edit", "secrets/app.yaml"], { EDITOR: ed, ED_NEW: nv, KEYFLEET_LOCK_TIMEOUT_MS: "300" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`waiting for pid ${process.pid} (test holder)`);
+    expect(r.stderr).toContain("is locked by");
+    const kept = /kept in (\S+) \(mode 0600\)/.exec(r.stderr)?.[1] as string;
+    expect(statSync(kept).mode & 0o777).toBe(0o600);
+    expect(readFileSync(kept, "utf8")).toContain(nv);
+    expect(r.stderr).not.toContain(nv);
+    expect(readFileSync(target).equals(before)).toBe(true);
+    expect(readFileSync(lock, "utf8")).toContain("held-by-test");
+    unlinkSync(kept);
+    unlinkSync(lock);
   });
 
   it("kill -9 of keyfleet while the editor is open: the next run sweeps the temp directory", async () => {

@@ -120,3 +120,8 @@ export function findPlaintext(roots: readonly string[], needles: readonly string
 export function removeDir(d: string): void {
   rmSync(d, { recursive: true, force: true });
 }
+
+/** Waits until the wall clock enters its next second (lastmodified has whole seconds). */
+export async function nextSecond(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
+}
