@@ -114,8 +114,11 @@ export async function editSession<T, R>(o: {
   save: (value: T, bytes: Buffer) => Promise<{ ok: true; result: R } | { ok: false }>;
   /** False for binary: no header is ever added. */
   text: boolean;
+  /** Told once when no memory filesystem was found and the plaintext goes to a disk directory. */
+  onDisk?: (dir: string) => void;
 }): Promise<SessionResult<R>> {
   const dir = makePrivateDir("edit", o.env);
+  if (!dir.memory) o.onDisk?.(dir.path);
   const state = { inEditor: false };
   const unguard = guardSignals(dir, state);
   try {

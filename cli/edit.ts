@@ -201,6 +201,7 @@ export const editVerb = sopsVerb(
         editor,
         env: io.env,
         text: format !== "binary",
+        onDisk: (dir) => io.stderr(`keyfleet: no tmpfs found ($XDG_RUNTIME_DIR, /dev/shm); the plaintext is on disk in ${dir} (mode 0700) until the editor exits\n`),
         parse: prepare(format, file, d ? { d } : { target: target as ReturnType<typeof ruleRecipients> }),
         async save(prepared) {
           if (prepared === "same") return { ok: true, result: "same" };

@@ -133,6 +133,24 @@ describe("edit an existing file", () => {
     expect(run(d, ["decrypt", "secrets/app.yaml"]).stdout).not.toContain("keyfleet edit");
   });
 
+  it("json and dotenv parse errors reopen too; the header (not json, not dotenv) is removed before parsing", () => {
+    for (const [name, broken] of [["a.json", "{ not json"], ["a.env", "LINE WITHOUT EQUALS"]] as const) {
+      const d = tmp();
+      writeFileSync(join(d, name), PLAIN[name] as string);
+      expect(run(d, ["encrypt", "-i", "--age", keys.alice.recipient, name]).code).toBe(0);
+      const plainBefore = run(d, ["decrypt", name]).stdout;
+      const ed = editorScript(scripts(), `
+        const t = fs.readFileSync(file, "utf8");
+        if (!t.startsWith("# keyfleet edit: ")) fs.writeFileSync(file, process.env.BROKEN + "\\n" + t);
+        else fs.writeFileSync(file, t.replace(process.env.BROKEN + "\\n", "").replace("s3cr3t", process.env.ED_NEW));`);
+      const nv = secret("fix");
+      const r = run(d, ["edit", name], { EDITOR: ed, ED_NEW: nv, BROKEN: broken });
+      expect(r.stderr, name).toContain("(1 changed)");
+      expect(r.code, name).toBe(0);
+      expect(run(d, ["decrypt", name]).stdout, name).toBe(plainBefore.replace("s3cr3t", nv));
+    }
+  });
+
   it("invalid text, then quitting without a change: gives up (exit 200), the file stays as it was", () => {
     const d = project();
     const before = readFileSync(join(d, "secrets/app.yaml"));
