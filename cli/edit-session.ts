@@ -6,7 +6,7 @@
  * out: success, error, editor failure, SIGINT/SIGTERM/SIGHUP (a SIGKILL leaves it to the next run's
  * sweep).
  */
-import { readFileSync, renameSync } from "node:fs";
+import { chmodSync, readFileSync, renameSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, extname, join } from "node:path";
 import { isKeyfleetError, KeyfleetError } from "../provider/errors";
@@ -140,6 +140,7 @@ export async function editSession<T, R>(o: {
           // keep what was typed: out of the private directory (which is removed below), still 0600
           const kept = join(dirname(dir.path), `keyfleet-edit-kept.${process.pid}.${randomBytes(6).toString("hex")}${extname(o.name)}`);
           renameSync(path, kept);
+          chmodSync(kept, 0o600); // an editor that wrote a new file may have left another mode
           return kept;
         };
         let saved: Awaited<ReturnType<typeof o.save>>;
