@@ -20,7 +20,28 @@ export {
   type DecryptedLeaf,
   type ValueChange,
 } from "./core.js";
-export { encrypt, decrypt, setValues, updateRecipients, rotate, readMetadata, listKeys, unwrapDataKey, type SopsMetadataView } from "./ops.js";
+export {
+  encrypt,
+  encryptKeyed,
+  decrypt,
+  setValues,
+  updateRecipients,
+  rotate,
+  rotateKeyed,
+  readMetadata,
+  listKeys,
+  unwrapDataKey,
+  type SopsMetadataView,
+  type SopsTextOptions,
+  type EncryptOptions,
+  type KeyedOptions,
+  type DecryptOptions,
+  type SetValuesOptions,
+  type UpdateRecipientsOptions,
+  type RotateOptions,
+  type KeyedText,
+  type RecipientsChange,
+} from "./ops.js";
 export { keyedDigest, DIGEST_INFO } from "./digest.js";
 export { parseSopsConfig, findConfigFile, loadConfigFor, matchRule, upsertCreationRule, pathRegexFor, type CreationRule, type SopsConfig } from "./config.js";
 export { MacMismatchError, NoIdentityError, SopsParseError, UnsupportedError, SopsCryptoError, SopsArgumentError } from "./errors.js";
