@@ -252,43 +252,46 @@ export async function read(id: string, props: SecretFileOutputs): Promise<pulumi
   return { id, props: { ...out, managedKeys: props.managedKeys ?? [] } };
 }
 
+/** A diff result that plans a change: an update, or a replacement of the properties in `replaces`. */
+function changed(replaces: string[] = []): pulumi.dynamic.DiffResult {
+  return { changes: true, replaces, deleteBeforeReplace: false };
+}
+
 /**
  * Update when recipients, managed values, audit settings or the file itself changed; replace only
  * when `path` changes. Unknowns → update, without touching the disk.
  */
 export async function diff(_id: string, olds: SecretFileOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
-  const replaces: string[] = [];
   // the same file spelled differently (`./secrets/a.yaml`) is an update: a replacement would adopt the
   // file and then delete it when deleteFileOnDestroy is set
-  if (isUnknown(news["path"]) || typeof news["path"] !== "string" || absPath(news["path"]) !== absPath(olds.path)) replaces.push("path");
-  if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
-  if (containsUnknown(news) || news["path"] !== olds.path) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (isUnknown(news["path"]) || typeof news["path"] !== "string" || absPath(news["path"]) !== absPath(olds.path)) return changed(["path"]);
+  if (containsUnknown(news) || news["path"] !== olds.path) return changed();
   const n = news as unknown as SecretFileInputs;
   // check refuses a format change at the same path (no in-place conversion); never a replace
-  if (formatOf(n) !== olds.format) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (formatOf(n) !== olds.format) return changed();
   const wantR = n.recipients.map((r) => `${r.name}\0${canonicalRecipientText(r.recipient)}`).sort();
   const haveR = (olds.recipients ?? []).map((r) => `${r.name}\0${canonicalRecipientText(r.recipient)}`).sort();
-  if (wantR.join("\n") !== haveR.join("\n")) return { changes: true, replaces, deleteBeforeReplace: false };
-  if (auditLogOf(n) !== olds.auditLog || (n.deleteFileOnDestroy ?? false) !== olds.deleteFileOnDestroy) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (wantR.join("\n") !== haveR.join("\n")) return changed();
+  if (auditLogOf(n) !== olds.auditLog || (n.deleteFileOnDestroy ?? false) !== olds.deleteFileOnDestroy) return changed();
   const text = readText(absPath(n.path));
-  if (text === undefined || sha256(text) !== olds.fileSha256) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (text === undefined || sha256(text) !== olds.fileSha256) return changed();
   // a refresh could not recompute the digests of a changed file: update recomputes them
-  if (olds.digestsStale === true) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (olds.digestsStale === true) return changed();
   const values = n.values ?? {};
   const keys = Object.keys(values).sort();
-  if (keys.join("\n") !== (olds.managedKeys ?? []).join("\n")) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (keys.join("\n") !== (olds.managedKeys ?? []).join("\n")) return changed();
   if (keys.length > 0) {
     let dataKey: Uint8Array;
     try {
       // only the data key is unwrapped (no value is decrypted) to key the digests of the new values
       dataKey = await unwrapDataKey(loadEncrypted(text, olds.format, n.path).meta, await identitiesOnce()(), n.path);
     } catch {
-      return { changes: true, replaces, deleteBeforeReplace: false }; // update will report why
+      return changed(); // update will report why
     }
     const name = (k: string): string => keyName(valuePath(k, olds.format));
-    if (keys.some((k) => valueDigest(dataKey, name(k), values[k] as string) !== olds.valueDigests?.[name(k)])) return { changes: true, replaces, deleteBeforeReplace: false };
+    if (keys.some((k) => valueDigest(dataKey, name(k), values[k] as string) !== olds.valueDigests?.[name(k)])) return changed();
   }
-  return { changes: false, replaces, deleteBeforeReplace: false };
+  return { changes: false, replaces: [], deleteBeforeReplace: false };
 }
 
 /** Keeps the file unless `deleteFileOnDestroy`; a removal is audited. */

@@ -3,7 +3,8 @@
  * metadata, encrypt / decrypt / set / re-key / rotate and .sops.yaml rules. Pure: no file writes
  * (those are provider/fs).
  */
-export { formatFromPath, storeFor, type SopsFormat, type Store } from "./stores/index.js";
+export { formatFromPath, storeFor, type Store } from "./stores/index.js";
+export { SOPS_FORMATS, isSopsFormat, sopsFormatList, type SopsFormat } from "./formats.js";
 export type { EncryptRules } from "./rules.js";
 export { compileRe2, DEFAULT_UNENCRYPTED_SUFFIX } from "./rules.js";
 export { SOPS_VERSION, type AgeEntry, type SopsMetadata } from "./metadata.js";
@@ -19,6 +20,10 @@ export {
   type LoadedFile,
   type DecryptedLeaf,
   type ValueChange,
+  type DataKeyOptions,
+  type DecryptWithKeyOptions,
+  type SealOptions,
+  type EncryptWithKeyOptions,
 } from "./core.js";
 export {
   encrypt,
