@@ -1,7 +1,7 @@
 /**
  * Preview overhead: Check + Diff through the REAL dynamic-provider server for N resources
  * (default 1,000), median per resource over several runs, for a given provider against a no-op
- * provider (the floor: gRPC round trips + the server's own work).
+ * provider (the floor: gRPC round trips + the server's own work); judges the ratio (bench/judge.ts).
  *
  * Usage: node dist/bench/preview.bench.js [providerModule] [exportName] [N]
  *   providerModule: compiled module exporting the provider object (default: the harness counter
@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ProviderClient } from "../test/harness/engine/provider-client";
 import { serializeProvider } from "../test/harness/engine/serialize";
+import { median, report } from "./judge";
 
 type Inputs = (i: number, dir: string) => { olds: Record<string, unknown>; news: Record<string, unknown> };
 const defaultInputs: Inputs = (i, dir) => ({
@@ -31,11 +32,6 @@ const noop = {
     return { id: "x" };
   },
 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
 
 async function measure(pc: ProviderClient, provider: string, inputs: Inputs, n: number, dir: string): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -75,7 +71,7 @@ async function main(): Promise<void> {
     console.log(`preview Check+Diff, ${n} resources, median of 5 runs, per resource:`);
     console.log(`  ${exportName.padEnd(18)} ${ma.toFixed(3)} ms`);
     console.log(`  no-op provider     ${mb.toFixed(3)} ms (floor: server round trips)`);
-    console.log(`  ratio ${(ma / mb).toFixed(2)}x; target <= 2 ms per resource: ${ma <= 2 ? "met" : "NOT met"}`);
+    report([{ what: `Check+Diff per resource (${exportName})`, ours: ma, peer: mb, peerName: "no-op provider (floor)", unit: "ms", maxRatio: 2 }]);
   } finally {
     await pc.stop();
     rmSync(dir, { recursive: true, force: true });

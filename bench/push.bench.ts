@@ -5,8 +5,8 @@
  * sha256 read-back), hosts in parallel with a concurrency limit of 16, fresh connections per run.
  * peer: the manual path, a loop of `scp FILE host:PATH.tmp` + `ssh host mv PATH.tmp PATH` per host,
  * with BatchMode and StrictHostKeyChecking=yes against a known_hosts file written here.
- * Rounds alternate the two sides; prints medians, hosts/second and the ratio.
- * BENCH_RUNS (default 3) sets the rounds.
+ * Rounds alternate the two sides; prints medians and hosts/second, and judges the ratio keyfleet /
+ * scp loop per fleet size (bench/judge.ts). BENCH_RUNS (default 3) sets the rounds.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { SshPool } from "../provider/ssh/index";
 import { renderEnv } from "../provider/render/index";
 import { startHosts, type SshdHost } from "../test/harness/sshd";
+import { median, report, type Comparison } from "./judge";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SIZES = [1, 10, 30];
@@ -53,11 +54,11 @@ async function manual(hosts: SshdHost[], file: string, knownHosts: string): Prom
   }
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 
 async function main(): Promise<void> {
   const hosts = await startHosts(Math.max(...SIZES));
   const dir = mkdtempSync(join(tmpdir(), "kf-bench-push-"));
+  const judged: Comparison[] = [];
   try {
     const env = renderEnv(Array.from({ length: 20 }, (_, i) => [`KEY_${i}`, `bench-value-${i}-${"v".repeat(40)}`] as [string, string]), "dotenv");
     const content = Buffer.from(env);
@@ -85,7 +86,11 @@ async function main(): Promise<void> {
       const ma = median(a);
       const mb = median(b);
       process.stdout.write(`${String(n).padStart(5)} | ${ma.toFixed(0).padStart(8)} (${(n / (ma / 1000)).toFixed(1)}) | ${mb.toFixed(0).padStart(10)} (${(n / (mb / 1000)).toFixed(1)}) | ${(mb / ma).toFixed(1)}x\n`);
+      // keyfleet must beat the manual loop at every size (one connection per host vs two processes)
+      judged.push({ what: `push to ${n} host${n > 1 ? "s" : ""}`, ours: ma, peer: mb, peerName: "scp + ssh mv loop", unit: "ms", maxRatio: 1 });
     }
+    process.stdout.write("\n");
+    report(judged);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await Promise.all(hosts.map((h) => h.stop()));

@@ -3,66 +3,18 @@
  * where sops has one, and a wrapper that maps a verb's KeyfleetError to its code. Usage errors keep
  * going to the dispatcher in `main.ts`, which prints them and exits 2.
  */
-import { isKeyfleetError } from "../provider/errors";
+import { ERROR_CODES, EXIT, isErrorCode, isKeyfleetError, type ExitStatus } from "../provider/errors";
 import type { CliIo, ParsedArgs, Verb, VerbSpec } from "./args";
 
-/** Exit statuses (sops numbers where sops has them). */
-export const EXIT = {
-  /** Success. */
-  OK: 0,
-  /** Any other keyfleet error (sops ErrorGeneric). */
-  GENERIC: 1,
-  /** Input file missing, unreadable or not a sops file (sops CouldNotReadInputFile). */
-  READ_INPUT: 2,
-  /** Output could not be written (sops CouldNotWriteOutputFile). */
-  WRITE_OUTPUT: 3,
-  /** `.sops.yaml` is invalid (sops ErrorReadingConfig). */
-  CONFIG: 5,
-  /** A value could not be decrypted: tampered or corrupt ciphertext (sops ErrorDecryptingTree). */
-  DECRYPT_TREE: 25,
-  /** The MAC does not match the values (sops MacMismatch). */
-  MAC_MISMATCH: 51,
-  /** No `.sops.yaml` or no rule for the file (sops ConfigFileNotFound). */
-  NO_CONFIG: 61,
-  /** Interrupted at a prompt (sops KeyboardInterrupt). */
-  INTERRUPTED: 85,
-  /** Bad `--extract` / key path (sops InvalidTreePathFormat). */
-  BAD_KEY_PATH: 91,
-  /** No recipients to encrypt to (sops NoEncryptionKeyFound). */
-  NO_RECIPIENTS: 111,
-  /** None of the identities can unwrap the data key, or no identity could be loaded (sops CouldNotRetrieveKey). */
-  NO_IDENTITY: 128,
-  /** The input is already a sops file (sops FileAlreadyEncrypted). */
-  ALREADY_ENCRYPTED: 203,
-  /** edit: given up after a parse error, nothing written (sops FileHasNotBeenModified). */
-  FILE_NOT_MODIFIED: 200,
-  /** edit: the editor could not run, failed or exited non-zero (sops NoEditorFound). */
-  EDITOR: 201,
-} as const;
+/** Exit statuses (sops numbers where sops has them); defined with the error codes in provider/errors. */
+export { EXIT, type ExitStatus };
 
-/** Error code (KeyfleetError.code) → exit status. Codes not listed exit GENERIC. */
-const BY_CODE: Record<string, number> = {
-  IO_READ: EXIT.READ_INPUT,
-  SOPS_PARSE: EXIT.READ_INPUT,
-  IO_WRITE: EXIT.WRITE_OUTPUT,
-  WRITE_FAILED: EXIT.WRITE_OUTPUT,
-  CONFIG: EXIT.CONFIG,
-  SOPS_CRYPTO: EXIT.DECRYPT_TREE,
-  MAC_MISMATCH: EXIT.MAC_MISMATCH,
-  NO_CONFIG: EXIT.NO_CONFIG,
-  INTERRUPTED: EXIT.INTERRUPTED,
-  BAD_KEY_PATH: EXIT.BAD_KEY_PATH,
-  NO_RECIPIENTS: EXIT.NO_RECIPIENTS,
-  NO_IDENTITY: EXIT.NO_IDENTITY,
-  KEY_DISCOVERY: EXIT.NO_IDENTITY,
-  ALREADY_ENCRYPTED: EXIT.ALREADY_ENCRYPTED,
-  EDITOR: EXIT.EDITOR,
-  EDITOR_FAILED: EXIT.EDITOR,
-};
-
-/** The exit status for a KeyfleetError code. */
-export function exitCodeFor(code: string): number {
-  return BY_CODE[code] ?? EXIT.GENERIC;
+/**
+ * The exit status for a KeyfleetError code, from the one table of codes ({@link ERROR_CODES}); a
+ * string that is no code (an error from another module copy or version) exits GENERIC.
+ */
+export function exitCodeFor(code: string): ExitStatus {
+  return isErrorCode(code) ? ERROR_CODES[code].exit : EXIT.GENERIC;
 }
 
 /**

@@ -4,12 +4,12 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { writeFileAtomic } from "../provider/fs";
-import { formatFromPath, type SopsFormat } from "../provider/sops";
+import { formatFromPath, SOPS_FORMATS, type SopsFormat } from "../provider/sops";
 import { KeyfleetError } from "../provider/errors";
 import { UsageError, type FlagSpec } from "./args";
 
 /** The formats a `--input-type`/`--output-type` flag accepts. */
-export const FORMATS: readonly SopsFormat[] = ["yaml", "json", "dotenv", "ini", "binary"];
+export const FORMATS: readonly SopsFormat[] = SOPS_FORMATS;
 
 /** The `--input-type` flag of a verb that reads one sops file. */
 export const INPUT_TYPE_FLAG: FlagSpec = { type: "string", valueName: "FORMAT", description: "yaml, json, dotenv, ini or binary; default: from the extension" };

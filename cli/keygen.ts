@@ -27,7 +27,7 @@ export function appendSecretFile(path: string, text: string): void {
   try {
     fd = openSync(path, "a+", 0o600);
   } catch (e) {
-    throw new KeyfleetError("KEYGEN_WRITE", `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path, hint: "choose another file with -o", cause: e });
+    throw new KeyfleetError("WRITE_FAILED", `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path, hint: "choose another file with -o", cause: e });
   }
   try {
     const st = fstatSync(fd);

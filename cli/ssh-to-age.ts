@@ -57,7 +57,7 @@ export const sshToAgeVerb: Verb = {
     try {
       text = inPath === "-" ? (await io.readStdin()).toString("utf8") : readFileSync(inPath, "utf8");
     } catch (e) {
-      throw new KeyfleetError("IO", `cannot read ${inPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: inPath, cause: e });
+      throw new KeyfleetError("IO_READ", `cannot read ${inPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: inPath, cause: e });
     }
     const priv = args.flags["private-key"] === true;
     const lines = priv ? [sshToAgeIdentity(text)] : convertPublicKeys(text, (n) => io.stderr(n + "\n"));

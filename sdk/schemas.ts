@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { KeyfleetError } from "../provider/errors";
+import { SOPS_FORMATS } from "../provider/sops/formats";
 
 const nonEmpty = z.string().trim().min(1);
 
@@ -31,7 +32,7 @@ export const secretFileArgsSchema = z.object({
   path: nonEmpty,
   recipients: z.array(z.unknown()).min(1, "list at least one recipient"),
   values: z.unknown().optional(),
-  format: z.enum(["yaml", "json", "dotenv", "ini", "binary"]).optional(),
+  format: z.enum(SOPS_FORMATS).optional(),
   encryptedRegex: z.string().optional(),
   unencryptedRegex: z.string().optional(),
   encryptedSuffix: z.string().optional(),

@@ -11,6 +11,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import type { FleetArgs, FleetHost } from "../../sdk/fleet";
 import { KeyfleetError } from "../../provider/errors";
+import { SOPS_FORMATS } from "../../provider/sops/formats";
 import { yamlErrorText } from "../../provider/sops/stores/yaml";
 
 const name = z.string().min(1);
@@ -61,7 +62,7 @@ export const inventorySchema = z
       z
         .object({
           path: name,
-          format: z.enum(["yaml", "json", "dotenv", "ini", "binary"]).optional(),
+          format: z.enum(SOPS_FORMATS).optional(),
           /** Seeds: `{ env: VAR }` or `{ config: key }`; managed while the source is set, left alone otherwise. */
           values: z.record(name, valueRef).optional(),
         })

@@ -2,13 +2,13 @@
  * Typed errors of the age key layer. Messages name the input (file, line, env var) and never contain
  * key material: a public recipient may be quoted, an identity never.
  */
-import { KeyfleetError } from "../errors";
+import { KeyfleetError, type ErrorCode } from "../errors";
 
 /** A key, recipient or key file could not be parsed. `where` names the source ("keys.txt line 3"). */
 export class KeyParseError extends KeyfleetError {
   /** What was being parsed, e.g. `SOPS_AGE_KEY_FILE=/x/keys.txt line 3`; never key material. */
   readonly where: string | undefined;
-  constructor(message: string, opts: { where?: string; hint?: string; file?: string; cause?: unknown; code?: string } = {}) {
+  constructor(message: string, opts: { where?: string; hint?: string; file?: string; cause?: unknown; code?: ErrorCode } = {}) {
     super(opts.code ?? "KEY_PARSE", opts.where ? `${opts.where}: ${message}` : message, opts);
     this.where = opts.where;
   }

@@ -10,11 +10,11 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { discoverIdentities, type AgeIdentity } from "../age";
 import { decrypt, keyedDigest, leafText, loadEncrypted, unwrapDataKey } from "../sops";
 import { KEY_RE, renderEnv, type EnvFormat } from "../render";
 import { KeyfleetError } from "../errors";
 import { keyName } from "../access/exposure";
+import { identitiesOnce } from "./identities";
 import { sourceFormat, type HostEnvSourceInput } from "./host-env-inputs";
 
 /** Error in selecting keys from a source (names the file and key, never a value). */
@@ -119,16 +119,12 @@ export function contentDigest(digestKey: Uint8Array, path: string, sha256hex: st
   return keyedDigest(digestKey, `keyfleet hostenv content v1 ${path}`, sha256hex);
 }
 
-async function identities(): Promise<AgeIdentity[]> {
-  return (await discoverIdentities()).identities;
-}
-
 /**
  * Decrypts every source in memory, selects its keys, merges `env` and renders.
  * @throws NoIdentityError, HostEnvSourceError, RenderError (naming files and keys, never values)
  */
 export async function materialise(sources: HostEnvSourceInput[], env: Record<string, string>, format: EnvFormat): Promise<Materialised> {
-  const ids = sources.length > 0 ? await identities() : [];
+  const ids = sources.length > 0 ? await identitiesOnce()() : [];
   const perSource: { file: string; entries: [string, string][] }[] = [];
   const dataKeys: Uint8Array[] = [];
   for (const s of sources) {
@@ -155,7 +151,7 @@ export async function materialise(sources: HostEnvSourceInput[], env: Record<str
  * @throws when no identity can unwrap a source
  */
 export async function digestKeyForRead(sources: HostEnvSourceInput[]): Promise<Uint8Array> {
-  const ids = sources.length > 0 ? await identities() : [];
+  const ids = sources.length > 0 ? await identitiesOnce()() : [];
   const keys: Uint8Array[] = [];
   for (const s of sources) keys.push(await unwrapDataKey(loadEncrypted(readSource(s.path), sourceFormat(s), s.path).meta, ids, s.path));
   return digestKeyOf(keys);

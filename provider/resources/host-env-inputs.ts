@@ -3,7 +3,7 @@
  * canonical form diff compares. No network, no decryption: check and diff run during preview.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { formatFromPath, type SopsFormat } from "../sops";
+import { formatFromPath, isSopsFormat, sopsFormatList, type SopsFormat } from "../sops";
 import { ENV_FORMATS, KEY_RE, type EnvFormat } from "../render";
 import { parsePinnedHostKey, DEFAULT_PORT, type SshTarget } from "../ssh";
 import { isRecord, isUnknown, messageOf, type Failure } from "./inputs";
@@ -164,7 +164,7 @@ function checkSource(s: unknown, k: number, f: Failure[]): void {
   if (!isRecord(s)) { f.push({ property: "sources", reason: `${at} must be { file, keys?, prefix?, rename? }` }); return; }
   const { path, keys, prefix, rename, format } = s;
   if (!isUnknown(path) && !(isStr(path) && path.trim() !== "")) f.push({ property: "sources", reason: `${at}.file must be a SecretFile or a sops file path` });
-  if (!absent(format) && !isUnknown(format) && !["yaml", "json", "dotenv", "ini", "binary"].includes(String(format))) f.push({ property: "sources", reason: `${at}.format must be yaml, json, dotenv, ini or binary` });
+  if (!absent(format) && !isUnknown(format) && !isSopsFormat(format)) f.push({ property: "sources", reason: `${at}.format must be ${sopsFormatList()}` });
   if (!absent(prefix) && !isUnknown(prefix) && !(isStr(prefix) && (prefix === "" || /^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix)))) {
     f.push({ property: "sources", reason: `${at}.prefix must start with a letter or _ and hold only letters, digits and _` });
   }

@@ -8,13 +8,13 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { parseRecipient, type AgeRecipient } from "../age";
-import { formatFromPath, type EncryptRules, type SopsFormat } from "../sops";
+import { formatFromPath, SOPS_FORMATS, type EncryptRules, type SopsFormat } from "../sops";
 import { containsUnknown, isRecord, isUnknown, keyFailureReason, messageOf, type Failure } from "./inputs";
 import { canonicalRecipientText, type NamedRecipient } from "../access/names";
 import { DEFAULT_AUDIT_LOG } from "../access/audit-log";
 
 /** The sops formats a SecretFile accepts. */
-export const FORMATS: readonly SopsFormat[] = ["yaml", "json", "dotenv", "ini", "binary"];
+export const FORMATS: readonly SopsFormat[] = SOPS_FORMATS;
 
 /** Encrypt-rule inputs (as in .sops.yaml creation rules); at most one selector may be set. */
 export const RULE_KEYS = ["encryptedRegex", "unencryptedRegex", "encryptedSuffix", "unencryptedSuffix", "encryptedCommentRegex", "unencryptedCommentRegex"] as const;

@@ -10,12 +10,11 @@
  * on only the digests of the keys it selects, so an edit of key A does not touch hosts that use B.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { KeyfleetError } from "../errors";
-import { discoverIdentities, encryptDataKey, type AgeIdentity, type AgeRecipient } from "../age";
-import { decrypt, encryptWithDataKey, listKeys, loadEncrypted, readMetadata, setValues, unwrapDataKey, updateRecipients, type SopsFormat } from "../sops";
+import { decrypt, decryptWithDataKey, encryptKeyed, listKeys, loadEncrypted, readMetadata, setValuesWithDataKey, unwrapDataKey, updateRecipients, type SopsFormat } from "../sops";
 import { writeFileAtomic } from "../fs";
 import {
   appendAudit,
@@ -35,6 +34,7 @@ import {
   type FingerprintedRecipient,
   type NamedRecipient,
 } from "../access";
+import { identitiesOnce, type IdentitySource } from "./identities";
 import { containsUnknown, isUnknown } from "./inputs";
 import { auditLogOf, formatOf, parseNamed, rulesOf, valuePath, type SecretFileInputs } from "./secret-file-inputs";
 import { initialDocument } from "./secret-file-doc";
@@ -111,23 +111,15 @@ function ensureParentDir(abs: string, file: string): void {
   }
 }
 
-async function identities(): Promise<AgeIdentity[]> {
-  return (await discoverIdentities()).identities;
-}
-
-/** Dotted key → plaintext value (as its digest covers it, see {@link leafData}), for the leaves of a decrypted file. */
-async function decryptLeaves(text: string, format: SopsFormat, file: string): Promise<{ dataKey: Uint8Array; leaves: Map<string, string | Uint8Array> }> {
-  const d = await decrypt(text, { format, identities: await identities(), file });
+/**
+ * Dotted key → plaintext value (as its digest covers it, see {@link leafData}), for the leaves of a
+ * decrypted file; with `dataKey` known no identity is needed.
+ */
+async function decryptLeaves(text: string, format: SopsFormat, file: string, key: { dataKey?: Uint8Array; ids: IdentitySource }): Promise<{ dataKey: Uint8Array; leaves: Map<string, string | Uint8Array> }> {
+  const d = key.dataKey ? decryptWithDataKey(text, format, key.dataKey, { file }) : await decrypt(text, { format, identities: await key.ids(), file });
   const leaves = new Map<string, string | Uint8Array>();
   for (const l of d.leaves) leaves.set(keyName(l.path), leafData(l.value));
   return { dataKey: d.dataKey, leaves };
-}
-
-/** Encrypts a new file under a fresh data key, returning both (the key keys the digests). */
-async function encryptNew(plain: string | Uint8Array, i: SecretFileInputs, recipients: readonly AgeRecipient[]): Promise<{ text: string; dataKey: Uint8Array }> {
-  const dataKey = new Uint8Array(randomBytes(32));
-  const age = await Promise.all(recipients.map(async (r) => ({ recipient: r.toString(), enc: await encryptDataKey(dataKey, r) })));
-  return { text: encryptWithDataKey(plain, formatOf(i), dataKey, { age, rules: rulesOf(i), file: i.path }), dataKey };
 }
 
 /** The digest outputs of a description. */
@@ -172,6 +164,8 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
   const format = formatOf(i);
   const desired = parseNamed(i.recipients);
   const named = i.recipients.map((r) => ({ name: r.name, recipient: canonicalRecipientText(r.recipient) }));
+  // discovered once for the whole operation, and only if a step needs a key
+  const ids = identitiesOnce();
   const values = i.values ?? {};
   const audit: AuditEntry[] = [];
   let exposure = previousExposure;
@@ -180,7 +174,8 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
   // the data key of `text`, while this run knows it (fresh file, or unwrapped and not rotated since)
   let dataKey: Uint8Array | undefined;
   if (original === undefined) {
-    ({ text, dataKey } = await encryptNew(initialDocument(i.path, format, values), i, desired));
+    // a new file records each recipient's canonical text
+    ({ text, dataKey } = await encryptKeyed(initialDocument(i.path, format, values), { format, recipients: parseNamed(named), rules: rulesOf(i), file: i.path }));
     audit.push(auditEntry(i.path, "create", "provider", { recipientsAdded: named.map(fingerprinted), keysChanged: Object.keys(values).sort() }));
   } else {
     text = original;
@@ -189,9 +184,9 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
     const removed = delta.removed.map(canonicalRecipientText).map((r) => fingerprinted({ name: knownName(r, previous, i), recipient: r }));
     if (added.length > 0 || removed.length > 0) {
       const keys = listKeys(text, format, i.path);
-      const res = await updateRecipients(text, { format, identities: await identities(), recipients: desired, file: i.path });
+      const res = await updateRecipients(text, { format, identities: await ids(), recipients: desired, file: i.path });
       text = res.text;
-      dataKey = undefined;
+      dataKey = res.dataKey;
       if (removed.length > 0) {
         exposure = computeExposure(removed, keys);
         audit.push(auditEntry(i.path, "rotate", "provider", { recipientsAdded: added, recipientsRemoved: removed, exposure }));
@@ -201,12 +196,12 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
     }
     const keys = Object.keys(values).sort();
     if (keys.length > 0) {
-      const d = await decryptLeaves(text, format, i.path);
+      const d = await decryptLeaves(text, format, i.path, { ...(dataKey ? { dataKey } : {}), ids });
       const leaves = d.leaves;
-      dataKey = d.dataKey; // setValues keeps the data key
+      dataKey = d.dataKey; // setting values keeps the data key
       const changed = keys.filter((k) => leaves.get(keyName(valuePath(k, format))) !== values[k]);
       if (changed.length > 0) {
-        text = await setValues(text, { format, identities: await identities(), changes: changed.map((k) => ({ path: valuePath(k, format), value: values[k] as string })), file: i.path });
+        text = setValuesWithDataKey(text, format, dataKey, changed.map((k) => ({ path: valuePath(k, format), value: values[k] as string })), { file: i.path });
         audit.push(auditEntry(i.path, "set-values", "provider", { keysChanged: changed }));
       }
     }
@@ -215,7 +210,7 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
     if (audit.length === 0 && adopting) audit.unshift(auditEntry(i.path, "adopt", "provider"));
   }
   // digests of every leaf, computed before the write so a corrupt file is refused untouched
-  const valueDigests = (await digestsOf(text, format, i.path, { ...(dataKey ? { dataKey } : {}), identities })) ?? {};
+  const valueDigests = (await digestsOf(text, format, i.path, { ...(dataKey ? { dataKey } : {}), identities: ids })) ?? {};
   if (original === undefined) ensureParentDir(abs, i.path);
   if (text !== original) writeFileAtomic(abs, text, { mode: 0o644 });
   for (const a of audit) appendAudit(auditLogOf(i), a);
@@ -244,7 +239,7 @@ export async function read(id: string, props: SecretFileOutputs): Promise<pulumi
   const format = formatOf(props);
   let fresh: Record<string, string> | undefined;
   try {
-    fresh = await digestsOf(text, format, props.path, { identities });
+    fresh = await digestsOf(text, format, props.path, { identities: identitiesOnce() });
   } catch {
     fresh = undefined; // a corrupt file: fileSha256 shows the change, update reports why
   }
@@ -257,43 +252,46 @@ export async function read(id: string, props: SecretFileOutputs): Promise<pulumi
   return { id, props: { ...out, managedKeys: props.managedKeys ?? [] } };
 }
 
+/** A diff result that plans a change: an update, or a replacement of the properties in `replaces`. */
+function changed(replaces: string[] = []): pulumi.dynamic.DiffResult {
+  return { changes: true, replaces, deleteBeforeReplace: false };
+}
+
 /**
  * Update when recipients, managed values, audit settings or the file itself changed; replace only
  * when `path` changes. Unknowns → update, without touching the disk.
  */
 export async function diff(_id: string, olds: SecretFileOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
-  const replaces: string[] = [];
   // the same file spelled differently (`./secrets/a.yaml`) is an update: a replacement would adopt the
   // file and then delete it when deleteFileOnDestroy is set
-  if (isUnknown(news["path"]) || typeof news["path"] !== "string" || absPath(news["path"]) !== absPath(olds.path)) replaces.push("path");
-  if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
-  if (containsUnknown(news) || news["path"] !== olds.path) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (isUnknown(news["path"]) || typeof news["path"] !== "string" || absPath(news["path"]) !== absPath(olds.path)) return changed(["path"]);
+  if (containsUnknown(news) || news["path"] !== olds.path) return changed();
   const n = news as unknown as SecretFileInputs;
   // check refuses a format change at the same path (no in-place conversion); never a replace
-  if (formatOf(n) !== olds.format) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (formatOf(n) !== olds.format) return changed();
   const wantR = n.recipients.map((r) => `${r.name}\0${canonicalRecipientText(r.recipient)}`).sort();
   const haveR = (olds.recipients ?? []).map((r) => `${r.name}\0${canonicalRecipientText(r.recipient)}`).sort();
-  if (wantR.join("\n") !== haveR.join("\n")) return { changes: true, replaces, deleteBeforeReplace: false };
-  if (auditLogOf(n) !== olds.auditLog || (n.deleteFileOnDestroy ?? false) !== olds.deleteFileOnDestroy) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (wantR.join("\n") !== haveR.join("\n")) return changed();
+  if (auditLogOf(n) !== olds.auditLog || (n.deleteFileOnDestroy ?? false) !== olds.deleteFileOnDestroy) return changed();
   const text = readText(absPath(n.path));
-  if (text === undefined || sha256(text) !== olds.fileSha256) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (text === undefined || sha256(text) !== olds.fileSha256) return changed();
   // a refresh could not recompute the digests of a changed file: update recomputes them
-  if (olds.digestsStale === true) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (olds.digestsStale === true) return changed();
   const values = n.values ?? {};
   const keys = Object.keys(values).sort();
-  if (keys.join("\n") !== (olds.managedKeys ?? []).join("\n")) return { changes: true, replaces, deleteBeforeReplace: false };
+  if (keys.join("\n") !== (olds.managedKeys ?? []).join("\n")) return changed();
   if (keys.length > 0) {
     let dataKey: Uint8Array;
     try {
       // only the data key is unwrapped (no value is decrypted) to key the digests of the new values
-      dataKey = await unwrapDataKey(loadEncrypted(text, olds.format, n.path).meta, await identities(), n.path);
+      dataKey = await unwrapDataKey(loadEncrypted(text, olds.format, n.path).meta, await identitiesOnce()(), n.path);
     } catch {
-      return { changes: true, replaces, deleteBeforeReplace: false }; // update will report why
+      return changed(); // update will report why
     }
     const name = (k: string): string => keyName(valuePath(k, olds.format));
-    if (keys.some((k) => valueDigest(dataKey, name(k), values[k] as string) !== olds.valueDigests?.[name(k)])) return { changes: true, replaces, deleteBeforeReplace: false };
+    if (keys.some((k) => valueDigest(dataKey, name(k), values[k] as string) !== olds.valueDigests?.[name(k)])) return changed();
   }
-  return { changes: false, replaces, deleteBeforeReplace: false };
+  return { changes: false, replaces: [], deleteBeforeReplace: false };
 }
 
 /** Keeps the file unless `deleteFileOnDestroy`; a removal is audited. */

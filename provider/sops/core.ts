@@ -35,6 +35,40 @@ export interface DecryptedFile {
   stash: IvStash;
 }
 
+/** Options every data-key operation takes: the file's name (for errors) and, for tests, the clock. */
+export interface DataKeyOptions {
+  /** The file's path as the user wrote it; named in errors. */
+  file?: string;
+  /** The time written as `lastmodified` (default: now). */
+  now?: Date;
+}
+
+/** Options of {@link decryptWithDataKey}. */
+export interface DecryptWithKeyOptions {
+  file?: string;
+  /** Skip the MAC check (as `sops --ignore-mac`). */
+  ignoreMac?: boolean;
+  /** The file already split by {@link loadEncrypted} (not parsed again). */
+  parsed?: LoadedFile;
+}
+
+/** Options of {@link sealTree}: the metadata to write around the encrypted tree. */
+export interface SealOptions extends DataKeyOptions {
+  age: AgeEntry[];
+  rules: EncryptRules;
+  /** Key sources keyfleet keeps but does not use (pgp, kms, …), as found in the file. */
+  other?: Record<string, unknown[]>;
+  version?: string;
+  /** ENC strings of unchanged values, reused byte-identical. */
+  stash?: IvStash;
+}
+
+/** Options of {@link encryptWithDataKey}. */
+export interface EncryptWithKeyOptions extends DataKeyOptions {
+  age: AgeEntry[];
+  rules?: EncryptRules;
+}
+
 /** An encrypted file split into its (still encrypted) tree and parsed metadata. */
 export interface LoadedFile {
   tree: Tree;
@@ -87,7 +121,7 @@ function leavesOf(tree: Tree): DecryptedLeaf[] {
  * Decrypts a sops file with its data key and verifies the MAC.
  * @throws MacMismatchError, SopsCryptoError, SopsParseError, UnsupportedError
  */
-export function decryptWithDataKey(text: string, format: SopsFormat, dataKey: Uint8Array, o: { file?: string; ignoreMac?: boolean; parsed?: LoadedFile } = {}): DecryptedFile {
+export function decryptWithDataKey(text: string, format: SopsFormat, dataKey: Uint8Array, o: DecryptWithKeyOptions = {}): DecryptedFile {
   const { tree, meta } = o.parsed ?? loadEncrypted(text, format, o.file);
   assertSingleGroup(meta, o.file);
   if (dataKey.length !== 32) throw new SopsArgumentError("data key must be 32 bytes", "pass the key unwrapped from the file's age entry", o.file);
@@ -120,7 +154,7 @@ export function rulesForNewFile(format: SopsFormat, rules: EncryptRules | undefi
 }
 
 /** Encrypts `tree` in place and builds fresh metadata around it. */
-export function sealTree(tree: Tree, format: SopsFormat, dataKey: Uint8Array, o: { age: AgeEntry[]; rules: EncryptRules; other?: Record<string, unknown[]>; version?: string; stash?: IvStash; now?: Date; file?: string }): string {
+export function sealTree(tree: Tree, format: SopsFormat, dataKey: Uint8Array, o: SealOptions): string {
   const macHex = encryptTree(tree, dataKey, effectiveRules(o.rules), o.stash, o.file);
   const lastmodified = rfc3339Seconds(o.now ?? new Date());
   const meta: SopsMetadata = {
@@ -139,7 +173,7 @@ export function sealTree(tree: Tree, format: SopsFormat, dataKey: Uint8Array, o:
  * Encrypts plaintext with a given data key and already-wrapped age entries.
  * @throws SopsArgumentError when the input already carries sops metadata or rules are invalid
  */
-export function encryptWithDataKey(plain: string | Uint8Array, format: SopsFormat, dataKey: Uint8Array, o: { age: AgeEntry[]; rules?: EncryptRules; file?: string; now?: Date }): string {
+export function encryptWithDataKey(plain: string | Uint8Array, format: SopsFormat, dataKey: Uint8Array, o: EncryptWithKeyOptions): string {
   const p = storeFor(format).parsePlain(plain, o.file);
   if (p.meta) throw new SopsArgumentError(`${o.file ?? "input"} is already encrypted with sops`, "decrypt it first or use setValues/updateRecipients", o.file);
   const rules = rulesForNewFile(format, o.rules, o.file);
@@ -209,7 +243,7 @@ export function applyChange(root: Mapping, c: ValueChange, file?: string): void 
  * Sets values (null deletes) and re-encrypts: unchanged values keep their exact ENC strings; new MAC
  * and lastmodified. @throws MacMismatchError and the decrypt errors
  */
-export function setValuesWithDataKey(text: string, format: SopsFormat, dataKey: Uint8Array, changes: ValueChange[], o: { file?: string; now?: Date } = {}): string {
+export function setValuesWithDataKey(text: string, format: SopsFormat, dataKey: Uint8Array, changes: ValueChange[], o: DataKeyOptions = {}): string {
   const d = decryptWithDataKey(text, format, dataKey, { file: o.file });
   if (format === "dotenv" || format === "ini") {
     for (const c of changes) {
@@ -239,7 +273,7 @@ export function replaceAgeEntries(text: string, format: SopsFormat, age: AgeEntr
 }
 
 /** Decrypts with `oldKey` (MAC verified) and re-encrypts every value under `newKey`. */
-export function rotateWithDataKeys(text: string, format: SopsFormat, oldKey: Uint8Array, newKey: Uint8Array, age: AgeEntry[], o: { file?: string; now?: Date } = {}): string {
+export function rotateWithDataKeys(text: string, format: SopsFormat, oldKey: Uint8Array, newKey: Uint8Array, age: AgeEntry[], o: DataKeyOptions = {}): string {
   const d = decryptWithDataKey(text, format, oldKey, { file: o.file });
   return sealTree(d.tree, format, newKey, { age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, now: o.now, file: o.file });
 }

@@ -53,22 +53,86 @@ export async function unwrapDataKey(meta: SopsMetadata, identities: readonly Age
   throw new NoIdentityError(file, [...meta.age.map((e) => e.recipient), ...Object.keys(meta.other).map((k) => `${k} (not supported by keyfleet)`)], report.length ? report : identities.map((i) => i.source));
 }
 
-/** Encrypts plaintext for `recipients` with a fresh data key. */
-export async function encrypt(plain: string | Uint8Array, o: { format: SopsFormat; recipients: AgeRecipient[]; rules?: EncryptRules; file?: string }): Promise<string> {
+/** Where a sops operation's input comes from: its format and, for messages, the file's name. */
+export interface SopsTextOptions {
+  format: SopsFormat;
+  /** The file's path as the user wrote it; named in errors. */
+  file?: string;
+}
+
+/** Options of {@link encrypt}. */
+export interface EncryptOptions extends SopsTextOptions {
+  recipients: AgeRecipient[];
+  rules?: EncryptRules;
+}
+
+/** Options of the operations that unwrap the data key. */
+export interface KeyedOptions extends SopsTextOptions {
+  identities: AgeIdentity[];
+}
+
+/** Options of {@link decrypt}. */
+export interface DecryptOptions extends KeyedOptions {
+  ignoreMac?: boolean;
+  /** Identity sources tried (for the NoIdentityError message); never key material. */
+  report?: string[];
+}
+
+/** Options of {@link setValues}. */
+export interface SetValuesOptions extends KeyedOptions {
+  changes: ValueChange[];
+}
+
+/** Options of {@link updateRecipients}. */
+export interface UpdateRecipientsOptions extends KeyedOptions {
+  recipients: AgeRecipient[];
+}
+
+/** Options of {@link rotate}; recipients default to the file's. */
+export interface RotateOptions extends KeyedOptions {
+  recipients?: AgeRecipient[];
+}
+
+/** A sops file's text with the data key it is encrypted under (memory only: it keys digests). */
+export interface KeyedText {
+  text: string;
+  dataKey: Uint8Array;
+}
+
+/** What {@link updateRecipients} did. */
+export interface RecipientsChange {
+  text: string;
+  /** Recipients added, as recorded in the file. */
+  added: string[];
+  /** Recipients removed, as the file recorded them. */
+  removed: string[];
+  /** True when a removal made it rotate the data key. */
+  rotated: boolean;
+  /** The data key of `text` when the operation unwrapped or made it (not when nothing changed). */
+  dataKey?: Uint8Array;
+}
+
+/** {@link encrypt}, also returning the fresh data key (so a caller can key digests without an unwrap). */
+export async function encryptKeyed(plain: string | Uint8Array, o: EncryptOptions): Promise<KeyedText> {
   checkRecipients(o.recipients, o.file);
   const dataKey = randomBytes(32);
-  return encryptWithDataKey(plain, o.format, dataKey, { age: await wrapAll(dataKey, o.recipients), rules: o.rules, file: o.file });
+  return { text: encryptWithDataKey(plain, o.format, dataKey, { age: await wrapAll(dataKey, o.recipients), rules: o.rules, file: o.file }), dataKey };
+}
+
+/** Encrypts plaintext for `recipients` with a fresh data key. */
+export async function encrypt(plain: string | Uint8Array, o: EncryptOptions): Promise<string> {
+  return (await encryptKeyed(plain, o)).text;
 }
 
 /** Decrypts a sops file (MAC verified unless `ignoreMac`). */
-export async function decrypt(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; file?: string; ignoreMac?: boolean; report?: string[] }): Promise<DecryptedFile> {
+export async function decrypt(text: string, o: DecryptOptions): Promise<DecryptedFile> {
   const parsed = loadEncrypted(text, o.format, o.file);
   const key = await unwrapDataKey(parsed.meta, o.identities, o.file, o.report);
   return decryptWithDataKey(text, o.format, key, { file: o.file, ignoreMac: o.ignoreMac, parsed });
 }
 
 /** Sets (or with `null` deletes) values; every other ENC string stays byte-identical. */
-export async function setValues(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; changes: ValueChange[]; file?: string }): Promise<string> {
+export async function setValues(text: string, o: SetValuesOptions): Promise<string> {
   if (!Array.isArray(o.changes)) throw new SopsArgumentError("changes must be a list", "pass [{ path, value }]", o.file);
   const { meta } = loadEncrypted(text, o.format, o.file);
   const key = await unwrapDataKey(meta, o.identities, o.file);
@@ -79,7 +143,7 @@ export async function setValues(text: string, o: { format: SopsFormat; identitie
  * Makes the recipient set equal to `recipients`. Only additions: same data key, existing entries
  * byte-identical, new entries appended, values/mac/lastmodified untouched. Any removal: rotate.
  */
-export async function updateRecipients(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; recipients: AgeRecipient[]; file?: string }): Promise<{ text: string; added: string[]; removed: string[]; rotated: boolean }> {
+export async function updateRecipients(text: string, o: UpdateRecipientsOptions): Promise<RecipientsChange> {
   checkRecipients(o.recipients, o.file);
   const parsed = loadEncrypted(text, o.format, o.file);
   const { meta } = parsed;
@@ -88,18 +152,23 @@ export async function updateRecipients(text: string, o: { format: SopsFormat; id
   const { added: addedR, removed } = recipientDelta(meta.age.map((e) => e.recipient), o.recipients);
   const added = addedR.map(recipientText);
   if (removed.length) {
-    const out = await rotate(text, { format: o.format, identities: o.identities, recipients: o.recipients, file: o.file });
-    return { text: out, added, removed, rotated: true };
+    const out = await rotateKeyed(text, { format: o.format, identities: o.identities, recipients: o.recipients, file: o.file });
+    return { text: out.text, added, removed, rotated: true, dataKey: out.dataKey };
   }
   if (!added.length) return { text, added, removed, rotated: false };
   const key = await unwrapDataKey(meta, o.identities, o.file);
   checkDataKey(meta, key, o.file);
   const fresh = await wrapAll(key, addedR);
-  return { text: replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed), added, removed, rotated: false };
+  return { text: replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed), added, removed, rotated: false, dataKey: key };
 }
 
 /** New data key, every value re-encrypted, new mac/lastmodified; recipients default to the file's. */
-export async function rotate(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; recipients?: AgeRecipient[]; file?: string }): Promise<string> {
+export async function rotate(text: string, o: RotateOptions): Promise<string> {
+  return (await rotateKeyed(text, o)).text;
+}
+
+/** {@link rotate}, also returning the new data key. */
+export async function rotateKeyed(text: string, o: RotateOptions): Promise<KeyedText> {
   const { meta } = loadEncrypted(text, o.format, o.file);
   const oldKey = await unwrapDataKey(meta, o.identities, o.file);
   const newKey = randomBytes(32);
@@ -111,7 +180,7 @@ export async function rotate(text: string, o: { format: SopsFormat; identities: 
     const { parseRecipient } = await import("../age/index.js");
     age = await wrapAll(newKey, meta.age.map((e) => parseRecipient(e.recipient, o.file)));
   }
-  return rotateWithDataKeys(text, o.format, oldKey, newKey, age, { file: o.file });
+  return { text: rotateWithDataKeys(text, o.format, oldKey, newKey, age, { file: o.file }), dataKey: newKey };
 }
 
 /** Metadata without any key: recipients, lastmodified, version, rules, key group count. */

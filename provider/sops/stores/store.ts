@@ -1,8 +1,9 @@
 /** The store interface each file format implements (sops `Store`). */
 import type { Tree } from "../tree.js";
 
-/** The five sops formats. */
-export type SopsFormat = "yaml" | "json" | "dotenv" | "ini" | "binary";
+import type { SopsFormat } from "../formats.js";
+
+export type { SopsFormat };
 
 /** A parsed file: the data documents and, for encrypted files, the raw `sops` metadata object. */
 export interface Parsed {
