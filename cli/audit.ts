@@ -8,9 +8,9 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { canonicalRecipientText, shortRecipient } from "../provider/resources/names";
 import { formatFromPath, listKeys, readMetadata, type SopsFormat } from "../provider/sops";
-import { KeyfleetError } from "../provider/errors";
+import { isKeyfleetError, KeyfleetError } from "../provider/errors";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
-import { sopsVerb } from "./exit-codes";
+import { exitCodeFor, sopsVerb } from "./exit-codes";
 import { loadNames, projectDir } from "./names";
 
 /** Limits of the walk. */
@@ -33,8 +33,21 @@ export interface AuditedFile {
   keys: { name: string; encrypted: boolean }[];
 }
 
-/** Reads the sops metadata of one file, or undefined when it is not a sops file. */
-export function auditFile(path: string, shown: string, names: Map<string, string>): AuditedFile | undefined {
+/** A line that starts sops metadata in one of the stores (yaml, json, dotenv, ini). */
+const SOPS_MARKER = /^sops:|^\s*"sops"\s*:|^sops_(?:mac|lastmodified|version)=|^\[sops\]/m;
+
+/** A file that looks like a sops file but could not be read (hostile or corrupt), for the report. */
+export interface AuditProblem {
+  file: string;
+  error: KeyfleetError;
+}
+
+/**
+ * Reads the sops metadata of one file, or undefined when it is not a sops file. A file whose parse
+ * fails for another reason than missing metadata (invalid yaml, an alias bomb, nesting too deep) is
+ * passed to `problem`, so audit reports it instead of skipping it silently.
+ */
+export function auditFile(path: string, shown: string, names: Map<string, string>, problem?: (p: AuditProblem) => void): AuditedFile | undefined {
   let text: string;
   try {
     if (statSync(path).size > MAX_FILE_BYTES) return undefined;
@@ -58,7 +71,8 @@ export function auditFile(path: string, shown: string, names: Map<string, string
       keys,
       ...(meta.groupRecipients ? { groups: { threshold: meta.shamirThreshold ?? meta.groupRecipients.length, recipients: meta.groupRecipients.map((g) => g.map(named)) } } : {}),
     };
-  } catch {
+  } catch (e) {
+    if (problem && isKeyfleetError(e) && !/sops metadata not found/.test(e.message) && (SOPS_MARKER.test(text) || /excessive aliasing|levels deep/.test(e.message))) problem({ file: shown, error: e });
     return undefined;
   }
 }
@@ -88,11 +102,11 @@ export function walkFiles(dir: string): string[] {
 }
 
 /** Audits every sops file under `dir`; paths are shown relative to `dir`. */
-export function auditDir(dir: string): AuditedFile[] {
+export function auditDir(dir: string, problems: AuditProblem[] = []): AuditedFile[] {
   const names = loadNames(projectDir(dir));
   const out: AuditedFile[] = [];
   for (const p of walkFiles(dir)) {
-    const a = auditFile(p, relative(dir, p) || p, names);
+    const a = auditFile(p, relative(dir, p) || p, names, (x) => problems.push(x));
     if (a) out.push(a);
   }
   return out;
@@ -152,8 +166,11 @@ export const auditVerb = sopsVerb(
       throw new KeyfleetError("IO_READ", `cannot read ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : (e as Error).message}`, { file: dir, hint: "pass a directory" });
     }
     if (!isDir) throw new KeyfleetError("IO_READ", `${dir} is not a directory`, { file: dir, hint: "pass a directory" });
-    const files = auditDir(dir);
+    const problems: AuditProblem[] = [];
+    const files = auditDir(dir, problems);
     io.stdout(args.flags.json === true ? JSON.stringify(files, null, 2) + "\n" : formatAudit(files));
-    return 0;
+    // unreadable sops files are reported, never skipped silently: exit with the first one's code
+    for (const p of problems) io.stderr(`keyfleet: cannot audit ${p.file}: ${p.error.message}\n`);
+    return problems[0] ? exitCodeFor(problems[0].error.code) : 0;
   },
 );
