@@ -5,11 +5,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { isMap, isScalar, isSeq, YAMLMap, YAMLSeq, Scalar as YScalar, type Document } from "yaml";
+import { isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq, Scalar as YScalar, type Document } from "yaml";
 import { SopsParseError, UnsupportedError } from "./errors.js";
 import { compileRe2, RULE_FIELDS, type EncryptRules } from "./rules.js";
 import { yamlErrorText } from "./stores/yaml.js";
-import { lineOf, parseYamlLimited } from "./stores/yaml-limits.js";
+import { checkedTokens } from "./stores/yaml-limits.js";
 
 /** One creation rule. */
 export interface CreationRule {
@@ -82,11 +82,10 @@ export function parseSopsConfig(text: string, file = ".sops.yaml"): CreationRule
 
 /** The single document of `.sops.yaml`, nesting bounded. @throws SopsParseError */
 function configDocument(text: string, file: string): Document.Parsed {
-  const docs = parseYamlLimited(text, {}, file, { single: true, hint: CONFIG_HINT });
-  const doc = docs[0] as Document.Parsed;
+  checkedTokens(text, file, CONFIG_HINT); // parsed twice: .sops.yaml is small, and the nesting is checked before composing
+  const doc = parseDocument(text);
   const err = doc.errors[0];
-  if (err) throw new SopsParseError(`invalid yaml: ${yamlErrorText(err)}`, { file, line: lineOf(text, err.pos[0]), hint: CONFIG_HINT });
-  if (docs.length > 1) throw new SopsParseError("invalid yaml: more than one document", { file, hint: CONFIG_HINT });
+  if (err) throw new SopsParseError(`invalid yaml: ${yamlErrorText(err)}`, { file, line: err.linePos?.[0]?.line, hint: CONFIG_HINT });
   return doc;
 }
 

@@ -11,7 +11,7 @@
  *   than 100 of the latter, more than 1000 of the former and a ratio above {@link allowedAliasRatio}
  *   is "excessive aliasing".
  */
-import { Composer, Parser, type Document } from "yaml";
+import { Composer, Parser, type CST, type Document } from "yaml";
 import { SopsParseError } from "../errors.js";
 
 /** Deepest nesting of collections accepted (sops files are a few levels deep; JSON uses the same cap). */
@@ -106,19 +106,25 @@ export function lineOf(text: string, offset: number): number {
 }
 
 /**
- * `yaml`'s parseAllDocuments (with `single`: at least one document, as parseDocument), refusing documents nested deeper than
- * {@link MAX_YAML_DEPTH} before they are composed.
+ * The CST tokens of `text` (yaml's Parser does not recurse), refusing a document nested deeper than
+ * {@link MAX_YAML_DEPTH} before anything composes it.
  * @throws SopsParseError naming the file and line of the deepest point
  */
-export function parseYamlLimited(text: string, options: ConstructorParameters<typeof Composer>[0], file: string | undefined, o: { hint?: string; single?: boolean } = {}): Document.Parsed[] {
+export function checkedTokens(text: string, file: string | undefined, hint?: string): CST.Token[] {
   const tokens = Array.from(new Parser().parse(text));
   for (const t of tokens) {
     const { depth, offset } = cstDepth(t);
     if (depth > MAX_YAML_DEPTH) {
-      throw new SopsParseError(`invalid yaml: nested more than ${MAX_YAML_DEPTH} levels deep`, { file, line: lineOf(text, offset), hint: o.hint ?? "flatten the document; sops files are a few levels deep" });
+      throw new SopsParseError(`invalid yaml: nested more than ${MAX_YAML_DEPTH} levels deep`, { file, line: lineOf(text, offset), hint: hint ?? "flatten the document; sops files are a few levels deep" });
     }
   }
-  const composer = new Composer(options);
-  // single: at least one document, as parseDocument (which then refuses a second one)
-  return (o.single ? Array.from(composer.compose(tokens, true, text.length)) : Array.from(composer.compose(tokens))) as Document.Parsed[];
+  return tokens;
+}
+
+/**
+ * `yaml`'s parseAllDocuments over {@link checkedTokens}: the same documents, nesting bounded.
+ * @throws SopsParseError when the text is nested too deep
+ */
+export function parseYamlLimited(text: string, options: ConstructorParameters<typeof Composer>[0], file: string | undefined): Document.Parsed[] {
+  return Array.from(new Composer(options).compose(checkedTokens(text, file))) as Document.Parsed[];
 }
