@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { canonicalRecipientText, shortRecipient } from "../provider/resources/names";
-import { formatFromPath, listKeys, readMetadata, type SopsFormat } from "../provider/sops";
+import { formatFromPath, listKeys, MAX_SOPS_FILE_BYTES, readMetadata, type SopsFormat } from "../provider/sops";
 import { isKeyfleetError, KeyfleetError } from "../provider/errors";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { exitCodeFor, sopsVerb } from "./exit-codes";
@@ -16,7 +16,8 @@ import { loadNames, projectDir } from "./names";
 /** Limits of the walk. */
 const MAX_FILES = 20_000;
 const MAX_DEPTH = 32;
-const MAX_FILE_BYTES = 16 * 1024 * 1024;
+/** The same cap as every other reader: a file encrypt can write is audited, not skipped. */
+const MAX_FILE_BYTES = MAX_SOPS_FILE_BYTES;
 /** Directories never entered. */
 const SKIP_DIRS = new Set([".git", "node_modules", ".keyfleet", ".pulumi", ".terraform", ".direnv"]);
 

@@ -3,7 +3,7 @@
  * (extension or `--input-type`/`--output-type`), and write results atomically.
  */
 import { readFileSync, statSync } from "node:fs";
-import { formatFromPath, writeFileAtomic, type SopsFormat } from "../provider/sops";
+import { formatFromPath, MAX_SOPS_FILE_BYTES, writeFileAtomic, type SopsFormat } from "../provider/sops";
 import { KeyfleetError } from "../provider/errors";
 import { UsageError, type FlagSpec } from "./args";
 
@@ -14,7 +14,7 @@ export const FORMATS: readonly SopsFormat[] = ["yaml", "json", "dotenv", "ini", 
 export const INPUT_TYPE_FLAG: FlagSpec = { type: "string", valueName: "FORMAT", description: "yaml, json, dotenv, ini or binary; default: from the extension" };
 
 /** Upper bound on an input file; sops files are small and this keeps a mistake from eating memory. */
-export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+export const MAX_INPUT_BYTES = MAX_SOPS_FILE_BYTES;
 
 /**
  * Reads a whole file.

@@ -25,5 +25,6 @@ export { writeFileAtomic, type AtomicWriteHooks } from "./atomic.js";
 export { parseSopsConfig, findConfigFile, loadConfigFor, matchRule, upsertCreationRule, pathRegexFor, type CreationRule, type SopsConfig } from "./config.js";
 export { MacMismatchError, NoIdentityError, SopsParseError, UnsupportedError, SopsCryptoError, SopsArgumentError } from "./errors.js";
 export { isEncrypted } from "./cipher.js";
+export { MAX_SOPS_FILE_BYTES, checkFileSize } from "./limits.js";
 export { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks, type BatchWriteOptions } from "./atomic-batch.js";
 export { updateRecipientsMany, type RecipientsUpdate, type UpdateManyOptions } from "./ops-batch.js";

@@ -11,6 +11,7 @@ import { assertSingleGroup, type AgeEntry, type SopsMetadata } from "./metadata.
 import type { EncryptRules } from "./rules.js";
 import type { SopsFormat } from "./stores/index.js";
 import { listLeaves } from "./walk.js";
+import { checkFileSize } from "./limits.js";
 
 /** What `readMetadata` reports; no key needed. */
 export interface SopsMetadataView {
@@ -57,7 +58,7 @@ export async function unwrapDataKey(meta: SopsMetadata, identities: readonly Age
 export async function encrypt(plain: string | Uint8Array, o: { format: SopsFormat; recipients: AgeRecipient[]; rules?: EncryptRules; file?: string }): Promise<string> {
   checkRecipients(o.recipients, o.file);
   const dataKey = randomBytes(32);
-  return encryptWithDataKey(plain, o.format, dataKey, { age: await wrapAll(dataKey, o.recipients), rules: o.rules, file: o.file });
+  return checkFileSize(encryptWithDataKey(plain, o.format, dataKey, { age: await wrapAll(dataKey, o.recipients), rules: o.rules, file: o.file }), o.file);
 }
 
 /** Decrypts a sops file (MAC verified unless `ignoreMac`). */
@@ -72,7 +73,7 @@ export async function setValues(text: string, o: { format: SopsFormat; identitie
   if (!Array.isArray(o.changes)) throw new SopsArgumentError("changes must be a list", "pass [{ path, value }]", o.file);
   const { meta } = loadEncrypted(text, o.format, o.file);
   const key = await unwrapDataKey(meta, o.identities, o.file);
-  return setValuesWithDataKey(text, o.format, key, o.changes, { file: o.file });
+  return checkFileSize(setValuesWithDataKey(text, o.format, key, o.changes, { file: o.file }), o.file);
 }
 
 /**
@@ -99,7 +100,7 @@ export async function updateRecipients(text: string, o: { format: SopsFormat; id
   const key = await unwrapDataKey(meta, o.identities, o.file);
   checkDataKey(meta, key, o.file);
   const fresh = await wrapAll(key, addedR);
-  return { text: replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed), added, removed, rotated: false };
+  return { text: checkFileSize(replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed), o.file), added, removed, rotated: false };
 }
 
 /** New data key, every value re-encrypted, new mac/lastmodified; recipients default to the file's. */
@@ -115,7 +116,7 @@ export async function rotate(text: string, o: { format: SopsFormat; identities: 
     const { parseRecipient } = await import("../age/index.js");
     age = await wrapAll(newKey, meta.age.map((e) => parseRecipient(e.recipient, o.file)));
   }
-  return rotateWithDataKeys(text, o.format, oldKey, newKey, age, { file: o.file });
+  return checkFileSize(rotateWithDataKeys(text, o.format, oldKey, newKey, age, { file: o.file }), o.file);
 }
 
 /** Metadata without any key: recipients, lastmodified, version, rules, key group count. */

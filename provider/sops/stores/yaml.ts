@@ -9,9 +9,9 @@ import { entry, mapping, scalar, toPlain, type Comment, type Mapping, type Node,
 import type { Parsed, Store } from "./store.js";
 import { fastSplit } from "./yaml-fast.js";
 import { commentTokens, LineIndex, placeComments, type CollInfo, type Mark } from "./yaml-comments.js";
+import { MAX_SOPS_FILE_BYTES } from "../limits.js";
 import { AliasBudget, MAX_YAML_DEPTH, parseYamlLimited } from "./yaml-limits.js";
 
-const MAX_BYTES = 64 * 1024 * 1024;
 /**
  * Timestamps as go-yaml v3 resolves them (sops >= 3.10 encrypts them as `time`): only Go's four
  * layouts, offset and nanoseconds kept (GoTime). The yaml package's own YAML 1.1 tag accepts more
@@ -132,7 +132,7 @@ export function yamlErrorText(err: { message: string }): string {
 }
 
 function parse(text: string, file?: string): Parsed {
-  if (text.length > MAX_BYTES) throw new SopsParseError("yaml file too large", { file });
+  if (text.length > MAX_SOPS_FILE_BYTES) throw new SopsParseError(`yaml file larger than ${MAX_SOPS_FILE_BYTES} bytes`, { file, hint: "sops files are small; check the path" });
   return parseFast(text, file) ?? parseFull(text, file);
 }
 
