@@ -34,6 +34,8 @@ export const EXIT = {
   NO_IDENTITY: 128,
   /** The input is already a sops file (sops FileAlreadyEncrypted). */
   ALREADY_ENCRYPTED: 203,
+  /** exec-env: the kernel refused to start CMD, its environment is too large (E2BIG; 126 as a shell). */
+  ENV_TOO_LARGE: 126,
 } as const;
 
 /** Error code (KeyfleetError.code) → exit status. Codes not listed exit GENERIC. */
@@ -52,6 +54,7 @@ const BY_CODE: Record<string, number> = {
   NO_IDENTITY: EXIT.NO_IDENTITY,
   KEY_DISCOVERY: EXIT.NO_IDENTITY,
   ALREADY_ENCRYPTED: EXIT.ALREADY_ENCRYPTED,
+  ENV_TOO_LARGE: EXIT.ENV_TOO_LARGE,
 };
 
 /** The exit status for a KeyfleetError code. */
