@@ -7,7 +7,8 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { canonicalRecipientText, shortRecipient } from "../provider/resources/names";
-import { formatFromPath, listKeys, MAX_SOPS_FILE_BYTES, readMetadata, type SopsFormat } from "../provider/sops";
+import { discoverIdentities, type AgeIdentity } from "../provider/age";
+import { describeMismatch, formatFromPath, labelMismatches, listKeys, loadEncrypted, MAX_SOPS_FILE_BYTES, readMetadata, type SopsFormat } from "../provider/sops";
 import { isKeyfleetError, KeyfleetError } from "../provider/errors";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { exitCodeFor, sopsVerb } from "./exit-codes";
@@ -32,6 +33,8 @@ export interface AuditedFile {
   /** Shamir files: the recipients of each key group and how many groups are needed. */
   groups?: { threshold: number; recipients: { recipient: string; name: string | null }[][] };
   keys: { name: string; encrypted: boolean }[];
+  /** Entries whose label your own identities contradict (see provider/sops/labels.ts); only with identities. */
+  labelWarnings?: string[];
 }
 
 /** A line that starts sops metadata in one of the stores (yaml, json, dotenv, ini). */
@@ -48,7 +51,7 @@ export interface AuditProblem {
  * fails for another reason than missing metadata (invalid yaml, an alias bomb, nesting too deep) is
  * passed to `problem`, so audit reports it instead of skipping it silently.
  */
-export function auditFile(path: string, shown: string, names: Map<string, string>, problem?: (p: AuditProblem) => void): AuditedFile | undefined {
+export function auditFile(path: string, shown: string, names: Map<string, string>, problem?: (p: AuditProblem) => void, identities: readonly AgeIdentity[] = []): AuditedFile | undefined {
   let text: string;
   try {
     if (statSync(path).size > MAX_FILE_BYTES) return undefined;
@@ -62,7 +65,9 @@ export function auditFile(path: string, shown: string, names: Map<string, string
     const meta = readMetadata(text, format, shown);
     const named = (r: string) => ({ recipient: canonicalRecipientText(r), name: names.get(canonicalRecipientText(r)) ?? null });
     const keys = listKeys(text, format, shown).map((k) => ({ name: k.path.join("."), encrypted: k.encrypted }));
+    const labelWarnings = identities.length ? labelMismatches(loadEncrypted(text, format, shown).meta.age, identities).map((m) => describeMismatch(shown, m)) : [];
     return {
+      ...(labelWarnings.length ? { labelWarnings } : {}),
       file: shown,
       format,
       version: meta.version,
@@ -103,11 +108,11 @@ export function walkFiles(dir: string): string[] {
 }
 
 /** Audits every sops file under `dir`; paths are shown relative to `dir`. */
-export function auditDir(dir: string, problems: AuditProblem[] = []): AuditedFile[] {
+export function auditDir(dir: string, problems: AuditProblem[] = [], identities: readonly AgeIdentity[] = []): AuditedFile[] {
   const names = loadNames(projectDir(dir));
   const out: AuditedFile[] = [];
   for (const p of walkFiles(dir)) {
-    const a = auditFile(p, relative(dir, p) || p, names, (x) => problems.push(x));
+    const a = auditFile(p, relative(dir, p) || p, names, (x) => problems.push(x), identities);
     if (a) out.push(a);
   }
   return out;
@@ -131,6 +136,7 @@ export function formatAudit(files: readonly AuditedFile[]): string {
     } else lines.push(`  recipients: ${f.recipients.length ? f.recipients.map(who).join(", ") : "none (no age entries)"}`);
     const enc = f.keys.filter((k) => k.encrypted).map((k) => k.name);
     const clear = f.keys.filter((k) => !k.encrypted).map((k) => k.name);
+    for (const w of f.labelWarnings ?? []) lines.push(`  ${w}`);
     lines.push(`  encrypted keys: ${enc.length ? enc.join(", ") : "none"}`);
     if (clear.length) lines.push(`  clear keys: ${clear.join(", ")}`);
     for (const r of f.recipients) {
@@ -168,8 +174,11 @@ export const auditVerb = sopsVerb(
     }
     if (!isDir) throw new KeyfleetError("IO_READ", `${dir} is not a directory`, { file: dir, hint: "pass a directory" });
     const problems: AuditProblem[] = [];
-    const files = auditDir(dir, problems);
+    // your identities, when any can be found, check the labels (audit itself needs no key)
+    const ids = await discoverIdentities({ env: io.env, ...(io.env.HOME ? { home: io.env.HOME } : {}) }).then((r) => r.identities, () => [] as AgeIdentity[]);
+    const files = auditDir(dir, problems, ids);
     io.stdout(args.flags.json === true ? JSON.stringify(files, null, 2) + "\n" : formatAudit(files));
+    for (const f of files) for (const w of f.labelWarnings ?? []) io.stderr(`keyfleet: ${w}\n`);
     // unreadable sops files are reported, never skipped silently: exit with the first one's code
     for (const p of problems) io.stderr(`keyfleet: cannot audit ${p.file}: ${p.error.message}\n`);
     return problems[0] ? exitCodeFor(problems[0].error.code) : 0;

@@ -8,7 +8,7 @@
 import { recipientText } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
 import { canonicalRecipientText } from "../provider/resources/names";
-import { listKeys, readMetadata, updateRecipients, writeFilesAtomic, type SopsFormat } from "../provider/sops";
+import { describeMismatch, labelMismatches, listKeys, loadEncrypted, readMetadata, rotate, updateRecipients, writeFilesAtomic, type SopsFormat } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";
 import { sopsVerb } from "./exit-codes";
@@ -26,6 +26,8 @@ interface Plan {
   added: string[];
   removed: string[];
   recipients: ReturnType<typeof ruleRecipients>["recipients"];
+  /** Your identities contradict an entry's label: rotate so every entry is rewritten for `recipients`. */
+  relabelled: boolean;
 }
 
 /** Asks for confirmation unless `yes`; refuses without a terminal. @throws KeyfleetError `CONFIRM_NEEDED` */
@@ -52,6 +54,8 @@ export const updatekeysVerb = sopsVerb(
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const files = positionals("updatekeys", args.positionals, "some", "FILE");
     const plans: Plan[] = [];
+    // labels are not authenticated: check them with your identities when any can be loaded now
+    const early = await loadIdentities(io).catch(() => undefined);
     for (const file of files) {
       const format = resolveFormat("updatekeys", undefined, file);
       const text = readInputText(file);
@@ -63,7 +67,11 @@ export const updatekeysVerb = sopsVerb(
       const added = [...new Set(recipients.filter((r) => !have.includes(r.toString())).map(recipientText))];
       const removed = haveText.filter((h) => !want.includes(canonicalRecipientText(h)));
       const names = loadNames(projectDir(file));
-      if (!added.length && !removed.length) {
+      const mismatches = early ? labelMismatches(loadEncrypted(text, format, file).meta.age, early.identities) : [];
+      for (const m of mismatches) io.stderr(`keyfleet: ${describeMismatch(file, m)}\n`);
+      const relabelled = mismatches.length > 0;
+      if (relabelled) io.stderr(`${file}: the recipient labels cannot be trusted: the data key will be rotated and every entry rewritten for the .sops.yaml recipients\n`);
+      if (!added.length && !removed.length && !relabelled) {
         io.stderr(`${file}: already up to date\n`);
         continue;
       }
@@ -71,7 +79,7 @@ export const updatekeysVerb = sopsVerb(
       for (const r of added) io.stderr(`+++ ${labelRecipient(r, names)}\n`);
       for (const r of removed) io.stderr(`--- ${labelRecipient(r, names)}\n`);
       if (removed.length) io.stderr(`    (a recipient is removed: the data key is rotated and every value re-encrypted)\n`);
-      plans.push({ file, format, text, added, removed, recipients });
+      plans.push({ file, format, text, added, removed, recipients, relabelled });
     }
     if (!plans.length) return 0;
     if (!(await confirmOrRefuse(io, args.flags.yes === true, "update recipients"))) {
@@ -81,8 +89,8 @@ export const updatekeysVerb = sopsVerb(
     const ids = await loadIdentities(io);
     const outs: string[] = [];
     for (const p of plans) {
-      const r = await explainingIdentities(p.file, ids, () => updateRecipients(p.text, { format: p.format, identities: ids.identities, recipients: p.recipients, file: p.file }));
-      outs.push(r.text);
+      if (p.relabelled) outs.push(await explainingIdentities(p.file, ids, () => rotate(p.text, { format: p.format, identities: ids.identities, recipients: p.recipients, file: p.file })));
+      else outs.push((await explainingIdentities(p.file, ids, () => updateRecipients(p.text, { format: p.format, identities: ids.identities, recipients: p.recipients, file: p.file }))).text);
     }
     // several files: one batched atomic write (fsyncs grouped); each file ends up old or new
     if (plans.length > 1) await writeFilesAtomic(plans.map((p, i) => ({ path: p.file, data: outs[i] as string, mode: existingMode(p.file) ?? 0o600 })));
@@ -90,12 +98,12 @@ export const updatekeysVerb = sopsVerb(
     plans.forEach((p) => {
       const exposure = recordChange({
         file: p.file,
-        operation: p.removed.length ? "rotate" : "add-recipients",
+        operation: p.removed.length || p.relabelled ? "rotate" : "add-recipients",
         added: p.added,
         removed: p.removed,
-        keysBefore: p.removed.length ? listKeys(p.text, p.format, p.file) : [],
+        keysBefore: p.removed.length || p.relabelled ? listKeys(p.text, p.format, p.file) : [],
       });
-      io.stderr(`${p.file}: updated (${p.added.length} added, ${p.removed.length} removed${p.removed.length ? ", data key rotated" : ""})\n`);
+      io.stderr(`${p.file}: updated (${p.added.length} added, ${p.removed.length} removed${p.removed.length || p.relabelled ? ", data key rotated" : ""})\n`);
       if (exposure) io.stderr(exposure + "\n");
     });
     return 0;

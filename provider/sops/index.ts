@@ -26,5 +26,6 @@ export { parseSopsConfig, findConfigFile, loadConfigFor, matchRule, upsertCreati
 export { MacMismatchError, NoIdentityError, SopsParseError, UnsupportedError, SopsCryptoError, SopsArgumentError } from "./errors.js";
 export { isEncrypted } from "./cipher.js";
 export { MAX_SOPS_FILE_BYTES, checkFileSize } from "./limits.js";
+export { labelMismatches, describeMismatch, type LabelMismatch } from "./labels.js";
 export { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks, type BatchWriteOptions } from "./atomic-batch.js";
 export { updateRecipientsMany, type RecipientsUpdate, type UpdateManyOptions } from "./ops-batch.js";
