@@ -21,7 +21,7 @@ export {
 } from "./core.js";
 export { encrypt, decrypt, setValues, updateRecipients, rotate, readMetadata, listKeys, unwrapDataKey, type SopsMetadataView } from "./ops.js";
 export { keyedDigest, DIGEST_INFO } from "./digest.js";
-export { writeFileAtomic, type AtomicWriteHooks } from "./atomic.js";
+export { writeFileAtomic, sweepDeadTemps, tempPathFor, processStart, type AtomicWriteHooks } from "./atomic.js";
 export { parseSopsConfig, findConfigFile, loadConfigFor, matchRule, upsertCreationRule, pathRegexFor, type CreationRule, type SopsConfig } from "./config.js";
 export { MacMismatchError, NoIdentityError, SopsParseError, UnsupportedError, SopsCryptoError, SopsArgumentError } from "./errors.js";
 export { isEncrypted } from "./cipher.js";
