@@ -4,8 +4,9 @@
  * filesystem journal can group the fsyncs; phase 2 renames each temp over its file; phase 3 fsyncs
  * each distinct directory once. Each file ends up either old or new, never partial: on an error in
  * phase 1 no file is touched and every temp is removed; on an error in phase 2 the files already
- * renamed are new, the rest stay old, and the remaining temps are removed. Temps are 0600 until the
- * final mode is set before the rename, and named as in atomic.ts, so that a killed batch's temps are
+ * renamed are new, the rest stay old, and the remaining temps are removed. Temps are 0600 while
+ * their content is written; the final mode (the target's own) is set once the temp is complete, just
+ * before it is fsynced and renamed. They are named as in atomic.ts, so a killed batch's temps are
  * removed by the next write into their directory.
  */
 import { constants, promises as fsp } from "node:fs";

@@ -1,6 +1,6 @@
 /**
- * Atomic local file writes: temp file in the same directory (mode 0600 while it holds data, the final
- * mode set just before the rename), fsync, rename, fsync dir.
+ * Atomic local file writes: temp file in the same directory (mode 0600 for as long as it exists; the
+ * final mode is set through the descriptor just after the rename), fsync, rename, fsync dir.
  *
  * Temps are named `.NAME.kf-<pid>-<start>-<rand>.tmp`, where `<start>` is the writer's start time
  * (clock ticks since boot, /proc/<pid>/stat field 22). A write into a directory first removes the
@@ -111,11 +111,14 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mo
       o.hooks?.afterWrite?.(tmp, off);
     }
     if (bytes.length === 0) o.hooks?.afterWrite?.(tmp, 0);
-    fchmodSync(fd, mode); // the final mode, exact (the creation mode is filtered by the umask)
     fsyncSync(fd);
+    renameSync(tmp, path);
+    // the final mode, exact (the creation mode is filtered by the umask), set through the descriptor
+    // after the rename: the temp is 0600 for as long as it exists (a kill in between leaves the
+    // new file 0600, narrower than asked, never wider)
+    fchmodSync(fd, mode);
     closeSync(fd);
     fd = undefined;
-    renameSync(tmp, path);
   } catch (e) {
     if (fd !== undefined) {
       try {
