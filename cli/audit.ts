@@ -7,16 +7,18 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { canonicalRecipientText, shortRecipient } from "../provider/access/names";
-import { formatFromPath, listKeys, readMetadata, type SopsFormat } from "../provider/sops";
-import { KeyfleetError } from "../provider/errors";
+import { discoverIdentities, type AgeIdentity } from "../provider/age";
+import { describeMismatch, formatFromPath, labelMismatches, listKeys, loadEncrypted, MAX_SOPS_FILE_BYTES, readMetadata, type SopsFormat } from "../provider/sops";
+import { isKeyfleetError, KeyfleetError } from "../provider/errors";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
-import { sopsVerb } from "./exit-codes";
+import { exitCodeFor, sopsVerb } from "./exit-codes";
 import { loadNames, projectDir } from "./recipient-names";
 
 /** Limits of the walk. */
 const MAX_FILES = 20_000;
 const MAX_DEPTH = 32;
-const MAX_FILE_BYTES = 16 * 1024 * 1024;
+/** The same cap as every other reader: a file encrypt can write is audited, not skipped. */
+const MAX_FILE_BYTES = MAX_SOPS_FILE_BYTES;
 /** Directories never entered. */
 const SKIP_DIRS = new Set([".git", "node_modules", ".keyfleet", ".pulumi", ".terraform", ".direnv"]);
 
@@ -31,10 +33,25 @@ export interface AuditedFile {
   /** Shamir files: the recipients of each key group and how many groups are needed. */
   groups?: { threshold: number; recipients: { recipient: string; name: string | null }[][] };
   keys: { name: string; encrypted: boolean }[];
+  /** Entries whose label your own identities contradict (see provider/sops/labels.ts); only with identities. */
+  labelWarnings?: string[];
 }
 
-/** Reads the sops metadata of one file, or undefined when it is not a sops file. */
-export function auditFile(path: string, shown: string, names: Map<string, string>): AuditedFile | undefined {
+/** A line that starts sops metadata in one of the stores (yaml, json, dotenv, ini). */
+const SOPS_MARKER = /^sops:|^\s*"sops"\s*:|^sops_(?:mac|lastmodified|version)=|^\[sops\]/m;
+
+/** A file that looks like a sops file but could not be read (hostile or corrupt), for the report. */
+export interface AuditProblem {
+  file: string;
+  error: KeyfleetError;
+}
+
+/**
+ * Reads the sops metadata of one file, or undefined when it is not a sops file. A file whose parse
+ * fails for another reason than missing metadata (invalid yaml, an alias bomb, nesting too deep) is
+ * passed to `problem`, so audit reports it instead of skipping it silently.
+ */
+export function auditFile(path: string, shown: string, names: Map<string, string>, problem?: (p: AuditProblem) => void, identities: readonly AgeIdentity[] = []): AuditedFile | undefined {
   let text: string;
   try {
     if (statSync(path).size > MAX_FILE_BYTES) return undefined;
@@ -48,7 +65,9 @@ export function auditFile(path: string, shown: string, names: Map<string, string
     const meta = readMetadata(text, format, shown);
     const named = (r: string) => ({ recipient: canonicalRecipientText(r), name: names.get(canonicalRecipientText(r)) ?? null });
     const keys = listKeys(text, format, shown).map((k) => ({ name: k.path.join("."), encrypted: k.encrypted }));
+    const labelWarnings = identities.length ? labelMismatches(loadEncrypted(text, format, shown).meta.age, identities).map((m) => describeMismatch(shown, m)) : [];
     return {
+      ...(labelWarnings.length ? { labelWarnings } : {}),
       file: shown,
       format,
       version: meta.version,
@@ -58,7 +77,8 @@ export function auditFile(path: string, shown: string, names: Map<string, string
       keys,
       ...(meta.groupRecipients ? { groups: { threshold: meta.shamirThreshold ?? meta.groupRecipients.length, recipients: meta.groupRecipients.map((g) => g.map(named)) } } : {}),
     };
-  } catch {
+  } catch (e) {
+    if (problem && isKeyfleetError(e) && !/sops metadata not found/.test(e.message) && (SOPS_MARKER.test(text) || /excessive aliasing|levels deep/.test(e.message))) problem({ file: shown, error: e });
     return undefined;
   }
 }
@@ -88,11 +108,11 @@ export function walkFiles(dir: string): string[] {
 }
 
 /** Audits every sops file under `dir`; paths are shown relative to `dir`. */
-export function auditDir(dir: string): AuditedFile[] {
+export function auditDir(dir: string, problems: AuditProblem[] = [], identities: readonly AgeIdentity[] = []): AuditedFile[] {
   const names = loadNames(projectDir(dir));
   const out: AuditedFile[] = [];
   for (const p of walkFiles(dir)) {
-    const a = auditFile(p, relative(dir, p) || p, names);
+    const a = auditFile(p, relative(dir, p) || p, names, (x) => problems.push(x), identities);
     if (a) out.push(a);
   }
   return out;
@@ -116,6 +136,7 @@ export function formatAudit(files: readonly AuditedFile[]): string {
     } else lines.push(`  recipients: ${f.recipients.length ? f.recipients.map(who).join(", ") : "none (no age entries)"}`);
     const enc = f.keys.filter((k) => k.encrypted).map((k) => k.name);
     const clear = f.keys.filter((k) => !k.encrypted).map((k) => k.name);
+    for (const w of f.labelWarnings ?? []) lines.push(`  ${w}`);
     lines.push(`  encrypted keys: ${enc.length ? enc.join(", ") : "none"}`);
     if (clear.length) lines.push(`  clear keys: ${clear.join(", ")}`);
     for (const r of f.recipients) {
@@ -152,8 +173,14 @@ export const auditVerb = sopsVerb(
       throw new KeyfleetError("IO_READ", `cannot read ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : (e as Error).message}`, { file: dir, hint: "pass a directory" });
     }
     if (!isDir) throw new KeyfleetError("IO_READ", `${dir} is not a directory`, { file: dir, hint: "pass a directory" });
-    const files = auditDir(dir);
+    const problems: AuditProblem[] = [];
+    // your identities, when any can be found, check the labels (audit itself needs no key)
+    const ids = await discoverIdentities({ env: io.env, ...(io.env.HOME ? { home: io.env.HOME } : {}) }).then((r) => r.identities, () => [] as AgeIdentity[]);
+    const files = auditDir(dir, problems, ids);
     io.stdout(args.flags.json === true ? JSON.stringify(files, null, 2) + "\n" : formatAudit(files));
-    return 0;
+    for (const f of files) for (const w of f.labelWarnings ?? []) io.stderr(`keyfleet: ${w}\n`);
+    // unreadable sops files are reported, never skipped silently: exit with the first one's code
+    for (const p of problems) io.stderr(`keyfleet: cannot audit ${p.file}: ${p.error.message}\n`);
+    return problems[0] ? exitCodeFor(problems[0].error.code) : 0;
   },
 );

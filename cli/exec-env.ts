@@ -32,11 +32,43 @@ export function envEntries(leaves: readonly DecryptedLeaf[], format: SopsFormat)
   return { entries, skipped };
 }
 
+/**
+ * The caller's variables that lead to the operator's age identities (the key itself, or a file or
+ * command that yields it). The child never gets them: it is given the file's values, not the key
+ * that opens every other file. `SOPS_AGE_RECIPIENTS` (public keys) passes through.
+ */
+export const AGE_KEY_VARIABLES: readonly string[] = ["SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY_CMD", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"];
+
+/** `env` without {@link AGE_KEY_VARIABLES} (unless `keep`). */
+export function childEnv(env: Record<string, string | undefined>, keep = false): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env };
+  if (!keep) for (const k of AGE_KEY_VARIABLES) delete out[k];
+  return out;
+}
+
+/** The typed error for a command the kernel refused to start because argv + environment are too large. */
+function tooBig(cmd: string, env: Record<string, string | undefined>, cause: unknown): KeyfleetError {
+  const vars = Object.entries(env).filter(([, v]) => v !== undefined);
+  const bytes = vars.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v as string) + 2, 0);
+  const largest = vars.reduce<[string, number]>((m, [k, v]) => (Buffer.byteLength(v as string) > m[1] ? [k, Buffer.byteLength(v as string)] : m), ["", 0]);
+  return new KeyfleetError("ENV_TOO_LARGE", `cannot run ${JSON.stringify(cmd)}: its environment is too large for the kernel (E2BIG: ${vars.length} variables, ${bytes} bytes; largest ${largest[0]}, ${largest[1]} bytes; Linux caps one variable at 128 KiB)`, {
+    hint: "pass fewer keys with --only, or keep large values out of the environment (decrypt them to a file with keyfleet decrypt --extract --output)",
+    cause,
+  });
+}
+
 /** Runs argv with env; resolves with its exit status (128 + signal number when killed). */
 export function runChild(argv: readonly string[], env: Record<string, string | undefined>): Promise<number> {
   const [cmd, ...rest] = argv as [string, ...string[]];
   return new Promise<number>((resolve, reject) => {
-    const child = spawn(cmd, rest, { env: env as NodeJS.ProcessEnv, stdio: "inherit", shell: false });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(cmd, rest, { env: env as NodeJS.ProcessEnv, stdio: "inherit", shell: false });
+    } catch (e) {
+      // spawn throws E2BIG synchronously when argv + environment exceed the kernel's limits
+      if ((e as NodeJS.ErrnoException).code === "E2BIG") return reject(tooBig(cmd, env, e));
+      return reject(new KeyfleetError("EXEC_FAILED", `cannot run ${JSON.stringify(cmd)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: "check the command after --", cause: e }));
+    }
     const forward = (sig: NodeJS.Signals) => () => void child.kill(sig);
     const onTerm = forward("SIGTERM");
     const onInt = forward("SIGINT");
@@ -49,6 +81,7 @@ export function runChild(argv: readonly string[], env: Record<string, string | u
     child.on("error", (e) => {
       cleanup();
       const code = (e as NodeJS.ErrnoException).code;
+      if (code === "E2BIG") return reject(tooBig(cmd, env, e));
       reject(new KeyfleetError("EXEC_FAILED", `cannot run ${JSON.stringify(cmd)}: ${code === "ENOENT" ? "command not found" : (code ?? e.message)}`, { hint: code === "ENOENT" && /\s/.test(cmd) ? "keyfleet runs CMD without a shell: split it into words after -- (e.g. -- ./migrate --up), or use -- sh -c '…' for shell syntax" : "check the command after --", cause: e }));
     });
     child.on("exit", (code, signal) => {
@@ -67,10 +100,12 @@ export const execEnvVerb = sopsVerb(
     details:
       "Top-level values (dotenv: every key; ini: the keys of every section) become environment\n" +
       "variables of CMD only; keyfleet prints none of them. CMD runs without a shell; keyfleet exits\n" +
-      "with its status.\n" +
+      "with its status. CMD does not get your age identity variables (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE,\n" +
+      "SOPS_AGE_KEY_CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE) unless --keep-age-env.\n" +
       "example: keyfleet exec-env secrets/app.env --only DB_PASSWORD -- ./migrate --up",
     flags: {
       only: { type: "string", valueName: "K1,K2", description: "pass only these keys (error if one is missing)" },
+      "keep-age-env": { type: "boolean", description: "also pass SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD and SOPS_AGE_SSH_PRIVATE_KEY_FILE to CMD (default: removed)" },
       "input-type": INPUT_TYPE_FLAG,
     },
   },
@@ -92,7 +127,7 @@ export const execEnvVerb = sopsVerb(
       skipped = skipped.filter((n) => want.includes(n));
     }
     if (skipped.length) io.stderr(`keyfleet: skipped keys that are not environment variable names: ${skipped.join(", ")}\n`);
-    const env: Record<string, string | undefined> = { ...io.env };
+    const env = childEnv(io.env, args.flags["keep-age-env"] === true);
     for (const [k, v] of entries) {
       if (v.includes("\0")) throw new KeyfleetError("BAD_VALUE", `${file}: the value of ${k} contains a NUL byte, which an environment variable cannot hold`, { file });
       env[k] = v;

@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { writeFileAtomic } from "../provider/fs";
-import { formatFromPath, SOPS_FORMATS, type SopsFormat } from "../provider/sops";
+import { formatFromPath, MAX_SOPS_FILE_BYTES, SOPS_FORMATS, type SopsFormat } from "../provider/sops";
 import { KeyfleetError } from "../provider/errors";
 import { UsageError, type FlagSpec } from "./args";
 
@@ -15,7 +15,7 @@ export const FORMATS: readonly SopsFormat[] = SOPS_FORMATS;
 export const INPUT_TYPE_FLAG: FlagSpec = { type: "string", valueName: "FORMAT", description: "yaml, json, dotenv, ini or binary; default: from the extension" };
 
 /** Upper bound on an input file; sops files are small and this keeps a mistake from eating memory. */
-export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+export const MAX_INPUT_BYTES = MAX_SOPS_FILE_BYTES;
 
 /**
  * Reads a whole file.

@@ -3,12 +3,13 @@
  * `~/.config/sops/age/keys.txt` (or `$XDG_CONFIG_HOME/sops/age/keys.txt`) by default, and prints
  * the public key on stderr as age-keygen does.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { generateX25519 } from "../provider/age/parse";
 import { KeyfleetError } from "../provider/errors";
 import type { CliIo, ParsedArgs, Verb } from "./args";
+import { exitCodeFor } from "./exit-codes";
+import { appendPrivateKey } from "./private-key-file";
 
 /** The default identity file sops reads: `$XDG_CONFIG_HOME/sops/age/keys.txt` or `~/.config/…`. */
 export function defaultKeysFile(env: Record<string, string | undefined>): string {
@@ -20,27 +21,13 @@ export function keyFileEntry(identity: string, recipient: string, now = new Date
   return `# created: ${now.toISOString().replace(/\.\d{3}Z$/, "Z")}\n# public key: ${recipient}\n${identity}\n`;
 }
 
-/** Appends `text` to `path` (mode 0600 when created, parent dirs 0700), adding a newline first if the file lacks one. */
+/**
+ * Appends `text` to `path` (mode 0600 when created, parent dirs 0700), adding a newline first if the
+ * file lacks one; refuses a symlink or a file others can read (see private-key-file.ts).
+ * @throws KeyfleetError `KEY_WRITE`
+ */
 export function appendSecretFile(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  let fd: number;
-  try {
-    fd = openSync(path, "a+", 0o600);
-  } catch (e) {
-    throw new KeyfleetError("WRITE_FAILED", `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path, hint: "choose another file with -o", cause: e });
-  }
-  try {
-    const st = fstatSync(fd);
-    let prefix = "";
-    if (st.size > 0) {
-      const last = Buffer.alloc(1);
-      readSync(fd, last, 0, 1, st.size - 1);
-      if (last[0] !== 10) prefix = "\n";
-    }
-    writeSync(fd, prefix + text);
-  } finally {
-    closeSync(fd);
-  }
+  appendPrivateKey(path, text);
 }
 
 /** The keygen verb. */
@@ -62,7 +49,13 @@ export const keygenVerb: Verb = {
     const out = typeof args.flags.output === "string" ? args.flags.output : defaultKeysFile(io.env);
     if (out === "-") io.stdout(entry);
     else {
-      appendSecretFile(out, entry);
+      try {
+        appendSecretFile(out, entry);
+      } catch (e) {
+        if (!(e instanceof KeyfleetError)) throw e;
+        io.stderr(`keyfleet: ${e.message}\n`);
+        return exitCodeFor(e.code);
+      }
       io.stderr(`Wrote identity to ${out}\n`);
     }
     io.stderr(`Public key: ${recipient}\n`);

@@ -9,6 +9,8 @@ import { sshToAgeIdentity, sshToAgeRecipient } from "../provider/age/parse";
 import { KeyfleetError } from "../provider/errors";
 import type { CliIo, ParsedArgs, Verb } from "./args";
 import { existingMode, writeOutput } from "./files";
+import { replacePrivateKey } from "./private-key-file";
+import { exitCodeFor } from "./exit-codes";
 
 /**
  * Converts public key text (authorized_keys, known_hosts or ssh-keyscan output) to age recipients,
@@ -63,8 +65,18 @@ export const sshToAgeVerb: Verb = {
     const lines = priv ? [sshToAgeIdentity(text)] : convertPublicKeys(text, (n) => io.stderr(n + "\n"));
     const body = lines.map((l) => l + "\n").join("");
     if (outPath === "-") io.stdout(body);
-    // atomic (a private key is never left half-written); an existing file keeps its mode, as before
-    else writeOutput(outPath, body, existingMode(outPath) ?? (priv ? 0o600 : 0o644));
+    // a private key: atomic, 0600, never through a symlink or into a file others can read
+    else if (priv) {
+      try {
+        replacePrivateKey(outPath, body);
+      } catch (e) {
+        if (!(e instanceof KeyfleetError) || e.code !== "KEY_WRITE") throw e;
+        io.stderr(`keyfleet: ${e.message}\n`);
+        return exitCodeFor(e.code);
+      }
+    }
+    // public keys: atomic; an existing file keeps its mode
+    else writeOutput(outPath, body, existingMode(outPath) ?? 0o644);
     return 0;
   },
 };

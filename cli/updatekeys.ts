@@ -8,7 +8,7 @@
 import { recipientDelta, recipientText } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
 import { updateRecipientsMany } from "../provider/fleet/rekey-many";
-import { listKeys, readMetadata, type SopsFormat } from "../provider/sops";
+import { describeMismatch, labelMismatches, listKeys, loadEncrypted, readMetadata, type SopsFormat } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";
 import { sopsVerb } from "./exit-codes";
@@ -26,6 +26,8 @@ interface Plan {
   added: string[];
   removed: string[];
   recipients: ReturnType<typeof ruleRecipients>["recipients"];
+  /** Your identities contradict an entry's label: rotate so every entry is rewritten for `recipients`. */
+  relabelled: boolean;
 }
 
 /** Asks for confirmation unless `yes`; refuses without a terminal. @throws KeyfleetError `CONFIRM_NEEDED` */
@@ -52,6 +54,8 @@ export const updatekeysVerb = sopsVerb(
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const files = positionals("updatekeys", args.positionals, "some", "FILE");
     const plans: Plan[] = [];
+    // labels are not authenticated: check them with your identities when any can be loaded now
+    const early = await loadIdentities(io).catch(() => undefined);
     for (const file of files) {
       const format = resolveFormat("updatekeys", undefined, file);
       const text = readInputText(file);
@@ -61,7 +65,11 @@ export const updatekeysVerb = sopsVerb(
       const added = delta.added.map(recipientText);
       const removed = delta.removed;
       const names = loadNames(projectDir(file));
-      if (!added.length && !removed.length) {
+      const mismatches = early ? labelMismatches(loadEncrypted(text, format, file).meta.age, early.identities) : [];
+      for (const m of mismatches) io.stderr(`keyfleet: ${describeMismatch(file, m)}\n`);
+      const relabelled = mismatches.length > 0;
+      if (relabelled) io.stderr(`${file}: the recipient labels cannot be trusted: the data key will be rotated and every entry rewritten for the .sops.yaml recipients\n`);
+      if (!added.length && !removed.length && !relabelled) {
         io.stderr(`${file}: already up to date\n`);
         continue;
       }
@@ -69,7 +77,7 @@ export const updatekeysVerb = sopsVerb(
       for (const r of added) io.stderr(`+++ ${labelRecipient(r, names)}\n`);
       for (const r of removed) io.stderr(`--- ${labelRecipient(r, names)}\n`);
       if (removed.length) io.stderr(`    (a recipient is removed: the data key is rotated and every value re-encrypted)\n`);
-      plans.push({ file, format, text, added, removed, recipients });
+      plans.push({ file, format, text, added, removed, recipients, relabelled });
     }
     if (!plans.length) return 0;
     if (!(await confirmOrRefuse(io, args.flags.yes === true, "update recipients"))) {
@@ -77,24 +85,24 @@ export const updatekeysVerb = sopsVerb(
       return 0;
     }
     const ids = await loadIdentities(io);
-    // every file re-keyed in memory, then one batched atomic write (fsyncs grouped); each file ends up old or new
+    // every file re-keyed (rotated where labels cannot be trusted) in memory, then one batched atomic write (fsyncs grouped); each file ends up old or new
     const byFile = new Map(plans.map((p) => [p.file, p] as const));
     const plan = (file: string): Plan => byFile.get(file) as Plan;
     await explainingIdentities(undefined, ids, () =>
       updateRecipientsMany(
         plans.map((p) => ({ path: p.file, text: p.text })),
-        { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format },
+        { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format, forceRotate: (f) => plan(f).relabelled },
       ),
     );
     plans.forEach((p) => {
       const exposure = recordChange({
         file: p.file,
-        operation: p.removed.length ? "rotate" : "add-recipients",
+        operation: p.removed.length || p.relabelled ? "rotate" : "add-recipients",
         added: p.added,
         removed: p.removed,
-        keysBefore: p.removed.length ? listKeys(p.text, p.format, p.file) : [],
+        keysBefore: p.removed.length || p.relabelled ? listKeys(p.text, p.format, p.file) : [],
       });
-      io.stderr(`${p.file}: updated (${p.added.length} added, ${p.removed.length} removed${p.removed.length ? ", data key rotated" : ""})\n`);
+      io.stderr(`${p.file}: updated (${p.added.length} added, ${p.removed.length} removed${p.removed.length || p.relabelled ? ", data key rotated" : ""})\n`);
       if (exposure) io.stderr(exposure + "\n");
     });
     return 0;

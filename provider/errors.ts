@@ -43,6 +43,8 @@ export const EXIT = {
   FILE_NOT_MODIFIED: 200,
   /** edit: the editor could not run, failed or exited non-zero (sops NoEditorFound). */
   EDITOR: 201,
+  /** exec-env: the kernel refused to start CMD, its environment is too large (E2BIG; 126 as a shell). */
+  ENV_TOO_LARGE: 126,
 } as const;
 
 /** One of the {@link EXIT} statuses. */
@@ -144,6 +146,10 @@ export const ERROR_CODES = {
   EDITOR_FAILED: { exit: EXIT.EDITOR },
   /** Another writer holds the file's lock past the wait, or the lock could not be taken. */
   LOCK_FAILED: { exit: EXIT.GENERIC },
+  /** exec-env: the child's environment (values plus the caller's) is over the kernel's limit (E2BIG). */
+  ENV_TOO_LARGE: { exit: EXIT.ENV_TOO_LARGE },
+  /** A private key file could not be written safely (readable by others, a symlink, another owner's). */
+  KEY_WRITE: { exit: EXIT.WRITE_OUTPUT },
   /** Another writer held the file's lock for longer than the bounded wait. */
   LOCK_TIMEOUT: { exit: EXIT.GENERIC },
   /** The file changed between read and write (compare-and-swap); nothing was written. */

@@ -5,9 +5,9 @@
  * write leaves each file either old or new, each decryptable.
  */
 import { promises as fsp } from "node:fs";
-import type { AgeIdentity, AgeRecipient } from "../age/index.js";
+import { recipientDelta, type AgeIdentity, type AgeRecipient } from "../age/index.js";
 import { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks } from "../fs/index.js";
-import { formatFromPath, SopsArgumentError, updateRecipients, type SopsFormat } from "../sops/index.js";
+import { formatFromPath, readMetadata, rotate, SopsArgumentError, updateRecipients, type SopsFormat } from "../sops/index.js";
 
 /** What happened to one file. */
 export interface RecipientsUpdate {
@@ -30,6 +30,11 @@ export interface UpdateManyOptions {
   recipients: AgeRecipient[] | ((file: string) => AgeRecipient[]);
   /** Format of every file, or per file; default: from each file's extension. */
   format?: SopsFormat | ((file: string) => SopsFormat);
+  /**
+   * Files whose data key must be rotated even when the recipient set is unchanged, e.g. when an
+   * entry's recipient label cannot be trusted (default: none).
+   */
+  forceRotate?: (file: string) => boolean;
   /** Files read, and temp files written, at the same time (default 16). */
   concurrency?: number;
   hooks?: BatchWriteHooks;
@@ -62,11 +67,24 @@ export async function updateRecipientsMany(files: readonly RekeyFile[], o: Updat
     const file = paths[i] as string;
     const format = typeof o.format === "function" ? o.format(file) : (o.format ?? formatFromPath(file));
     const recipients = typeof o.recipients === "function" ? o.recipients(file) : o.recipients;
-    const r = await updateRecipients(texts[i] as string, { format, identities: o.identities, recipients, file });
-    const written = r.added.length > 0 || r.removed.length > 0;
+    const force = o.forceRotate?.(file) === true;
+    const r = force
+      ? { ...(await rotateAndDelta(texts[i] as string, { format, identities: o.identities, recipients, file })), rotated: true }
+      : await updateRecipients(texts[i] as string, { format, identities: o.identities, recipients, file });
+    const written = force || r.added.length > 0 || r.removed.length > 0;
     if (written) writes.push({ path: file, data: r.text });
     results.push({ file, format, added: r.added, removed: r.removed, rotated: r.rotated, written });
   }
   await writeFilesAtomic(writes, { concurrency: o.concurrency, hooks: o.hooks });
   return results;
+}
+
+/** Rotates one file's data key for `recipients`, reporting the recipient delta as updateRecipients does. */
+async function rotateAndDelta(
+  text: string,
+  o: { format: SopsFormat; identities: AgeIdentity[]; recipients: AgeRecipient[]; file: string },
+): Promise<{ text: string; added: string[]; removed: string[] }> {
+  const current = readMetadata(text, o.format, o.file).recipients;
+  const delta = recipientDelta(current, o.recipients.map(String));
+  return { text: await rotate(text, o), added: delta.added, removed: delta.removed.map(String) };
 }

@@ -4,12 +4,15 @@
  * filesystem journal can group the fsyncs; phase 2 renames each temp over its file; phase 3 fsyncs
  * each distinct directory once. Each file ends up either old or new, never partial: on an error in
  * phase 1 no file is touched and every temp is removed; on an error in phase 2 the files already
- * renamed are new, the rest stay old, and the remaining temps are removed.
+ * renamed are new, the rest stay old, and the remaining temps are removed. Temps are 0600 while
+ * their content is written; the final mode (the target's own) is set once the temp is complete, just
+ * before it is fsynced and renamed. They are named as in atomic.ts, so a killed batch's temps are
+ * removed by the next write into their directory.
  */
 import { constants, promises as fsp } from "node:fs";
-import { randomBytes } from "node:crypto";
-import { basename, dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { KeyfleetError } from "../errors.js";
+import { sweepDeadTemps, tempPathFor } from "./atomic.js";
 import { FsArgumentError, FsWriteError } from "./errors.js";
 
 /** One file to write. `mode` defaults to the existing file's mode, else 0600. */
@@ -50,12 +53,12 @@ async function modeOf(path: string, mode: number | undefined): Promise<number> {
 
 async function writeTemp(e: AtomicEntry, temp: string, created: Set<string>, hooks: BatchWriteHooks | undefined): Promise<void> {
   const mode = await modeOf(e.path, e.mode);
-  const fh = await fsp.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  const fh = await fsp.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   created.add(temp);
   try {
-    await fh.chmod(mode); // the creation mode is filtered by the umask; the file keeps its exact mode
     const bytes = typeof e.data === "string" ? Buffer.from(e.data, "utf8") : e.data;
     await fh.writeFile(bytes);
+    await fh.chmod(mode); // the final mode, exact (the creation mode is filtered by the umask)
     await fh.sync();
     hooks?.afterTempWritten?.(e.path, temp);
   } finally {
@@ -81,7 +84,8 @@ export async function writeFilesAtomic(entries: readonly AtomicEntry[], o: Batch
     if (seen.has(abs)) throw new FsArgumentError(`${e.path} is listed twice`, "pass each file once", e.path);
     seen.add(abs);
   }
-  const temps = entries.map((e) => join(dirname(e.path), `.${basename(e.path)}.${randomBytes(6).toString("hex")}.tmp`));
+  for (const d of new Set(entries.map((e) => dirname(resolve(e.path))))) sweepDeadTemps(d);
+  const temps = entries.map((e) => tempPathFor(e.path));
   const created = new Set<string>();
   let failure: { path: string; error: unknown } | undefined;
   let next = 0;

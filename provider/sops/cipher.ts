@@ -7,8 +7,9 @@ import { SopsCryptoError } from "./errors.js";
 import { goFormatFloatF, goTimeText, parseGoTime } from "./goformat.js";
 import type { ScalarValue, SopsValueType } from "./tree.js";
 
-const ENC_RE = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/;
-const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const ENC_PREFIX = "ENC[AES256_GCM,data:";
+/** Characters a regex `.` does not match (the type part ends before them, as in sops' regex). */
+const LINE_END: ReadonlySet<number> = new Set([10, 13, 0x2028, 0x2029]);
 const TYPES: ReadonlySet<string> = new Set(["str", "int", "float", "bool", "time", "comment", "bytes"]);
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: false });
@@ -18,10 +19,42 @@ export function isEncrypted(s: string): boolean {
   return s.startsWith("ENC[AES256_GCM,");
 }
 
+/** True when `c` (a char code) is in the standard base64 alphabet (no padding). */
+function isB64Char(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
+}
+
+/**
+ * Decodes canonical padded base64 in one linear pass: a regex with a repeated group backtracks once
+ * per 4 characters and overflows V8's stack on values of a few megabytes.
+ */
 function b64(s: string, what: string): Buffer {
-  const b = B64_RE.test(s) ? Buffer.from(s, "base64") : undefined;
+  let end = s.length;
+  if (end > 0 && s.charCodeAt(end - 1) === 61) end--;
+  if (end > 0 && s.charCodeAt(end - 1) === 61) end--;
+  let ok = s.length % 4 === 0;
+  for (let i = 0; ok && i < end; i++) ok = isB64Char(s.charCodeAt(i));
+  const b = ok ? Buffer.from(s, "base64") : undefined;
   if (!b || b.toString("base64") !== s) throw new SopsCryptoError(`invalid base64 in the ${what} of an encrypted value`);
   return b;
+}
+
+/**
+ * Splits `ENC[AES256_GCM,data:D,iv:I,tag:T,type:Y]` with indexOf (no backtracking regex), accepting
+ * what sops' `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]` accepts once the parts are
+ * checked (base64 parts contain no `,` or `:`, types no `]`).
+ */
+function splitEnc(s: string): [string, string, string, string] | undefined {
+  if (!s.startsWith(ENC_PREFIX)) return undefined;
+  const iv = s.indexOf(",iv:", ENC_PREFIX.length + 1);
+  const tag = iv < 0 ? -1 : s.indexOf(",tag:", iv + 5);
+  const type = tag < 0 ? -1 : s.indexOf(",type:", tag + 6);
+  if (type < 0) return undefined;
+  let eol = type;
+  while (eol < s.length && !LINE_END.has(s.charCodeAt(eol))) eol++;
+  const close = s.lastIndexOf("]", eol);
+  if (close < type + 7) return undefined;
+  return [s.slice(ENC_PREFIX.length, iv), s.slice(iv + 4, tag), s.slice(tag + 5, type), s.slice(type + 6, close)];
 }
 
 /** Plaintext bytes of a typed value (sops `ToBytes`); also what the MAC hashes. */
@@ -62,9 +95,9 @@ export interface EncParts {
 
 /** Splits an ENC string; throws SopsCryptoError on malformed input. */
 export function parseEnc(s: string): EncParts {
-  const m = ENC_RE.exec(s);
+  const m = typeof s === "string" ? splitEnc(s) : undefined;
   if (!m) throw new SopsCryptoError("malformed encrypted value (expected ENC[AES256_GCM,data:…,iv:…,tag:…,type:…])");
-  const [, d, i, t, ty] = m as unknown as [string, string, string, string, string];
+  const [d, i, t, ty] = m;
   if (!TYPES.has(ty)) throw new SopsCryptoError(`unknown type ${JSON.stringify(ty.slice(0, 20))} in an encrypted value`);
   const parts = { data: b64(d, "data"), iv: b64(i, "iv"), tag: b64(t, "tag"), type: ty as SopsValueType };
   if (parts.iv.length === 0) throw new SopsCryptoError("empty iv in an encrypted value");

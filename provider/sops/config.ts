@@ -9,6 +9,7 @@ import { isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq, Scalar as YSca
 import { SopsParseError, UnsupportedError } from "./errors.js";
 import { compileRe2, RULE_FIELDS, type EncryptRules } from "./rules.js";
 import { yamlErrorText } from "./stores/yaml.js";
+import { checkedTokens } from "./stores/yaml-limits.js";
 
 /** One creation rule. */
 export interface CreationRule {
@@ -43,9 +44,14 @@ function splitAge(v: unknown, where: string, file: string): string[] {
 
 /** Parses `.sops.yaml` text. @throws SopsParseError */
 export function parseSopsConfig(text: string, file = ".sops.yaml"): CreationRule[] {
-  const doc = parseDocument(text);
-  if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${yamlErrorText(doc.errors[0])}`, { file, line: doc.errors[0].linePos?.[0]?.line, hint: CONFIG_HINT });
-  const root = doc.toJS() as unknown;
+  const doc = configDocument(text, file);
+  let root: unknown;
+  try {
+    // the yaml package bounds alias expansion here (maxAliasCount, default 100) with a ReferenceError
+    root = doc.toJS();
+  } catch (e) {
+    throw new SopsParseError("invalid yaml: document contains excessive aliasing (a yaml alias bomb?)", { file, hint: "expand the aliases (*name) in .sops.yaml into plain values", cause: e });
+  }
   if (root === null || root === undefined) return [];
   if (typeof root !== "object" || Array.isArray(root)) throw new SopsParseError("top level must be a mapping", { file, hint: CONFIG_HINT });
   const cr = (root as Record<string, unknown>).creation_rules;
@@ -72,6 +78,15 @@ export function parseSopsConfig(text: string, file = ".sops.yaml"): CreationRule
     if (o.mac_only_encrypted === true) rule.rules.macOnlyEncrypted = true;
     return rule;
   });
+}
+
+/** The single document of `.sops.yaml`, nesting bounded. @throws SopsParseError */
+function configDocument(text: string, file: string): Document.Parsed {
+  checkedTokens(text, file, CONFIG_HINT); // parsed twice: .sops.yaml is small, and the nesting is checked before composing
+  const doc = parseDocument(text);
+  const err = doc.errors[0];
+  if (err) throw new SopsParseError(`invalid yaml: ${yamlErrorText(err)}`, { file, line: err.linePos?.[0]?.line, hint: CONFIG_HINT });
+  return doc;
 }
 
 /** Finds `.sops.yaml` from the file's directory upwards (as sops `FindConfigFile`). */
@@ -120,8 +135,7 @@ export function pathRegexFor(relPath: string): string {
  * and all other rules are kept as they were.
  */
 export function upsertCreationRule(text: string, relPath: string, recipients: string[], rules: EncryptRules = {}): string {
-  const doc: Document = parseDocument(text || "creation_rules: []\n");
-  if (doc.errors[0]) throw new SopsParseError(`invalid yaml: ${yamlErrorText(doc.errors[0])}`, { file: ".sops.yaml", hint: CONFIG_HINT });
+  const doc: Document = configDocument(text || "creation_rules: []\n", ".sops.yaml");
   if (!isMap(doc.contents)) doc.contents = new YAMLMap(doc.schema) as never;
   const root = doc.contents as unknown as YAMLMap;
   const found: unknown = root.get("creation_rules", true);

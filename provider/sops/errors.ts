@@ -25,14 +25,18 @@ export class MacMismatchError extends KeyfleetError {
 export class NoIdentityError extends KeyfleetError {
   /** Public recipients of the file (safe to show). */
   readonly recipients: string[];
-  constructor(file: string | undefined, recipients: string[], report: string[] = []) {
-    const who = recipients.length ? recipients.join(", ") : "none (no age entries)";
+  /** Entries that could not be read at all (malformed or tampered), as "age[i] (label): why". */
+  readonly badEntries: string[];
+  constructor(file: string | undefined, recipients: string[], report: string[] = [], badEntries: string[] = []) {
+    const who = recipients.length ? recipients.slice(0, 50).join(", ") + (recipients.length > 50 ? `, … (${recipients.length} in all)` : "") : "none (no age entries)";
     const tried = report.length ? `; identities tried: ${report.join(", ")}` : "";
-    super("NO_IDENTITY", `none of your identities can decrypt ${file ?? "the sops file"}; its recipients are ${who}${tried}`, {
+    const bad = badEntries.length ? `; unreadable age entries: ${badEntries.join("; ")}` : "";
+    super("NO_IDENTITY", `none of your identities can decrypt ${file ?? "the sops file"}; its recipients are ${who}${tried}${bad}`, {
       hint: "set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY / SOPS_AGE_SSH_PRIVATE_KEY_FILE) to a key of one of these recipients",
       file,
     });
     this.recipients = recipients;
+    this.badEntries = badEntries;
   }
 }
 

@@ -52,3 +52,5 @@ export { keyedDigest, DIGEST_INFO } from "./digest.js";
 export { parseSopsConfig, findConfigFile, loadConfigFor, matchRule, upsertCreationRule, pathRegexFor, type CreationRule, type SopsConfig } from "./config.js";
 export { MacMismatchError, NoIdentityError, SopsParseError, UnsupportedError, SopsCryptoError, SopsArgumentError } from "./errors.js";
 export { isEncrypted } from "./cipher.js";
+export { MAX_SOPS_FILE_BYTES, checkFileSize } from "./limits.js";
+export { labelMismatches, describeMismatch, type LabelMismatch } from "./labels.js";

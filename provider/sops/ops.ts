@@ -11,6 +11,7 @@ import { assertSingleGroup, type AgeEntry, type SopsMetadata } from "./metadata.
 import type { EncryptRules } from "./rules.js";
 import type { SopsFormat } from "./stores/index.js";
 import { listLeaves } from "./walk.js";
+import { checkFileSize } from "./limits.js";
 
 /** What `readMetadata` reports; no key needed. */
 export interface SopsMetadataView {
@@ -36,21 +37,38 @@ function checkRecipients(rs: unknown, file?: string): asserts rs is AgeRecipient
   }
 }
 
+/** Largest number of `age` entries tried: each costs an X25519 operation per identity (~0.1-1 ms), and real files have a few dozen. */
+export const MAX_AGE_ENTRIES = 1_000;
+
 /**
- * Unwraps the data key from any matching `age` entry.
- * @throws NoIdentityError naming the file and its recipients; UnsupportedError for Shamir files
+ * Unwraps the data key from any matching `age` entry. Like sops, every entry is tried in turn: a
+ * malformed or tampered entry (one that is not armored age, or that one of our identities opens
+ * but fails to authenticate) does not block the others. When none opens, the error names the bad
+ * entries (index and recipient label, never key material).
+ * @throws NoIdentityError naming the file, its recipients and the unreadable entries;
+ *   SopsArgumentError for more than MAX_AGE_ENTRIES entries; UnsupportedError for Shamir files
  */
 export async function unwrapDataKey(meta: SopsMetadata, identities: readonly AgeIdentity[], file?: string, report: string[] = []): Promise<Uint8Array> {
   assertSingleGroup(meta, file);
   if (!Array.isArray(identities)) throw new SopsArgumentError("identities must be a list", "use parseIdentities or discoverIdentities", file);
-  for (const e of meta.age) {
-    const k = await decryptDataKey(e.enc, [...identities]);
+  if (meta.age.length > MAX_AGE_ENTRIES) throw new SopsArgumentError(`${file ?? "sops file"} has ${meta.age.length} age entries, more than the ${MAX_AGE_ENTRIES} keyfleet tries`, "the file is corrupt or hostile; restore it from git", file);
+  const bad: string[] = [];
+  for (const [i, e] of meta.age.entries()) {
+    let k: Uint8Array | null;
+    try {
+      k = await decryptDataKey(e.enc, [...identities]);
+    } catch (err) {
+      if (bad.length < 5) bad.push(`age[${i}] (${e.recipient.slice(0, 80)}): ${err instanceof Error ? err.message.split(";")[0] : String(err)}`);
+      else if (bad.length === 5) bad.push("…");
+      continue;
+    }
     if (k) {
       if (k.length !== 32) throw new SopsArgumentError(`${file ?? "sops file"}: age entry for ${e.recipient} holds a ${k.length}-byte data key`, "the file is corrupt; restore it from git", file);
       return k;
     }
   }
-  throw new NoIdentityError(file, [...meta.age.map((e) => e.recipient), ...Object.keys(meta.other).map((k) => `${k} (not supported by keyfleet)`)], report.length ? report : identities.map((i) => i.source));
+  const tried = report.length ? report : identities.map((i) => i.source);
+  throw new NoIdentityError(file, [...meta.age.map((e) => e.recipient), ...Object.keys(meta.other).map((k) => `${k} (not supported by keyfleet)`)], tried, bad);
 }
 
 /** Where a sops operation's input comes from: its format and, for messages, the file's name. */
@@ -116,7 +134,7 @@ export interface RecipientsChange {
 export async function encryptKeyed(plain: string | Uint8Array, o: EncryptOptions): Promise<KeyedText> {
   checkRecipients(o.recipients, o.file);
   const dataKey = randomBytes(32);
-  return { text: encryptWithDataKey(plain, o.format, dataKey, { age: await wrapAll(dataKey, o.recipients), rules: o.rules, file: o.file }), dataKey };
+  return { text: checkFileSize(encryptWithDataKey(plain, o.format, dataKey, { age: await wrapAll(dataKey, o.recipients), rules: o.rules, file: o.file }), o.file), dataKey };
 }
 
 /** Encrypts plaintext for `recipients` with a fresh data key. */
@@ -136,7 +154,7 @@ export async function setValues(text: string, o: SetValuesOptions): Promise<stri
   if (!Array.isArray(o.changes)) throw new SopsArgumentError("changes must be a list", "pass [{ path, value }]", o.file);
   const { meta } = loadEncrypted(text, o.format, o.file);
   const key = await unwrapDataKey(meta, o.identities, o.file);
-  return setValuesWithDataKey(text, o.format, key, o.changes, { file: o.file });
+  return checkFileSize(setValuesWithDataKey(text, o.format, key, o.changes, { file: o.file }), o.file);
 }
 
 /**
@@ -159,7 +177,7 @@ export async function updateRecipients(text: string, o: UpdateRecipientsOptions)
   const key = await unwrapDataKey(meta, o.identities, o.file);
   checkDataKey(meta, key, o.file);
   const fresh = await wrapAll(key, addedR);
-  return { text: replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed), added, removed, rotated: false, dataKey: key };
+  return { text: checkFileSize(replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed), o.file), added, removed, rotated: false, dataKey: key };
 }
 
 /** New data key, every value re-encrypted, new mac/lastmodified; recipients default to the file's. */
@@ -180,7 +198,7 @@ export async function rotateKeyed(text: string, o: RotateOptions): Promise<Keyed
     const { parseRecipient } = await import("../age/index.js");
     age = await wrapAll(newKey, meta.age.map((e) => parseRecipient(e.recipient, o.file)));
   }
-  return { text: rotateWithDataKeys(text, o.format, oldKey, newKey, age, { file: o.file }), dataKey: newKey };
+  return { text: checkFileSize(rotateWithDataKeys(text, o.format, oldKey, newKey, age, { file: o.file }), o.file), dataKey: newKey };
 }
 
 /** Metadata without any key: recipients, lastmodified, version, rules, key group count. */

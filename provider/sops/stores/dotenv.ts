@@ -12,6 +12,7 @@ function parse(text: string, file?: string): Parsed {
   const m: Mapping = mapping();
   const metaPairs: [string, string][] = [];
   const lines = text.split("\n");
+  const seen = new Set<string>();
   lines.forEach((line, idx) => {
     if (line === "") return;
     if (line.startsWith("#")) {
@@ -22,6 +23,9 @@ function parse(text: string, file?: string): Parsed {
     if (eq < 0) throw new SopsParseError("invalid dotenv line: no '='", { file, line: idx + 1 });
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1).replace(/\\n/g, "\n");
+    // a repeated key is refused: `set` would change one copy and exec-env export the other
+    if (seen.has(key)) throw new SopsParseError(`duplicate key ${JSON.stringify(key.slice(0, 80))}`, { file, line: idx + 1, hint: "remove or rename the duplicate key" });
+    seen.add(key);
     if (key.startsWith("sops_")) metaPairs.push([key.slice(5), value]);
     else m.items.push(entry(key, scalar(value)));
   });

@@ -14,33 +14,39 @@ const INT64_MIN = -9223372036854775808n;
 /** Strict JSON parser keeping key order, ints as bigint and line numbers for errors. */
 export function parseJsonNode(text: string, file?: string): Node {
   let i = 0;
-  const fail = (msg: string): never => {
+  const fail = (msg: string, hint = "fix the json syntax at that line"): never => {
     const line = text.slice(0, i).split("\n").length;
-    throw new SopsParseError(`invalid json: ${msg}`, { file, line, hint: "fix the json syntax at that line" });
+    throw new SopsParseError(`invalid json: ${msg}`, { file, line, hint });
   };
   const ws = (): void => {
     while (i < text.length && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r")) i++;
   };
+  const ESC: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
   const str = (): string => {
     if (text[i] !== '"') fail("expected a string");
     i++;
-    let out = "";
+    // runs of plain characters are sliced, not appended one by one (a value may be megabytes long)
+    const parts: string[] = [];
     for (;;) {
+      const start = i;
+      let c = text.charCodeAt(i);
+      while (i < text.length && c !== 34 && c !== 92 && c >= 32) c = text.charCodeAt(++i);
+      if (i > start) parts.push(text.slice(start, i));
       if (i >= text.length) fail("unterminated string");
-      const c = text[i++] as string;
-      if (c === '"') return out;
-      if (c === "\\") {
-        const e = text[i++];
-        const map: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
-        if (e === "u") {
-          const h = text.slice(i, i + 4);
-          if (!/^[0-9a-fA-F]{4}$/.test(h)) fail("bad \\u escape");
-          out += String.fromCharCode(parseInt(h, 16));
-          i += 4;
-        } else if (e !== undefined && e in map) out += map[e];
-        else fail("bad escape");
-      } else if (c < " ") fail("control character in string");
-      else out += c;
+      if (c === 34) {
+        i++;
+        return parts.length === 1 ? (parts[0] as string) : parts.join("");
+      }
+      if (c < 32) fail("control character in string");
+      i++;
+      const e = text[i++];
+      if (e === "u") {
+        const h = text.slice(i, i + 4);
+        if (!/^[0-9a-fA-F]{4}$/.test(h)) fail("bad \\u escape");
+        parts.push(String.fromCharCode(parseInt(h, 16)));
+        i += 4;
+      } else if (e !== undefined && e in ESC) parts.push(ESC[e] as string);
+      else fail("bad escape");
     }
   };
   const value = (depth: number): Node => {
@@ -55,9 +61,18 @@ export function parseJsonNode(text: string, file?: string): Node {
         i++;
         return m;
       }
+      // duplicate keys are refused with the line of the second one: otherwise `set` would change
+      // one copy and exec-env export the other
+      const seen = new Set<string>();
       for (;;) {
         ws();
+        const at = i;
         const k = str();
+        if (seen.has(k)) {
+          i = at;
+          fail(`duplicate key ${JSON.stringify(k.slice(0, 80))}`, "remove or rename the duplicate key");
+        }
+        seen.add(k);
         ws();
         if (text[i] !== ":") fail("expected ':'");
         i++;

@@ -2,15 +2,16 @@
  * YAML store (`stores/yaml/store.go`): key order and comments kept, multi-document, indent 4; the
  * `sops` block is appended to every document (read from the first) in sops 3.13 style.
  */
-import { Document, isAlias, isMap, isScalar, isSeq, Pair, parseAllDocuments, Scalar as YScalar, YAMLMap, YAMLSeq, stringify, type Node as YNode } from "yaml";
+import { Document, isAlias, isMap, isScalar, isSeq, Pair, Scalar as YScalar, YAMLMap, YAMLSeq, stringify, type Node as YNode } from "yaml";
 import { SopsParseError } from "../errors.js";
 import { goTimeText, goYamlFloat, parseGoTime } from "../goformat.js";
 import { entry, mapping, scalar, toPlain, type Comment, type Mapping, type Node, type Sequence, type Tree } from "../tree.js";
 import type { Parsed, Store } from "./store.js";
 import { fastSplit } from "./yaml-fast.js";
 import { commentTokens, LineIndex, placeComments, type CollInfo, type Mark } from "./yaml-comments.js";
+import { MAX_SOPS_FILE_BYTES } from "../limits.js";
+import { AliasBudget, MAX_YAML_DEPTH, parseYamlLimited } from "./yaml-limits.js";
 
-const MAX_BYTES = 64 * 1024 * 1024;
 /**
  * Timestamps as go-yaml v3 resolves them (sops >= 3.10 encrypts them as `time`): only Go's four
  * layouts, offset and nanoseconds kept (GoTime). The yaml package's own YAML 1.1 tag accepts more
@@ -39,9 +40,11 @@ const floatTag = {
 function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: number, file?: string): Mapping {
   const marks: Mark[] = [];
   const info = new Map<Mapping | Sequence, CollInfo>();
+  const budget = new AliasBudget(file);
   const conv = (n: unknown, parent: Mapping | Sequence | undefined, depth: number): Node => {
-    if (depth > 200) throw new SopsParseError("yaml nesting too deep", { file });
-    if (isAlias(n)) return conv(n.resolve(doc), parent, depth + 1);
+    if (depth > MAX_YAML_DEPTH) throw new SopsParseError(`invalid yaml: nested more than ${MAX_YAML_DEPTH} levels deep (counting aliases)`, { file, hint: "flatten the document; sops files are a few levels deep" });
+    budget.node();
+    if (isAlias(n)) return budget.inAlias(() => conv(n.resolve(doc), parent, depth + 1));
     if (isMap(n)) {
       const m = mapping();
       const start = lines.pos((n as YNode).range?.[0] ?? 0);
@@ -129,7 +132,7 @@ export function yamlErrorText(err: { message: string }): string {
 }
 
 function parse(text: string, file?: string): Parsed {
-  if (text.length > MAX_BYTES) throw new SopsParseError("yaml file too large", { file });
+  if (text.length > MAX_SOPS_FILE_BYTES) throw new SopsParseError(`yaml file larger than ${MAX_SOPS_FILE_BYTES} bytes`, { file, hint: "sops files are small; check the path" });
   return parseFast(text, file) ?? parseFull(text, file);
 }
 
@@ -144,7 +147,9 @@ function parseFast(text: string, file?: string): Parsed | undefined {
   let body: Parsed;
   try {
     body = parseFull(split.body, file);
-  } catch {
+  } catch (e) {
+    // a limit (nesting, aliases) is hit the same way by the full parse: do not do the work twice
+    if (e instanceof SopsParseError && isLimitError(e)) throw e;
     return undefined;
   }
   const root = body.tree[0];
@@ -152,10 +157,14 @@ function parseFast(text: string, file?: string): Parsed | undefined {
   return { tree: body.tree, meta: split.meta };
 }
 
+function isLimitError(e: SopsParseError): boolean {
+  return e.message.includes("excessive aliasing") || e.message.includes("levels deep");
+}
+
 /** Parses yaml with the full yaml parser only (no fast path); exported so tests can compare both paths. */
 export function parseFull(text: string, file?: string): Parsed {
   const lines = new LineIndex(text);
-  const docs = parseAllDocuments(text, { intAsBigInt: true, customTags: customTags as never, uniqueKeys: false, prettyErrors: false });
+  const docs = parseYamlLimited(text, { intAsBigInt: true, customTags: customTags as never, uniqueKeys: false, prettyErrors: false }, file);
   const list = Array.isArray(docs) ? docs : [];
   if (!Array.isArray(docs)) return { tree: [mapping()], meta: undefined };
   const tree: Tree = [];
