@@ -16,7 +16,7 @@ import { existingMode, positionals, readInputText, resolveFormat, writeOutput } 
 import { explainingIdentities, loadIdentities } from "./identities";
 import { labelRecipient, loadNames, projectDir } from "./names";
 import { confirm, stdinIsTty } from "./prompt";
-import { ruleRecipients } from "./recipients";
+import { ruleRecipients, storeOptionsOf } from "./recipients";
 
 /** One file's planned change. */
 interface Plan {
@@ -81,7 +81,7 @@ export const updatekeysVerb = sopsVerb(
     const ids = await loadIdentities(io);
     const outs: string[] = [];
     for (const p of plans) {
-      const r = await explainingIdentities(p.file, ids, () => updateRecipients(p.text, { format: p.format, identities: ids.identities, recipients: p.recipients, file: p.file }));
+      const r = await explainingIdentities(p.file, ids, () => updateRecipients(p.text, { format: p.format, identities: ids.identities, recipients: p.recipients, file: p.file, stores: storeOptionsOf(p.file) }));
       outs.push(r.text);
     }
     // several files: one batched atomic write (fsyncs grouped); each file ends up old or new

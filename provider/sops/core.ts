@@ -7,7 +7,7 @@ import { MacMismatchError, SopsArgumentError, SopsCryptoError, SopsParseError } 
 import { goTimeText, reformatRfc3339, rfc3339Seconds } from "./goformat.js";
 import { assertSingleGroup, metadataToPlain, parseMetadata, SOPS_VERSION, type AgeEntry, type SopsMetadata } from "./metadata.js";
 import { DEFAULT_UNENCRYPTED_SUFFIX, effectiveRules, validateRules, type EncryptRules } from "./rules.js";
-import { storeFor, type SopsFormat } from "./stores/index.js";
+import { storeFor, type SopsFormat, type StoreOptions } from "./stores/index.js";
 import { entry, mapping, scalar, type Mapping, type Node, type ScalarValue, type SopsValueType, type Tree } from "./tree.js";
 import { decryptTree, encryptTree, forEachLeaf, type IvStash } from "./walk.js";
 import { valueBytes } from "./cipher.js";
@@ -87,7 +87,7 @@ function leavesOf(tree: Tree): DecryptedLeaf[] {
  * Decrypts a sops file with its data key and verifies the MAC.
  * @throws MacMismatchError, SopsCryptoError, SopsParseError, UnsupportedError
  */
-export function decryptWithDataKey(text: string, format: SopsFormat, dataKey: Uint8Array, o: { file?: string; ignoreMac?: boolean; parsed?: LoadedFile } = {}): DecryptedFile {
+export function decryptWithDataKey(text: string, format: SopsFormat, dataKey: Uint8Array, o: { file?: string; ignoreMac?: boolean; parsed?: LoadedFile; stores?: StoreOptions } = {}): DecryptedFile {
   const { tree, meta } = o.parsed ?? loadEncrypted(text, format, o.file);
   assertSingleGroup(meta, o.file);
   if (dataKey.length !== 32) throw new SopsArgumentError("data key must be 32 bytes", "pass the key unwrapped from the file's age entry", o.file);
@@ -105,7 +105,7 @@ export function decryptWithDataKey(text: string, format: SopsFormat, dataKey: Ui
     metadata: meta,
     stash,
     emit(outputType?: SopsFormat) {
-      return storeFor(outputType ?? format).emitPlain(tree);
+      return storeFor(outputType ?? format).emitPlain(tree, o.stores);
     },
   };
 }
@@ -120,7 +120,7 @@ export function rulesForNewFile(format: SopsFormat, rules: EncryptRules | undefi
 }
 
 /** Encrypts `tree` in place and builds fresh metadata around it. */
-export function sealTree(tree: Tree, format: SopsFormat, dataKey: Uint8Array, o: { age: AgeEntry[]; rules: EncryptRules; other?: Record<string, unknown[]>; version?: string; stash?: IvStash; now?: Date; file?: string }): string {
+export function sealTree(tree: Tree, format: SopsFormat, dataKey: Uint8Array, o: { age: AgeEntry[]; rules: EncryptRules; other?: Record<string, unknown[]>; version?: string; stash?: IvStash; now?: Date; file?: string; stores?: StoreOptions }): string {
   const macHex = encryptTree(tree, dataKey, effectiveRules(o.rules), o.stash, o.file);
   const lastmodified = rfc3339Seconds(o.now ?? new Date());
   const meta: SopsMetadata = {
@@ -132,18 +132,18 @@ export function sealTree(tree: Tree, format: SopsFormat, dataKey: Uint8Array, o:
     other: o.other ?? {},
     keyGroups: 1,
   };
-  return storeFor(format).emitEncrypted(tree, metadataToPlain(meta));
+  return storeFor(format).emitEncrypted(tree, metadataToPlain(meta), o.stores);
 }
 
 /**
  * Encrypts plaintext with a given data key and already-wrapped age entries.
  * @throws SopsArgumentError when the input already carries sops metadata or rules are invalid
  */
-export function encryptWithDataKey(plain: string | Uint8Array, format: SopsFormat, dataKey: Uint8Array, o: { age: AgeEntry[]; rules?: EncryptRules; file?: string; now?: Date }): string {
+export function encryptWithDataKey(plain: string | Uint8Array, format: SopsFormat, dataKey: Uint8Array, o: { age: AgeEntry[]; rules?: EncryptRules; file?: string; now?: Date; stores?: StoreOptions }): string {
   const p = storeFor(format).parsePlain(plain, o.file);
   if (p.meta) throw new SopsArgumentError(`${o.file ?? "input"} is already encrypted with sops`, "decrypt it first or use setValues/updateRecipients", o.file);
   const rules = rulesForNewFile(format, o.rules, o.file);
-  return sealTree(p.tree, format, dataKey, { age: o.age, rules, file: o.file, now: o.now });
+  return sealTree(p.tree, format, dataKey, { age: o.age, rules, file: o.file, now: o.now, stores: o.stores });
 }
 
 /** A change for setValues: `value: null` deletes the key. */
@@ -209,7 +209,7 @@ export function applyChange(root: Mapping, c: ValueChange, file?: string): void 
  * Sets values (null deletes) and re-encrypts: unchanged values keep their exact ENC strings; new MAC
  * and lastmodified. @throws MacMismatchError and the decrypt errors
  */
-export function setValuesWithDataKey(text: string, format: SopsFormat, dataKey: Uint8Array, changes: ValueChange[], o: { file?: string; now?: Date } = {}): string {
+export function setValuesWithDataKey(text: string, format: SopsFormat, dataKey: Uint8Array, changes: ValueChange[], o: { file?: string; now?: Date; stores?: StoreOptions } = {}): string {
   const d = decryptWithDataKey(text, format, dataKey, { file: o.file });
   if (format === "dotenv" || format === "ini") {
     for (const c of changes) {
@@ -218,20 +218,20 @@ export function setValuesWithDataKey(text: string, format: SopsFormat, dataKey: 
     }
   }
   for (const c of changes) applyChange(d.tree[0] ?? mapping(), c, o.file);
-  return sealTree(d.tree, format, dataKey, { age: d.metadata.age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, stash: d.stash, now: o.now, file: o.file });
+  return sealTree(d.tree, format, dataKey, { age: d.metadata.age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, stash: d.stash, now: o.now, file: o.file, stores: o.stores });
 }
 
 /** Re-emits an encrypted file with replaced age entries; values, mac and lastmodified untouched. */
-export function replaceAgeEntries(text: string, format: SopsFormat, age: AgeEntry[], file?: string, parsed?: LoadedFile): string {
+export function replaceAgeEntries(text: string, format: SopsFormat, age: AgeEntry[], file?: string, parsed?: LoadedFile, stores?: StoreOptions): string {
   const { tree, meta } = parsed ?? loadEncrypted(text, format, file);
   assertSingleGroup(meta, file);
-  return storeFor(format).emitEncrypted(tree, metadataToPlain({ ...meta, age }));
+  return storeFor(format).emitEncrypted(tree, metadataToPlain({ ...meta, age }), stores);
 }
 
 /** Decrypts with `oldKey` (MAC verified) and re-encrypts every value under `newKey`. */
-export function rotateWithDataKeys(text: string, format: SopsFormat, oldKey: Uint8Array, newKey: Uint8Array, age: AgeEntry[], o: { file?: string; now?: Date } = {}): string {
+export function rotateWithDataKeys(text: string, format: SopsFormat, oldKey: Uint8Array, newKey: Uint8Array, age: AgeEntry[], o: { file?: string; now?: Date; stores?: StoreOptions } = {}): string {
   const d = decryptWithDataKey(text, format, oldKey, { file: o.file });
-  return sealTree(d.tree, format, newKey, { age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, now: o.now, file: o.file });
+  return sealTree(d.tree, format, newKey, { age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, now: o.now, file: o.file, stores: o.stores });
 }
 
 /** Checks that `dataKey` authenticates the file's MAC (used before re-wrapping a key). */

@@ -2,7 +2,7 @@
  * provider/sops: the sops file format (yaml, json, dotenv, ini, binary), AES-GCM values, MAC,
  * metadata, encrypt / decrypt / set / re-key / rotate, .sops.yaml rules and atomic writes.
  */
-export { formatFromPath, storeFor, type SopsFormat, type Store } from "./stores/index.js";
+export { formatFromPath, storeFor, type SopsFormat, type Store, type StoreOptions } from "./stores/index.js";
 export type { EncryptRules } from "./rules.js";
 export { compileRe2, DEFAULT_UNENCRYPTED_SUFFIX } from "./rules.js";
 export { SOPS_VERSION, type AgeEntry, type SopsMetadata } from "./metadata.js";
@@ -22,7 +22,7 @@ export {
 export { encrypt, decrypt, setValues, updateRecipients, rotate, readMetadata, listKeys, unwrapDataKey, type SopsMetadataView } from "./ops.js";
 export { keyedDigest, DIGEST_INFO } from "./digest.js";
 export { writeFileAtomic, type AtomicWriteHooks } from "./atomic.js";
-export { parseSopsConfig, findConfigFile, loadConfigFor, matchRule, upsertCreationRule, pathRegexFor, type CreationRule, type SopsConfig } from "./config.js";
+export { parseSopsConfig, parseStoreOptions, storeOptionsFor, findConfigFile, loadConfigFor, matchRule, upsertCreationRule, pathRegexFor, type CreationRule, type SopsConfig } from "./config.js";
 export { MacMismatchError, NoIdentityError, SopsParseError, UnsupportedError, SopsCryptoError, SopsArgumentError } from "./errors.js";
 export { isEncrypted } from "./cipher.js";
 export { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks, type BatchWriteOptions } from "./atomic-batch.js";

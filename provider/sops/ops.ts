@@ -9,7 +9,7 @@ import { checkDataKey, decryptWithDataKey, encryptWithDataKey, loadEncrypted, re
 import { NoIdentityError, SopsArgumentError } from "./errors.js";
 import { assertSingleGroup, type AgeEntry, type SopsMetadata } from "./metadata.js";
 import type { EncryptRules } from "./rules.js";
-import type { SopsFormat } from "./stores/index.js";
+import type { SopsFormat, StoreOptions } from "./stores/index.js";
 import { listLeaves } from "./walk.js";
 
 /** What `readMetadata` reports; no key needed. */
@@ -54,32 +54,32 @@ export async function unwrapDataKey(meta: SopsMetadata, identities: readonly Age
 }
 
 /** Encrypts plaintext for `recipients` with a fresh data key. */
-export async function encrypt(plain: string | Uint8Array, o: { format: SopsFormat; recipients: AgeRecipient[]; rules?: EncryptRules; file?: string }): Promise<string> {
+export async function encrypt(plain: string | Uint8Array, o: { format: SopsFormat; recipients: AgeRecipient[]; rules?: EncryptRules; file?: string; stores?: StoreOptions }): Promise<string> {
   checkRecipients(o.recipients, o.file);
   const dataKey = randomBytes(32);
-  return encryptWithDataKey(plain, o.format, dataKey, { age: await wrapAll(dataKey, o.recipients), rules: o.rules, file: o.file });
+  return encryptWithDataKey(plain, o.format, dataKey, { age: await wrapAll(dataKey, o.recipients), rules: o.rules, file: o.file, stores: o.stores });
 }
 
 /** Decrypts a sops file (MAC verified unless `ignoreMac`). */
-export async function decrypt(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; file?: string; ignoreMac?: boolean; report?: string[] }): Promise<DecryptedFile> {
+export async function decrypt(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; file?: string; ignoreMac?: boolean; report?: string[]; stores?: StoreOptions }): Promise<DecryptedFile> {
   const parsed = loadEncrypted(text, o.format, o.file);
   const key = await unwrapDataKey(parsed.meta, o.identities, o.file, o.report);
-  return decryptWithDataKey(text, o.format, key, { file: o.file, ignoreMac: o.ignoreMac, parsed });
+  return decryptWithDataKey(text, o.format, key, { file: o.file, ignoreMac: o.ignoreMac, parsed, stores: o.stores });
 }
 
 /** Sets (or with `null` deletes) values; every other ENC string stays byte-identical. */
-export async function setValues(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; changes: ValueChange[]; file?: string }): Promise<string> {
+export async function setValues(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; changes: ValueChange[]; file?: string; stores?: StoreOptions }): Promise<string> {
   if (!Array.isArray(o.changes)) throw new SopsArgumentError("changes must be a list", "pass [{ path, value }]", o.file);
   const { meta } = loadEncrypted(text, o.format, o.file);
   const key = await unwrapDataKey(meta, o.identities, o.file);
-  return setValuesWithDataKey(text, o.format, key, o.changes, { file: o.file });
+  return setValuesWithDataKey(text, o.format, key, o.changes, { file: o.file, stores: o.stores });
 }
 
 /**
  * Makes the recipient set equal to `recipients`. Only additions: same data key, existing entries
  * byte-identical, new entries appended, values/mac/lastmodified untouched. Any removal: rotate.
  */
-export async function updateRecipients(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; recipients: AgeRecipient[]; file?: string }): Promise<{ text: string; added: string[]; removed: string[]; rotated: boolean }> {
+export async function updateRecipients(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; recipients: AgeRecipient[]; file?: string; stores?: StoreOptions }): Promise<{ text: string; added: string[]; removed: string[]; rotated: boolean }> {
   checkRecipients(o.recipients, o.file);
   const parsed = loadEncrypted(text, o.format, o.file);
   const { meta } = parsed;
@@ -92,18 +92,18 @@ export async function updateRecipients(text: string, o: { format: SopsFormat; id
   const added = addedR.map(recipientText);
   const removed = have.filter((h) => !wantN.has(canonicalRecipientText(h)));
   if (removed.length) {
-    const out = await rotate(text, { format: o.format, identities: o.identities, recipients: o.recipients, file: o.file });
+    const out = await rotate(text, { format: o.format, identities: o.identities, recipients: o.recipients, file: o.file, stores: o.stores });
     return { text: out, added, removed, rotated: true };
   }
   if (!added.length) return { text, added, removed, rotated: false };
   const key = await unwrapDataKey(meta, o.identities, o.file);
   checkDataKey(meta, key, o.file);
   const fresh = await wrapAll(key, addedR);
-  return { text: replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed), added, removed, rotated: false };
+  return { text: replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed, o.stores), added, removed, rotated: false };
 }
 
 /** New data key, every value re-encrypted, new mac/lastmodified; recipients default to the file's. */
-export async function rotate(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; recipients?: AgeRecipient[]; file?: string }): Promise<string> {
+export async function rotate(text: string, o: { format: SopsFormat; identities: AgeIdentity[]; recipients?: AgeRecipient[]; file?: string; stores?: StoreOptions }): Promise<string> {
   const { meta } = loadEncrypted(text, o.format, o.file);
   const oldKey = await unwrapDataKey(meta, o.identities, o.file);
   const newKey = randomBytes(32);
@@ -115,7 +115,7 @@ export async function rotate(text: string, o: { format: SopsFormat; identities: 
     const { parseRecipient } = await import("../age/index.js");
     age = await wrapAll(newKey, meta.age.map((e) => parseRecipient(e.recipient, o.file)));
   }
-  return rotateWithDataKeys(text, o.format, oldKey, newKey, age, { file: o.file });
+  return rotateWithDataKeys(text, o.format, oldKey, newKey, age, { file: o.file, stores: o.stores });
 }
 
 /** Metadata without any key: recipients, lastmodified, version, rules, key group count. */

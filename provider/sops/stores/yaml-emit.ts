@@ -139,11 +139,11 @@ class Emitter {
 }
 
 /**
- * The indent go-yaml uses for `SetIndent(n)`: sops passes `stores.yaml.indent` (4 when unset);
+ * The indent go-yaml uses for `SetIndent(n)`: sops passes `stores.yaml.indent` (4 when unset or 0);
  * emitterc.go `yaml_emitter_emit_stream_start` turns values outside 2..9 into 2.
  */
 export function yamlIndent(n: number | undefined): number {
-  if (n === undefined) return 4;
+  if (n === undefined || n === 0) return 4;
   return Number.isInteger(n) && n >= 2 && n <= 9 ? n : 2;
 }
 
