@@ -119,8 +119,16 @@ class Emitter {
         const k = this.keyText(e.key);
         if (k.simple) this.value(`${prefix}${k.text}:`, e.value, col, false, lc);
         else {
-          this.out.push(`${prefix}? ${k.text}`);
-          this.value(`${pad}:`, e.value, col, false, lc);
+          // emitterc.go: a complex key (`? key` then `: value`); the value continues the `:` line
+          const ks = this.scalar({ kind: "scalar", value: e.key }, this.round(col));
+          this.out.push(`${prefix}? ${ks.text}`);
+          for (const l of ks.lines) this.out.push(l);
+          const colon = `${pad}:`;
+          const v = e.value;
+          if (v.kind !== "scalar" && v.items.some((x) => x.kind !== "comment")) {
+            const inner = this.round(col);
+            this.collection(v, inner, colon.padEnd(inner));
+          } else this.value(colon, v, col, false, lc);
         }
       } else this.value(`${prefix}- `, it as Node, col, true, lc);
       last = this.out.length;
