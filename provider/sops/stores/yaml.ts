@@ -13,6 +13,8 @@ import { emitYamlDocument, yamlIndent } from "./yaml-emit.js";
 import { doubleQuoted, literalBlock, nonStringText, singleQuoted, stringStyle } from "./yaml-scalar.js";
 
 const MAX_BYTES = 64 * 1024 * 1024;
+const UINT64_MAX = 18446744073709551615n;
+const INT64_MIN = -9223372036854775808n;
 /**
  * Timestamps as go-yaml v3 resolves them (sops >= 3.10 encrypts them as `time`): only Go's four
  * layouts, offset and nanoseconds kept (GoTime). The yaml package's own YAML 1.1 tag accepts more
@@ -82,6 +84,12 @@ function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: 
     if (isScalar(n)) {
       const v = n.value;
       if (v === null || v === undefined) return scalar(null);
+      if (typeof v === "bigint" && (v > UINT64_MAX || v < INT64_MIN)) {
+        // go-yaml resolve(): ParseInt/ParseUint(s, 0, 64) fail, so a decimal reads as a float and
+        // 0x/0o/0b forms stay strings (`0x629A…` of an Ethereum address is a string in sops)
+        const src = n.source ?? (n.range ? text.slice(n.range[0], n.range[1]) : v.toString());
+        return /^[-+]?[0-9][0-9_]*$/.test(src) ? scalar(Number(src.replace(/_/g, ""))) : scalar(src);
+      }
       if (typeof v === "string" || typeof v === "bigint" || typeof v === "boolean" || v instanceof Date) return scalar(v);
       if (typeof v === "number") return scalar(v);
       return scalar(String(v));
