@@ -32,6 +32,8 @@ export function isBase60Float(s: string): boolean {
 }
 
 const RESOLVE_MAP = new Set(["true", "True", "TRUE", "false", "False", "FALSE", "", "~", "null", "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", "<<"]);
+const PLAIN_FAST = /^[A-Za-z][A-Za-z0-9_.\/+=,[\]:@-]*$/;
+const BLOCK_FAST = /^[\x20-\x7e\n]*$/;
 const YAML_STYLE_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 /** Go `strconv.ParseInt/ParseUint(s, 0, 64)` acceptance (prefixes 0x, 0o, 0b, leading-0 octal; int64/uint64 range). */
 function goParsesInt(s: string): boolean {
@@ -148,6 +150,12 @@ export function analyzeScalar(s: string): ScalarAnalysis {
  * `simpleKey`: the scalar is a mapping key (no block scalars there).
  */
 export function stringStyle(s: string, simpleKey = false): ScalarStyle {
+  // Fast paths with the same result as the full rules below, for the strings every sops file is made
+  // of (ENC[...] values, recipients, armored age files): a letter first, then only characters that are
+  // never indicators there, no ':' at the end, no whitespace (so no ': ' or ' #'); and multi-line
+  // printable ASCII without a space before a line break and no trailing space.
+  if (PLAIN_FAST.test(s) && !s.endsWith(":") && !isOldBool(s) && !RESOLVE_MAP.has(s)) return "plain";
+  if (!simpleKey && s.includes("\n") && BLOCK_FAST.test(s) && !s.includes(" \n") && !s.endsWith(" ")) return "literal";
   let style: ScalarStyle;
   if (s.includes("\n")) style = "literal";
   else if (resolvesToStr(s) && !isBase60Float(s) && !isOldBool(s)) style = "plain";
