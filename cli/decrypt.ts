@@ -3,6 +3,7 @@
  * subtree with `--extract '["a"]["b"]'`. Identities are discovered as sops does.
  */
 import { decrypt } from "../provider/sops";
+import { storeOptionsOf } from "./recipients";
 import type { CliIo, ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
 import { positionals, readInputText, resolveFormat, strFlag, writeOutput } from "./files";
@@ -41,7 +42,7 @@ export const decryptVerb = sopsVerb(
     const path = extract === undefined ? undefined : parseKeyPath(extract);
     const text = readInputText(file);
     const ids = await loadIdentities(io);
-    const d = await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, ignoreMac: args.flags["ignore-mac"] === true, report: ids.report }));
+    const d = await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, ignoreMac: args.flags["ignore-mac"] === true, report: ids.report, stores: storeOptionsOf(file) }));
     const out = path ? extractOutput(d.tree, path, outputType, file) : d.emit(outputType);
     const dest = strFlag(args.flags.output);
     if (dest !== undefined) writeOutput(dest, out, 0o600);

@@ -9,7 +9,7 @@ import { encrypt, readMetadata, type EncryptRules } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
 import { existingMode, INPUT_TYPE_FLAG, positionals, readInput, resolveFormat, strFlag, writeOutput } from "./files";
-import { parseRecipientList, ruleRecipients } from "./recipients";
+import { parseRecipientList, ruleRecipients, storeOptionsOf } from "./recipients";
 
 const RULE_FLAGS: [string, keyof EncryptRules][] = [
   ["unencrypted-suffix", "unencryptedSuffix"],
@@ -103,7 +103,7 @@ export const encryptVerb = sopsVerb(
     }
     const { recipients, rules } = recipientsFor(file, args);
     const plain = format === "binary" ? new Uint8Array(bytes) : bytes.toString("utf8");
-    const out = await encrypt(plain, { format, recipients, ...(rules ? { rules } : {}), file });
+    const out = await encrypt(plain, { format, recipients, ...(rules ? { rules } : {}), file, stores: storeOptionsOf(file) });
     const dest = args.flags["in-place"] === true ? file : strFlag(args.flags.output);
     if (dest === undefined) io.stdout(out);
     else writeOutput(dest, out, existingMode(dest) ?? existingMode(file) ?? 0o600);

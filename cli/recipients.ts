@@ -4,7 +4,7 @@
  */
 import { parseRecipient, type AgeRecipient } from "../provider/age";
 import { isKeyfleetError, KeyfleetError } from "../provider/errors";
-import { loadConfigFor, matchRule, type CreationRule, type SopsConfig } from "../provider/sops";
+import { loadConfigFor, matchRule, storeOptionsFor, type CreationRule, type SopsConfig, type StoreOptions } from "../provider/sops";
 
 /**
  * Parses a comma-separated recipient list (`age1…,ssh-ed25519 AAAA… comment`).
@@ -50,4 +50,17 @@ export function ruleRecipients(file: string): { lookup: RuleLookup; recipients: 
     throw new KeyfleetError("NO_RECIPIENTS", `${lookup.config.path}: the creation rule for ${file} has no age recipients`, { file: lookup.config.path, hint: "add age: recipients to the rule" });
   }
   return { lookup, recipients: lookup.rule.age.map((r, i) => parseRecipient(r, `${lookup.config.path} creation_rules[${lookup.rule.index}].age entry ${i + 1}`)) };
+}
+
+/**
+ * `.sops.yaml` `stores:` options for `file` (yaml/json indent), as sops applies them to what it writes
+ * and prints. @throws KeyfleetError `CONFIG` for an invalid config
+ */
+export function storeOptionsOf(file: string): StoreOptions {
+  try {
+    return storeOptionsFor(file);
+  } catch (e) {
+    if (isKeyfleetError(e)) throw new KeyfleetError("CONFIG", `invalid .sops.yaml: ${e.message}`, { file: e.file, cause: e, hint: e.hint });
+    throw e;
+  }
 }

@@ -14,7 +14,7 @@ import { recordChange } from "./audit-trail";
 import { sopsVerb } from "./exit-codes";
 import { existingMode, positionals, readInputText, resolveFormat, strFlag, writeOutput } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
-import { parseRecipientList } from "./recipients";
+import { parseRecipientList, storeOptionsOf } from "./recipients";
 
 /** The rotate verb. */
 export const rotateVerb = sopsVerb(
@@ -56,7 +56,7 @@ export const rotateVerb = sopsVerb(
       const next = [...keep, ...added];
       if (!next.length) throw new KeyfleetError("NO_RECIPIENTS", `${file}: removing these recipients would leave nobody able to decrypt it`, { file, hint: "add a recipient with --add-age" });
       const recipients = next.map((r, i) => parseRecipient(r, `${file} recipient ${i + 1}`));
-      const out = await explainingIdentities(file, ids, () => rotate(text, { format, identities: ids.identities, recipients, file }));
+      const out = await explainingIdentities(file, ids, () => rotate(text, { format, identities: ids.identities, recipients, file, stores: storeOptionsOf(file) }));
       plans.push({ file, text, out, added, removed, format });
     }
     // several files: one batched atomic write (fsyncs grouped); each file ends up old or new

@@ -5,6 +5,7 @@
  */
 import { KeyfleetError } from "../provider/errors";
 import { decrypt, setValues } from "../provider/sops";
+import { storeOptionsOf } from "./recipients";
 import type { CliIo, ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";
 import { sopsVerb } from "./exit-codes";
@@ -57,7 +58,7 @@ export const setVerb = sopsVerb(
     await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, report: ids.report }));
     const raw = await readSecretValue(io, formatKeyPath(path), { raw: args.flags.raw === true });
     const value = args.flags.json === true ? jsonScalar(raw) : raw;
-    const out = await explainingIdentities(file, ids, () => setValues(text, { format, identities: ids.identities, changes: [{ path, value }], file }));
+    const out = await explainingIdentities(file, ids, () => setValues(text, { format, identities: ids.identities, changes: [{ path, value }], file, stores: storeOptionsOf(file) }));
     writeOutput(file, out);
     recordChange({ file, operation: "set-values", keysChanged: [path.join(".")] });
     return 0;

@@ -16,7 +16,7 @@ import { positionals, readInputText, resolveFormat } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
 import { labelRecipient, loadNames, projectDir } from "./recipient-names";
 import { confirm, stdinIsTty } from "./prompt";
-import { ruleRecipients } from "./recipients";
+import { ruleRecipients, storeOptionsOf } from "./recipients";
 
 /** One file's planned change. */
 interface Plan {
@@ -91,7 +91,7 @@ export const updatekeysVerb = sopsVerb(
     await explainingIdentities(undefined, ids, () =>
       updateRecipientsMany(
         plans.map((p) => ({ path: p.file, text: p.text })),
-        { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format, forceRotate: (f) => plan(f).relabelled },
+        { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format, forceRotate: (f) => plan(f).relabelled, stores: storeOptionsOf },
       ),
     );
     plans.forEach((p) => {

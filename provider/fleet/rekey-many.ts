@@ -7,7 +7,7 @@
 import { promises as fsp } from "node:fs";
 import { recipientDelta, type AgeIdentity, type AgeRecipient } from "../age/index.js";
 import { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks } from "../fs/index.js";
-import { formatFromPath, readMetadata, rotate, SopsArgumentError, updateRecipients, type SopsFormat } from "../sops/index.js";
+import { formatFromPath, readMetadata, rotate, SopsArgumentError, updateRecipients, type SopsFormat, type StoreOptions } from "../sops/index.js";
 
 /** What happened to one file. */
 export interface RecipientsUpdate {
@@ -35,6 +35,8 @@ export interface UpdateManyOptions {
    * entry's recipient label cannot be trusted (default: none).
    */
   forceRotate?: (file: string) => boolean;
+  /** Store options (`.sops.yaml` `stores:` indents) per file (default: none, sops's defaults). */
+  stores?: (file: string) => StoreOptions;
   /** Files read, and temp files written, at the same time (default 16). */
   concurrency?: number;
   hooks?: BatchWriteHooks;
@@ -68,9 +70,8 @@ export async function updateRecipientsMany(files: readonly RekeyFile[], o: Updat
     const format = typeof o.format === "function" ? o.format(file) : (o.format ?? formatFromPath(file));
     const recipients = typeof o.recipients === "function" ? o.recipients(file) : o.recipients;
     const force = o.forceRotate?.(file) === true;
-    const r = force
-      ? { ...(await rotateAndDelta(texts[i] as string, { format, identities: o.identities, recipients, file })), rotated: true }
-      : await updateRecipients(texts[i] as string, { format, identities: o.identities, recipients, file });
+    const one = { format, identities: o.identities, recipients, file, stores: o.stores?.(file) ?? {} };
+    const r = force ? { ...(await rotateAndDelta(texts[i] as string, one)), rotated: true } : await updateRecipients(texts[i] as string, one);
     const written = force || r.added.length > 0 || r.removed.length > 0;
     if (written) writes.push({ path: file, data: r.text });
     results.push({ file, format, added: r.added, removed: r.removed, rotated: r.rotated, written });
@@ -82,7 +83,7 @@ export async function updateRecipientsMany(files: readonly RekeyFile[], o: Updat
 /** Rotates one file's data key for `recipients`, reporting the recipient delta as updateRecipients does. */
 async function rotateAndDelta(
   text: string,
-  o: { format: SopsFormat; identities: AgeIdentity[]; recipients: AgeRecipient[]; file: string },
+  o: { format: SopsFormat; identities: AgeIdentity[]; recipients: AgeRecipient[]; file: string; stores: StoreOptions },
 ): Promise<{ text: string; added: string[]; removed: string[] }> {
   const current = readMetadata(text, o.format, o.file).recipients;
   const delta = recipientDelta(current, o.recipients.map(String));

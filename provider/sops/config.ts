@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq, Scalar as YScalar, type Document } from "yaml";
 import { SopsParseError, UnsupportedError } from "./errors.js";
 import { compileRe2, RULE_FIELDS, type EncryptRules } from "./rules.js";
+import type { StoreOptions } from "./stores/index.js";
 import { yamlErrorText } from "./stores/yaml.js";
 import { checkedTokens } from "./stores/yaml-limits.js";
 
@@ -28,6 +29,8 @@ export interface SopsConfig {
   path: string;
   dir: string;
   rules: CreationRule[];
+  /** `stores:` output options (yaml and json indent). */
+  stores: StoreOptions;
 }
 
 /** The fix for any .sops.yaml problem (SopsParseError's default hint is about sops files). */
@@ -44,14 +47,7 @@ function splitAge(v: unknown, where: string, file: string): string[] {
 
 /** Parses `.sops.yaml` text. @throws SopsParseError */
 export function parseSopsConfig(text: string, file = ".sops.yaml"): CreationRule[] {
-  const doc = configDocument(text, file);
-  let root: unknown;
-  try {
-    // the yaml package bounds alias expansion here (maxAliasCount, default 100) with a ReferenceError
-    root = doc.toJS();
-  } catch (e) {
-    throw new SopsParseError("invalid yaml: document contains excessive aliasing (a yaml alias bomb?)", { file, hint: "expand the aliases (*name) in .sops.yaml into plain values", cause: e });
-  }
+  const root = configRoot(text, file);
   if (root === null || root === undefined) return [];
   if (typeof root !== "object" || Array.isArray(root)) throw new SopsParseError("top level must be a mapping", { file, hint: CONFIG_HINT });
   const cr = (root as Record<string, unknown>).creation_rules;
@@ -89,6 +85,51 @@ function configDocument(text: string, file: string): Document.Parsed {
   return doc;
 }
 
+/** `.sops.yaml` as plain data, nesting and alias expansion bounded. @throws SopsParseError */
+function configRoot(text: string, file: string): unknown {
+  const doc = configDocument(text, file);
+  try {
+    // the yaml package bounds alias expansion here (maxAliasCount, default 100) with a ReferenceError
+    return doc.toJS() as unknown;
+  } catch (e) {
+    throw new SopsParseError("invalid yaml: document contains excessive aliasing (a yaml alias bomb?)", { file, hint: "expand the aliases (*name) in .sops.yaml into plain values", cause: e });
+  }
+}
+
+/**
+ * The `stores:` section of `.sops.yaml` (sops `config.StoresConfig`): `yaml.indent` (0 or unset: 4;
+ * go-yaml turns values outside 2..9 into 2) and `json.indent` (unset: a tab; N: N spaces).
+ * `json_binary.indent` applies to the binary store, which sops writes as json; keyfleet uses
+ * `json.indent` for both. @throws SopsParseError for a negative or non-integer indent
+ */
+export function parseStoreOptions(text: string, file = ".sops.yaml"): StoreOptions {
+  const root = configRoot(text, file);
+  const out: StoreOptions = {};
+  if (typeof root !== "object" || root === null || Array.isArray(root)) return out;
+  const stores = (root as Record<string, unknown>).stores;
+  if (stores === undefined || stores === null) return out;
+  if (typeof stores !== "object" || Array.isArray(stores)) throw new SopsParseError("stores must be a mapping", { file, hint: "write stores: { yaml: { indent: 2 }, json: { indent: 2 } }" });
+  const indentOf = (name: string, min: number): number | undefined => {
+    const s = (stores as Record<string, unknown>)[name];
+    if (s === undefined || s === null) return undefined;
+    const v = typeof s === "object" && !Array.isArray(s) ? (s as Record<string, unknown>).indent : undefined;
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new SopsParseError(`stores.${name}.indent must be an integer >= ${min}`, { file, hint: `set stores.${name}.indent to a number of spaces, e.g. 2` });
+    return v;
+  };
+  const y = indentOf("yaml", 0);
+  const j = indentOf("json", -1);
+  if (y !== undefined) out.yamlIndent = y;
+  if (j !== undefined) out.jsonIndent = j;
+  return out;
+}
+
+/** The store options of the `.sops.yaml` governing `filePath` (none: defaults). @throws SopsParseError */
+export function storeOptionsFor(filePath: string): StoreOptions {
+  const path = findConfigFile(filePath);
+  return path ? parseStoreOptions(readFileSync(path, "utf8"), path) : {};
+}
+
 /** Finds `.sops.yaml` from the file's directory upwards (as sops `FindConfigFile`). */
 export function findConfigFile(filePath: string, maxDepth = 100): string | undefined {
   let dir = dirname(resolve(filePath));
@@ -106,7 +147,8 @@ export function findConfigFile(filePath: string, maxDepth = 100): string | undef
 export function loadConfigFor(filePath: string): SopsConfig | undefined {
   const path = findConfigFile(filePath);
   if (!path) return undefined;
-  return { path, dir: dirname(path), rules: parseSopsConfig(readFileSync(path, "utf8"), path) };
+  const text = readFileSync(path, "utf8");
+  return { path, dir: dirname(path), rules: parseSopsConfig(text, path), stores: parseStoreOptions(text, path) };
 }
 
 /**

@@ -7,7 +7,7 @@ import { MacMismatchError, SopsArgumentError, SopsCryptoError, SopsParseError } 
 import { goTimeText, reformatRfc3339, rfc3339Seconds } from "./goformat.js";
 import { assertSingleGroup, metadataToPlain, parseMetadata, SOPS_VERSION, type AgeEntry, type SopsMetadata } from "./metadata.js";
 import { DEFAULT_UNENCRYPTED_SUFFIX, effectiveRules, validateRules, type EncryptRules } from "./rules.js";
-import { storeFor, type SopsFormat } from "./stores/index.js";
+import { storeFor, type SopsFormat, type StoreOptions } from "./stores/index.js";
 import { entry, mapping, scalar, type Mapping, type Node, type ScalarValue, type SopsValueType, type Tree } from "./tree.js";
 import { decryptTree, encryptTree, forEachLeaf, type IvStash } from "./walk.js";
 import { valueBytes } from "./cipher.js";
@@ -41,6 +41,8 @@ export interface DataKeyOptions {
   file?: string;
   /** The time written as `lastmodified` (default: now). */
   now?: Date;
+  /** `.sops.yaml` `stores:` options (indents) for the text written (default: sops's). */
+  stores?: StoreOptions;
 }
 
 /** Options of {@link decryptWithDataKey}. */
@@ -50,6 +52,8 @@ export interface DecryptWithKeyOptions {
   ignoreMac?: boolean;
   /** The file already split by {@link loadEncrypted} (not parsed again). */
   parsed?: LoadedFile;
+  /** `.sops.yaml` `stores:` options used when the plaintext is emitted. */
+  stores?: StoreOptions;
 }
 
 /** Options of {@link sealTree}: the metadata to write around the encrypted tree. */
@@ -139,7 +143,7 @@ export function decryptWithDataKey(text: string, format: SopsFormat, dataKey: Ui
     metadata: meta,
     stash,
     emit(outputType?: SopsFormat) {
-      return storeFor(outputType ?? format).emitPlain(tree);
+      return storeFor(outputType ?? format).emitPlain(tree, o.stores);
     },
   };
 }
@@ -166,7 +170,7 @@ export function sealTree(tree: Tree, format: SopsFormat, dataKey: Uint8Array, o:
     other: o.other ?? {},
     keyGroups: 1,
   };
-  return storeFor(format).emitEncrypted(tree, metadataToPlain(meta));
+  return storeFor(format).emitEncrypted(tree, metadataToPlain(meta), o.stores);
 }
 
 /**
@@ -177,7 +181,7 @@ export function encryptWithDataKey(plain: string | Uint8Array, format: SopsForma
   const p = storeFor(format).parsePlain(plain, o.file);
   if (p.meta) throw new SopsArgumentError(`${o.file ?? "input"} is already encrypted with sops`, "decrypt it first or use setValues/updateRecipients", o.file);
   const rules = rulesForNewFile(format, o.rules, o.file);
-  return sealTree(p.tree, format, dataKey, { age: o.age, rules, file: o.file, now: o.now });
+  return sealTree(p.tree, format, dataKey, { age: o.age, rules, file: o.file, now: o.now, stores: o.stores });
 }
 
 /** A change for setValues: `value: null` deletes the key. */
@@ -261,21 +265,21 @@ export function setValuesWithDataKey(text: string, format: SopsFormat, dataKey: 
  * version. Every value and comment whose plaintext and key path are unchanged keeps its exact ENC
  * string (from `d.stash`); new mac and lastmodified. `tree` is encrypted in place.
  */
-export function resealDecrypted(d: DecryptedFile, format: SopsFormat, tree: Tree, o: { file?: string; now?: Date } = {}): string {
-  return sealTree(tree, format, d.dataKey, { age: d.metadata.age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, stash: d.stash, now: o.now, file: o.file });
+export function resealDecrypted(d: DecryptedFile, format: SopsFormat, tree: Tree, o: { file?: string; now?: Date; stores?: StoreOptions } = {}): string {
+  return sealTree(tree, format, d.dataKey, { age: d.metadata.age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, stash: d.stash, now: o.now, file: o.file, stores: o.stores });
 }
 
 /** Re-emits an encrypted file with replaced age entries; values, mac and lastmodified untouched. */
-export function replaceAgeEntries(text: string, format: SopsFormat, age: AgeEntry[], file?: string, parsed?: LoadedFile): string {
+export function replaceAgeEntries(text: string, format: SopsFormat, age: AgeEntry[], file?: string, parsed?: LoadedFile, stores?: StoreOptions): string {
   const { tree, meta } = parsed ?? loadEncrypted(text, format, file);
   assertSingleGroup(meta, file);
-  return storeFor(format).emitEncrypted(tree, metadataToPlain({ ...meta, age }));
+  return storeFor(format).emitEncrypted(tree, metadataToPlain({ ...meta, age }), stores);
 }
 
 /** Decrypts with `oldKey` (MAC verified) and re-encrypts every value under `newKey`. */
 export function rotateWithDataKeys(text: string, format: SopsFormat, oldKey: Uint8Array, newKey: Uint8Array, age: AgeEntry[], o: DataKeyOptions = {}): string {
   const d = decryptWithDataKey(text, format, oldKey, { file: o.file });
-  return sealTree(d.tree, format, newKey, { age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, now: o.now, file: o.file });
+  return sealTree(d.tree, format, newKey, { age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, now: o.now, file: o.file, stores: o.stores });
 }
 
 /** Checks that `dataKey` authenticates the file's MAC (used before re-wrapping a key). */

@@ -3,7 +3,7 @@
  * metadata, encrypt / decrypt / set / re-key / rotate and .sops.yaml rules. Pure: no file writes
  * (those are provider/fs).
  */
-export { formatFromPath, storeFor, type Store } from "./stores/index.js";
+export { formatFromPath, storeFor, type Store, type StoreOptions } from "./stores/index.js";
 export { SOPS_FORMATS, isSopsFormat, sopsFormatList, type SopsFormat } from "./formats.js";
 export type { EncryptRules } from "./rules.js";
 export { compileRe2, DEFAULT_UNENCRYPTED_SUFFIX } from "./rules.js";
@@ -49,7 +49,7 @@ export {
   type RecipientsChange,
 } from "./ops.js";
 export { keyedDigest, DIGEST_INFO } from "./digest.js";
-export { parseSopsConfig, findConfigFile, loadConfigFor, matchRule, upsertCreationRule, pathRegexFor, type CreationRule, type SopsConfig } from "./config.js";
+export { parseSopsConfig, parseStoreOptions, storeOptionsFor, findConfigFile, loadConfigFor, matchRule, upsertCreationRule, pathRegexFor, type CreationRule, type SopsConfig } from "./config.js";
 export { MacMismatchError, NoIdentityError, SopsParseError, UnsupportedError, SopsCryptoError, SopsArgumentError } from "./errors.js";
 export { isEncrypted } from "./cipher.js";
 export { MAX_SOPS_FILE_BYTES, checkFileSize } from "./limits.js";

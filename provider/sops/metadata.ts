@@ -112,11 +112,12 @@ export function assertSingleGroup(m: SopsMetadata, file?: string): void {
 
 /**
  * The metadata as a plain object in sops 3.13 emission order: top-level keys sorted, empty lists and
- * empty strings omitted, age entries as `{recipient, enc}`.
+ * empty strings omitted, age entries as `{enc, recipient}` (sorted like every other map).
  */
 export function metadataToPlain(m: SopsMetadata): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  if (m.age.length) o.age = m.age.map((e) => ({ recipient: e.recipient, enc: e.enc }));
+  // sops 3.13 sorts the keys of each age entry as well (stores.go goToSops): enc, then recipient
+  if (m.age.length) o.age = m.age.map((e) => ({ enc: e.enc, recipient: e.recipient }));
   for (const [k, v] of Object.entries(m.other)) if (v.length) o[k] = v;
   o.lastmodified = m.lastmodified;
   o.mac = m.mac;

@@ -9,7 +9,7 @@ import { checkDataKey, decryptWithDataKey, encryptWithDataKey, loadEncrypted, re
 import { NoIdentityError, SopsArgumentError } from "./errors.js";
 import { assertSingleGroup, type AgeEntry, type SopsMetadata } from "./metadata.js";
 import type { EncryptRules } from "./rules.js";
-import type { SopsFormat } from "./stores/index.js";
+import type { SopsFormat, StoreOptions } from "./stores/index.js";
 import { listLeaves } from "./walk.js";
 import { checkFileSize } from "./limits.js";
 
@@ -76,6 +76,8 @@ export interface SopsTextOptions {
   format: SopsFormat;
   /** The file's path as the user wrote it; named in errors. */
   file?: string;
+  /** `.sops.yaml` `stores:` options (indents) for the text written (default: sops's). */
+  stores?: StoreOptions;
 }
 
 /** Options of {@link encrypt}. */
@@ -134,7 +136,7 @@ export interface RecipientsChange {
 export async function encryptKeyed(plain: string | Uint8Array, o: EncryptOptions): Promise<KeyedText> {
   checkRecipients(o.recipients, o.file);
   const dataKey = randomBytes(32);
-  return { text: checkFileSize(encryptWithDataKey(plain, o.format, dataKey, { age: await wrapAll(dataKey, o.recipients), rules: o.rules, file: o.file }), o.file), dataKey };
+  return { text: checkFileSize(encryptWithDataKey(plain, o.format, dataKey, { age: await wrapAll(dataKey, o.recipients), rules: o.rules, file: o.file, stores: o.stores }), o.file), dataKey };
 }
 
 /** Encrypts plaintext for `recipients` with a fresh data key. */
@@ -146,7 +148,7 @@ export async function encrypt(plain: string | Uint8Array, o: EncryptOptions): Pr
 export async function decrypt(text: string, o: DecryptOptions): Promise<DecryptedFile> {
   const parsed = loadEncrypted(text, o.format, o.file);
   const key = await unwrapDataKey(parsed.meta, o.identities, o.file, o.report);
-  return decryptWithDataKey(text, o.format, key, { file: o.file, ignoreMac: o.ignoreMac, parsed });
+  return decryptWithDataKey(text, o.format, key, { file: o.file, ignoreMac: o.ignoreMac, parsed, stores: o.stores });
 }
 
 /** Sets (or with `null` deletes) values; every other ENC string stays byte-identical. */
@@ -154,7 +156,7 @@ export async function setValues(text: string, o: SetValuesOptions): Promise<stri
   if (!Array.isArray(o.changes)) throw new SopsArgumentError("changes must be a list", "pass [{ path, value }]", o.file);
   const { meta } = loadEncrypted(text, o.format, o.file);
   const key = await unwrapDataKey(meta, o.identities, o.file);
-  return checkFileSize(setValuesWithDataKey(text, o.format, key, o.changes, { file: o.file }), o.file);
+  return checkFileSize(setValuesWithDataKey(text, o.format, key, o.changes, { file: o.file, stores: o.stores }), o.file);
 }
 
 /**
@@ -170,14 +172,14 @@ export async function updateRecipients(text: string, o: UpdateRecipientsOptions)
   const { added: addedR, removed } = recipientDelta(meta.age.map((e) => e.recipient), o.recipients);
   const added = addedR.map(recipientText);
   if (removed.length) {
-    const out = await rotateKeyed(text, { format: o.format, identities: o.identities, recipients: o.recipients, file: o.file });
+    const out = await rotateKeyed(text, { format: o.format, identities: o.identities, recipients: o.recipients, file: o.file, stores: o.stores });
     return { text: out.text, added, removed, rotated: true, dataKey: out.dataKey };
   }
   if (!added.length) return { text, added, removed, rotated: false };
   const key = await unwrapDataKey(meta, o.identities, o.file);
   checkDataKey(meta, key, o.file);
   const fresh = await wrapAll(key, addedR);
-  return { text: checkFileSize(replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed), o.file), added, removed, rotated: false, dataKey: key };
+  return { text: checkFileSize(replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed, o.stores), o.file), added, removed, rotated: false, dataKey: key };
 }
 
 /** New data key, every value re-encrypted, new mac/lastmodified; recipients default to the file's. */
@@ -198,7 +200,7 @@ export async function rotateKeyed(text: string, o: RotateOptions): Promise<Keyed
     const { parseRecipient } = await import("../age/index.js");
     age = await wrapAll(newKey, meta.age.map((e) => parseRecipient(e.recipient, o.file)));
   }
-  return { text: checkFileSize(rotateWithDataKeys(text, o.format, oldKey, newKey, age, { file: o.file }), o.file), dataKey: newKey };
+  return { text: checkFileSize(rotateWithDataKeys(text, o.format, oldKey, newKey, age, { file: o.file, stores: o.stores }), o.file), dataKey: newKey };
 }
 
 /** Metadata without any key: recipients, lastmodified, version, rules, key group count. */

@@ -23,6 +23,8 @@ export interface Scalar {
 export interface Comment {
   readonly kind: "comment";
   text: string;
+  /** YAML: the comment stood at the end of the previous item's line (`key: value # note`); emitted there again. */
+  inline?: boolean;
 }
 /** One key/value of a mapping. */
 export interface Entry {

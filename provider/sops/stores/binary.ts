@@ -20,7 +20,7 @@ export const binaryStore: Store = {
     const bytes = typeof input === "string" ? new TextEncoder().encode(input) : input;
     return { tree: [mapping([entry("data", scalar(bytes))])], meta: undefined };
   },
-  emitEncrypted: (tree, meta) => jsonStore.emitEncrypted(tree, meta),
+  emitEncrypted: (tree, meta, opts) => jsonStore.emitEncrypted(tree, meta, opts),
   emitPlain(tree) {
     const root = tree[0];
     const data = root?.items.find((i) => i.kind === "entry" && i.key === "data");

@@ -7,7 +7,7 @@ import { jsonStore } from "./json.js";
 import type { SopsFormat, Store } from "./store.js";
 import { yamlStore } from "./yaml.js";
 
-export type { SopsFormat, Store, Parsed } from "./store.js";
+export type { SopsFormat, Store, Parsed, StoreOptions } from "./store.js";
 
 const STORES: Record<SopsFormat, Store> = { yaml: yamlStore, json: jsonStore, dotenv: dotenvStore, ini: iniStore, binary: binaryStore };
 

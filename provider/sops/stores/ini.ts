@@ -18,7 +18,9 @@ function unquote(v: string): string {
 }
 
 function parse(text: string, file?: string): Parsed {
-  const root = mapping();
+  // go-ini always has the DEFAULT section (keys before any header); sops's tree keeps it, empty or not
+  const def = mapping();
+  const root = mapping([entry(DEFAULT, def)]);
   let section: Mapping | undefined;
   let sectionName = DEFAULT;
   let pending: Comment[] = [];
@@ -36,9 +38,14 @@ function parse(text: string, file?: string): Parsed {
       const end = line.indexOf("]");
       if (end < 0) throw new SopsParseError("unclosed section header", { file, line: i + 1 });
       sectionName = line.slice(1, end).trim();
-      section = mapping(sectionName === "sops" ? [] : pending);
+      if (sectionName === DEFAULT) {
+        section = def;
+        section.items.push(...pending);
+      } else {
+        section = mapping(sectionName === "sops" ? [] : pending);
+        if (sectionName !== "sops") root.items.push(entry(sectionName, section));
+      }
       pending = [];
-      if (sectionName !== "sops") root.items.push(entry(sectionName, section));
       continue;
     }
     const d = line.search(/[=:]/);
@@ -59,14 +66,12 @@ function parse(text: string, file?: string): Parsed {
       metaPairs.push([key, value.replace(/\\n/g, "\n")]);
       continue;
     }
-    if (!section) {
-      section = mapping();
-      root.items.push(entry(DEFAULT, section));
-    }
-    section.items.push(...pending, entry(key, scalar(value)));
+    if (!section) section = def;
+    // as sops's tree (treeItemFromSection): a key's comment follows the key
+    section.items.push(entry(key, scalar(value)), ...pending);
     pending = [];
   }
-  if (pending.length) (section ?? root).items.push(...pending);
+  if (pending.length) (section ?? def).items.push(...pending);
   return { tree: [root], meta: metaPairs.length ? unflattenMetadata(metaPairs, file) : undefined };
 }
 
@@ -83,57 +88,55 @@ function quoteValue(s: string): string {
   return s;
 }
 
-function emitSection(name: string, items: [string, string][], comments: string[], out: string[]): void {
+/** go-ini `WriteTo`: the DEFAULT section, when first, is written without a `[DEFAULT]` header. */
+function header(name: string, first: boolean, out: string[]): void {
+  if (!(first && name === DEFAULT)) out.push(`[${name}]`);
+}
+
+function emitSection(name: string, items: [string, string, string[]][], comments: string[], out: string[], first = false): void {
   for (const c of comments) out.push(`; ${c}`);
-  out.push(`[${name}]`);
+  header(name, first, out);
   const w = Math.max(0, ...items.map(([k]) => k.length));
-  for (const [k, v] of items) out.push(`${k.padEnd(w)} = ${v}`);
+  for (const [k, v, cs] of items) {
+    for (const c of cs) out.push(`; ${c}`);
+    out.push(`${k.padEnd(w)} = ${v}`);
+  }
   out.push("");
 }
 
+/**
+ * sops `encodeTree`: a section's first item, if a comment, is the section comment (above the
+ * header); a comment after a key is that key's comment, which go-ini writes above the key. sops
+ * keeps only the last of several; here they are all kept, one `;` line each, so nothing is lost.
+ */
 function emit(tree: Tree, meta?: Record<string, unknown>): string {
   const out: string[] = [];
   const root = tree[0] ?? mapping();
+  let first = true;
   for (const it of root.items) {
+    const isFirst = first;
+    first = false;
     if (it.kind === "comment") {
       out.push(`; ${it.text}`);
       continue;
     }
     if (it.value.kind !== "map") throw new SopsParseError(`ini values must be inside a section, got ${JSON.stringify(it.key)} at top level`, { hint: "use yaml or json for this data" });
     const sectionComments: string[] = [];
-    const items: [string, string][] = [];
-    const lines: string[] = [];
-    let seenKey = false;
+    const items: [string, string, string[]][] = [];
     for (const x of it.value.items) {
       if (x.kind === "comment") {
-        if (!seenKey) sectionComments.push(x.text);
-        else lines.push(`; ${x.text}`);
+        const last = items[items.length - 1];
+        if (last) last[2].push(x.text);
+        else sectionComments.push(x.text);
         continue;
       }
-      seenKey = true;
       if (x.value.kind !== "scalar") throw new SopsParseError(`ini cannot hold nested value at ${JSON.stringify(`${it.key}.${x.key}`)}`, { hint: "use yaml or json for nested data" });
-      items.push([x.key, quoteValue(valueText(x.value.value))]);
+      items.push([x.key, quoteValue(valueText(x.value.value)), []]);
     }
     if (it.key === DEFAULT && items.length === 0 && sectionComments.length === 0) continue;
-    if (lines.length === 0) emitSection(it.key, items, sectionComments, out);
-    else {
-      // key comments interleave with keys: emit keys one by one, keeping alignment
-      for (const c of sectionComments) out.push(`; ${c}`);
-      out.push(`[${it.key}]`);
-      const w = Math.max(0, ...items.map(([k]) => k.length));
-      let seen = false;
-      for (const x of it.value.items) {
-        if (x.kind === "comment") {
-          if (seen) out.push(`; ${x.text}`);
-          continue;
-        }
-        seen = true;
-        out.push(`${x.key.padEnd(w)} = ${quoteValue(valueText((x.value as { value: unknown }).value))}`);
-      }
-      out.push("");
-    }
+    emitSection(it.key, items, sectionComments, out, isFirst);
   }
-  if (meta) emitSection("sops", flattenMetadata(meta).map(([k, v]) => [k, v.replace(/\n/g, "\\n")]), [], out);
+  if (meta) emitSection("sops", flattenMetadata(meta).map(([k, v]) => [k, v.replace(/\n/g, "\\n"), []]), [], out);
   while (out.length && out[out.length - 1] === "") out.pop();
   return out.join("\n") + "\n";
 }

@@ -137,8 +137,11 @@ function esc(s: string): string {
   return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** Go `json.Marshal` + `json.Indent(tab)` of a node (HTML characters escaped like Go). */
-export function emitJsonNode(n: Node, ind = ""): string {
+/**
+ * Go `json.Marshal` + `json.Indent(prefix "", unit)` of a node (HTML characters escaped like Go).
+ * `unit` is a tab by default; sops's `stores.json.indent: N` makes it N spaces (0: none).
+ */
+export function emitJsonNode(n: Node, ind = "", unit = "\t"): string {
   if (n.kind === "scalar") {
     const v = n.value;
     if (v === null) return "null";
@@ -149,15 +152,15 @@ export function emitJsonNode(n: Node, ind = ""): string {
     if (v instanceof Date) return esc(goTimeText(v));
     return esc(Buffer.from(v).toString("utf8"));
   }
-  const inner = ind + "\t";
+  const inner = ind + unit;
   if (n.kind === "seq") {
     const items = n.items.filter((x) => x.kind !== "comment") as Node[];
     if (!items.length) return "[]";
-    return `[\n${items.map((x) => inner + emitJsonNode(x, inner)).join(",\n")}\n${ind}]`;
+    return `[\n${items.map((x) => inner + emitJsonNode(x, inner, unit)).join(",\n")}\n${ind}]`;
   }
   const es = n.items.filter((x) => x.kind === "entry");
   if (!es.length) return "{}";
-  return `{\n${es.map((e) => `${inner}${esc(e.key)}: ${emitJsonNode(e.value, inner)}`).join(",\n")}\n${ind}}`;
+  return `{\n${es.map((e) => `${inner}${esc(e.key)}: ${emitJsonNode(e.value, inner, unit)}`).join(",\n")}\n${ind}}`;
 }
 
 function split(root: Node, file?: string): Parsed {
@@ -181,14 +184,19 @@ export const jsonStore: Store = {
   parsePlain(input, file) {
     return split(parseJsonNode(typeof input === "string" ? input : Buffer.from(input).toString("utf8"), file), file);
   },
-  emitEncrypted(tree: Tree, meta) {
+  emitEncrypted(tree: Tree, meta, opts) {
     const m = mapping([...(tree[0]?.items ?? []), entry("sops", fromPlain(meta))]);
-    return emitJsonNode(m) + "\n";
+    return emitJsonNode(m, "", jsonUnit(opts?.jsonIndent)) + "\n";
   },
-  emitPlain(tree) {
-    return emitJsonNode(tree[0] ?? mapping()) + "\n";
+  emitPlain(tree, opts) {
+    return emitJsonNode(tree[0] ?? mapping(), "", jsonUnit(opts?.jsonIndent)) + "\n";
   },
 };
+
+/** sops json store `reindentJSON`: a tab unless `stores.json.indent` is set (>= 0: that many spaces). */
+export function jsonUnit(indent: number | undefined): string {
+  return indent === undefined || indent < 0 ? "\t" : " ".repeat(indent);
+}
 
 /** Exposed for the binary store. */
 export type { Mapping };

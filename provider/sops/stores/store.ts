@@ -11,6 +11,14 @@ export interface Parsed {
   meta: Record<string, unknown> | undefined;
 }
 
+/** Output options from `.sops.yaml` `stores:` (sops `config.StoresConfig`). */
+export interface StoreOptions {
+  /** `stores.yaml.indent` (default 4). */
+  yamlIndent?: number;
+  /** `stores.json.indent` (default: a tab); also used by the binary store, as sops does. */
+  jsonIndent?: number;
+}
+
 /** Reads and writes one format. */
 export interface Store {
   /** Parses an encrypted file (metadata separated out of the tree). */
@@ -18,7 +26,7 @@ export interface Store {
   /** Parses plaintext input; `meta` is set if it already carries sops metadata. */
   parsePlain(input: string | Uint8Array, file?: string): Parsed;
   /** Emits an encrypted file with metadata (plain object in emission order). */
-  emitEncrypted(tree: Tree, meta: Record<string, unknown>): string;
+  emitEncrypted(tree: Tree, meta: Record<string, unknown>, opts?: StoreOptions): string;
   /** Emits plaintext as `sops -d` prints it. */
-  emitPlain(tree: Tree): string | Uint8Array;
+  emitPlain(tree: Tree, opts?: StoreOptions): string | Uint8Array;
 }

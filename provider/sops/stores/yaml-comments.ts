@@ -64,9 +64,11 @@ export function commentTokens(text: string): { offset: number; text: string }[] 
  */
 export function placeComments(root: Mapping, marks: Mark[], info: Map<Mapping | Sequence, CollInfo>, comments: { line: number; col: number; text: string; inline: boolean }[]): void {
   const inserts = new Map<Mapping | Sequence, { index: number; line: number; c: Comment }[]>();
-  const add = (coll: Mapping | Sequence, index: number, line: number, text: string): void => {
+  const add = (coll: Mapping | Sequence, index: number, line: number, text: string, inline = false): void => {
     const l = inserts.get(coll) ?? [];
-    l.push({ index, line, c: comment(text) });
+    const c = comment(text);
+    if (inline) c.inline = true;
+    l.push({ index, line, c });
     inserts.set(coll, l);
   };
   const countBefore = (coll: Mapping | Sequence, line: number, inclusive: boolean): number => {
@@ -83,7 +85,7 @@ export function placeComments(root: Mapping, marks: Mark[], info: Map<Mapping | 
       continue;
     }
     if (c.inline) {
-      add(prev.coll, prev.index + 1, c.line, c.text);
+      add(prev.coll, prev.index + 1, c.line, c.text, prev.line === c.line);
       continue;
     }
     const chain: (Mapping | Sequence)[] = [];

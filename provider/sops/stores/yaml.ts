@@ -2,15 +2,21 @@
  * YAML store (`stores/yaml/store.go`): key order and comments kept, multi-document, indent 4; the
  * `sops` block is appended to every document (read from the first) in sops 3.13 style.
  */
-import { Document, isAlias, isMap, isScalar, isSeq, Pair, Scalar as YScalar, YAMLMap, YAMLSeq, stringify, type Node as YNode } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, type Document, type Node as YNode } from "yaml";
 import { SopsParseError } from "../errors.js";
-import { goTimeText, goYamlFloat, parseGoTime } from "../goformat.js";
-import { entry, mapping, scalar, toPlain, type Comment, type Mapping, type Node, type Sequence, type Tree } from "../tree.js";
+import { goTimeText, parseGoTime } from "../goformat.js";
+import { entry, mapping, scalar, toPlain, type Mapping, type Node, type Sequence, type Tree } from "../tree.js";
 import type { Parsed, Store } from "./store.js";
 import { fastSplit } from "./yaml-fast.js";
 import { commentTokens, LineIndex, placeComments, type CollInfo, type Mark } from "./yaml-comments.js";
 import { MAX_SOPS_FILE_BYTES } from "../limits.js";
 import { AliasBudget, MAX_YAML_DEPTH, parseYamlLimited } from "./yaml-limits.js";
+
+import { emitYamlDocument, yamlIndent } from "./yaml-emit.js";
+import { doubleQuoted, literalBlock, nonStringText, singleQuoted, stringStyle } from "./yaml-scalar.js";
+
+const UINT64_MAX = 18446744073709551615n;
+const INT64_MIN = -9223372036854775808n;
 
 /**
  * Timestamps as go-yaml v3 resolves them (sops >= 3.10 encrypts them as `time`): only Go's four
@@ -26,17 +32,6 @@ const goTimestampTag = {
   stringify: (item: { value: unknown }) => goTimeText(item.value as Date),
 };
 const customTags = [goTimestampTag];
-/** True when go-yaml would read the plain scalar `s` as a timestamp, so a string must be quoted. */
-const looksLikeTime = (s: string): boolean => parseGoTime(s) !== undefined;
-const floatTag = {
-  identify: (v: unknown) => typeof v === "number",
-  default: true,
-  tag: "tag:yaml.org,2002:float",
-  test: /^$^/,
-  resolve: (s: string) => Number(s),
-  stringify: (item: { value: unknown }) => goYamlFloat(item.value as number),
-};
-
 function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: number, file?: string): Mapping {
   const marks: Mark[] = [];
   const info = new Map<Mapping | Sequence, CollInfo>();
@@ -94,6 +89,12 @@ function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: 
     if (isScalar(n)) {
       const v = n.value;
       if (v === null || v === undefined) return scalar(null);
+      if (typeof v === "bigint" && (v > UINT64_MAX || v < INT64_MIN)) {
+        // go-yaml resolve(): ParseInt/ParseUint(s, 0, 64) fail, so a decimal reads as a float and
+        // 0x/0o/0b forms stay strings (`0x629A…` of an Ethereum address is a string in sops)
+        const src = n.source ?? (n.range ? text.slice(n.range[0], n.range[1]) : v.toString());
+        return /^[-+]?[0-9][0-9_]*$/.test(src) ? scalar(Number(src.replace(/_/g, ""))) : scalar(src);
+      }
       if (typeof v === "string" || typeof v === "bigint" || typeof v === "boolean" || v instanceof Date) return scalar(v);
       if (typeof v === "number") return scalar(v);
       return scalar(String(v));
@@ -188,91 +189,60 @@ export function parseFull(text: string, file?: string): Parsed {
   return { tree, meta };
 }
 
-function yamlNode(n: Node, doc: Document): YNode {
-  if (n.kind === "scalar") {
-    const v = n.value;
-    const s = new YScalar(v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : v);
-    if (typeof s.value === "string") {
-      if (s.value.includes("\n")) s.type = "BLOCK_LITERAL";
-      else if (looksLikeTime(s.value)) s.type = "QUOTE_DOUBLE";
-    }
-    return s as YNode;
-  }
-  const pending: string[] = [];
-  if (n.kind === "map") {
-    const m = new YAMLMap(doc.schema);
-    for (const it of n.items) {
-      if (it.kind === "comment") {
-        pending.push(it.text);
-        continue;
-      }
-      const k = new YScalar(it.key);
-      if (pending.length) k.commentBefore = pending.splice(0).join("\n");
-      m.items.push(new Pair(k, yamlNode(it.value, doc)));
-    }
-    if (pending.length) m.comment = pending.join("\n");
-    return m as YNode;
-  }
-  const s = new YAMLSeq(doc.schema);
-  for (const it of n.items) {
-    if (it.kind === "comment") {
-      pending.push((it as Comment).text);
-      continue;
-    }
-    const y = yamlNode(it, doc);
-    if (pending.length) y.commentBefore = pending.splice(0).join("\n");
-    s.items.push(y);
-  }
-  if (pending.length) s.comment = pending.join("\n");
-  return s as YNode;
+/** Emits one data document as go-yaml v3 does for sops (yaml-emit.ts), indent 4 unless given. */
+export function emitYamlDoc(root: Mapping, indent?: number): string {
+  return emitYamlDocument(root, { indent });
 }
 
-/** Emits one data document like go-yaml v3 with indent 4 (no line folding). */
-export function emitYamlDoc(root: Mapping): string {
-  const doc = new Document(null, { customTags: [...customTags, floatTag] as never, intAsBigInt: true });
-  const onlyComments = root.items.every((i) => i.kind === "comment");
-  if (root.items.length === 0) return "{}\n";
-  const node = yamlNode(root, doc);
-  if (onlyComments) {
-    doc.commentBefore = root.items.map((c) => (c as Comment).text).join("\n");
-    doc.contents = new YAMLMap(doc.schema) as never;
-    return doc.toString({ indent: 4, indentSeq: true, lineWidth: 0 });
+function blockText(v: string, contentIndent: number, best: number): string {
+  const b = literalBlock(v, contentIndent, best);
+  return `${b.header}\n${b.lines.join("\n")}`;
+}
+
+function metaScalar(v: unknown, contentIndent: number, best: number): string {
+  if (typeof v === "string") {
+    const style = stringStyle(v);
+    if (style === "plain") return v;
+    if (style === "single") return singleQuoted(v);
+    if (style === "double") return doubleQuoted(v);
+    return blockText(v, contentIndent, best);
   }
-  doc.contents = node as never;
-  return doc.toString({ indent: 4, indentSeq: true, lineWidth: 0, doubleQuotedMinMultiLineLength: 1e9 });
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "bigint" || typeof v === "boolean" || typeof v === "number" || v instanceof Date) return nonStringText(v);
+  return doubleQuoted(String(v));
 }
 
-function scalarText(v: unknown): string {
-  if (typeof v === "string" && looksLikeTime(v)) return JSON.stringify(v);
-  return stringify(v, { lineWidth: 0 }).trimEnd();
-}
-
-function blockText(v: string, indent: string): string {
-  const chomp = v.endsWith("\n\n") ? "|+" : v.endsWith("\n") ? "|" : "|-";
-  const body = v.endsWith("\n") ? v.slice(0, -1) : v;
-  return `${chomp}\n${body
-    .split("\n")
-    .map((l) => (l === "" ? "" : indent + l))
-    .join("\n")}`;
-}
-
-/** Emits the `sops:` block exactly in sops 3.13 layout (hand-written to match go-yaml's indentation). */
-export function emitSopsBlock(meta: Record<string, unknown>): string {
+/**
+ * Emits the `sops:` block as sops 3.13 does (go-yaml v3, `SetIndent(indent)`): top-level keys at
+ * `indent`, list dashes at the next multiple of it, an item's keys two columns after its dash, block
+ * scalar lines at the next multiple after those (emitterc.go `yaml_emitter_increase_indent`).
+ */
+export function emitSopsBlock(meta: Record<string, unknown>, indent?: number): string {
+  const best = yamlIndent(indent);
+  const top = " ".repeat(best);
+  const dashCol = 2 * best;
+  const dash = " ".repeat(dashCol) + "- ";
+  const itemPad = " ".repeat(dashCol + 2);
+  const itemContent = best * Math.floor((dashCol + 2 + best) / best);
   const out: string[] = ["sops:"];
-  const val = (v: unknown, contentIndent: string): string => (typeof v === "string" && v.includes("\n") ? blockText(v, contentIndent) : scalarText(v));
   for (const [k, v] of Object.entries(meta)) {
     if (Array.isArray(v)) {
-      out.push(`    ${k}:`);
+      if (v.length === 0) {
+        out.push(`${top}${k}: []`);
+        continue;
+      }
+      out.push(`${top}${k}:`);
       for (const item of v) {
-        if (item && typeof item === "object" && !Array.isArray(item)) {
+        if (item && typeof item === "object" && !Array.isArray(item) && !(item instanceof Date)) {
           let first = true;
           for (const [ik, iv] of Object.entries(item as Record<string, unknown>)) {
-            out.push(`${first ? "        - " : "          "}${ik}: ${val(iv, "            ")}`);
+            out.push(`${first ? dash : itemPad}${ik}: ${metaScalar(iv, itemContent, best)}`);
             first = false;
           }
-        } else out.push(`        - ${val(item, "            ")}`);
+          if (first) out.push(`${dash}{}`);
+        } else out.push(`${dash}${metaScalar(item, dashCol + 2, best)}`);
       }
-    } else out.push(`    ${k}: ${val(v, "        ")}`);
+    } else out.push(`${top}${k}: ${metaScalar(v, 2 * best, best)}`);
   }
   return out.join("\n") + "\n";
 }
@@ -283,16 +253,16 @@ export const yamlStore: Store = {
   parsePlain(input, file) {
     return parse(typeof input === "string" ? input : Buffer.from(input).toString("utf8"), file);
   },
-  emitEncrypted(tree: Tree, meta) {
-    const block = emitSopsBlock(meta);
+  emitEncrypted(tree: Tree, meta, opts) {
+    const block = emitSopsBlock(meta, opts?.yamlIndent);
     return tree
       .map((d) => {
-        const body = d.items.length ? emitYamlDoc(d) : "";
+        const body = d.items.length ? emitYamlDoc(d, opts?.yamlIndent) : "";
         return body + block;
       })
       .join("---\n");
   },
-  emitPlain(tree) {
-    return tree.map((d) => emitYamlDoc(d)).join("---\n");
+  emitPlain(tree, opts) {
+    return tree.map((d) => emitYamlDoc(d, opts?.yamlIndent)).join("---\n");
   },
 };

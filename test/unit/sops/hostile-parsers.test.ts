@@ -205,10 +205,11 @@ describe("age entries", () => {
 
   async function fileWith(entries: (real: string) => string): Promise<string> {
     const text = await encrypt("a: hello\n", { format: "yaml", recipients: [parseRecipient(me.recipient)], file: "s.yaml" });
-    const real = /    age:\n((?:        - recipient: .*\n          enc: \|\n(?:            .*\n)+))/.exec(text)?.[1] as string;
+    // sops 3.13 order inside an entry: enc, then recipient
+    const real = /    age:\n((?:        - enc: \|\n(?:            .*\n)+          recipient: .*\n))/.exec(text)?.[1] as string;
     return text.replace(real, entries(real));
   }
-  const bogus = (label: string, enc: string) => `        - recipient: ${label}\n          enc: |\n            ${enc}\n`;
+  const bogus = (label: string, enc: string) => `        - enc: |\n            ${enc}\n          recipient: ${label}\n`;
 
   it.each([
     ["not armor", "not armor"],
@@ -229,7 +230,7 @@ describe("age entries", () => {
 
   it("999 foreign entries before ours decrypt in bounded time; more than 1,000 are refused", async () => {
     const foreign = await encrypt("a: x\n", { format: "yaml", recipients: [parseRecipient(other.recipient)] });
-    const entry = /        - recipient: .*\n          enc: \|\n(?:            .*\n)+/.exec(foreign)?.[0] as string;
+    const entry = /        - enc: \|\n(?:            .*\n)+          recipient: .*\n/.exec(foreign)?.[0] as string;
     const ok = await fileWith((real) => entry.repeat(999) + real);
     const t0 = performance.now();
     expect((await decrypt(ok, { format: "yaml", identities: ids })).leaves[0]?.value).toBe("hello");
