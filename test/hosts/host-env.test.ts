@@ -198,7 +198,10 @@ describe("HostEnv on 3 real sshd hosts", () => {
     const err = await client.update({ id: s.id, urn: urn("rs"), olds: s.props, news: c.inputs }).then(() => undefined, (e: Error) => e);
     responses.push(err?.message, (err as { stderr?: string } | undefined)?.stderr);
     expect(err?.message).toMatch(/exit code 3/);
-    expect(err?.message).toContain("line withheld");
+    // issue 9 §2: by default the output is not in the error at all, only how to see it on the host
+    expect(err?.message).toContain("output is not shown");
+    expect(err?.message).toContain(`ssh -p ${h.port} ${h.user}@${h.host}`);
+    expect(err?.message).not.toContain("line withheld");
     for (const v of SECRET_VALUES) for (const line of v.split("\n")) expect(err?.message).not.toContain(line);
     expect(existsSync(join(h.dataDir, ".svc.env.kfrestart"))).toBe(true);
     // content is already current; the pending restart still runs on the next apply
