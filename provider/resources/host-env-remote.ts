@@ -9,7 +9,7 @@
  * content is already current.
  */
 import { SshPool, type SshSession, type SshTarget } from "../ssh";
-import { KeyfleetError } from "../errors";
+import { KeyfleetError, isKeyfleetError } from "../errors";
 import type { HostEnvConnection } from "./host-env-inputs";
 
 /** Idle time after which the pooled connections are closed (the provider process may live on). */
@@ -138,7 +138,8 @@ export async function setMarker(s: SshSession, where: string, path: string): Pro
   try {
     await s.mark(markerPath(path));
   } catch (e) {
-    throw new KeyfleetError("HOSTENV_RESTART", `cannot create the restart marker next to ${where}: ${(e as Error).message}`, { file: where, hint: (e as KeyfleetError).hint ?? "the login user must be able to write in the file's directory", cause: e });
+    if (isKeyfleetError(e)) throw e; // already names the marker, the directory and the fix
+    throw new KeyfleetError("HOSTENV_RESTART", `cannot create the restart marker next to ${where}`, { file: where, hint: "the login user must be able to write in the file's directory", cause: e });
   }
 }
 

@@ -309,7 +309,7 @@ class Session implements SshSession {
     checkPath(this.name, path);
     const r = await this.script(STAT_SCRIPT, [path], undefined, `stat of ${path}`);
     const s = r.code === 0 ? parseStat(r.stdout.toString("utf8")) : undefined;
-    if (!s) throw new SshError(this.name, `cannot stat ${this.name}:${path}: exit ${r.code}: ${stderrTail(r.stderr)}`, { exitCode: r.code, file: `${this.name}:${path}` });
+    if (!s) throw refusal(this.name, "stat", `${this.name}:${path}`, r);
     return s;
   }
 
