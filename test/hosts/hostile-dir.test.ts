@@ -76,8 +76,8 @@ const swap = (name) => {
 while (Date.now() < end && loops < 5000000) {
   loops++;
   if (loops % 64 === 0 && fs.existsSync(stop)) { stopped = true; break; }
-  // a 1 ms nap every 256 rounds: still thousands of swaps a second, without starving the pushes
-  if (loops % 256 === 0) Atomics.wait(nap, 0, 0, 1);
+  // a 1 ms nap every 64 rounds: still thousands of swaps a second, without starving the pushes
+  if (loops % 64 === 0) Atomics.wait(nap, 0, 0, 1);
   let names = [];
   try { names = fs.readdirSync(dir); } catch {}
   for (const n of names) if (n.startsWith("." + target + ".kftmp.")) swap(n);
@@ -88,7 +88,7 @@ console.log(JSON.stringify({ loops, swaps, denied, stopped }));
 `;
 
 function startRacer(dir: string, target: string, stop: string): { child: ChildProcess; result: Promise<{ loops: number; swaps: number; denied: number; stopped: boolean }> } {
-  const child = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", process.execPath, "-e", RACER, dir, target, canary, stop, "120000"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", process.execPath, "-e", RACER, dir, target, canary, stop, "600000"], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
   const result = new Promise<{ loops: number; swaps: number; denied: number; stopped: boolean }>((resolve, reject) => {
