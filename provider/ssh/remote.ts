@@ -47,18 +47,25 @@ cd -P -- "$dir" 2>/dev/null || { ${missing}; }
  * create entries there may plant names). An ancestor may be world writable only with the sticky bit
  * (as /tmp): then nobody else can rename or remove the entry below it, which the walk checks is
  * owned by root or the login user. A failure prints `unsafe<TAB>uid<TAB>user<TAB>mode<TAB>dir`.
+ * One `stat` for the whole chain (the held directory as `.`, i.e. the inode held, not a name).
  */
 const CHECK_DIR = `me=$(id -u)
-kfck() {
-  st=$(stat -c '%u:%a:%U' -- "$1") || { printf 'unsafe\\t?\\t?\\t?\\t%s\\n' "$1" >&2; exit ${EXIT.unsafeDir}; }
-  u=\${st%%:*}; r=\${st#*:}; a=\${r%%:*}; n=\${r#*:}
-  if { [ "$u" != 0 ] && [ "$u" != "$me" ]; } || { [ $((0$a & 022)) -ne 0 ] && { [ "$2" = held ] || [ $((0$a & 01000)) -eq 0 ]; }; }; then
-    printf 'unsafe\\t%s\\t%s\\t%s\\t%s\\n' "$u" "$n" "$a" "$3" >&2; exit ${EXIT.unsafeDir}
-  fi
-}
 d=$(pwd -P)
-kfck . held "$d"
-while [ "$d" != / ]; do d=\${d%/*}; [ -n "$d" ] || d=/; kfck "$d" parent "$d"; done
+set -f
+set --
+a=$d
+while [ "$a" != / ]; do a=\${a%/*}; [ -n "$a" ] || a=/; set -- "$@" "$a"; done
+sts=$(stat -c '%u:%a:%U' -- . "$@") || { printf 'unsafe\\t?\\t?\\t?\\t%s\\n' "$d" >&2; exit ${EXIT.unsafeDir}; }
+set -- "$d" "$@"
+held=1
+for st in $sts; do
+  u=\${st%%:*}; r=\${st#*:}; a=\${r%%:*}; n=\${r#*:}
+  if { [ "$u" != 0 ] && [ "$u" != "$me" ]; } || { [ $((0$a & 022)) -ne 0 ] && { [ $held = 1 ] || [ $((0$a & 01000)) -eq 0 ]; }; }; then
+    printf 'unsafe\\t%s\\t%s\\t%s\\t%s\\n' "$u" "$n" "$a" "$1" >&2; exit ${EXIT.unsafeDir}
+  fi
+  held=0; shift
+done
+set +f
 `;
 
 /**

@@ -221,7 +221,7 @@ describe("HostEnv on 3 real sshd hosts", () => {
       `printf '%s' "$s" | sed 's/./& /g' >&2`,
       `printf '%s\\n' "$s" | awk '{ r = ""; for (i = length($0); i > 0; i--) r = r substr($0, i, 1); print r }' >&2`,
       `printf '%s' "$s" | fold -w5 >&2; printf '%s' "$s" | fold -w5`,
-      "echo diag-line-for-operators >&2",
+      "printf '\\ndiag-line-for-operators\\n' >&2",
       "exit 7",
     ].join("; ");
     const base = inputs(h, "adv.env", { sources: [yamlSrc({ keys: ["api_token", "other"] })], env: { V: "1" } });
