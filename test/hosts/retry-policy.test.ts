@@ -1,11 +1,12 @@
 /**
  * Issue 17 §3: one retry policy, in the SSH layer. HostEnv's connect used to loop 3 times around the
  * pool's own attempts; now withHost asks the pool once and the pool applies provider/ssh/retry.ts.
- * Against a closed loopback port and a real sshd with the wrong pinned key.
+ * Against a closed loopback port and a real sshd with the wrong pinned key. Also: the SSH layer
+ * refuses bad paths itself (issue 9 §3), whoever calls it.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createServer } from "node:net";
-import { DEFAULT_RETRY } from "../../provider/ssh";
+import { DEFAULT_RETRY, SshPool } from "../../provider/ssh";
 import { closeHostEnvPool, hostEnvPool, withHost } from "../../provider/resources/host-env-remote";
 import { startHosts, type SshdHost } from "../harness/sshd";
 
@@ -59,4 +60,23 @@ it("a working host: one connection, the callback runs once", async () => {
   expect(r).toBe(false);
   expect(runs).toBe(1);
   expect(pool.connectCount).toBe(1);
+});
+
+it("the SSH layer itself refuses CR, NUL, LF and paths over 4096 bytes, with a short error, before running anything", async () => {
+  const [h] = hosts as [SshdHost];
+  const commands: string[] = [];
+  const pool = new SshPool({ onCommand: (_t, c) => commands.push(c) });
+  try {
+    const s = await pool.session({ host: h.host, port: h.port, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine });
+    for (const p of [`${h.dataDir}/a\r.env`, `${h.dataDir}/a\0.env`, `${h.dataDir}/a\n.env`, "/" + "x".repeat(100 * 1024), "/" + "é".repeat(2048)]) {
+      for (const op of [() => s.stat(p), () => s.remove(p), () => s.mark(p), () => s.writeFileAtomic(p, Buffer.from("A=1\n"), { mode: 0o600 })]) {
+        const e = await op().then(() => undefined, (x: Error) => x);
+        expect(e?.message).toMatch(/must be an absolute file path of at most 4096 bytes without NUL, CR or LF/);
+        expect(e!.message.length).toBeLessThan(400);
+      }
+    }
+    expect(commands).toEqual([]);
+  } finally {
+    await pool.closeAll();
+  }
 });
