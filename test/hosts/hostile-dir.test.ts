@@ -76,8 +76,8 @@ const swap = (name) => {
 while (Date.now() < end && loops < 5000000) {
   loops++;
   if (loops % 64 === 0 && fs.existsSync(stop)) { stopped = true; break; }
-  // a 1 ms nap every 64 rounds: still thousands of swaps a second, without starving the pushes
-  if (loops % 64 === 0) Atomics.wait(nap, 0, 0, 1);
+  // a 1 ms nap every 16 rounds: still thousands of swaps a second, without starving the pushes
+  if (loops % 16 === 0) Atomics.wait(nap, 0, 0, 1);
   let names = [];
   try { names = fs.readdirSync(dir); } catch {}
   for (const n of names) if (n.startsWith("." + target + ".kftmp.")) swap(n);
