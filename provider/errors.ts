@@ -137,6 +137,8 @@ export const ERROR_CODES = {
   HOSTENV_RESTART: { exit: EXIT.GENERIC },
   /** A HostEnv write did not read back as written. */
   HOSTENV_VERIFY: { exit: EXIT.GENERIC },
+  /** A HostEnv input refused by every CRUD method (unsafe mode, a path with NUL/CR/LF or over 4096 bytes). */
+  HOSTENV_INPUT: { exit: EXIT.GENERIC },
   // fleets
   /** A Fleet plan is invalid (names, files, env paths). */
   FLEET_PLAN: { exit: EXIT.GENERIC },

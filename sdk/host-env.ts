@@ -74,6 +74,14 @@ export interface HostEnvArgs {
   onChange?: pulumi.Input<string>;
   /** Leave the file on the host on delete / destroy. Default: false (the file is removed). */
   keepOnDelete?: pulumi.Input<boolean>;
+  /** Allow a `mode` with setuid, setgid or sticky bits, or group / world write. Default: false (such modes are refused). */
+  allowUnsafeMode?: pulumi.Input<boolean>;
+  /**
+   * Put a failing restart command's (stderr) output into the error. Default: false: the error carries
+   * the exit code and how to see the output on the host. **This can leak values**: a command may print
+   * them in a form no scrubber recognises, and errors reach Pulumi's output and CI logs.
+   */
+  showRestartOutput?: pulumi.Input<boolean>;
 }
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -96,6 +104,8 @@ export const hostEnvArgsSchema = z.object({
   restartUnits: z.array(z.unknown()).optional(),
   onChange: z.string().min(1).optional(),
   keepOnDelete: z.boolean().optional(),
+  allowUnsafeMode: z.boolean().optional(),
+  showRestartOutput: z.boolean().optional(),
 });
 
 /**
@@ -176,6 +186,8 @@ export class HostEnv extends pulumi.dynamic.Resource {
         restartUnits: args.restartUnits,
         onChange: args.onChange,
         keepOnDelete: args.keepOnDelete,
+        allowUnsafeMode: args.allowUnsafeMode,
+        showRestartOutput: args.showRestartOutput,
         host: undefined,
         port: undefined,
         keyNames: undefined,

@@ -6,6 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { formatFromPath, isSopsFormat, sopsFormatList, type SopsFormat } from "../sops";
 import { ENV_FORMATS, KEY_RE, type EnvFormat } from "../render";
 import { parsePinnedHostKey, DEFAULT_PORT, type SshTarget } from "../ssh";
+import { KeyfleetError } from "../errors";
 import { isRecord, isUnknown, messageOf, type Failure } from "./inputs";
 
 /**
@@ -49,6 +50,14 @@ export interface EnvFileOptions {
   onChange?: string;
   /** Leave the file on the host when the env file (or its host) is removed. Default: false. */
   keepOnDelete?: boolean;
+  /** Allow a mode with setuid, setgid or sticky bits or group / world write. Default: false (refused). */
+  allowUnsafeMode?: boolean;
+  /**
+   * Put a failing restart command's stderr tail into the error. Default: false, the error carries the
+   * exit code and how to see the output on the host. The output may leak values (no scrubber can
+   * recognise every form a command may print them in), and errors reach Pulumi's output and CI logs.
+   */
+  showRestartOutput?: boolean;
 }
 
 /** Provider inputs. */
@@ -76,6 +85,8 @@ export interface NormalInputs {
   restartUnits: string[];
   onChange: string;
   keepOnDelete: boolean;
+  allowUnsafeMode: boolean;
+  showRestartOutput: boolean;
 }
 
 /** Default file mode. */
@@ -123,6 +134,8 @@ export function normalise(i: HostEnvInputs): NormalInputs {
     restartUnits: [...(opt(i.restartUnits) ?? [])],
     onChange: opt(i.onChange) ?? "",
     keepOnDelete: opt(i.keepOnDelete) ?? false,
+    allowUnsafeMode: opt(i.allowUnsafeMode) === true,
+    showRestartOutput: opt(i.showRestartOutput) === true,
   };
 }
 
@@ -194,14 +207,76 @@ function checkSource(s: unknown, k: number, f: Failure[]): void {
   }
 }
 
+/** Longest `path` accepted, in bytes (Linux PATH_MAX). */
+export const MAX_PATH_BYTES = 4096;
+/** Mode bits refused unless `allowUnsafeMode`: setuid, setgid, sticky, group write, world write. */
+const UNSAFE_MODE_BITS = 0o7022;
+
+/** Why `path` is not an acceptable remote file path, or undefined. Length first: a huge path costs nothing and is never echoed. */
+function pathProblem(path: unknown): string | undefined {
+  if (!isStr(path)) return "path must be a string: an absolute file path on the host, e.g. /etc/myapp/app.env";
+  if (path.length > MAX_PATH_BYTES || Buffer.byteLength(path) > MAX_PATH_BYTES) return `path is longer than ${MAX_PATH_BYTES} bytes`;
+  if (/[\0\r\n]/.test(path)) return "path must not contain NUL, CR or LF";
+  if (!path.startsWith("/") || path.endsWith("/")) return "path must be an absolute file path on the host, e.g. /etc/myapp/app.env";
+  return undefined;
+}
+
+function checkPathAndMode(news: Record<string, unknown>, f: Failure[]): void {
+  const path = news["path"];
+  if (!isUnknown(path)) {
+    const why = pathProblem(path);
+    if (why) f.push({ property: "path", reason: why });
+  }
+  const { mode, allowUnsafeMode } = news;
+  if (!absent(mode) && !isUnknown(mode)) {
+    if (!(isStr(mode) && MODE_RE.test(mode))) f.push({ property: "mode", reason: "mode must be an octal string such as \"0600\" (default) or \"0640\"" });
+    else if ((parseInt(mode, 8) & UNSAFE_MODE_BITS) !== 0 && allowUnsafeMode !== true && !isUnknown(allowUnsafeMode)) {
+      f.push({ property: "mode", reason: `mode ${mode} has setuid, setgid, sticky, group-write or world-write bits; use e.g. "0600" or "0640", or set allowUnsafeMode: true if that is really meant` });
+    }
+  }
+  for (const k of ["allowUnsafeMode", "showRestartOutput"] as const) {
+    const v = news[k];
+    if (!absent(v) && !isUnknown(v) && typeof v !== "boolean") f.push({ property: k, reason: `${k} must be a boolean (default false)` });
+  }
+}
+
 /** Per-property validation; unknown values are skipped. No network, no file access. */
 export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+  return { inputs: news, failures: failuresOf(news) };
+}
+
+/** Invalid HostEnv inputs reached a provider method (check did not run, or the state holds them). */
+export class HostEnvInputError extends KeyfleetError {
+  /** The failures, as check reports them. */
+  readonly failures: readonly Failure[];
+  constructor(op: string, failures: readonly Failure[]) {
+    const list = failures.slice(0, 8).map((x) => `${x.property}: ${x.reason}`).join("; ");
+    super("HOSTENV_INPUT", `HostEnv ${op} refused invalid inputs: ${list}${failures.length > 8 ? `; and ${failures.length - 8} more` : ""}`, { hint: "fix these inputs; the provider checks them in every method, not only in check" });
+    this.failures = failures;
+  }
+}
+
+/**
+ * The checks of {@link check}, run again by every CRUD method so nothing relies on check having run.
+ * `scope: "target"` (read, delete) checks only what those touch: the connection and the path.
+ * @throws HostEnvInputError
+ */
+export function assertValid(op: string, news: Record<string, unknown>, scope: "all" | "target" = "all"): void {
+  const f: Failure[] = [];
+  if (scope === "all") f.push(...failuresOf(news));
+  else {
+    checkConnection(news["connection"], f);
+    const why = pathProblem(news["path"]);
+    if (why) f.push({ property: "path", reason: why });
+  }
+  if (f.length > 0) throw new HostEnvInputError(op, f);
+}
+
+/** Every failure of `news` (unknown values skipped). */
+function failuresOf(news: Record<string, unknown>): Failure[] {
   const f: Failure[] = [];
   checkConnection(news["connection"], f);
-  const path = news["path"];
-  if (!isUnknown(path) && !(isStr(path) && path.startsWith("/") && !path.endsWith("/") && !/[\0\n]/.test(path))) {
-    f.push({ property: "path", reason: "path must be an absolute file path on the host, e.g. /etc/myapp/app.env" });
-  }
+  checkPathAndMode(news, f);
   const sources = news["sources"];
   if (!isUnknown(sources)) {
     if (!Array.isArray(sources)) f.push({ property: "sources", reason: "sources must be a list of { file, keys?, prefix?, rename? }" });
@@ -215,9 +290,8 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
       if (!isUnknown(v) && !isStr(v)) f.push({ property: "env", reason: `env.${k} must be a string` });
     }
   }
-  const { format, mode, owner, group, restartUnits, onChange, keepOnDelete } = news;
+  const { format, owner, group, restartUnits, onChange, keepOnDelete } = news;
   if (!absent(format) && !isUnknown(format) && !ENV_FORMATS.includes(format as EnvFormat)) f.push({ property: "format", reason: `format must be one of ${ENV_FORMATS.join(", ")} (default dotenv)` });
-  if (!absent(mode) && !isUnknown(mode) && !(isStr(mode) && MODE_RE.test(mode))) f.push({ property: "mode", reason: "mode must be an octal string such as \"0600\" (default) or \"0640\"" });
   for (const [k, v] of [["owner", owner], ["group", group]] as const) {
     if (!absent(v) && !isUnknown(v) && !(isStr(v) && NAME_RE.test(v))) f.push({ property: k, reason: `${k} must be a user or group name on the host` });
   }
@@ -229,7 +303,7 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
   if (!absent(onChange) && !isUnknown(onChange) && !(isStr(onChange) && onChange.trim() !== "" && !onChange.includes("\0"))) f.push({ property: "onChange", reason: "onChange must be a non-empty shell command" });
   if (!absent(onChange) && Array.isArray(restartUnits) && restartUnits.length > 0) f.push({ property: "onChange", reason: "give restartUnits or onChange, not both" });
   if (!absent(keepOnDelete) && !isUnknown(keepOnDelete) && typeof keepOnDelete !== "boolean") f.push({ property: "keepOnDelete", reason: "keepOnDelete must be a boolean (default false)" });
-  return { inputs: news, failures: f };
+  return f;
 }
 
 /** The format of a source. */

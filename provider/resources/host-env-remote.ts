@@ -1,21 +1,19 @@
 /**
  * HostEnv's side of the SSH transport: one SshPool per provider process (so a run with several
- * HostEnvs on a host reuses one pinned connection), bounded connect retries, and the restart step
- * with its pending marker.
+ * HostEnvs on a host reuses one pinned connection; connect and operation retries are the SSH layer's
+ * one policy, provider/ssh/retry.ts), and the restart step with its pending marker.
  *
  * The restart marker (`.<file>.kfrestart` next to the env file) is created before a changed file is
  * written and removed after the restart command succeeded. If the restart fails or the connection
  * drops in between, the marker stays and the next apply runs the restart again even though the
  * content is already current.
  */
-import { SshPool, SshError, type SshSession, type SshTarget } from "../ssh";
-import { KeyfleetError } from "../errors";
+import { SshPool, type SshSession, type SshTarget } from "../ssh";
+import { KeyfleetError, isKeyfleetError } from "../errors";
 import type { HostEnvConnection } from "./host-env-inputs";
 
 /** Idle time after which the pooled connections are closed (the provider process may live on). */
 const IDLE_CLOSE_MS = 30_000;
-/** Connect attempts for transport failures (never for host-key or auth errors). */
-const CONNECT_ATTEMPTS = 3;
 
 let pool: SshPool | undefined;
 let idle: NodeJS.Timeout | undefined;
@@ -27,8 +25,6 @@ export function hostEnvPool(): SshPool {
   return pool;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /** The SshTarget of a connection. */
 export function targetOf(c: HostEnvConnection): SshTarget {
   const t: SshTarget = { host: c.host, port: c.port ?? 22, user: c.user, hostKey: c.hostKey };
@@ -38,26 +34,14 @@ export function targetOf(c: HostEnvConnection): SshTarget {
 }
 
 /**
- * Runs `fn` with a session on the pinned host, connecting with bounded retries. Host-key
- * mismatches and authentication failures are not retried.
+ * Runs `fn` with a session on the pinned host. The pool connects with the SSH layer's retry policy
+ * (transport failures only; host-key mismatches and authentication failures are not retried).
  */
 export async function withHost<T>(c: HostEnvConnection, fn: (s: SshSession) => Promise<T>): Promise<T> {
   if (idle) { clearTimeout(idle); idle = undefined; }
   inFlight++;
   try {
-    let session: SshSession | undefined;
-    let last: unknown;
-    for (let attempt = 0; attempt < CONNECT_ATTEMPTS && !session; attempt++) {
-      if (attempt > 0) await sleep(250 * 2 ** (attempt - 1));
-      try {
-        session = await hostEnvPool().session(targetOf(c));
-      } catch (e) {
-        last = e;
-        if (!(e instanceof SshError) || !e.retryable) throw e;
-      }
-    }
-    if (!session) throw last;
-    return await fn(session);
+    return await fn(await hostEnvPool().session(targetOf(c)));
   } finally {
     inFlight--;
     if (inFlight === 0) {
@@ -80,14 +64,36 @@ export function restartArgv(restartUnits: string[], onChange: string): string[] 
   return undefined;
 }
 
-/** Raised when the restart command fails: exit code and stderr tail, with every value scrubbed. */
+/** What a failing restart error may show of the command's output. */
+export interface RestartOutputOptions {
+  /**
+   * Put the command's stderr tail (lines sharing a 6-character run with a value withheld) into the
+   * error. Default false: the output may contain values in a form no scrubber recognises (pieces,
+   * spaced, reversed, encoded), and errors reach Pulumi's output and CI logs.
+   */
+  showOutput?: boolean;
+  /** `user@host` and port, for the hint on how to see the output on the host. */
+  login?: { user: string; host: string; port: number };
+}
+
+/**
+ * Raised when the restart command fails. By default it carries the exit code and how to see the
+ * output on the host, never the output; with `showRestartOutput` the scrubbed stderr tail.
+ */
 export class RestartError extends KeyfleetError {
   /** The command's exit code. */
   readonly exitCode: number;
-  constructor(where: string, exitCode: number, tail: string) {
-    super("HOSTENV_RESTART", `restart command after writing ${where} failed with exit code ${exitCode}${tail ? `: ${tail}` : ""}`, {
+  constructor(where: string, exitCode: number, argv: readonly string[], o: RestartOutputOptions & { tail?: string } = {}) {
+    const shown = o.showOutput === true;
+    const detail = shown ? (o.tail ? `: ${o.tail}` : "") : "; its output is not shown here because it may contain values";
+    const units = argv[0] === "systemctl" ? argv.slice(3) : [];
+    const ssh = o.login ? `ssh -p ${o.login.port} ${o.login.user}@${o.login.host}` : "ssh to the host";
+    const see = units.length > 0
+      ? `see the output on the host: ${ssh}, then journalctl -n 50 ${units.map((u) => `-u ${u}`).join(" ")} (or systemctl status ${units.join(" ")})`
+      : `see the output on the host: ${ssh} and run the onChange command there as that user`;
+    super("HOSTENV_RESTART", `restart command after writing ${where} failed with exit code ${exitCode}${detail}`, {
       file: where,
-      hint: "the new file is in place; fix the command or the service and run up again (the restart is retried until it succeeds)",
+      hint: `the new file is in place; ${see}; fix the command or the service and run up again (the restart is retried until it succeeds)${shown ? "" : ". showRestartOutput: true puts the output into this error, where it may leak values"}`,
     });
     this.exitCode = exitCode;
   }
@@ -124,26 +130,36 @@ export function scrubbedTail(stderr: Buffer, secrets: readonly string[]): string
   return lines.map((l) => (leaks(l) ? "[line withheld: it may contain a value]" : l)).join(" | ");
 }
 
-/** Creates the restart-pending marker. */
+/**
+ * Creates the restart-pending marker. The SSH layer checks the directory (StrictModes) and never
+ * opens or truncates what is already there: a planted symlink or FIFO is replaced, a directory refused.
+ */
 export async function setMarker(s: SshSession, where: string, path: string): Promise<void> {
-  const r = await s.exec(["sh", "-c", ': > "$1"', "keyfleet", markerPath(path)]);
-  if (r.code !== 0) throw new KeyfleetError("HOSTENV_RESTART", `cannot create the restart marker next to ${where} (exit ${r.code})`, { file: where, hint: "the login user must be able to write in the file's directory" });
+  try {
+    await s.mark(markerPath(path));
+  } catch (e) {
+    if (isKeyfleetError(e)) throw e; // already names the marker, the directory and the fix
+    throw new KeyfleetError("HOSTENV_RESTART", `cannot create the restart marker next to ${where}`, { file: where, hint: "the login user must be able to write in the file's directory", cause: e });
+  }
 }
 
-/** True when a restart is pending from an earlier apply. */
+/** True when a restart is pending from an earlier apply (a regular file at the marker path). */
 export async function markerExists(s: SshSession, path: string): Promise<boolean> {
-  const r = await s.exec(["test", "-e", markerPath(path)]);
-  return r.code === 0;
+  return (await s.stat(markerPath(path))).exists;
 }
 
 /**
  * Runs the restart command, then removes the marker.
- * @throws RestartError with the exit code and a scrubbed stderr tail
+ * @throws RestartError with the exit code and how to see the output; the output itself only with `o.showOutput`
  */
-export async function runRestart(s: SshSession, where: string, path: string, argv: string[], values: readonly string[]): Promise<void> {
+export async function runRestart(s: SshSession, where: string, path: string, argv: string[], values: readonly string[], o: RestartOutputOptions = {}): Promise<void> {
   const r = await s.exec(argv);
-  if (r.code !== 0) throw new RestartError(where, r.code, scrubbedTail(r.stderr, values));
-  await s.exec(["rm", "-f", "--", markerPath(path)]);
+  if (r.code !== 0) {
+    const e: RestartOutputOptions & { tail?: string } = { ...o };
+    if (o.showOutput === true) e.tail = scrubbedTail(r.stderr, values);
+    throw new RestartError(where, r.code, argv, e);
+  }
+  await s.remove(markerPath(path));
 }
 
 /** Closes the pool now (tests, and the end of a CLI run). */

@@ -17,7 +17,7 @@ import { HostKeyMismatchError, parsePinnedHostKey, type RemoteStat } from "../ss
 import { KeyfleetError } from "../errors";
 import type { EnvFormat } from "../render";
 import { containsUnknown, isRecord, isUnknown } from "./inputs";
-import { modeString, normalise, stableJson, type HostEnvConnection, type HostEnvInputs, type HostEnvSourceInput, type NormalInputs } from "./host-env-inputs";
+import { assertValid, modeString, normalise, stableJson, type HostEnvConnection, type HostEnvInputs, type HostEnvSourceInput, type NormalInputs } from "./host-env-inputs";
 import { contentDigest, digestKeyForRead, materialise, sourceFileSha } from "./host-env-content";
 import { markerExists, markerPath, restartArgv, runRestart, setMarker, withHost } from "./host-env-remote";
 
@@ -91,7 +91,9 @@ async function apply(n: NormalInputs): Promise<HostEnvOutputs> {
       after = await s.stat(n.path);
       if (!after.exists || after.sha256 !== sha) throw new KeyfleetError("HOSTENV_VERIFY", `${w} changed right after it was written`, { file: w, hint: "another process may be writing the same file" });
     }
-    if (argv !== undefined && pending) await runRestart(s, w, n.path, argv, [...m.secretValues, m.content.toString("utf8")]);
+    if (argv !== undefined && pending) {
+      await runRestart(s, w, n.path, argv, [...m.secretValues, m.content.toString("utf8")], { showOutput: n.showRestartOutput, login: { user: n.connection.user, host: n.connection.host, port: n.connection.port } });
+    }
     const digest = contentDigest(m.digestKey, n.path, sha);
     return {
       connection: n.connection,
@@ -122,12 +124,14 @@ async function apply(n: NormalInputs): Promise<HostEnvOutputs> {
 
 /** Pushes the file; the id is `host:port:path`. */
 export async function create(i: HostEnvInputs): Promise<pulumi.dynamic.CreateResult> {
+  assertValid("create", i as unknown as Record<string, unknown>);
   const n = normalise(i);
   return { id: where(n), outs: await apply(n) };
 }
 
 /** Re-materialises and pushes when anything differs on the host. */
 export async function update(_id: string, _olds: HostEnvOutputs, news: HostEnvInputs): Promise<pulumi.dynamic.UpdateResult> {
+  assertValid("update", news as unknown as Record<string, unknown>);
   return { outs: await apply(normalise(news)) };
 }
 
@@ -136,6 +140,7 @@ export async function update(_id: string, _olds: HostEnvOutputs, news: HostEnvIn
  * into `drift`; mode, owner and group take the host's values. An unreachable host keeps the state.
  */
 export async function read(id: string, props: HostEnvOutputs): Promise<pulumi.dynamic.ReadResult> {
+  assertValid("read", props as unknown as Record<string, unknown>, "target");
   let st: RemoteStat;
   try {
     st = await withHost(props.connection, (s) => s.stat(props.path));
@@ -143,7 +148,7 @@ export async function read(id: string, props: HostEnvOutputs): Promise<pulumi.dy
     if (e instanceof HostKeyMismatchError) return { id, props: { ...props, drift: [`host key changed: pinned ${e.expected}, presented ${e.presented}`] } };
     return { id, props };
   }
-  if (!st.exists) return { id, props: { ...props, contentDigest: "", drift: ["missing"] } };
+  if (!st.exists) return { id, props: { ...props, contentDigest: "", drift: [st.other ? `not a regular file: ${st.other}` : "missing"] } };
   const drift: string[] = [];
   let digest = props.contentDigest;
   try {
@@ -166,6 +171,7 @@ const COMPARED = ["connection", "sources", "sourceDigests", "env", "format", "re
  * create-then-delete would remove the file it just wrote.
  */
 export async function diff(_id: string, olds: HostEnvOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+  assertValid("diff", news);
   const some = (replaces: string[] = []): pulumi.dynamic.DiffResult => ({ changes: true, replaces, deleteBeforeReplace: replaces.length > 0 });
   const c = news["connection"];
   const replaces: string[] = [];
@@ -191,6 +197,7 @@ export async function diff(_id: string, olds: HostEnvOutputs, news: Record<strin
 /** Removes the file (and a pending restart marker) unless `keepOnDelete`. */
 export async function deleteResource(_id: string, props: HostEnvOutputs): Promise<void> {
   if (props.keepOnDelete) return;
+  assertValid("delete", props as unknown as Record<string, unknown>, "target");
   await withHost(props.connection, async (s) => {
     await s.remove(props.path);
     await s.remove(markerPath(props.path));

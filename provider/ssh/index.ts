@@ -3,8 +3,9 @@
  * Plaintext reaches a host only on an SSH channel's stdin.
  */
 export { scanHostKey, connectPinned, targetName, isTransportError, DEFAULT_PORT, type SshTarget } from "./connect";
-export { SshPool, MAX_FILE_BYTES, type SshSession, type SshPoolOptions, type ExecResult } from "./pool";
+export { SshPool, MAX_FILE_BYTES, MAX_PATH_BYTES, type SshSession, type SshPoolOptions, type ExecResult } from "./pool";
 export { parsePinnedHostKey, hostKeyFromBlob, fingerprintBlob, sameHostKey, type PinnedHostKey } from "./hostkey";
 export { HostKeyMismatchError, HostKeyParseError, SshError } from "./errors";
 export { shellQuote, shellJoin } from "./quote";
 export { type RemoteStat } from "./remote";
+export { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";

@@ -1,7 +1,8 @@
 /**
  * SshPool keeps one pinned connection per (host, port, user) and hands out sessions that run
- * commands, atomic writes, stats and removals over it. Idempotent operations (write, stat, remove)
- * reconnect and retry on transport failures, a bounded number of times with backoff.
+ * commands, atomic writes, stats and removals over it. Connecting and the idempotent operations
+ * (write, stat, remove, mark) reconnect and retry on transport failures under the one policy of
+ * ./retry.ts; commands are not retried once sent.
  */
 import { createHash } from "node:crypto";
 import type { Client, ClientChannel } from "ssh2";
@@ -9,7 +10,8 @@ import { connectPinned, isTransportError, targetName, DEFAULT_PORT, type SshTarg
 import { HostKeyMismatchError, SshError } from "./errors";
 import { parsePinnedHostKey, type PinnedHostKey } from "./hostkey";
 import { shellJoin } from "./quote";
-import { EXIT, parseStat, REMOVE_SCRIPT, STAT_SCRIPT, WRITE_SCRIPT, type RemoteStat } from "./remote";
+import { EXIT, MARK_SCRIPT, parseStat, parseUnsafe, REMOVE_SCRIPT, STAT_SCRIPT, WRITE_SCRIPT, type RemoteStat } from "./remote";
+import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
 
 /** Result of a remote command. */
 export interface ExecResult { code: number; stdout: Buffer; stderr: Buffer }
@@ -28,13 +30,18 @@ export interface SshSession {
   stat(path: string): Promise<RemoteStat>;
   /** Remove the file at `path` (no error when it is already gone). */
   remove(path: string): Promise<void>;
+  /**
+   * Create an empty regular file at `path` unless one is there (a marker such as a pending restart).
+   * An existing file is never opened; a planted symlink, FIFO or socket is replaced, a directory refused.
+   */
+  mark(path: string): Promise<void>;
 }
 
 /** Tuning knobs; defaults suit a handful of VPSs over the internet. */
 export interface SshPoolOptions {
-  /** Attempts for idempotent operations (default 4). */
+  /** Attempts for connecting and for idempotent operations (default {@link DEFAULT_RETRY}: 4). */
   attempts?: number;
-  /** First backoff delay in ms, doubled each retry (default 200). */
+  /** First backoff delay in ms, doubled each retry (default {@link DEFAULT_RETRY}: 200). */
   backoffMs?: number;
   /** Handshake timeout (default 15 s). */
   connectTimeoutMs?: number;
@@ -54,11 +61,16 @@ export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 interface Conn { client: Client; presented: PinnedHostKey; closed: boolean; active: number; waiters: (() => void)[] }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Longest remote path accepted, in bytes (Linux PATH_MAX). */
+export const MAX_PATH_BYTES = 4096;
 
+/** Refuses what is not an absolute file path of at most 4096 bytes without NUL, CR or LF (checked before anything else touches it). */
 function checkPath(name: string, path: string): void {
-  if (typeof path !== "string" || !path.startsWith("/") || path.endsWith("/") || path.includes("\0") || path.includes("\n")) {
-    throw new SshError(name, `remote path ${JSON.stringify(String(path).slice(0, 200))} on ${name} must be an absolute file path`, { hint: "use an absolute path such as /etc/myapp/app.env" });
+  const ok = typeof path === "string" && path.length <= MAX_PATH_BYTES && Buffer.byteLength(path) <= MAX_PATH_BYTES
+    && path.startsWith("/") && !path.endsWith("/") && !/[\0\r\n]/.test(path);
+  if (!ok) {
+    const shown = typeof path === "string" ? JSON.stringify(path.slice(0, 60)) + (path.length > 60 ? `… (${path.length} characters)` : "") : typeof path;
+    throw new SshError(name, `remote path ${shown} on ${name} must be an absolute file path of at most ${MAX_PATH_BYTES} bytes without NUL, CR or LF`, { hint: "use an absolute path such as /etc/myapp/app.env" });
   }
 }
 
@@ -70,16 +82,22 @@ export class SshPool {
   connectCount = 0;
 
   constructor(o: SshPoolOptions = {}) {
-    this.o = { attempts: 4, backoffMs: 200, connectTimeoutMs: 15_000, opTimeoutMs: 60_000, channelsPerConnection: 8, onCommand: () => undefined, ...o };
+    this.o = { attempts: DEFAULT_RETRY.attempts, backoffMs: DEFAULT_RETRY.backoffMs, connectTimeoutMs: 15_000, opTimeoutMs: 60_000, channelsPerConnection: 8, onCommand: () => undefined, ...o };
+  }
+
+  /** The retry policy of this pool (connecting and idempotent operations). */
+  get retry(): RetryPolicy {
+    return { attempts: this.o.attempts, backoffMs: this.o.backoffMs };
   }
 
   /**
-   * A session for `t`. Connects (pinned) now so a host-key mismatch surfaces here.
+   * A session for `t`. Connects (pinned) now, retrying transport failures under the pool's policy,
+   * so a host-key mismatch or an authentication failure surfaces here at once.
    * @throws HostKeyMismatchError, HostKeyParseError, SshError
    */
   async session(t: SshTarget): Promise<SshSession> {
     parsePinnedHostKey(t.hostKey, `hostKey of ${targetName(t)}`);
-    await this.conn(t);
+    await withRetries(this.retry, () => this.conn(t));
     return new Session(this, t);
   }
 
@@ -148,28 +166,27 @@ export class SshPool {
   /** @internal run `fn` on a channel slot of `t`'s connection, retrying transport failures when `retry`. */
   async withConn<T>(t: SshTarget, retry: boolean, fn: (c: Conn) => Promise<T>): Promise<T> {
     const name = targetName(t);
-    let last: unknown;
-    for (let attempt = 0; attempt < (retry ? this.o.attempts : 1); attempt++) {
-      if (attempt > 0) await sleep(this.o.backoffMs * 2 ** (attempt - 1));
-      let c: Conn | undefined;
-      try {
+    const policy = retry ? this.retry : { attempts: 1, backoffMs: 0 };
+    let c: Conn | undefined;
+    try {
+      return await withRetries(policy, async () => {
+        c = undefined;
         c = await this.conn(t);
-        while (c.active >= this.o.channelsPerConnection && !c.closed) await new Promise<void>((r) => c!.waiters.push(r));
-        if (c.closed) throw new SshError(name, `connection to ${name} was lost`, { retryable: true });
-        c.active++;
+        const conn = c;
+        while (conn.active >= this.o.channelsPerConnection && !conn.closed) await new Promise<void>((r) => conn.waiters.push(r));
+        if (conn.closed) throw new SshError(name, `connection to ${name} was lost`, { retryable: true });
+        conn.active++;
         try {
-          return await fn(c);
+          return await fn(conn);
         } finally {
-          c.active--;
-          c.waiters.shift()?.();
+          conn.active--;
+          conn.waiters.shift()?.();
         }
-      } catch (e) {
-        last = e;
-        if (!isTransportError(e)) throw e;
-        if (c) this.drop(c);
-      }
+      }, () => { if (c) this.drop(c); });
+    } catch (e) {
+      if (e instanceof SshError || !isTransportError(e)) throw e;
+      throw new SshError(name, `connection to ${name} failed after ${policy.attempts} attempt(s)`, { cause: e, retryable: true });
     }
-    throw last instanceof SshError ? last : new SshError(name, `connection to ${name} failed after ${retry ? this.o.attempts : 1} attempt(s)`, { cause: last, retryable: true });
   }
 
   /** @internal exec on a live connection; rejects with a retryable SshError if the channel dies. */
@@ -218,6 +235,36 @@ function stderrTail(b: Buffer): string {
   return s.length > 300 ? "…" + s.slice(-300) : s;
 }
 
+/**
+ * The error of a remote script's refusal: the StrictModes check (naming the directory, its owner and
+ * mode, and the fix), a directory in the way, or another exit with the stderr tail (the scripts print
+ * only fixed texts and paths there, never content).
+ */
+function refusal(name: string, what: string, where: string, r: ExecResult): SshError {
+  const u = r.code === EXIT.unsafeDir ? parseUnsafe(r.stderr.toString("utf8")) : undefined;
+  if (u) {
+    const who = u.user === u.uid ? `uid ${u.uid}` : `${u.user} (uid ${u.uid})`;
+    const fixes = [
+      u.uid !== "0" ? `chown root ${u.dir}` : "",
+      u.mode !== "?" && (parseInt(u.mode, 8) & 0o022) !== 0 ? `chmod go-w ${u.dir}` : "",
+    ].filter(Boolean).join(" && ");
+    return new SshError(name, `refusing to ${what} ${where}: directory ${u.dir} is owned by ${who} with mode ${u.mode}, so someone other than root and the login user could write there and redirect the write (checked as OpenSSH StrictModes does)`, {
+      exitCode: r.code, file: where,
+      hint: `make root (or the login user) own ${u.dir} and every directory above it, with no group or world write (except sticky ones such as /tmp above it), e.g. ${fixes || `chown root ${u.dir} && chmod go-w ${u.dir}`}; then remove any entries in it you did not create`,
+    });
+  }
+  const why = r.code === EXIT.noDir ? "its directory does not exist"
+    : r.code === EXIT.isDir ? "it is a directory"
+      : r.code === EXIT.notRegular ? "a directory is in the way"
+        : r.code === EXIT.replaced ? "the target was replaced while it was written"
+          : `exit ${r.code}: ${stderrTail(r.stderr)}`;
+  const hint = r.code === EXIT.noDir ? "create the directory on the host first"
+    : r.code === EXIT.isDir || r.code === EXIT.notRegular ? "remove what is at that path on the host (keyfleet never deletes a directory)"
+      : r.code === EXIT.replaced ? "only root or the login user can do that: find out which process writes this file"
+        : "check the path, owner and group and that the login user may write there";
+  return new SshError(name, `cannot ${what} ${where}: ${why}`, { exitCode: r.code, file: where, hint });
+}
+
 class Session implements SshSession {
   constructor(private readonly pool: SshPool, private readonly t: SshTarget) {}
 
@@ -252,11 +299,7 @@ class Session implements SshSession {
     const sha = createHash("sha256").update(content).digest("hex");
     const stdin = Buffer.concat([Buffer.from(`KFv1 ${content.length} ${sha}\n`), Buffer.from(content)]);
     const r = await this.script(WRITE_SCRIPT, [path, o.mode.toString(8), o.owner ?? "", o.group ?? ""], stdin, `write of ${path}`);
-    if (r.code !== 0) {
-      const why = r.code === EXIT.noDir ? "its directory does not exist" : r.code === EXIT.isDir ? "it is a directory" : `exit ${r.code}: ${stderrTail(r.stderr)}`;
-      throw new SshError(this.name, `cannot write ${where}: ${why}`, { exitCode: r.code, file: where,
-        hint: r.code === EXIT.noDir ? "create the directory on the host first" : "check the path, owner and group and that the login user may write there" });
-    }
+    if (r.code !== 0) throw refusal(this.name, "write", where, r);
     const back = r.stdout.toString("latin1").trim();
     if (back !== sha) throw new SshError(this.name, `read-back digest of ${where} does not match what was sent`, { file: where, retryable: false, hint: "another process may be writing the same file" });
     return { sha256: back };
@@ -266,14 +309,20 @@ class Session implements SshSession {
     checkPath(this.name, path);
     const r = await this.script(STAT_SCRIPT, [path], undefined, `stat of ${path}`);
     const s = r.code === 0 ? parseStat(r.stdout.toString("utf8")) : undefined;
-    if (!s) throw new SshError(this.name, `cannot stat ${this.name}:${path}: exit ${r.code}: ${stderrTail(r.stderr)}`, { exitCode: r.code, file: `${this.name}:${path}` });
+    if (!s) throw refusal(this.name, "stat", `${this.name}:${path}`, r);
     return s;
   }
 
   async remove(path: string): Promise<void> {
     checkPath(this.name, path);
     const r = await this.script(REMOVE_SCRIPT, [path], undefined, `removal of ${path}`);
-    if (r.code !== 0) throw new SshError(this.name, `cannot remove ${this.name}:${path}: exit ${r.code}: ${stderrTail(r.stderr)}`, { exitCode: r.code, file: `${this.name}:${path}` });
+    if (r.code !== 0) throw refusal(this.name, "remove", `${this.name}:${path}`, r);
+  }
+
+  async mark(path: string): Promise<void> {
+    checkPath(this.name, path);
+    const r = await this.script(MARK_SCRIPT, [path], undefined, `creation of ${path}`);
+    if (r.code !== 0) throw refusal(this.name, "create", `${this.name}:${path}`, r);
   }
 }
 

@@ -198,7 +198,10 @@ describe("HostEnv on 3 real sshd hosts", () => {
     const err = await client.update({ id: s.id, urn: urn("rs"), olds: s.props, news: c.inputs }).then(() => undefined, (e: Error) => e);
     responses.push(err?.message, (err as { stderr?: string } | undefined)?.stderr);
     expect(err?.message).toMatch(/exit code 3/);
-    expect(err?.message).toContain("line withheld");
+    // issue 9 §2: by default the output is not in the error at all, only how to see it on the host
+    expect(err?.message).toContain("output is not shown");
+    expect(err?.message).toContain(`ssh -p ${h.port} ${h.user}@${h.host}`);
+    expect(err?.message).not.toContain("line withheld");
     for (const v of SECRET_VALUES) for (const line of v.split("\n")) expect(err?.message).not.toContain(line);
     expect(existsSync(join(h.dataDir, ".svc.env.kfrestart"))).toBe(true);
     // content is already current; the pending restart still runs on the next apply
@@ -206,6 +209,73 @@ describe("HostEnv on 3 real sshd hosts", () => {
     expect(u.properties["restarted"]).toBe(true);
     expect(count()).toBe(3);
     expect(existsSync(join(h.dataDir, ".svc.env.kfrestart"))).toBe(false);
+  });
+
+  it("a failing restart whose output spells a value in pieces, spaced or reversed: none of it in the error; showRestartOutput opts in", async () => {
+    const h = hosts[2]!;
+    const file = join(h.dataDir, "adv.env");
+    // prints the file's content (the values) in 5-character pieces, one char per word, reversed, and in 5-char lines
+    const leak = [
+      `s=$(cat ${file})`,
+      `printf '%s' "$s" | fold -w5 | tr '\\n' ' ' >&2`,
+      `printf '%s' "$s" | sed 's/./& /g' >&2`,
+      `printf '%s\\n' "$s" | awk '{ r = ""; for (i = length($0); i > 0; i--) r = r substr($0, i, 1); print r }' >&2`,
+      `printf '%s' "$s" | fold -w5 >&2; printf '%s' "$s" | fold -w5`,
+      "printf '\\ndiag-line-for-operators\\n' >&2",
+      "exit 7",
+    ].join("; ");
+    const base = inputs(h, "adv.env", { sources: [yamlSrc({ keys: ["api_token", "other"] })], env: { V: "1" } });
+    let s = await create("adv", base);
+    const pieces = (v: string) => { const out: string[] = []; for (let i = 0; i + 5 <= v.length; i++) out.push(v.slice(i, i + 5)); return out; };
+    const rev = (v: string) => [...v].reverse().join("");
+    for (const [k, show] of [[2, false], [3, true]] as const) {
+      const news = { ...base, env: { V: String(k) }, onChange: leak, ...(show ? { showRestartOutput: true } : {}) };
+      const c = await client.check({ urn: urn("adv"), olds: s.props, news });
+      expect(c.failures).toEqual([]);
+      const err = await client.update({ id: s.id, urn: urn("adv"), olds: s.props, news: c.inputs }).then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(/exit code 7/);
+      if (!show) {
+        responses.push(err?.message);
+        const msg = err?.message ?? "";
+        const squeezed = msg.replace(/\s+/g, "");
+        expect(msg).toContain("output is not shown");
+        expect(msg).toContain(`ssh -p ${h.port} ${h.user}@${h.host}`);
+        expect(msg).not.toContain("diag-line-for-operators");
+        for (const v of [tag, `other-${tag}`, `tok-${tag}`]) {
+          for (const p of [...pieces(v), ...pieces(rev(v))]) expect(squeezed, p).not.toContain(p);
+        }
+      } else {
+        // the opt-in shows the output (scrubbed of 6-character runs of values only): documented as able to leak
+        expect(err?.message).toContain("diag-line-for-operators");
+      }
+      s = { ...s, props: { ...s.props, env: { V: String(k) } } };
+    }
+    expect(existsSync(join(h.dataDir, ".adv.env.kfrestart"))).toBe(true);
+  });
+
+  it("inputs refused by check are refused again by create without check, through the provider server; nothing written", async () => {
+    const h = hosts[1]!;
+    const cases: [Props, RegExp][] = [
+      [inputs(h, "x1ff.env", { env: { A: "1" }, mode: "0x1ff" }), /octal string/],
+      [inputs(h, "ww.env", { env: { A: "1" }, mode: "0666" }), /world-write/],
+      [inputs(h, "suid.env", { env: { A: "1" }, mode: "4777" }), /setuid/],
+      [{ ...inputs(h, "cr.env", { env: { A: "1" } }), path: join(h.dataDir, "cr\r.env") }, /CR/],
+      [{ ...inputs(h, "long.env", { env: { A: "1" } }), path: "/" + "p".repeat(100 * 1024) }, /longer than 4096 bytes/],
+    ];
+    for (const [news, why] of cases) {
+      const c = await client.check({ urn: urn("inval"), news });
+      expect(c.failures.map((f: { reason: string }) => f.reason).join("\n")).toMatch(why);
+      const t0 = Date.now();
+      const err = await client.create({ urn: urn("inval"), properties: news }).then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(why);
+      expect(err?.message.length).toBeLessThan(1500);
+      expect(Date.now() - t0).toBeLessThan(10_000); // generous; a 100 KB path took 27 s before
+    }
+    expect(readdirSync(h.dataDir).filter((f) => /^(x1ff|ww|suid|cr)/.test(f))).toEqual([]);
+    // with the explicit opt-in, a deliberate mode is written
+    const ok = await create("unsafe-ok", inputs(h, "shared.env", { env: { A: "1" }, mode: "0664", allowUnsafeMode: true }));
+    expect(ok.props["mode"]).toBe("0664");
+    expect(statSync(join(h.dataDir, "shared.env")).mode & 0o7777).toBe(0o664);
   });
 
   it("delete removes the file; keepOnDelete keeps it", async () => {
