@@ -10,7 +10,10 @@ import { KeyfleetError } from "../provider/errors";
 import { canonicalRecipientText } from "../provider/resources/names";
 import { listKeys, readMetadata, updateRecipients, writeFilesAtomic, type SopsFormat } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
-import { recordChange } from "./audit-trail";
+import { auditPath, recordChange } from "./audit-trail";
+import { keyName } from "../provider/resources/exposure";
+import { cliPendingDigests } from "./pending-view";
+import { REASON_FLAG, reasonOf } from "./reason";
 import { sopsVerb } from "./exit-codes";
 import { existingMode, positionals, readInputText, resolveFormat, writeOutput } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
@@ -47,10 +50,11 @@ export const updatekeysVerb = sopsVerb(
       "recipient makes keyfleet rotate the data key and re-encrypt every value. The changes are shown\n" +
       "and confirmed first; without a terminal pass -y.\n" +
       "example: keyfleet updatekeys -y secrets/*.yaml",
-    flags: { yes: { type: "boolean", short: "y", description: "do not ask for confirmation" } },
+    flags: { yes: { type: "boolean", short: "y", description: "do not ask for confirmation" }, reason: REASON_FLAG },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const files = positionals("updatekeys", args.positionals, "some", "FILE");
+    const reason = reasonOf("updatekeys", args);
     const plans: Plan[] = [];
     for (const file of files) {
       const format = resolveFormat("updatekeys", undefined, file);
@@ -87,17 +91,22 @@ export const updatekeysVerb = sopsVerb(
     // several files: one batched atomic write (fsyncs grouped); each file ends up old or new
     if (plans.length > 1) await writeFilesAtomic(plans.map((p, i) => ({ path: p.file, data: outs[i] as string, mode: existingMode(p.file) ?? 0o600 })));
     else writeOutput((plans[0] as Plan).file, outs[0] as string);
-    plans.forEach((p) => {
+    for (const [i, p] of plans.entries()) {
+      const keysBefore = p.removed.length ? listKeys(p.text, p.format, p.file) : [];
+      const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
+      const pending = await cliPendingDigests({ root: projectDir(p.file), file: auditPath(p.file), format: p.format, textBefore: p.text, textAfter: outs[i] as string, identities: ids.identities, exposedNow });
       const exposure = recordChange({
         file: p.file,
         operation: p.removed.length ? "rotate" : "add-recipients",
         added: p.added,
         removed: p.removed,
-        keysBefore: p.removed.length ? listKeys(p.text, p.format, p.file) : [],
+        keysBefore,
+        ...(reason ? { reason } : {}),
+        ...(pending ? { pending } : {}),
       });
       io.stderr(`${p.file}: updated (${p.added.length} added, ${p.removed.length} removed${p.removed.length ? ", data key rotated" : ""})\n`);
       if (exposure) io.stderr(exposure + "\n");
-    });
+    }
     return 0;
   },
 );
