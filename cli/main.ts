@@ -15,6 +15,10 @@ import { updatekeysVerb } from "./updatekeys";
 import { rotateVerb } from "./rotate";
 import { execEnvVerb } from "./exec-env";
 import { auditVerb } from "./audit";
+import { scanVerb } from "./scan";
+import { hookVerb } from "./hook";
+import { logVerb } from "./log";
+import { exposedVerb } from "./exposed";
 
 /** Every verb, by name. */
 export const VERBS: Record<string, Verb> = {
@@ -27,6 +31,10 @@ export const VERBS: Record<string, Verb> = {
   rotate: rotateVerb,
   "exec-env": execEnvVerb,
   audit: auditVerb,
+  scan: scanVerb,
+  hook: hookVerb,
+  log: logVerb,
+  exposed: exposedVerb,
 };
 
 /** The top-level `keyfleet --help` text. */

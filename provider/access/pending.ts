@@ -87,6 +87,10 @@ export function computePending(entries: readonly AuditEntry[], o: { now?: Date; 
   for (const e of entries) {
     if (!e || typeof e.file !== "string") continue;
     const p = e.pending;
+    if (e.operation === "set-values") {
+      // keyfleet changed these values: an item it has no digest for cannot be compared, so the change clears it
+      for (const k of e.keysChanged ?? []) if (items.get(id(e.file, k))?.digest === undefined || !p) items.delete(id(e.file, k));
+    }
     if (p && typeof p === "object" && p.digests && typeof p.digests === "object") {
       for (const k of Array.isArray(p.cleared) ? p.cleared : []) items.delete(id(e.file, k));
       for (const [k, d] of Object.entries(p.digests)) {
@@ -98,9 +102,6 @@ export function computePending(entries: readonly AuditEntry[], o: { now?: Date; 
           it.keyId = p.dataKeyId;
         }
       }
-    } else if (e.operation === "set-values") {
-      // a writer that records no digests: keyfleet changed these values
-      for (const k of e.keysChanged ?? []) items.delete(id(e.file, k));
     }
     for (const x of Array.isArray(e.exposure) ? e.exposure : []) {
       for (const k of x.keys ?? []) {
