@@ -12,6 +12,9 @@ import { KeyfleetError } from "../provider/errors";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
 import { loadNames, projectDir } from "./names";
+import { computePending } from "../provider/access/pending";
+import { DEFAULT_AUDIT_LOG, readAudit } from "../provider/resources/audit-log";
+import { formatPending } from "./pending-view";
 
 /** Limits of the walk. */
 const MAX_FILES = 20_000;
@@ -154,6 +157,11 @@ export const auditVerb = sopsVerb(
     if (!isDir) throw new KeyfleetError("IO_READ", `${dir} is not a directory`, { file: dir, hint: "pass a directory" });
     const files = auditDir(dir);
     io.stdout(args.flags.json === true ? JSON.stringify(files, null, 2) + "\n" : formatAudit(files));
+    if (args.flags.json !== true) {
+      // from the audit log alone (no value is decrypted here): keyfleet log --pending checks the files
+      const pending = computePending(readAudit(DEFAULT_AUDIT_LOG, projectDir(dir)));
+      if (pending.length) io.stdout(["", "pending rotations:", ...pending.map((p) => `  ${formatPending(p)}`)].join("\n") + "\n");
+    }
     return 0;
   },
 );

@@ -85,13 +85,13 @@ export function encodedForms(value: string, minChars = 8): EncodedForm[] {
   const hex = Buffer.from(raw).toString("hex");
   pushUnique(out, seen, "hex", hex, minChars);
   pushUnique(out, seen, "hex", hex.toUpperCase(), minChars);
+  // encodeURIComponent, its RFC 3986 strict form (also !'()*), lowercase escapes and form encoding (+ for space)
   const url = encodeURIComponent(value);
-  if (url !== value) {
-    pushUnique(out, seen, "url-encoded", url, minChars);
-    pushUnique(out, seen, "url-encoded", url.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()), minChars);
-    pushUnique(out, seen, "url-encoded", url.replace(/%20/g, "+"), minChars);
-    // RFC 3986 strict form also escapes !'()*
-    pushUnique(out, seen, "url-encoded", url.replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase()), minChars);
+  const strict = url.replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+  for (const u of [url, strict]) {
+    pushUnique(out, seen, "url-encoded", u, minChars);
+    pushUnique(out, seen, "url-encoded", u.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()), minChars);
+    pushUnique(out, seen, "url-encoded", u.replace(/%20/g, "+"), minChars);
   }
   return out;
 }

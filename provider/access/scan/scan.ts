@@ -65,7 +65,8 @@ export function scanTarget(t: ScanTarget, ctx: ScanContext): Finding[] {
     const why = notSopsReason(text(), t.path);
     if (why) out.push({ rule: "structure", path: t.path, ...origin, message: `${rule} covers this file but ${why}: encrypt it (keyfleet encrypt -i ${t.path}) or keep it out of the repository` });
   }
-  if (ctx.public && t.data.includes(0x73) && isSopsText(text(), t.path)) {
+  const sopsFile = ctx.public && isSopsText(text(), t.path);
+  if (sopsFile) {
     out.push({ rule: "public", path: t.path, ...origin, message: "a sops file in a public tree: its recipients and key names are readable" });
   }
   if (ctx.matcher.info.length === 0) return out;
@@ -80,7 +81,8 @@ export function scanTarget(t: ScanTarget, ctx: ScanContext): Finding[] {
       const v = ctx.inventory.values[pi.value];
       if (!v) continue;
       out.push({ rule: "value", path: t.path, line, column, sopsFile: v.file, key: v.key, encoding: pi.encoding, split: h.split, ...origin, message: `the value of ${v.key} in ${v.file} (${pi.encoding}${split})` });
-    } else {
+    } else if (!sopsFile) {
+      // (a sops file in a public tree is reported once, above)
       const what = pi.kind === "recipient" ? `recipient ${pi.label}` : pi.kind === "fingerprint" ? `key fingerprint ${pi.label}` : `key name ${pi.label} of the secret inventory`;
       out.push({ rule: "public", path: t.path, line, column, split: h.split, ...origin, message: `${what}${split}` });
     }
