@@ -11,8 +11,8 @@ import { gitTop, trackedPaths } from "../provider/access/scan/git";
 import { isSopsText } from "../provider/access/scan/inventory";
 import { formatUnaudited, historyKeyChanges, unauditedChanges } from "../provider/access/verify";
 import { DEFAULT_AUDIT_LOG, readAudit, type AuditEntry } from "../provider/resources/audit-log";
-import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
 import { strFlag, writeOutput } from "./files";
@@ -93,7 +93,10 @@ export const logVerb = sopsVerb(
     const entries = readAudit(DEFAULT_AUDIT_LOG, dir);
     const emit = (text: string): void => {
       const out = strFlag(args.flags.output);
-      if (out) writeOutput(out, text, 0o644);
+      if (out) {
+        mkdirSync(dirname(resolve(out)), { recursive: true });
+        writeOutput(out, text, 0o644);
+      }
       else io.stdout(text);
     };
     if (args.flags.verify === true) {
