@@ -58,12 +58,23 @@ function readSmall(path: string, limit: number): Buffer | undefined {
   }
 }
 
-/** Sops candidates of the repository or project: tracked files (git) or every file under root. */
-function sopsCandidates(root: string, git: boolean): SopsCandidate[] {
+/** Bytes of file content kept between the inventory pass and the scan pass (so each file is read once). */
+const MAX_CACHE_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Sops candidates of the repository or project: tracked files (git) or every file under root.
+ * Contents read are kept in `cache` (by absolute path, up to {@link MAX_CACHE_BYTES}) for the scan.
+ */
+function sopsCandidates(root: string, git: boolean, cache?: Map<string, Buffer>): SopsCandidate[] {
   const paths = git ? trackedPaths(root).map((p) => join(root, p)) : walkFiles(root);
   const out: SopsCandidate[] = [];
+  let cached = 0;
   for (const abs of paths) {
     const b = readSmall(abs, 16 * 1024 * 1024);
+    if (b && cache && cached + b.length <= MAX_CACHE_BYTES) {
+      cache.set(resolve(abs), b);
+      cached += b.length;
+    }
     if (!b || !b.includes("sops")) continue;
     out.push({ path: toPosix(relative(root, abs)), text: b.toString("utf8") });
   }
@@ -114,7 +125,8 @@ export const scanVerb = sopsVerb(
     const started = performance.now();
 
     // the inventory: values in memory only
-    const candidates = sopsCandidates(root, git);
+    const cache = new Map<string, Buffer>();
+    const candidates = sopsCandidates(root, git, git ? undefined : cache);
     let stagedTargets: ScanTarget[] = [];
     if (staged) {
       const paths = stagedPaths(root);
@@ -173,7 +185,7 @@ export const scanVerb = sopsVerb(
           throw new KeyfleetError("IO_READ", `cannot read ${p}: not found`, { file: p, hint: "pass existing files or directories" });
         }
         for (const abs of isDir ? walkFiles(p) : [p]) {
-          const data = readSmall(abs, MAX_BLOB_BYTES);
+          const data = cache.get(resolve(abs)) ?? readSmall(abs, MAX_BLOB_BYTES);
           if (!data) {
             io.stderr(`keyfleet scan: ${abs}: skipped (unreadable or larger than ${MAX_BLOB_BYTES} bytes)\n`);
             continue;
@@ -182,6 +194,7 @@ export const scanVerb = sopsVerb(
         }
       }
     }
+    cache.clear();
     if (maxPendingDays !== undefined) findings.push(...(await pendingFindings(projectDir(root), maxPendingDays, identities)));
 
     const ms = performance.now() - started;

@@ -13,8 +13,8 @@
 const DENSE_DEPTH = 3;
 /** Upper bound on dense table entries (Int32 each): 64 MiB. */
 const MAX_DENSE_ENTRIES = 16 * 1024 * 1024;
-/** Upper bound on the total pattern bytes (states) a matcher accepts. */
-export const MAX_PATTERN_BYTES = 16 * 1024 * 1024;
+/** Upper bound on the total pattern bytes (states) a matcher accepts; keeps state × 256 + byte within int32. */
+export const MAX_PATTERN_BYTES = 8_000_000;
 
 /** Receives one match: the index of its last byte in the scanned buffer and the pattern index. */
 export type OnMatch = (end: number, pattern: number) => void;
@@ -44,6 +44,7 @@ export class MultiMatcher {
   private readonly hKeys: Int32Array;
   private readonly hVals: Int32Array;
   private readonly hMask: number;
+  private readonly hShift: number;
 
   /**
    * Builds the automaton over `patterns` (byte strings; empty ones never match).
@@ -52,55 +53,77 @@ export class MultiMatcher {
   constructor(patterns: readonly Uint8Array[]) {
     const total = patterns.reduce((n, p) => n + p.length, 0);
     if (total > MAX_PATTERN_BYTES) throw new RangeError(`patterns total ${total} bytes, more than ${MAX_PATTERN_BYTES}`);
-    // trie with insertion-order ids; edges in one Map keyed node*256+byte
-    const edges = new Map<number, number>();
-    const tDepth: number[] = [0];
-    const tTerm: number[] = [-1];
+    // trie with insertion-order ids; edges in one open-addressing table keyed (node, byte)
+    const maxStates = total + 1;
+    let cap = 16;
+    while (cap < maxStates * 2) cap *= 2;
+    const mask = cap - 1;
+    // multiplicative hashing takes the high bits of the product (the low ones depend on the key's low bits only)
+    const shift = 32 - Math.log2(cap);
+    const eNode = new Int32Array(cap).fill(-1);
+    const eByte = new Uint8Array(cap);
+    const eTo = new Int32Array(cap);
+    const tDepth = new Int32Array(maxStates);
+    const tTerm = new Int32Array(maxStates).fill(-1);
+    const tParent = new Int32Array(maxStates);
+    const tByte = new Uint8Array(maxStates);
     const nextSame = new Int32Array(patterns.length).fill(-1);
     const lengths = new Int32Array(patterns.length);
     const used = new Uint8Array(256);
+    let n = 1;
     let maxLength = 0;
-    patterns.forEach((p, pi) => {
+    for (let pi = 0; pi < patterns.length; pi++) {
+      const p = patterns[pi] as Uint8Array;
       lengths[pi] = p.length;
-      if (p.length === 0) return;
-      maxLength = Math.max(maxLength, p.length);
+      if (p.length === 0) continue;
+      if (p.length > maxLength) maxLength = p.length;
       let s = 0;
-      for (const b of p) {
+      for (let j = 0; j < p.length; j++) {
+        const b = p[j] as number;
         used[b] = 1;
-        const k = s * 256 + b;
-        let t = edges.get(k);
-        if (t === undefined) {
-          t = tDepth.length;
-          tDepth.push((tDepth[s] as number) + 1);
-          tTerm.push(-1);
-          edges.set(k, t);
+        let h = Math.imul(s * 256 + b, 0x9e3779b1) >>> shift;
+        let t = -1;
+        for (;;) {
+          const k = eNode[h] as number;
+          if (k === -1) break;
+          if (k === s && eByte[h] === b) {
+            t = eTo[h] as number;
+            break;
+          }
+          h = (h + 1) & mask;
+        }
+        if (t < 0) {
+          t = n++;
+          tDepth[t] = (tDepth[s] as number) + 1;
+          tParent[t] = s;
+          tByte[t] = b;
+          eNode[h] = s;
+          eByte[h] = b;
+          eTo[h] = t;
         }
         s = t;
       }
       nextSame[pi] = tTerm[s] as number;
       tTerm[s] = pi;
-    });
-    const n = tDepth.length;
-    // children lists for the breadth-first renumbering
-    const childHead = new Int32Array(n).fill(-1);
-    const childNext = new Int32Array(n).fill(-1);
-    const childByte = new Uint8Array(n);
-    for (const [k, t] of edges) {
-      const parent = Math.floor(k / 256);
-      childByte[t] = k % 256;
-      childNext[t] = childHead[parent] as number;
-      childHead[parent] = t;
     }
+    // breadth-first order = stable sort of trie ids by depth (counting sort)
+    let maxDepth = 0;
+    for (let t = 0; t < n; t++) if ((tDepth[t] as number) > maxDepth) maxDepth = tDepth[t] as number;
+    const start = new Int32Array(maxDepth + 2);
+    for (let t = 0; t < n; t++) {
+      const d = (tDepth[t] as number) + 1;
+      start[d] = (start[d] as number) + 1;
+    }
+    for (let d = 1; d < start.length; d++) start[d] = (start[d] as number) + (start[d - 1] as number);
     const order = new Int32Array(n); // bfs index → trie id
     const index = new Int32Array(n); // trie id → bfs index
-    let head = 0;
-    let tail = 1;
-    order[0] = 0;
-    while (head < tail) {
-      const u = order[head++] as number;
-      for (let c = childHead[u] as number; c !== -1; c = childNext[c] as number) order[tail++] = c;
+    for (let t = 0; t < n; t++) {
+      const d = tDepth[t] as number;
+      const i = start[d] as number;
+      start[d] = i + 1;
+      order[i] = t;
+      index[t] = i;
     }
-    for (let i = 0; i < n; i++) index[order[i] as number] = i;
 
     // byte classes: each byte used by a pattern gets its own class; the rest share class 0
     const cls = new Uint8Array(256);
@@ -108,12 +131,13 @@ export class MultiMatcher {
     const classByte: number[] = [-1];
     for (let b = 0; b < 256; b++) {
       if (used[b]) {
+        if (nClass === 256) break;
         cls[b] = nClass++;
         classByte.push(b);
       }
     }
-    // 256 used bytes would overflow the Uint8 class map into class 0; keep class indices < 256
-    if (nClass > 256) {
+    // 256 used bytes would not fit the Uint8 class map with class 0 reserved: one class per byte
+    if (used.reduce((x, y) => x + y, 0) === 256) {
       for (let b = 0; b < 256; b++) cls[b] = b;
       nClass = 256;
       classByte.length = 0;
@@ -122,23 +146,24 @@ export class MultiMatcher {
 
     const depth = new Int32Array(n);
     const term = new Int32Array(n);
+    const parent = new Int32Array(n);
+    const edgeByte = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const t = order[i] as number;
       depth[i] = tDepth[t] as number;
       term[i] = tTerm[t] as number;
+      parent[i] = index[tParent[t] as number] as number;
+      edgeByte[i] = tByte[t] as number;
     }
-    // sparse goto hash over bfs indices (every edge; dense rows shadow it for shallow states)
-    let cap = 16;
-    while (cap < edges.size * 2) cap *= 2;
+    // sparse goto table over bfs indices (every edge; dense rows shadow it for shallow states)
     const hKeys = new Int32Array(cap).fill(-1);
     const hVals = new Int32Array(cap);
-    const hMask = cap - 1;
-    for (const [k, t] of edges) {
-      const key = (index[Math.floor(k / 256)] as number) * 256 + (k % 256);
-      let h = Math.imul(key, 0x9e3779b1) & hMask;
-      while ((hKeys[h] as number) !== -1) h = (h + 1) & hMask;
+    for (let i = 1; i < n; i++) {
+      const key = (parent[i] as number) * 256 + (edgeByte[i] as number);
+      let h = Math.imul(key, 0x9e3779b1) >>> shift;
+      while ((hKeys[h] as number) !== -1) h = (h + 1) & mask;
       hKeys[h] = key;
-      hVals[h] = index[t] as number;
+      hVals[h] = i;
     }
     let nDense = 0;
     while (nDense < n && (depth[nDense] as number) <= DENSE_DEPTH && (nDense + 1) * nClass <= MAX_DENSE_ENTRIES) nDense++;
@@ -155,21 +180,17 @@ export class MultiMatcher {
     this.nDense = nDense;
     this.hKeys = hKeys;
     this.hVals = hVals;
-    this.hMask = hMask;
+    this.hMask = mask;
+    this.hShift = shift;
     this.fail = new Int32Array(n);
     this.outLink = new Int32Array(n).fill(-1);
     this.hasOut = new Uint8Array(n);
     this.dense = new Int32Array(nDense * nClass);
     this.fillRow(0, classByte);
-
-    // parent (bfs index) and edge byte of every state
-    const parent = new Int32Array(n);
-    for (const [k, t] of edges) parent[index[t] as number] = index[Math.floor(k / 256)] as number;
     // failure links in bfs order (a state's fail is shallower, so already known)
     for (let i = 1; i < n; i++) {
-      const b = childByte[order[i] as number] as number;
       const p = parent[i] as number;
-      const f = p === 0 ? 0 : this.stepFrom(this.fail[p] as number, b);
+      const f = p === 0 ? 0 : this.stepFrom(this.fail[p] as number, edgeByte[i] as number);
       this.fail[i] = f;
       this.outLink[i] = (this.term[f] as number) >= 0 ? f : (this.outLink[f] as number);
       this.hasOut[i] = (this.term[i] as number) >= 0 || (this.outLink[i] as number) >= 0 ? 1 : 0;
@@ -188,7 +209,7 @@ export class MultiMatcher {
 
   private gotoEdge(s: number, b: number): number {
     const key = s * 256 + b;
-    let h = Math.imul(key, 0x9e3779b1) & this.hMask;
+    let h = Math.imul(key, 0x9e3779b1) >>> this.hShift;
     for (;;) {
       const k = this.hKeys[h] as number;
       if (k === key) return this.hVals[h] as number;
