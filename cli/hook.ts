@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { KeyfleetError } from "../provider/errors";
-import { gitTop } from "../provider/access/scan/git";
+import { gitEnv, gitTop } from "../provider/access/scan/git";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
 import { writeOutput } from "./files";
@@ -35,7 +35,7 @@ export function hookScript(node: string, cli: string): string {
 
 /** The hooks directory git uses for the repository at `top` (core.hooksPath honoured). */
 export function hooksDir(top: string): string {
-  const r = spawnSync("git", ["rev-parse", "--git-path", "hooks"], { cwd: top });
+  const r = spawnSync("git", ["rev-parse", "--git-path", "hooks"], { cwd: top, env: gitEnv() });
   if (r.status !== 0) throw new KeyfleetError("GIT", "cannot find the git hooks directory", { file: top, hint: "run keyfleet hook install inside a git repository" });
   const p = r.stdout.toString("utf8").trim();
   return isAbsolute(p) ? p : resolve(top, p);

@@ -2,9 +2,10 @@
  * Who did it, for the audit log: git `user.name <user.email>` of the project, else `$USER`.
  */
 import { spawnSync } from "node:child_process";
+import { gitEnv } from "./scan/git";
 
 function gitConfig(cwd: string, key: string): string | undefined {
-  const r = spawnSync("git", ["config", "--get", key], { cwd, timeout: 10_000 });
+  const r = spawnSync("git", ["config", "--get", key], { cwd, env: gitEnv(), timeout: 10_000 });
   if (r.status !== 0) return undefined;
   const v = r.stdout.toString("utf8").trim();
   return v === "" ? undefined : v;

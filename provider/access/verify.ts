@@ -9,7 +9,7 @@ import { relative, resolve } from "node:path";
 import { formatFromPath, loadEncrypted } from "../sops";
 import type { AuditEntry } from "../resources/audit-log";
 import { canonicalRecipientText, shortRecipient } from "../resources/names";
-import { readObjects } from "./scan/git";
+import { gitEnv, readObjects } from "./scan/git";
 
 /** A change of a sops file's age entries in one commit. */
 export interface HistoryKeyChange {
@@ -41,7 +41,7 @@ function ageEntries(text: string, path: string): Map<string, string> | undefined
 export async function historyKeyChanges(top: string, paths: readonly string[], maxCommits = 10_000): Promise<HistoryKeyChange[]> {
   const out: HistoryKeyChange[] = [];
   for (const path of paths) {
-    const r = spawnSync("git", ["log", `--max-count=${maxCommits}`, "--format=%H%x09%cI", "--reverse", "HEAD", "--", path], { cwd: top, maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync("git", ["log", `--max-count=${maxCommits}`, "--format=%H%x09%cI", "--reverse", "HEAD", "--", path], { cwd: top, env: gitEnv(), maxBuffer: 64 * 1024 * 1024 });
     if (r.status !== 0) continue;
     const commits = r.stdout.toString("utf8").split("\n").filter(Boolean).map((l) => l.split("\t") as [string, string]);
     const texts: (string | undefined)[] = [];

@@ -204,4 +204,21 @@ describe("values are written nowhere", () => {
       expectNoValue(readFileSync(f, "latin1"));
     }
   });
+
+  it("git runs without the age key variables (SOPS_AGE_KEY holds a private key)", () => {
+    const d = repo();
+    writeFileSync(join(d, "app.js"), `const key = "${V.token}";\n`);
+    git(d, "add", "app.js");
+    const bin = tmp();
+    const record = join(bin, "git-env.txt");
+    const realGit = spawnSync("sh", ["-c", "command -v git"]).stdout.toString().trim();
+    writeFileSync(join(bin, "git"), `#!/bin/sh\nenv >> '${record}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    const r = kf(["scan", "--staged"], { cwd: d, home: k.home, env: { SOPS_AGE_KEY: k.alice.secret, PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("app.js:1:14 (staged): the value of api_token");
+    const env = readFileSync(record, "utf8");
+    expect(env).toContain("PATH=");
+    expect(env).not.toContain(k.alice.secret);
+    expect(env).not.toContain("SOPS_AGE_KEY");
+  });
 });

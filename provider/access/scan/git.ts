@@ -11,8 +11,16 @@ const MAX_LIST_BYTES = 256 * 1024 * 1024;
 /** Upper bound on one blob read; larger blobs are reported as skipped. */
 export const MAX_BLOB_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The environment git runs with: ours without the age key variables (SOPS_AGE_KEY holds a private
+ * key; no child needs it).
+ */
+export function gitEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SOPS_AGE_")));
+}
+
 function git(cwd: string, args: string[], what: string): Buffer {
-  const r = spawnSync("git", args, { cwd, maxBuffer: MAX_LIST_BYTES, timeout: 120_000 });
+  const r = spawnSync("git", args, { cwd, env: gitEnv(), maxBuffer: MAX_LIST_BYTES, timeout: 120_000 });
   if (r.error || r.status !== 0) {
     const why = r.error ? r.error.message : r.stderr.toString("utf8").trim().split("\n")[0] ?? `exit ${r.status}`;
     throw new KeyfleetError("GIT", `cannot ${what}: git ${args[0]} failed: ${why}`, { file: cwd, hint: "run keyfleet scan inside a git repository (with a commit for --history)" });
@@ -56,7 +64,7 @@ export function historyBlobs(top: string, maxCommits: number): { blobs: HistoryB
     if (sp > 0) withPath.push({ id: line.slice(0, sp), path: line.slice(sp + 1) });
   }
   // keep blobs only (trees carry paths too)
-  const r = spawnSync("git", ["cat-file", "--batch-check=%(objecttype)"], { cwd: top, input: withPath.map((b) => b.id).join("\n") + "\n", maxBuffer: MAX_LIST_BYTES });
+  const r = spawnSync("git", ["cat-file", "--batch-check=%(objecttype)"], { cwd: top, env: gitEnv(), input: withPath.map((b) => b.id).join("\n") + "\n", maxBuffer: MAX_LIST_BYTES });
   if (r.status !== 0) throw new KeyfleetError("GIT", "cannot read the object types of history: git cat-file failed", { file: top, hint: "check the repository with git fsck" });
   const types = r.stdout.toString("utf8").split("\n");
   return { blobs: withPath.filter((_, i) => types[i] === "blob"), commits };
@@ -69,7 +77,7 @@ export function historyBlobs(top: string, maxCommits: number): { blobs: HistoryB
  */
 export async function readObjects(top: string, names: readonly string[], each: (i: number, data: Buffer | undefined) => void): Promise<void> {
   if (names.length === 0) return;
-  const child = spawn("git", ["cat-file", "--batch"], { cwd: top, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn("git", ["cat-file", "--batch"], { cwd: top, env: gitEnv(), stdio: ["pipe", "pipe", "pipe"] });
   let buf: Buffer = Buffer.alloc(0);
   let i = 0;
   let need = -1; // bytes of content (+1 newline) still to collect for object i; -1: header next
@@ -120,7 +128,7 @@ export async function readObjects(top: string, names: readonly string[], each: (
 
 /** The first commit (short id) that added blob `id` under HEAD, for reporting a hit in history. */
 export function firstCommitWith(top: string, id: string): string | undefined {
-  const r = spawnSync("git", ["log", "--reverse", "--format=%h", `--find-object=${id}`, "HEAD"], { cwd: top, maxBuffer: MAX_LIST_BYTES, timeout: 60_000 });
+  const r = spawnSync("git", ["log", "--reverse", "--format=%h", `--find-object=${id}`, "HEAD"], { cwd: top, env: gitEnv(), maxBuffer: MAX_LIST_BYTES, timeout: 60_000 });
   if (r.status !== 0) return undefined;
   return r.stdout.toString("utf8").split("\n").find(Boolean);
 }
