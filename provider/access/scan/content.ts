@@ -87,16 +87,10 @@ export function scanBuffer(m: MultiMatcher, buf: Uint8Array, o: ScanBufferOption
     let lineStart = buf.lastIndexOf(NL, nl - 1) + 1;
     if (nl - lineStart > 64 * 1024) lineStart = nl - 64 * 1024;
     let stop = nl;
-    let state = before1;
-    if (stop > lineStart && buf[stop - 1] === CR) {
-      stop--;
-      state = before2;
-    }
-    if (stop > lineStart && buf[stop - 1] === BSL) {
-      stop--;
-      state = state === before1 ? before2 : before3;
-    }
-    fork(m, buf, lineStart, stop, nl, state, add);
+    if (stop > lineStart && buf[stop - 1] === CR) stop--;
+    if (stop > lineStart && buf[stop - 1] === BSL) stop--;
+    const back = nl - stop; // bytes skipped before the line feed: 0, 1 or 2
+    fork(m, buf, lineStart, stop, nl, back === 0 ? before1 : back === 1 ? before2 : before3, add);
   });
   return hits;
 }

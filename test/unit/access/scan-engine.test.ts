@@ -94,6 +94,7 @@ describe("split across a line break inside a quoted string", () => {
     ["in-string break", `x = "abcdefgh\n    ijklmnop"\n`],
     ["backslash continuation", `x = "abcdefgh\\\n    ijklmnop"\n`],
     ["CRLF", `x = "abcdefgh\r\n    ijklmnop"\r\n`],
+    ["backslash continuation with CRLF", `x = "abcdefgh\\\r\n    ijklmnop"\r\n`],
     ["concatenation with +", `x = "abcdefgh" +\n    "ijklmnop"\n`],
     ["implicit concatenation", `x = ('abcdefgh'\n     'ijklmnop')\n`],
     ["concatenation with a leading +", `x = "abcdefgh"\n  + "ijklmnop"\n`],
