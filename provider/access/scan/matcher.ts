@@ -255,24 +255,54 @@ export class MultiMatcher {
    * (see content.ts). `before1`/`before2` are the states after bytes nl-1 and nl-2.
    */
   scan(buf: Uint8Array, on: OnMatch, onLine: (nl: number, before1: number, before2: number, before3: number) => void): void {
-    const dense = this.dense;
+    // cursor c: ≥ 0 the row offset of a dense state (state = c / nClass); < 0 the sparse state -c-1
+    const fast = this.fastRows();
     const cls = this.cls;
     const nClass = this.nClass;
     const nDense = this.nDense;
     const hasOut = this.hasOut;
     const depth = this.depth;
     const len = buf.length;
-    let s = 0;
+    const st = (c: number): number => (c >= 0 ? c / nClass : -c - 1);
+    let c = 0;
     let p1 = 0;
     let p2 = 0;
     for (let i = 0; i < len; i++) {
       const b = buf[i] as number;
-      if (b === 10 && (depth[s] !== 0 || depth[p1] !== 0 || depth[p2] !== 0 || LINE_END_HINT[buf[i - 1] as number] === 1)) onLine(i, s, p1, p2);
+      if (b === 10) {
+        const s0 = st(c);
+        const s1 = st(p1);
+        const s2 = st(p2);
+        if (depth[s0] !== 0 || depth[s1] !== 0 || depth[s2] !== 0 || LINE_END_HINT[buf[i - 1] as number] === 1) onLine(i, s0, s1, s2);
+      }
       p2 = p1;
-      p1 = s;
-      s = s < nDense ? (dense[s * nClass + (cls[b] as number)] as number) : this.stepFrom(s, b);
+      p1 = c;
+      let s: number;
+      if (c >= 0) {
+        const v = fast[c + (cls[b] as number)] as number;
+        if (v >= 0) {
+          c = v;
+          continue;
+        }
+        s = -v - 1;
+      } else s = this.stepFrom(-c - 1, b);
       if (hasOut[s] === 1) this.emit(s, i, on);
+      c = s < nDense ? s * nClass : -s - 1;
     }
+  }
+
+  private fast: Int32Array | undefined;
+
+  /** The dense table for {@link scan}: a dense target without output as its row offset, anything else as -(state + 1). */
+  private fastRows(): Int32Array {
+    if (this.fast) return this.fast;
+    const f = new Int32Array(this.dense.length);
+    for (let k = 0; k < f.length; k++) {
+      const t = this.dense[k] as number;
+      f[k] = t < this.nDense && this.hasOut[t] === 0 ? t * this.nClass : -t - 1;
+    }
+    this.fast = f;
+    return f;
   }
 }
 
