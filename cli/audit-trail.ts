@@ -4,7 +4,8 @@
  * fingerprints, key names changed, exposure of removed recipients. Never values.
  */
 import { relative, resolve } from "node:path";
-import { appendAudit, auditEntry, DEFAULT_AUDIT_LOG, type AuditOperation } from "../provider/access/audit-log";
+import { resolveActor } from "../provider/access/actor";
+import { appendAudit, auditEntry, DEFAULT_AUDIT_LOG, type AuditOperation, type PendingDigests } from "../provider/access/audit-log";
 import { computeExposure, exposureMessage, type ListedKey } from "../provider/access/exposure";
 import { canonicalRecipientText, deriveRecipientName, fingerprinted } from "../provider/access/names";
 import { loadNames, projectDir } from "./recipient-names";
@@ -24,6 +25,19 @@ export interface CliChange {
   keysRemoved?: readonly string[];
   /** Keys of the file before the change (for the exposure of removed recipients). */
   keysBefore?: readonly ListedKey[];
+  /** `--reason TEXT`. */
+  reason?: string;
+  /** Digests of the values pending rotation after the change (cli/pending-view cliPendingDigests). */
+  pending?: PendingDigests;
+  /** Exposure by hand (`keyfleet exposed`): who could read the keys, e.g. "marked by hand". */
+  exposedBy?: string;
+  /** Keys marked exposed by hand. */
+  exposedKeys?: readonly string[];
+}
+
+/** A file's path as the audit log of its project names it (relative to the project directory). */
+export function auditPath(file: string): string {
+  return relative(projectDir(file), resolve(file)) || file;
 }
 
 /**
@@ -36,10 +50,21 @@ export function recordChange(c: CliChange): string {
   const named = (r: string) => fingerprinted({ name: names.get(canonicalRecipientText(r)) ?? deriveRecipientName(r), recipient: r });
   const removed = (c.removed ?? []).map(named);
   const exposure = computeExposure(removed, c.keysBefore ?? []);
-  const rel = relative(dir, resolve(c.file)) || c.file;
+  if (c.exposedKeys?.length) exposure.push({ recipient: c.exposedBy ?? "marked by hand", fingerprint: "", keys: [...c.exposedKeys] });
+  const rel = auditPath(c.file);
   appendAudit(
     DEFAULT_AUDIT_LOG,
-    auditEntry(rel, c.operation, "cli", { recipientsAdded: (c.added ?? []).map(named), recipientsRemoved: removed, keysChanged: [...(c.keysChanged ?? [])], ...(c.keysAdded ? { keysAdded: [...c.keysAdded] } : {}), ...(c.keysRemoved ? { keysRemoved: [...c.keysRemoved] } : {}), exposure }),
+    auditEntry(rel, c.operation, "cli", {
+      recipientsAdded: (c.added ?? []).map(named),
+      recipientsRemoved: removed,
+      keysChanged: [...(c.keysChanged ?? [])],
+      ...(c.keysAdded ? { keysAdded: [...c.keysAdded] } : {}),
+      ...(c.keysRemoved ? { keysRemoved: [...c.keysRemoved] } : {}),
+      exposure,
+      actor: resolveActor(dir),
+      ...(c.reason ? { reason: c.reason } : {}),
+      ...(c.pending ? { pending: c.pending } : {}),
+    }),
     dir,
   );
   return exposureMessage(rel, exposure);

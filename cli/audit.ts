@@ -13,6 +13,9 @@ import { isKeyfleetError, KeyfleetError } from "../provider/errors";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { exitCodeFor, sopsVerb } from "./exit-codes";
 import { loadNames, projectDir } from "./recipient-names";
+import { computePending } from "../provider/access/pending";
+import { DEFAULT_AUDIT_LOG, readAudit } from "../provider/access/audit-log";
+import { formatPending } from "./pending-view";
 
 /** Limits of the walk. */
 const MAX_FILES = 20_000;
@@ -179,6 +182,11 @@ export const auditVerb = sopsVerb(
     const files = auditDir(dir, problems, ids);
     io.stdout(args.flags.json === true ? JSON.stringify(files, null, 2) + "\n" : formatAudit(files));
     for (const f of files) for (const w of f.labelWarnings ?? []) io.stderr(`keyfleet: ${w}\n`);
+    if (args.flags.json !== true) {
+      // from the audit log alone (no value is decrypted here): keyfleet log --pending checks the files
+      const pending = computePending(readAudit(DEFAULT_AUDIT_LOG, projectDir(dir)));
+      if (pending.length) io.stdout(["", "pending rotations:", ...pending.map((p) => `  ${formatPending(p)}`)].join("\n") + "\n");
+    }
     // unreadable sops files are reported, never skipped silently: exit with the first one's code
     for (const p of problems) io.stderr(`keyfleet: cannot audit ${p.file}: ${p.error.message}\n`);
     return problems[0] ? exitCodeFor(problems[0].error.code) : 0;

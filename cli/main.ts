@@ -17,6 +17,10 @@ import { execEnvVerb } from "./exec-env";
 import { auditVerb } from "./audit";
 import { editVerb } from "./edit";
 import { existsSync } from "node:fs";
+import { scanVerb } from "./scan";
+import { hookVerb } from "./hook";
+import { logVerb } from "./log";
+import { exposedVerb } from "./exposed";
 
 /** Every verb, by name. */
 export const VERBS: Record<string, Verb> = {
@@ -30,6 +34,10 @@ export const VERBS: Record<string, Verb> = {
   "exec-env": execEnvVerb,
   audit: auditVerb,
   edit: editVerb,
+  scan: scanVerb,
+  hook: hookVerb,
+  log: logVerb,
+  exposed: exposedVerb,
 };
 
 /** `keyfleet FILE` means `keyfleet edit FILE` (as `sops FILE`): a word that is no verb but a path. */

@@ -10,7 +10,11 @@ import { canonicalRecipientText } from "../provider/access/names";
 import { writeFilesAtomic } from "../provider/fs";
 import { listKeys, readMetadata, rotate } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
-import { recordChange } from "./audit-trail";
+import { auditPath, recordChange } from "./audit-trail";
+import { keyName } from "../provider/access/exposure";
+import { projectDir } from "./recipient-names";
+import { cliPendingDigests } from "./pending-view";
+import { REASON_FLAG, reasonOf } from "./reason";
 import { sopsVerb } from "./exit-codes";
 import { existingMode, positionals, readInputText, resolveFormat, strFlag, writeOutput } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
@@ -30,10 +34,12 @@ export const rotateVerb = sopsVerb(
       "add-age": { type: "string", valueName: "R1,R2", description: "recipients to add (age1… or ssh-ed25519 AAAA…)" },
       "rm-age": { type: "string", valueName: "R1,R2", description: "recipients to remove" },
       "input-type": { type: "string", valueName: "FORMAT", description: "format of every FILE; default: from each extension" },
+      reason: REASON_FLAG,
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const files = positionals("rotate", args.positionals, "some", "FILE");
+    const reason = reasonOf("rotate", args);
     const addText = strFlag(args.flags["add-age"]);
     // parsed for validation; the raw text keeps an ssh key's comment for the audit log's name
     parseRecipientList(addText ?? "", "--add-age");
@@ -63,7 +69,10 @@ export const rotateVerb = sopsVerb(
     if (plans.length > 1) await writeFilesAtomic(plans.map((p) => ({ path: p.file, data: p.out, mode: existingMode(p.file) ?? 0o600 })));
     else if (plans[0]) writeOutput(plans[0].file, plans[0].out);
     for (const p of plans) {
-      const exposure = recordChange({ file: p.file, operation: "rotate", added: p.added, removed: p.removed, keysBefore: p.removed.length ? listKeys(p.text, p.format, p.file) : [] });
+      const keysBefore = p.removed.length ? listKeys(p.text, p.format, p.file) : [];
+      const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
+      const pending = await cliPendingDigests({ root: projectDir(p.file), file: auditPath(p.file), format: p.format, textBefore: p.text, textAfter: p.out, identities: ids.identities, exposedNow });
+      const exposure = recordChange({ file: p.file, operation: "rotate", added: p.added, removed: p.removed, keysBefore, ...(reason ? { reason } : {}), ...(pending ? { pending } : {}) });
       io.stderr(`${p.file}: data key rotated (${p.added.length} added, ${p.removed.length} removed)\n`);
       if (exposure) io.stderr(exposure + "\n");
     }

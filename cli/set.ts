@@ -13,6 +13,10 @@ import { INPUT_TYPE_FLAG, positionals, readInputText, resolveFormat, writeOutput
 import { explainingIdentities, loadIdentities } from "./identities";
 import { formatKeyPath, parseKeyPath } from "./keypath";
 import { readSecretValue } from "./prompt";
+import { auditPath } from "./audit-trail";
+import { projectDir } from "./recipient-names";
+import { cliPendingDigests } from "./pending-view";
+import { REASON_FLAG, reasonOf } from "./reason";
 
 /**
  * Parses a `--json` value: a JSON string, number or boolean.
@@ -46,21 +50,24 @@ export const setVerb = sopsVerb(
       json: { type: "boolean", description: "the value is JSON (a string, number or boolean), as sops set takes it" },
       raw: { type: "boolean", description: "keep stdin byte for byte (no trailing newline removed)" },
       "input-type": INPUT_TYPE_FLAG,
+      reason: REASON_FLAG,
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const [file, keyText] = positionals("set", args.positionals, 2, "FILE and KEYPATH") as [string, string];
     const path = parseKeyPath(keyText);
+    const reason = reasonOf("set", args);
     const format = resolveFormat("set", args.flags["input-type"], file);
     const text = readInputText(file);
     const ids = await loadIdentities(io);
     // decrypt first: no prompt for a value that could not be stored
-    await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, report: ids.report }));
+    const before = await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, report: ids.report }));
     const raw = await readSecretValue(io, formatKeyPath(path), { raw: args.flags.raw === true });
     const value = args.flags.json === true ? jsonScalar(raw) : raw;
     const out = await explainingIdentities(file, ids, () => setValues(text, { format, identities: ids.identities, changes: [{ path, value }], file, stores: storeOptionsOf(file) }));
+    const pending = await cliPendingDigests({ root: projectDir(file), file: auditPath(file), format, textBefore: text, textAfter: out, identities: ids.identities, dataKey: before.dataKey });
     writeOutput(file, out);
-    recordChange({ file, operation: "set-values", keysChanged: [path.join(".")] });
+    recordChange({ file, operation: "set-values", keysChanged: [path.join(".")], ...(reason ? { reason } : {}), ...(pending ? { pending } : {}) });
     return 0;
   },
 );

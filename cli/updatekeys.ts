@@ -7,10 +7,13 @@
  */
 import { recipientDelta, recipientText } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
-import { updateRecipientsMany } from "../provider/fleet/rekey-many";
+import { updateRecipientsMany, type RecipientsUpdate } from "../provider/fleet/rekey-many";
 import { describeMismatch, labelMismatches, listKeys, loadEncrypted, readMetadata, type SopsFormat } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
-import { recordChange } from "./audit-trail";
+import { auditPath, recordChange } from "./audit-trail";
+import { keyName } from "../provider/access/exposure";
+import { cliPendingDigests } from "./pending-view";
+import { REASON_FLAG, reasonOf } from "./reason";
 import { sopsVerb } from "./exit-codes";
 import { positionals, readInputText, resolveFormat } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
@@ -49,10 +52,11 @@ export const updatekeysVerb = sopsVerb(
       "recipient makes keyfleet rotate the data key and re-encrypt every value. The changes are shown\n" +
       "and confirmed first; without a terminal pass -y.\n" +
       "example: keyfleet updatekeys -y secrets/*.yaml",
-    flags: { yes: { type: "boolean", short: "y", description: "do not ask for confirmation" } },
+    flags: { yes: { type: "boolean", short: "y", description: "do not ask for confirmation" }, reason: REASON_FLAG },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const files = positionals("updatekeys", args.positionals, "some", "FILE");
+    const reason = reasonOf("updatekeys", args);
     const plans: Plan[] = [];
     // labels are not authenticated: check them with your identities when any can be loaded now
     const early = await loadIdentities(io).catch(() => undefined);
@@ -88,23 +92,28 @@ export const updatekeysVerb = sopsVerb(
     // every file re-keyed (rotated where labels cannot be trusted) in memory, then one batched atomic write (fsyncs grouped); each file ends up old or new
     const byFile = new Map(plans.map((p) => [p.file, p] as const));
     const plan = (file: string): Plan => byFile.get(file) as Plan;
-    await explainingIdentities(undefined, ids, () =>
+    const results = await explainingIdentities(undefined, ids, () =>
       updateRecipientsMany(
         plans.map((p) => ({ path: p.file, text: p.text })),
         { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format, forceRotate: (f) => plan(f).relabelled, stores: storeOptionsOf },
       ),
     );
-    plans.forEach((p) => {
+    for (const [i, p] of plans.entries()) {
+      const keysBefore = p.removed.length || p.relabelled ? listKeys(p.text, p.format, p.file) : [];
+      const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
+      const pending = await cliPendingDigests({ root: projectDir(p.file), file: auditPath(p.file), format: p.format, textBefore: p.text, textAfter: (results[i] as RecipientsUpdate).text, identities: ids.identities, exposedNow });
       const exposure = recordChange({
         file: p.file,
         operation: p.removed.length || p.relabelled ? "rotate" : "add-recipients",
         added: p.added,
         removed: p.removed,
-        keysBefore: p.removed.length || p.relabelled ? listKeys(p.text, p.format, p.file) : [],
+        keysBefore,
+        ...(reason ? { reason } : {}),
+        ...(pending ? { pending } : {}),
       });
       io.stderr(`${p.file}: updated (${p.added.length} added, ${p.removed.length} removed${p.removed.length || p.relabelled ? ", data key rotated" : ""})\n`);
       if (exposure) io.stderr(exposure + "\n");
-    });
+    }
     return 0;
   },
 );

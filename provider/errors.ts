@@ -162,6 +162,10 @@ export const ERROR_CODES = {
   INVENTORY_INVALID: { exit: EXIT.GENERIC },
   /** A key file named by a fleet inventory cannot be read. */
   INVENTORY_KEY_FILE: { exit: EXIT.GENERIC },
+  /** A git command the leak gate or the log needed failed (not a repository, a bad revision). */
+  GIT: { exit: EXIT.GENERIC },
+  /** `hook install` found a hook it cannot chain to. */
+  HOOK_EXISTS: { exit: EXIT.GENERIC },
 } as const satisfies Record<string, { readonly exit: ExitStatus }>;
 
 /** A stable machine-readable error code (a key of {@link ERROR_CODES}). */

@@ -13,7 +13,20 @@ import type { Exposure } from "./exposure";
 export const DEFAULT_AUDIT_LOG = ".keyfleet/audit.jsonl";
 
 /** What happened to a file. */
-export type AuditOperation = "create" | "adopt" | "add-recipients" | "rotate" | "set-values" | "rewrap-rules" | "delete" | "forget";
+export type AuditOperation = "create" | "adopt" | "add-recipients" | "rotate" | "set-values" | "rewrap-rules" | "delete" | "forget" | "exposed";
+
+/**
+ * Keyed digests of the values still to rotate, under the file's data key after the operation
+ * (provider/access/pending.ts). Safe to commit: nobody without the data key can test a guess.
+ */
+export interface PendingDigests {
+  /** Short non-secret id of the data key the digests are keyed with. */
+  readonly dataKeyId: string;
+  /** Dotted key name → keyed digest of its value (secret-file-digests valueDigest). */
+  readonly digests: Record<string, string>;
+  /** Keys found rotated since the last record (their value changed outside keyfleet). */
+  readonly cleared?: string[];
+}
 
 /** One line of the audit log. */
 export interface AuditEntry {
@@ -37,13 +50,21 @@ export interface AuditEntry {
   readonly exposure: Exposure[];
   /** Who made the change: "keyfleet" plus the tool front (provider, cli). */
   readonly by: string;
+  /** Why (`--reason TEXT` of set, rotate, updatekeys, exposed; later push and provision). */
+  readonly reason?: string;
+  /** The person: git `user.name <user.email>`, else `$USER`. */
+  readonly actor?: string;
+  /** Digests of the values pending rotation after this operation (see provider/access/pending.ts). */
+  readonly pending?: PendingDigests;
 }
 
 /** Which front made a change (the `by` of an entry). */
 export type AuditFront = "provider" | "cli";
 
 /** The parts of an entry a caller may give; the rest default to empty lists. */
-export type AuditDetails = Partial<Pick<AuditEntry, "recipientsAdded" | "recipientsRemoved" | "keysChanged" | "keysAdded" | "keysRemoved" | "exposure">>;
+export type AuditDetails = Partial<
+  Pick<AuditEntry, "recipientsAdded" | "recipientsRemoved" | "keysChanged" | "keysAdded" | "keysRemoved" | "exposure" | "reason" | "actor" | "pending">
+>;
 
 /**
  * The one builder of audit entries: time now, `by` from the front, every list present (empty
@@ -61,6 +82,9 @@ export function auditEntry(file: string, operation: AuditOperation, front: Audit
     ...(details.keysRemoved ? { keysRemoved: [...details.keysRemoved] } : {}),
     exposure: [...(details.exposure ?? [])],
     by: `keyfleet ${front}`,
+    ...(details.actor ? { actor: details.actor } : {}),
+    ...(details.reason ? { reason: details.reason } : {}),
+    ...(details.pending ? { pending: details.pending } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ export interface RecipientsUpdate {
   rotated: boolean;
   /** False when the file already had exactly these recipients (not rewritten). */
   written: boolean;
+  /** The file's text after the update (the text read when not rewritten). */
+  text: string;
 }
 
 /** A file to re-key: its path, or its path and the text already read (then it is not read again). */
@@ -74,7 +76,7 @@ export async function updateRecipientsMany(files: readonly RekeyFile[], o: Updat
     const r = force ? { ...(await rotateAndDelta(texts[i] as string, one)), rotated: true } : await updateRecipients(texts[i] as string, one);
     const written = force || r.added.length > 0 || r.removed.length > 0;
     if (written) writes.push({ path: file, data: r.text });
-    results.push({ file, format, added: r.added, removed: r.removed, rotated: r.rotated, written });
+    results.push({ file, format, added: r.added, removed: r.removed, rotated: r.rotated, written, text: written ? r.text : (texts[i] as string) });
   }
   await writeFilesAtomic(writes, { concurrency: o.concurrency, hooks: o.hooks });
   return results;
