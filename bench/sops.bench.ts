@@ -13,7 +13,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateX25519, parseIdentities, parseRecipient } from "../provider/age/index.js";
-import { decrypt, encrypt, updateRecipients, updateRecipientsMany } from "../provider/sops/index.js";
+import { decrypt, encrypt, updateRecipients } from "../provider/sops/index.js";
+import { updateRecipientsMany } from "../provider/fleet/rekey-many.js";
 
 const FILES = Number(process.env.SOPS_BENCH_FILES ?? 1000);
 const KEYS = 20;

@@ -1,13 +1,13 @@
 /**
  * The CLI's entries in the project audit log (`.keyfleet/audit.jsonl`, written by
- * provider/resources/audit-log): file, operation, recipients added/removed with names and
+ * provider/access/audit-log): file, operation, recipients added/removed with names and
  * fingerprints, key names changed, exposure of removed recipients. Never values.
  */
 import { relative, resolve } from "node:path";
-import { appendAudit, DEFAULT_AUDIT_LOG, type AuditOperation } from "../provider/resources/audit-log";
-import { computeExposure, exposureMessage, type ListedKey } from "../provider/resources/exposure";
-import { canonicalRecipientText, deriveRecipientName, fingerprinted } from "../provider/resources/names";
-import { loadNames, projectDir } from "./names";
+import { appendAudit, auditEntry, DEFAULT_AUDIT_LOG, type AuditOperation } from "../provider/access/audit-log";
+import { computeExposure, exposureMessage, type ListedKey } from "../provider/access/exposure";
+import { canonicalRecipientText, deriveRecipientName, fingerprinted } from "../provider/access/names";
+import { loadNames, projectDir } from "./recipient-names";
 
 /** What one CLI change did to one file. */
 export interface CliChange {
@@ -36,16 +36,7 @@ export function recordChange(c: CliChange): string {
   const rel = relative(dir, resolve(c.file)) || c.file;
   appendAudit(
     DEFAULT_AUDIT_LOG,
-    {
-      time: new Date().toISOString(),
-      file: rel,
-      operation: c.operation,
-      recipientsAdded: (c.added ?? []).map(named),
-      recipientsRemoved: removed,
-      keysChanged: [...(c.keysChanged ?? [])],
-      exposure,
-      by: "keyfleet cli",
-    },
+    auditEntry(rel, c.operation, "cli", { recipientsAdded: (c.added ?? []).map(named), recipientsRemoved: removed, keysChanged: [...(c.keysChanged ?? [])], exposure }),
     dir,
   );
   return exposureMessage(rel, exposure);

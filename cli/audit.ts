@@ -6,12 +6,12 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { canonicalRecipientText, shortRecipient } from "../provider/resources/names";
+import { canonicalRecipientText, shortRecipient } from "../provider/access/names";
 import { formatFromPath, listKeys, readMetadata, type SopsFormat } from "../provider/sops";
 import { KeyfleetError } from "../provider/errors";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
-import { loadNames, projectDir } from "./names";
+import { loadNames, projectDir } from "./recipient-names";
 
 /** Limits of the walk. */
 const MAX_FILES = 20_000;

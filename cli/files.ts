@@ -3,7 +3,8 @@
  * (extension or `--input-type`/`--output-type`), and write results atomically.
  */
 import { readFileSync, statSync } from "node:fs";
-import { formatFromPath, writeFileAtomic, type SopsFormat } from "../provider/sops";
+import { writeFileAtomic } from "../provider/fs";
+import { formatFromPath, type SopsFormat } from "../provider/sops";
 import { KeyfleetError } from "../provider/errors";
 import { UsageError, type FlagSpec } from "./args";
 

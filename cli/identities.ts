@@ -7,7 +7,7 @@
 import { discoverIdentities, type AgeIdentity } from "../provider/age";
 import { isKeyfleetError, KeyfleetError } from "../provider/errors";
 import type { CliIo } from "./args";
-import { labelRecipient, loadNames, projectDir } from "./names";
+import { labelRecipient, loadNames, projectDir } from "./recipient-names";
 
 /** Identities found plus the report of every source tried. */
 export interface LoadedIdentities {
@@ -41,15 +41,16 @@ export function noIdentityError(file: string, recipients: readonly string[], rep
 }
 
 /**
- * Runs `fn`, turning provider/sops' NoIdentityError into {@link noIdentityError} for `file`.
+ * Runs `fn`, turning provider/sops' NoIdentityError into {@link noIdentityError} for `file` (for
+ * the error's own file when `file` is undefined, as when `fn` works on several files).
  */
-export async function explainingIdentities<T>(file: string, ids: LoadedIdentities, fn: () => Promise<T>): Promise<T> {
+export async function explainingIdentities<T>(file: string | undefined, ids: LoadedIdentities, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
     if (isKeyfleetError(e) && e.code === "NO_IDENTITY") {
       const rs = (e as { recipients?: unknown }).recipients;
-      throw noIdentityError(file, Array.isArray(rs) ? (rs as string[]) : [], ids.report);
+      throw noIdentityError(file ?? e.file ?? "the sops file", Array.isArray(rs) ? (rs as string[]) : [], ids.report);
     }
     throw e;
   }

@@ -4,10 +4,11 @@
  * Every file is prepared before any is written; each write is atomic and logged in the audit log
  * with the exposure of removed recipients.
  */
-import { parseRecipient } from "../provider/age";
+import { parseRecipient, recipientDelta } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
-import { canonicalRecipientText } from "../provider/resources/names";
-import { listKeys, readMetadata, rotate, writeFilesAtomic } from "../provider/sops";
+import { canonicalRecipientText } from "../provider/access/names";
+import { writeFilesAtomic } from "../provider/fs";
+import { listKeys, readMetadata, rotate } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";
 import { sopsVerb } from "./exit-codes";
@@ -47,18 +48,16 @@ export const rotateVerb = sopsVerb(
       // compared by key (canonical text); the strings as written (an ssh key's comment included, as
       // sops keeps it) are what the rotated file records
       const haveText = readMetadata(text, format, file).recipients;
-      const have = haveText.map(canonicalRecipientText);
-      for (const r of rmSet) {
-        if (!have.includes(r)) throw new KeyfleetError("NOT_A_RECIPIENT", `${file}: --rm-age ${r.slice(0, 24)}… is not a recipient of the file`, { file, hint: "list the recipients with keyfleet audit" });
-      }
+      const notThere = recipientDelta(haveText, [...rmSet]).added[0];
+      if (notThere !== undefined) throw new KeyfleetError("NOT_A_RECIPIENT", `${file}: --rm-age ${notThere.slice(0, 24)}… is not a recipient of the file`, { file, hint: "list the recipients with keyfleet audit" });
       const keep = haveText.filter((h) => !rmSet.has(canonicalRecipientText(h)));
-      const keepKeys = keep.map(canonicalRecipientText);
-      const added = addRaw.filter((r, i) => !keepKeys.includes(canonicalRecipientText(r)) && addRaw.findIndex((q) => canonicalRecipientText(q) === canonicalRecipientText(r)) === i);
+      const { removed } = recipientDelta(haveText, keep);
+      const { added } = recipientDelta(keep, addRaw);
       const next = [...keep, ...added];
       if (!next.length) throw new KeyfleetError("NO_RECIPIENTS", `${file}: removing these recipients would leave nobody able to decrypt it`, { file, hint: "add a recipient with --add-age" });
       const recipients = next.map((r, i) => parseRecipient(r, `${file} recipient ${i + 1}`));
       const out = await explainingIdentities(file, ids, () => rotate(text, { format, identities: ids.identities, recipients, file }));
-      plans.push({ file, text, out, added, removed: haveText.filter((h) => rmSet.has(canonicalRecipientText(h))), format });
+      plans.push({ file, text, out, added, removed, format });
     }
     // several files: one batched atomic write (fsyncs grouped); each file ends up old or new
     if (plans.length > 1) await writeFilesAtomic(plans.map((p) => ({ path: p.file, data: p.out, mode: existingMode(p.file) ?? 0o600 })));

@@ -5,16 +5,16 @@
  * before writing unless `-y`. Every file is prepared before any is written; each write is atomic and
  * logged in the audit log.
  */
-import { recipientText } from "../provider/age";
+import { recipientDelta, recipientText } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
-import { canonicalRecipientText } from "../provider/resources/names";
-import { listKeys, readMetadata, updateRecipients, writeFilesAtomic, type SopsFormat } from "../provider/sops";
+import { updateRecipientsMany } from "../provider/fleet/rekey-many";
+import { listKeys, readMetadata, type SopsFormat } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";
 import { sopsVerb } from "./exit-codes";
-import { existingMode, positionals, readInputText, resolveFormat, writeOutput } from "./files";
+import { positionals, readInputText, resolveFormat } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
-import { labelRecipient, loadNames, projectDir } from "./names";
+import { labelRecipient, loadNames, projectDir } from "./recipient-names";
 import { confirm, stdinIsTty } from "./prompt";
 import { ruleRecipients } from "./recipients";
 
@@ -56,12 +56,10 @@ export const updatekeysVerb = sopsVerb(
       const format = resolveFormat("updatekeys", undefined, file);
       const text = readInputText(file);
       // compared by key (an ssh comment does not make another recipient); reported as written, comment kept
-      const haveText = readMetadata(text, format, file).recipients;
-      const have = haveText.map(canonicalRecipientText);
       const { recipients } = ruleRecipients(file);
-      const want = recipients.map((r) => r.toString());
-      const added = [...new Set(recipients.filter((r) => !have.includes(r.toString())).map(recipientText))];
-      const removed = haveText.filter((h) => !want.includes(canonicalRecipientText(h)));
+      const delta = recipientDelta(readMetadata(text, format, file).recipients, recipients);
+      const added = delta.added.map(recipientText);
+      const removed = delta.removed;
       const names = loadNames(projectDir(file));
       if (!added.length && !removed.length) {
         io.stderr(`${file}: already up to date\n`);
@@ -79,14 +77,15 @@ export const updatekeysVerb = sopsVerb(
       return 0;
     }
     const ids = await loadIdentities(io);
-    const outs: string[] = [];
-    for (const p of plans) {
-      const r = await explainingIdentities(p.file, ids, () => updateRecipients(p.text, { format: p.format, identities: ids.identities, recipients: p.recipients, file: p.file }));
-      outs.push(r.text);
-    }
-    // several files: one batched atomic write (fsyncs grouped); each file ends up old or new
-    if (plans.length > 1) await writeFilesAtomic(plans.map((p, i) => ({ path: p.file, data: outs[i] as string, mode: existingMode(p.file) ?? 0o600 })));
-    else writeOutput((plans[0] as Plan).file, outs[0] as string);
+    // every file re-keyed in memory, then one batched atomic write (fsyncs grouped); each file ends up old or new
+    const byFile = new Map(plans.map((p) => [p.file, p] as const));
+    const plan = (file: string): Plan => byFile.get(file) as Plan;
+    await explainingIdentities(undefined, ids, () =>
+      updateRecipientsMany(
+        plans.map((p) => ({ path: p.file, text: p.text })),
+        { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format },
+      ),
+    );
     plans.forEach((p) => {
       const exposure = recordChange({
         file: p.file,

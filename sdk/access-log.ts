@@ -5,9 +5,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { listKeys, readMetadata, formatFromPath, type SopsFormat } from "../provider/sops";
-import { computeAccessChange, formatAccessChange, hasAccessChange, type AccessChange } from "../provider/resources/access-change";
-import { namesFromAudit, readAudit, DEFAULT_AUDIT_LOG } from "../provider/resources/audit-log";
-import type { NamedRecipient } from "../provider/resources/names";
+import { computeAccessChange, formatAccessChange, hasAccessChange, type AccessChange } from "../provider/access/access-change";
+import { namesFromAudit, readAudit, DEFAULT_AUDIT_LOG } from "../provider/access/audit-log";
+import type { NamedRecipient } from "../provider/access/names";
 
 export { computeAccessChange, formatAccessChange, hasAccessChange, type AccessChange };
 

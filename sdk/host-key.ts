@@ -3,7 +3,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { hostKeyArgsSchema, validateArgs } from "./schemas";
-import { canonicalRecipientText, type NamedRecipient } from "../provider/resources/names";
+import { canonicalRecipientText, type NamedRecipient } from "../provider/access/names";
 import { sshToAgeRecipient } from "../provider/age";
 import { lazyProvider } from "./dynamic-provider";
 import type * as HostKeyModule from "../provider/resources/host-key";

@@ -8,7 +8,7 @@ export { HostEnv, selectedDigests, hostEnvArgsSchema, type HostEnvArgs, type Hos
 export { type RecipientLike } from "./recipients";
 export { accessChangeOnDisk, accessSummary, computeAccessChange, formatAccessChange, type AccessChange } from "./access-log";
 export { recipientArgsSchema, hostKeyArgsSchema, secretFileArgsSchema } from "./schemas";
-export { type NamedRecipient, type FingerprintedRecipient } from "../provider/resources/names";
-export { type Exposure } from "../provider/resources/exposure";
-export { type AuditEntry, DEFAULT_AUDIT_LOG } from "../provider/resources/audit-log";
+export { type NamedRecipient, type FingerprintedRecipient } from "../provider/access/names";
+export { type Exposure } from "../provider/access/exposure";
+export { type AuditEntry, DEFAULT_AUDIT_LOG } from "../provider/access/audit-log";
 export { Fleet, type FleetArgs, type FleetHost, type FleetFile, type FleetEnvFile, type FleetEnvSource, type FleetExposure, planFleet, formatAccessMatrix, FleetPlanError, type FleetPlan } from "./fleet";

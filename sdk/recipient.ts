@@ -3,7 +3,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { recipientArgsSchema, validateArgs } from "./schemas";
-import { canonicalRecipientText, type NamedRecipient } from "../provider/resources/names";
+import { canonicalRecipientText, type NamedRecipient } from "../provider/access/names";
 import { lazyProvider } from "./dynamic-provider";
 import type * as RecipientModule from "../provider/resources/recipient";
 

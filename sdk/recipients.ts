@@ -2,7 +2,7 @@
  * What `recipients` accepts, and how it becomes plain `{ name, recipient }` inputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { canonicalRecipientText, deriveRecipientName, recipientLabel, type NamedRecipient } from "../provider/resources/names";
+import { canonicalRecipientText, deriveRecipientName, recipientLabel, type NamedRecipient } from "../provider/access/names";
 import { Recipient } from "./recipient";
 import { HostKey } from "./host-key";
 

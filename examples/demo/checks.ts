@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parseIdentities, sshToAgeIdentity } from "../../provider/age";
 import { decrypt, formatFromPath, readMetadata, NoIdentityError } from "../../provider/sops";
 import { parseEnv, type EnvFormat } from "../../provider/render";
-import { readAudit, type AuditEntry } from "../../provider/resources/audit-log";
+import { readAudit, type AuditEntry } from "../../provider/access/audit-log";
 
 /** A demo check failed: the demo stops with this message (it never contains a value). */
 export class DemoCheckError extends Error {

@@ -30,5 +30,5 @@ export {
   armor,
   dearmor,
 } from "./format";
-export { canonicalRecipientText } from "./text";
+export { canonicalRecipientText, recipientDelta, type RecipientDelta } from "./text";
 export { discoverIdentities, splitCommandLine, type DiscoveryResult, type DiscoveryOptions } from "./discover";

@@ -14,7 +14,7 @@ import { discoverIdentities, type AgeIdentity } from "../age";
 import { decrypt, keyedDigest, leafText, loadEncrypted, unwrapDataKey } from "../sops";
 import { KEY_RE, renderEnv, type EnvFormat } from "../render";
 import { KeyfleetError } from "../errors";
-import { keyName } from "./exposure";
+import { keyName } from "../access/exposure";
 import { sourceFormat, type HostEnvSourceInput } from "./host-env-inputs";
 
 /** Error in selecting keys from a source (names the file and key, never a value). */

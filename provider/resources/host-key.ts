@@ -12,7 +12,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { parseSshPublicKey, sshFingerprint, sshToAgeRecipient } from "../age";
 import { scanHostKey } from "../ssh";
 import { KeyfleetError } from "../errors";
-import { canonicalRecipientText } from "./names";
+import { canonicalRecipientText } from "../access/names";
 import { isUnknown, messageOf, type Failure } from "./inputs";
 
 /** Which form `recipient` takes. */

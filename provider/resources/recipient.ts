@@ -4,7 +4,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { parseRecipient } from "../age";
 import { isUnknown, keyFailureReason, type Failure } from "./inputs";
-import { recipientFingerprint, recipientLabel } from "./names";
+import { recipientFingerprint, recipientLabel } from "../access/names";
 
 /** Inputs as the provider receives them. */
 export interface RecipientInputs {

@@ -9,7 +9,7 @@
  */
 import { decrypt, decryptWithDataKey, keyedDigest, NoIdentityError, UnsupportedError, type DecryptedLeaf, type SopsFormat } from "../sops";
 import type { AgeIdentity } from "../age";
-import { keyName } from "./exposure";
+import { keyName } from "../access/exposure";
 
 /** Label under which value digests are keyed; versioned so a scheme change is visible. */
 export const DIGEST_LABEL = "keyfleet secretfile value v1";

@@ -10,8 +10,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { parseRecipient, type AgeRecipient } from "../age";
 import { formatFromPath, type EncryptRules, type SopsFormat } from "../sops";
 import { containsUnknown, isRecord, isUnknown, keyFailureReason, messageOf, type Failure } from "./inputs";
-import { canonicalRecipientText, type NamedRecipient } from "./names";
-import { DEFAULT_AUDIT_LOG } from "./audit-log";
+import { canonicalRecipientText, type NamedRecipient } from "../access/names";
+import { DEFAULT_AUDIT_LOG } from "../access/audit-log";
 
 /** The sops formats a SecretFile accepts. */
 export const FORMATS: readonly SopsFormat[] = ["yaml", "json", "dotenv", "ini", "binary"];

@@ -15,11 +15,27 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { KeyfleetError } from "../errors";
 import { discoverIdentities, encryptDataKey, type AgeIdentity, type AgeRecipient } from "../age";
-import { decrypt, encryptWithDataKey, listKeys, loadEncrypted, readMetadata, setValues, unwrapDataKey, updateRecipients, writeFileAtomic, type SopsFormat } from "../sops";
-import { appendAudit, namesFromAudit, readAudit, type AuditEntry, type AuditOperation } from "./audit-log";
-import { computeExposure, exposureMessage, keyName, type Exposure } from "./exposure";
+import { decrypt, encryptWithDataKey, listKeys, loadEncrypted, readMetadata, setValues, unwrapDataKey, updateRecipients, type SopsFormat } from "../sops";
+import { writeFileAtomic } from "../fs";
+import {
+  appendAudit,
+  auditEntry,
+  canonicalRecipientText,
+  computeExposure,
+  deriveRecipientName,
+  exposureMessage,
+  fingerprinted,
+  keyName,
+  namesFromAudit,
+  readAudit,
+  recipientDelta,
+  recipientLabel,
+  type AuditEntry,
+  type Exposure,
+  type FingerprintedRecipient,
+  type NamedRecipient,
+} from "../access";
 import { containsUnknown, isUnknown } from "./inputs";
-import { canonicalRecipientText, deriveRecipientName, fingerprinted, recipientLabel, type FingerprintedRecipient, type NamedRecipient } from "./names";
 import { auditLogOf, formatOf, parseNamed, rulesOf, valuePath, type SecretFileInputs } from "./secret-file-inputs";
 import { initialDocument } from "./secret-file-doc";
 import { digestsOf, leafData, valueDigest } from "./secret-file-digests";
@@ -146,10 +162,6 @@ function knownName(recipient: string, previous: readonly NamedRecipient[], i: Se
   return p?.name ?? namesFromAudit(readAudit(auditLogOf(i))).get(recipient) ?? deriveRecipientName(recipient);
 }
 
-function entry(file: string, operation: AuditOperation, o: Partial<AuditEntry>): AuditEntry {
-  return { time: new Date().toISOString(), file, operation, recipientsAdded: [], recipientsRemoved: [], keysChanged: [], exposure: [], by: "keyfleet provider", ...o };
-}
-
 /**
  * Brings the file at `i.path` to the desired state: creates it, or adopts/updates the existing
  * one (add recipients → same data key; any removal → rotation + exposure; changed values →
@@ -169,13 +181,12 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
   let dataKey: Uint8Array | undefined;
   if (original === undefined) {
     ({ text, dataKey } = await encryptNew(initialDocument(i.path, format, values), i, desired));
-    audit.push(entry(i.path, "create", { recipientsAdded: named.map(fingerprinted), keysChanged: Object.keys(values).sort() }));
+    audit.push(auditEntry(i.path, "create", "provider", { recipientsAdded: named.map(fingerprinted), keysChanged: Object.keys(values).sort() }));
   } else {
     text = original;
-    const current = new Set(readMetadata(text, format, i.path).recipients.map(canonicalRecipientText));
-    const want = new Set(named.map((r) => r.recipient));
-    const added = named.filter((r) => !current.has(r.recipient)).map(fingerprinted);
-    const removed = [...current].filter((r) => !want.has(r)).map((r) => fingerprinted({ name: knownName(r, previous, i), recipient: r }));
+    const delta = recipientDelta(readMetadata(text, format, i.path).recipients, named, (r) => r.recipient);
+    const added = delta.added.map(fingerprinted);
+    const removed = delta.removed.map(canonicalRecipientText).map((r) => fingerprinted({ name: knownName(r, previous, i), recipient: r }));
     if (added.length > 0 || removed.length > 0) {
       const keys = listKeys(text, format, i.path);
       const res = await updateRecipients(text, { format, identities: await identities(), recipients: desired, file: i.path });
@@ -183,9 +194,9 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
       dataKey = undefined;
       if (removed.length > 0) {
         exposure = computeExposure(removed, keys);
-        audit.push(entry(i.path, "rotate", { recipientsAdded: added, recipientsRemoved: removed, exposure }));
+        audit.push(auditEntry(i.path, "rotate", "provider", { recipientsAdded: added, recipientsRemoved: removed, exposure }));
       } else {
-        audit.push(entry(i.path, "add-recipients", { recipientsAdded: added }));
+        audit.push(auditEntry(i.path, "add-recipients", "provider", { recipientsAdded: added }));
       }
     }
     const keys = Object.keys(values).sort();
@@ -196,12 +207,12 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
       const changed = keys.filter((k) => leaves.get(keyName(valuePath(k, format))) !== values[k]);
       if (changed.length > 0) {
         text = await setValues(text, { format, identities: await identities(), changes: changed.map((k) => ({ path: valuePath(k, format), value: values[k] as string })), file: i.path });
-        audit.push(entry(i.path, "set-values", { keysChanged: changed }));
+        audit.push(auditEntry(i.path, "set-values", "provider", { keysChanged: changed }));
       }
     }
     // create found the file and changed nothing: record that keyfleet now manages it. An update that
     // changes nothing in the file (a recipient renamed, an outside edit re-read) writes no audit line.
-    if (audit.length === 0 && adopting) audit.unshift(entry(i.path, "adopt", {}));
+    if (audit.length === 0 && adopting) audit.unshift(auditEntry(i.path, "adopt", "provider"));
   }
   // digests of every leaf, computed before the write so a corrupt file is refused untouched
   const valueDigests = (await digestsOf(text, format, i.path, { ...(dataKey ? { dataKey } : {}), identities })) ?? {};
@@ -291,7 +302,7 @@ export async function deleteResource(_id: string, props: SecretFileOutputs): Pro
   const abs = absPath(props.path);
   if (!existsSync(abs)) return;
   rmSync(abs, { force: true });
-  appendAudit(props.auditLog ?? auditLogOf({}), entry(props.path, "delete", { recipientsRemoved: props.recipients ?? [] }));
+  appendAudit(props.auditLog ?? auditLogOf({}), auditEntry(props.path, "delete", "provider", { recipientsRemoved: props.recipients ?? [] }));
 }
 export { deleteResource as delete };
 

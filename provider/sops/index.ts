@@ -1,6 +1,7 @@
 /**
  * provider/sops: the sops file format (yaml, json, dotenv, ini, binary), AES-GCM values, MAC,
- * metadata, encrypt / decrypt / set / re-key / rotate, .sops.yaml rules and atomic writes.
+ * metadata, encrypt / decrypt / set / re-key / rotate and .sops.yaml rules. Pure: no file writes
+ * (those are provider/fs).
  */
 export { formatFromPath, storeFor, type SopsFormat, type Store } from "./stores/index.js";
 export type { EncryptRules } from "./rules.js";
@@ -21,9 +22,6 @@ export {
 } from "./core.js";
 export { encrypt, decrypt, setValues, updateRecipients, rotate, readMetadata, listKeys, unwrapDataKey, type SopsMetadataView } from "./ops.js";
 export { keyedDigest, DIGEST_INFO } from "./digest.js";
-export { writeFileAtomic, type AtomicWriteHooks } from "./atomic.js";
 export { parseSopsConfig, findConfigFile, loadConfigFor, matchRule, upsertCreationRule, pathRegexFor, type CreationRule, type SopsConfig } from "./config.js";
 export { MacMismatchError, NoIdentityError, SopsParseError, UnsupportedError, SopsCryptoError, SopsArgumentError } from "./errors.js";
 export { isEncrypted } from "./cipher.js";
-export { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks, type BatchWriteOptions } from "./atomic-batch.js";
-export { updateRecipientsMany, type RecipientsUpdate, type UpdateManyOptions } from "./ops-batch.js";

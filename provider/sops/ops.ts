@@ -1,10 +1,10 @@
 /**
  * The public sops operations over text: the age layer wraps/unwraps the data key, `core.ts` does the
- * rest. All are pure (no file IO); write results with `writeFileAtomic`.
+ * rest. All are pure (no file IO); write results with provider/fs `writeFileAtomic`.
  */
 import { randomBytes } from "node:crypto";
 import { decryptDataKey, encryptDataKey, recipientText, type AgeIdentity, type AgeRecipient } from "../age/index.js";
-import { canonicalRecipientText } from "../age/text.js";
+import { recipientDelta } from "../age/text.js";
 import { checkDataKey, decryptWithDataKey, encryptWithDataKey, loadEncrypted, replaceAgeEntries, rotateWithDataKeys, setValuesWithDataKey, type DecryptedFile, type ValueChange } from "./core.js";
 import { NoIdentityError, SopsArgumentError } from "./errors.js";
 import { assertSingleGroup, type AgeEntry, type SopsMetadata } from "./metadata.js";
@@ -85,12 +85,8 @@ export async function updateRecipients(text: string, o: { format: SopsFormat; id
   const { meta } = parsed;
   assertSingleGroup(meta, o.file);
   // same key = same recipient: an ssh key with or without its comment is neither added nor removed
-  const have = meta.age.map((e) => e.recipient);
-  const haveN = new Set(have.map(canonicalRecipientText));
-  const wantN = new Set(o.recipients.map((r) => r.toString()));
-  const addedR = o.recipients.filter((r, i) => !haveN.has(r.toString()) && o.recipients.findIndex((q) => q.toString() === r.toString()) === i);
+  const { added: addedR, removed } = recipientDelta(meta.age.map((e) => e.recipient), o.recipients);
   const added = addedR.map(recipientText);
-  const removed = have.filter((h) => !wantN.has(canonicalRecipientText(h)));
   if (removed.length) {
     const out = await rotate(text, { format: o.format, identities: o.identities, recipients: o.recipients, file: o.file });
     return { text: out, added, removed, rotated: true };

@@ -16,7 +16,7 @@ const flow = load(join(root, "dist/examples/demo/flow.js")) as typeof import("..
 const age = load(join(root, "dist/provider/age/index.js")) as typeof import("../../provider/age");
 const sops = load(join(root, "dist/provider/sops/index.js")) as typeof import("../../provider/sops");
 const render = load(join(root, "dist/provider/render/index.js")) as typeof import("../../provider/render");
-const audit = load(join(root, "dist/provider/resources/audit-log.js")) as typeof import("../../provider/resources/audit-log");
+const audit = load(join(root, "dist/provider/access/audit-log.js")) as typeof import("../../provider/access/audit-log");
 type Ctx = import("../../examples/demo/flow").DemoContext;
 type Result = import("../../examples/demo/flow").DemoResult;
 

@@ -1,7 +1,7 @@
 /**
  * `keyfleet updatekeys` and `keyfleet rotate` on several files at once (one yaml, one json, one
  * dotenv), spawning the built CLI (see ./cli-helpers.ts): with more than one file both verbs prepare
- * every file first and then write them in one batched atomic write (provider/sops writeFilesAtomic),
+ * every file first and then write them in one batched atomic write (provider/fs writeFilesAtomic),
  * so each file must keep its mode, no temp file may be left next to them, and a file that cannot be
  * prepared must leave all of them untouched.
  */

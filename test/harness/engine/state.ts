@@ -11,7 +11,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { writeFileAtomic } from "../../../provider/sops/atomic";
+import { writeFileAtomic } from "../../../provider/fs/atomic";
 import { SECRET_SIG, SIG_KEY, isSecret, type PropertyMap } from "./marshal";
 
 /** One resource in state. */

@@ -8,7 +8,7 @@ import { EXIT, exitCodeFor } from "../../../cli/exit-codes";
 import { envEntries } from "../../../cli/exec-env";
 import { jsonScalar } from "../../../cli/set";
 import { formatKeyPath, parseKeyPath } from "../../../cli/keypath";
-import { labelRecipient, namesFromNamesFile, namesFromSopsYaml } from "../../../cli/names";
+import { labelRecipient, namesFromNamesFile, namesFromSopsYaml } from "../../../cli/recipient-names";
 import { isKeyfleetError } from "../../../provider/errors";
 import type { DecryptedLeaf } from "../../../provider/sops";
 

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { generateX25519, parseRecipient } from "../../../provider/age";
 import { encrypt } from "../../../provider/sops";
 import { accessChangeOnDisk, accessSummary } from "../../../sdk/access-log";
-import { appendAudit } from "../../../provider/resources/audit-log";
-import { fingerprinted } from "../../../provider/resources/names";
+import { appendAudit } from "../../../provider/access/audit-log";
+import { fingerprinted } from "../../../provider/access/names";
 
 describe("preview access log (metadata only, no identities)", () => {
   it("names who gains and loses access and what the leaver could read", async () => {

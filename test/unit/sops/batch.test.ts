@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generateX25519, parseIdentities, parseRecipient } from "../../../provider/age/index.js";
-import { decrypt, encrypt, NoIdentityError, updateRecipientsMany, writeFilesAtomic } from "../../../provider/sops/index.js";
+import { decrypt, encrypt, NoIdentityError } from "../../../provider/sops/index.js";
+import { writeFilesAtomic } from "../../../provider/fs/index.js";
+import { updateRecipientsMany } from "../../../provider/fleet/rekey-many.js";
 
 let dir = "";
 beforeEach(() => {

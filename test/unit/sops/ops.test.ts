@@ -6,10 +6,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateX25519, parseIdentities, parseRecipient } from "../../../provider/age/index.js";
 import {
-  decrypt, encrypt, setValues, updateRecipients, rotate, readMetadata, listKeys, keyedDigest, writeFileAtomic,
+  decrypt, encrypt, setValues, updateRecipients, rotate, readMetadata, listKeys, keyedDigest,
   NoIdentityError, MacMismatchError, UnsupportedError, formatFromPath, parseSopsConfig, matchRule, upsertCreationRule, loadConfigFor, type SopsFormat,
 } from "../../../provider/sops/index.js";
 import { isKeyfleetError } from "../../../provider/errors.js";
+import { writeFileAtomic } from "../../../provider/fs/index.js";
 
 const VEC = join(__dirname, "../../../../shared/vectors/sops");
 const ids = parseIdentities(readFileSync(join(VEC, "sops-pr1031/age_keys.txt"), "utf8"), "age_keys.txt");

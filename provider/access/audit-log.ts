@@ -35,6 +35,29 @@ export interface AuditEntry {
   readonly by: string;
 }
 
+/** Which front made a change (the `by` of an entry). */
+export type AuditFront = "provider" | "cli";
+
+/** The parts of an entry a caller may give; the rest default to empty lists. */
+export type AuditDetails = Partial<Pick<AuditEntry, "recipientsAdded" | "recipientsRemoved" | "keysChanged" | "exposure">>;
+
+/**
+ * The one builder of audit entries: time now, `by` from the front, every list present (empty
+ * unless given).
+ */
+export function auditEntry(file: string, operation: AuditOperation, front: AuditFront, details: AuditDetails = {}): AuditEntry {
+  return {
+    time: new Date().toISOString(),
+    file,
+    operation,
+    recipientsAdded: [...(details.recipientsAdded ?? [])],
+    recipientsRemoved: [...(details.recipientsRemoved ?? [])],
+    keysChanged: [...(details.keysChanged ?? [])],
+    exposure: [...(details.exposure ?? [])],
+    by: `keyfleet ${front}`,
+  };
+}
+
 /**
  * Appends one entry as one line to the audit log at `logPath` (relative to `baseDir`), creating
  * its directory. One `write` call per line on an O_APPEND descriptor.

@@ -2,7 +2,7 @@
 import { closeSync, constants, fchmodSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
-import { KeyfleetError } from "../errors.js";
+import { FsWriteError } from "./errors.js";
 
 /** Test hook: called after each chunk is written to the temp file (throw to simulate a crash). */
 export interface AtomicWriteHooks {
@@ -12,7 +12,7 @@ export interface AtomicWriteHooks {
 /**
  * Writes `data` to `path` atomically: readers see the old file or the new one, never a partial one.
  * The mode defaults to the existing file's mode, else 0600. On error the temp file is removed.
- * @throws KeyfleetError WRITE_FAILED naming the path
+ * @throws FsWriteError (`WRITE_FAILED`) naming the path
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mode?: number; hooks?: AtomicWriteHooks } = {}): void {
   const dir = dirname(path);
@@ -53,7 +53,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mo
     } catch {
       /* temp may not exist */
     }
-    throw new KeyfleetError("WRITE_FAILED", `cannot write ${path}: ${(e as Error).message}`, { hint: "check the directory exists and is writable", file: path, cause: e });
+    throw new FsWriteError(path, e);
   }
   try {
     const dfd = openSync(dir, constants.O_RDONLY);

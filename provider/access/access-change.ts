@@ -2,6 +2,7 @@
  * The preview audit: who gains and who loses access to a file, computed from the sops metadata on
  * disk (no decryption) and the new recipient list.
  */
+import { recipientDelta } from "../age/text";
 import { canonicalRecipientText, fingerprinted, recipientLabel, shortRecipient, type FingerprintedRecipient, type NamedRecipient } from "./names";
 import { computeExposure, type Exposure, type ListedKey } from "./exposure";
 
@@ -31,11 +32,10 @@ export function computeAccessChange(o: {
   keys: readonly ListedKey[];
   knownNames?: ReadonlyMap<string, string>;
 }): AccessChange {
-  const cur = new Set((o.current ?? []).map(canonicalRecipientText));
-  const want = new Map(o.desired.map((r) => [canonicalRecipientText(r.recipient), r] as const));
-  const gains = [...want.entries()].filter(([k]) => !cur.has(k)).map(([, r]) => fingerprinted(r));
-  const loses = [...cur]
-    .filter((k) => !want.has(k))
+  const delta = recipientDelta(o.current ?? [], o.desired, (r) => r.recipient);
+  const gains = delta.added.map(fingerprinted);
+  const loses = delta.removed
+    .map(canonicalRecipientText)
     .map((k) => fingerprinted({ name: o.knownNames?.get(k) ?? shortRecipient(k), recipient: k }));
   return { file: o.file, newFile: o.current === undefined, gains, loses, exposure: computeExposure(loses, o.keys) };
 }

@@ -10,7 +10,7 @@ import { constants, promises as fsp } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { KeyfleetError } from "../errors.js";
-import { SopsArgumentError } from "./errors.js";
+import { FsArgumentError, FsWriteError } from "./errors.js";
 
 /** One file to write. `mode` defaults to the existing file's mode, else 0600. */
 export interface AtomicEntry {
@@ -36,7 +36,7 @@ export interface BatchWriteOptions {
 
 function writeFailed(path: string, e: unknown): KeyfleetError {
   if (e instanceof KeyfleetError) return e;
-  return new KeyfleetError("WRITE_FAILED", `cannot write ${path}: ${(e as Error).message}`, { hint: "check the directory exists and is writable", file: path, cause: e });
+  return new FsWriteError(path, e);
 }
 
 async function modeOf(path: string, mode: number | undefined): Promise<number> {
@@ -69,16 +69,16 @@ async function removeAll(temps: Iterable<string>): Promise<void> {
 
 /**
  * Writes every entry atomically (see the module comment for the guarantees on failure).
- * @throws SopsArgumentError for duplicate paths or a bad concurrency; KeyfleetError WRITE_FAILED
+ * @throws FsArgumentError for duplicate paths or a bad concurrency; KeyfleetError WRITE_FAILED
  *   naming the first file that failed
  */
 export async function writeFilesAtomic(entries: readonly AtomicEntry[], o: BatchWriteOptions = {}): Promise<void> {
   const conc = o.concurrency ?? 16;
-  if (!Number.isInteger(conc) || conc < 1 || conc > 1024) throw new SopsArgumentError(`concurrency must be an integer from 1 to 1024, got ${String(conc)}`, "pass e.g. 16");
+  if (!Number.isInteger(conc) || conc < 1 || conc > 1024) throw new FsArgumentError(`concurrency must be an integer from 1 to 1024, got ${String(conc)}`, "pass e.g. 16");
   const seen = new Set<string>();
   for (const e of entries) {
     const abs = resolve(e.path);
-    if (seen.has(abs)) throw new SopsArgumentError(`${e.path} is listed twice`, "pass each file once", e.path);
+    if (seen.has(abs)) throw new FsArgumentError(`${e.path} is listed twice`, "pass each file once", e.path);
     seen.add(abs);
   }
   const temps = entries.map((e) => join(dirname(e.path), `.${basename(e.path)}.${randomBytes(6).toString("hex")}.tmp`));

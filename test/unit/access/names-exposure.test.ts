@@ -10,10 +10,10 @@ import {
   recipientFingerprint,
   recipientLabel,
   shortRecipient,
-} from "../../../provider/resources/names";
-import { computeExposure, exposureMessage } from "../../../provider/resources/exposure";
-import { computeAccessChange, formatAccessChange, hasAccessChange } from "../../../provider/resources/access-change";
-import { appendAudit, namesFromAudit, readAudit, type AuditEntry } from "../../../provider/resources/audit-log";
+} from "../../../provider/access/names";
+import { computeExposure, exposureMessage } from "../../../provider/access/exposure";
+import { computeAccessChange, formatAccessChange, hasAccessChange } from "../../../provider/access/access-change";
+import { appendAudit, namesFromAudit, readAudit, type AuditEntry } from "../../../provider/access/audit-log";
 
 function sshKey(dir: string, comment: string): { pub: string; file: string } {
   const file = join(dir, comment);

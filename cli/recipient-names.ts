@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { DEFAULT_AUDIT_LOG, namesFromAudit, readAudit } from "../provider/resources/audit-log";
-import { canonicalRecipientText, shortRecipient } from "../provider/resources/names";
+import { DEFAULT_AUDIT_LOG, namesFromAudit, readAudit } from "../provider/access/audit-log";
+import { canonicalRecipientText, shortRecipient } from "../provider/access/names";
 
 /** How far up the project search goes. */
 const MAX_DEPTH = 64;

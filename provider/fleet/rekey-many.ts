@@ -6,10 +6,8 @@
  */
 import { promises as fsp } from "node:fs";
 import type { AgeIdentity, AgeRecipient } from "../age/index.js";
-import { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks } from "./atomic-batch.js";
-import { SopsArgumentError } from "./errors.js";
-import { updateRecipients } from "./ops.js";
-import { formatFromPath, type SopsFormat } from "./stores/index.js";
+import { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks } from "../fs/index.js";
+import { formatFromPath, SopsArgumentError, updateRecipients, type SopsFormat } from "../sops/index.js";
 
 /** What happened to one file. */
 export interface RecipientsUpdate {
@@ -21,6 +19,9 @@ export interface RecipientsUpdate {
   /** False when the file already had exactly these recipients (not rewritten). */
   written: boolean;
 }
+
+/** A file to re-key: its path, or its path and the text already read (then it is not read again). */
+export type RekeyFile = string | { readonly path: string; readonly text: string };
 
 /** Options for updateRecipientsMany. */
 export interface UpdateManyOptions {
@@ -40,22 +41,25 @@ export interface UpdateManyOptions {
  * @throws the first file's error (NoIdentityError, MacMismatchError, SopsParseError, …) before
  *   anything is written; KeyfleetError WRITE_FAILED from the write phase
  */
-export async function updateRecipientsMany(files: readonly string[], o: UpdateManyOptions): Promise<RecipientsUpdate[]> {
-  if (!Array.isArray(files) || files.some((f) => typeof f !== "string" || f === "")) throw new SopsArgumentError("files must be a list of paths", "pass e.g. [\"secrets/a.yaml\"]");
+export async function updateRecipientsMany(files: readonly RekeyFile[], o: UpdateManyOptions): Promise<RecipientsUpdate[]> {
+  if (!Array.isArray(files) || files.some((f) => !(typeof f === "string" ? f : f?.path) || (typeof f === "object" && typeof f.text !== "string"))) {
+    throw new SopsArgumentError("files must be a list of paths (or { path, text } entries)", "pass e.g. [\"secrets/a.yaml\"]");
+  }
+  const paths = files.map((f) => (typeof f === "string" ? f : f.path));
   const conc = o.concurrency ?? 16;
-  const texts: string[] = new Array<string>(files.length);
+  const texts: string[] = files.map((f) => (typeof f === "string" ? "" : f.text));
   let next = 0;
   const reader = async (): Promise<void> => {
     while (next < files.length) {
       const i = next++;
-      texts[i] = await fsp.readFile(files[i] as string, "utf8");
+      if (typeof files[i] === "string") texts[i] = await fsp.readFile(paths[i] as string, "utf8");
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(conc, files.length)) }, reader));
   const results: RecipientsUpdate[] = [];
   const writes: AtomicEntry[] = [];
-  for (let i = 0; i < files.length; i++) {
-    const file = files[i] as string;
+  for (let i = 0; i < paths.length; i++) {
+    const file = paths[i] as string;
     const format = typeof o.format === "function" ? o.format(file) : (o.format ?? formatFromPath(file));
     const recipients = typeof o.recipients === "function" ? o.recipients(file) : o.recipients;
     const r = await updateRecipients(texts[i] as string, { format, identities: o.identities, recipients, file });

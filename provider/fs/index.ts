@@ -1,0 +1,7 @@
+/**
+ * provider/fs: local file IO. Atomic single and batch writes (temp file in the same directory with
+ * the final mode, fsync, rename, directory fsync): every file is always either old or new.
+ */
+export { writeFileAtomic, type AtomicWriteHooks } from "./atomic.js";
+export { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks, type BatchWriteOptions } from "./atomic-batch.js";
+export { FsWriteError, FsArgumentError } from "./errors.js";
