@@ -34,6 +34,12 @@ export const EXIT = {
   NO_IDENTITY: 128,
   /** The input is already a sops file (sops FileAlreadyEncrypted). */
   ALREADY_ENCRYPTED: 203,
+  /** `set` got an empty value without --allow-empty (keyfleet only). */
+  EMPTY_VALUE: 10,
+  /** Another writer held the file's lock for the whole wait (keyfleet only). */
+  LOCKED: 11,
+  /** The file changed between read and write (compare-and-swap failed; nothing written; keyfleet only). */
+  FILE_CHANGED: 12,
 } as const;
 
 /** Error code (KeyfleetError.code) → exit status. Codes not listed exit GENERIC. */
@@ -52,6 +58,10 @@ const BY_CODE: Record<string, number> = {
   NO_IDENTITY: EXIT.NO_IDENTITY,
   KEY_DISCOVERY: EXIT.NO_IDENTITY,
   ALREADY_ENCRYPTED: EXIT.ALREADY_ENCRYPTED,
+  EMPTY_VALUE: EXIT.EMPTY_VALUE,
+  LOCK_TIMEOUT: EXIT.LOCKED,
+  LOCK_FAILED: EXIT.WRITE_OUTPUT,
+  FILE_CHANGED: EXIT.FILE_CHANGED,
 };
 
 /** The exit status for a KeyfleetError code. */

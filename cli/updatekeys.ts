@@ -12,7 +12,7 @@ import { listKeys, readMetadata, type SopsFormat } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";
 import { sopsVerb } from "./exit-codes";
-import { positionals, readInputText, resolveFormat } from "./files";
+import { positionals, readInputText, resolveFormat, withWriteLocks } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
 import { labelRecipient, loadNames, projectDir } from "./recipient-names";
 import { confirm, stdinIsTty } from "./prompt";
@@ -77,25 +77,36 @@ export const updatekeysVerb = sopsVerb(
       return 0;
     }
     const ids = await loadIdentities(io);
-    // every file re-keyed in memory, then one batched atomic write (fsyncs grouped); each file ends up old or new
+    // every file re-keyed in memory, then one batched atomic write (fsyncs grouped); each file ends up old or new.
+    // The files are locked from the re-read to the write: what is written and logged is computed from
+    // the file as it is now (another writer may have changed it since the plan above was shown).
     const byFile = new Map(plans.map((p) => [p.file, p] as const));
     const plan = (file: string): Plan => byFile.get(file) as Plan;
-    await explainingIdentities(undefined, ids, () =>
-      updateRecipientsMany(
-        plans.map((p) => ({ path: p.file, text: p.text })),
-        { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format },
-      ),
-    );
-    plans.forEach((p) => {
-      const exposure = recordChange({
-        file: p.file,
-        operation: p.removed.length ? "rotate" : "add-recipients",
-        added: p.added,
-        removed: p.removed,
-        keysBefore: p.removed.length ? listKeys(p.text, p.format, p.file) : [],
-      });
-      io.stderr(`${p.file}: updated (${p.added.length} added, ${p.removed.length} removed${p.removed.length ? ", data key rotated" : ""})\n`);
-      if (exposure) io.stderr(exposure + "\n");
+    await withWriteLocks("updatekeys", io, plans.map((p) => p.file), async () => {
+      const fresh = new Map(plans.map((p) => [p.file, readInputText(p.file)] as const));
+      const results = await explainingIdentities(undefined, ids, () =>
+        updateRecipientsMany(
+          plans.map((p) => ({ path: p.file, text: fresh.get(p.file) as string })),
+          { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format, locked: true },
+        ),
+      );
+      for (const r of results) {
+        const p = plan(r.file);
+        const text = fresh.get(r.file) as string;
+        if (!r.written) {
+          io.stderr(`${p.file}: already up to date\n`);
+          continue;
+        }
+        const exposure = recordChange({
+          file: p.file,
+          operation: r.removed.length ? "rotate" : "add-recipients",
+          added: r.added,
+          removed: r.removed,
+          keysBefore: r.removed.length ? listKeys(text, p.format, p.file) : [],
+        });
+        io.stderr(`${p.file}: updated (${r.added.length} added, ${r.removed.length} removed${r.removed.length ? ", data key rotated" : ""})\n`);
+        if (exposure) io.stderr(exposure + "\n");
+      }
     });
     return 0;
   },

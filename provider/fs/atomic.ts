@@ -3,6 +3,7 @@ import { closeSync, constants, fchmodSync, fsyncSync, openSync, renameSync, stat
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { FsWriteError } from "./errors.js";
+import { assertUnchanged, FileChangedError } from "./lock.js";
 
 /** Test hook: called after each chunk is written to the temp file (throw to simulate a crash). */
 export interface AtomicWriteHooks {
@@ -12,9 +13,11 @@ export interface AtomicWriteHooks {
 /**
  * Writes `data` to `path` atomically: readers see the old file or the new one, never a partial one.
  * The mode defaults to the existing file's mode, else 0600. On error the temp file is removed.
- * @throws FsWriteError (`WRITE_FAILED`) naming the path
+ * With `expect` (a {@link fileVersion} / {@link textVersion}, null for "absent"), the file must still
+ * be that version right before the rename (compare-and-swap), else nothing is written.
+ * @throws FsWriteError (`WRITE_FAILED`) naming the path; FileChangedError when `expect` does not match
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mode?: number; hooks?: AtomicWriteHooks } = {}): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mode?: number; hooks?: AtomicWriteHooks; expect?: string | null } = {}): void {
   const dir = dirname(path);
   let mode = o.mode;
   if (mode === undefined) {
@@ -39,6 +42,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mo
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
+    if (o.expect !== undefined) assertUnchanged(path, o.expect);
     renameSync(tmp, path);
   } catch (e) {
     if (fd !== undefined) {
@@ -53,6 +57,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mo
     } catch {
       /* temp may not exist */
     }
+    if (e instanceof FileChangedError) throw e;
     throw new FsWriteError(path, e);
   }
   try {

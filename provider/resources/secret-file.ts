@@ -16,7 +16,7 @@ import { dirname, resolve } from "node:path";
 import { KeyfleetError } from "../errors";
 import { discoverIdentities, encryptDataKey, type AgeIdentity, type AgeRecipient } from "../age";
 import { decrypt, encryptWithDataKey, listKeys, loadEncrypted, readMetadata, setValues, unwrapDataKey, updateRecipients, type SopsFormat } from "../sops";
-import { writeFileAtomic } from "../fs";
+import { textVersion, withFileLock, writeFileAtomic } from "../fs";
 import {
   appendAudit,
   auditEntry,
@@ -165,9 +165,16 @@ function knownName(recipient: string, previous: readonly NamedRecipient[], i: Se
 /**
  * Brings the file at `i.path` to the desired state: creates it, or adopts/updates the existing
  * one (add recipients → same data key; any removal → rotation + exposure; changed values →
- * only those keys). Writes atomically and appends one audit line per operation.
+ * only those keys). Writes atomically and appends one audit line per operation. Holds the file's
+ * lock (provider/fs) from the read to the write, and writes only if the file is still the one read.
  */
 export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[], previous: readonly NamedRecipient[] = [], adopting = true): Promise<SecretFileOutputs> {
+  const abs = absPath(i.path);
+  if (readText(abs) === undefined) ensureParentDir(abs, i.path); // the lock file lives beside the file
+  return withFileLock(abs, () => reconcileLocked(i, previousExposure, previous, adopting), { command: `pulumi SecretFile ${i.path}` });
+}
+
+async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[], previous: readonly NamedRecipient[], adopting: boolean): Promise<SecretFileOutputs> {
   const abs = absPath(i.path);
   const format = formatOf(i);
   const desired = parseNamed(i.recipients);
@@ -216,8 +223,7 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
   }
   // digests of every leaf, computed before the write so a corrupt file is refused untouched
   const valueDigests = (await digestsOf(text, format, i.path, { ...(dataKey ? { dataKey } : {}), identities })) ?? {};
-  if (original === undefined) ensureParentDir(abs, i.path);
-  if (text !== original) writeFileAtomic(abs, text, { mode: 0o644 });
+  if (text !== original) writeFileAtomic(abs, text, { mode: 0o644, expect: original === undefined ? null : textVersion(original) });
   for (const a of audit) appendAudit(auditLogOf(i), a);
   return describe(text, i, named, exposure, { valueDigests, digestsStale: false });
 }
