@@ -19,6 +19,7 @@ import type { EnvFormat } from "../render";
 import { containsUnknown, isRecord, isUnknown } from "./inputs";
 import { modeString, normalise, stableJson, type HostEnvConnection, type HostEnvInputs, type HostEnvSourceInput, type NormalInputs } from "./host-env-inputs";
 import { contentDigest, digestKeyForRead, materialise, sourceFileSha } from "./host-env-content";
+import { hostEnvOlds } from "./olds";
 import { markerExists, markerPath, restartArgv, runRestart, setMarker, withHost } from "./host-env-remote";
 
 export { check } from "./host-env-inputs";
@@ -135,7 +136,8 @@ export async function update(_id: string, _olds: HostEnvOutputs, news: HostEnvIn
  * Stats and digests the remote file. A missing file, changed content or a changed host key goes
  * into `drift`; mode, owner and group take the host's values. An unreachable host keeps the state.
  */
-export async function read(id: string, props: HostEnvOutputs): Promise<pulumi.dynamic.ReadResult> {
+export async function read(id: string, recorded: HostEnvOutputs): Promise<pulumi.dynamic.ReadResult> {
+  const props = hostEnvOlds(recorded);
   let st: RemoteStat;
   try {
     st = await withHost(props.connection, (s) => s.stat(props.path));
@@ -165,7 +167,8 @@ const COMPARED = ["connection", "sources", "sourceDigests", "env", "format", "re
  * replaced by the host's DNS name, sshd moved to another port, `/etc/app/./a.env`), and the default
  * create-then-delete would remove the file it just wrote.
  */
-export async function diff(_id: string, olds: HostEnvOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, oldOuts: HostEnvOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+  const olds = hostEnvOlds(oldOuts);
   const some = (replaces: string[] = []): pulumi.dynamic.DiffResult => ({ changes: true, replaces, deleteBeforeReplace: replaces.length > 0 });
   const c = news["connection"];
   const replaces: string[] = [];
@@ -189,7 +192,8 @@ export async function diff(_id: string, olds: HostEnvOutputs, news: Record<strin
 }
 
 /** Removes the file (and a pending restart marker) unless `keepOnDelete`. */
-export async function deleteResource(_id: string, props: HostEnvOutputs): Promise<void> {
+export async function deleteResource(_id: string, recorded: HostEnvOutputs): Promise<void> {
+  const props = hostEnvOlds(recorded);
   if (props.keepOnDelete) return;
   await withHost(props.connection, async (s) => {
     await s.remove(props.path);

@@ -39,6 +39,7 @@ import { containsUnknown, isUnknown } from "./inputs";
 import { auditLogOf, formatOf, parseNamed, rulesOf, valuePath, type SecretFileInputs } from "./secret-file-inputs";
 import { initialDocument } from "./secret-file-doc";
 import { digestsOf, leafData, valueDigest } from "./secret-file-digests";
+import { secretFileOlds } from "./olds";
 
 export { check } from "./secret-file-inputs";
 export { DIGEST_LABEL, leafDigests, valueDigest } from "./secret-file-digests";
@@ -234,7 +235,8 @@ export async function create(i: SecretFileInputs): Promise<pulumi.dynamic.Create
 }
 
 /** Applies recipient and value changes (and re-reads after an outside edit). */
-export async function update(_id: string, olds: SecretFileOutputs, news: SecretFileInputs): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(_id: string, oldOuts: SecretFileOutputs, news: SecretFileInputs): Promise<pulumi.dynamic.UpdateResult> {
+  const olds = secretFileOlds(oldOuts);
   return { outs: await reconcile(news, olds.exposure ?? [], olds.recipients ?? [], false) };
 }
 
@@ -244,7 +246,8 @@ export async function update(_id: string, olds: SecretFileOutputs, news: SecretF
  * empties them and sets `digestsStale`, so diff plans an update and consumers compare through
  * `fileSha256` meanwhile.
  */
-export async function read(id: string, props: SecretFileOutputs): Promise<pulumi.dynamic.ReadResult> {
+export async function read(id: string, recorded: SecretFileOutputs): Promise<pulumi.dynamic.ReadResult> {
+  const props = secretFileOlds(recorded);
   const text = readText(absPath(props.path));
   if (text === undefined) return { id, props: { ...props, fileSha256: "", keyNames: [], valueDigests: {}, digestsStale: false } };
   const format = formatOf(props);
@@ -267,7 +270,8 @@ export async function read(id: string, props: SecretFileOutputs): Promise<pulumi
  * Update when recipients, managed values, audit settings or the file itself changed; replace only
  * when `path` changes. Unknowns → update, without touching the disk.
  */
-export async function diff(_id: string, olds: SecretFileOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, oldOuts: SecretFileOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+  const olds = secretFileOlds(oldOuts);
   const replaces: string[] = [];
   // the same file spelled differently (`./secrets/a.yaml`) is an update: a replacement would adopt the
   // file and then delete it when deleteFileOnDestroy is set
@@ -303,7 +307,8 @@ export async function diff(_id: string, olds: SecretFileOutputs, news: Record<st
 }
 
 /** Keeps the file unless `deleteFileOnDestroy`; a removal is audited. */
-export async function deleteResource(_id: string, props: SecretFileOutputs): Promise<void> {
+export async function deleteResource(_id: string, recorded: SecretFileOutputs): Promise<void> {
+  const props = secretFileOlds(recorded);
   if (!props.deleteFileOnDestroy) return;
   const abs = absPath(props.path);
   if (!existsSync(abs)) return;
