@@ -15,7 +15,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { KeyfleetError } from "../errors";
 import { discoverIdentities, encryptDataKey, type AgeIdentity, type AgeRecipient } from "../age";
-import { decrypt, encryptWithDataKey, listKeys, loadEncrypted, readMetadata, setValues, unwrapDataKey, updateRecipients, type SopsFormat } from "../sops";
+import { decrypt, encryptWithDataKey, listKeys, loadEncrypted, readMetadata, rotate, setValues, unwrapDataKey, updateRecipients, type SopsFormat } from "../sops";
+import { complete, recoverPending, writeAhead } from "../access/audit-wal";
 import { textVersion, withFileLock, writeFileAtomic } from "../fs";
 import {
   appendAudit,
@@ -157,6 +158,18 @@ function describe(text: string, i: SecretFileInputs, named: readonly NamedRecipi
   };
 }
 
+/**
+ * Test hook: called after each write of a reconcile (the write-ahead record, the file, the audit
+ * completion); throw from it to inject a failure at that point. Empty in production.
+ */
+export const reconcileFaults: { after?: (step: "write-ahead" | "file" | "audit") => void } = {};
+
+/** Recipients recorded in state (olds) that are neither desired nor in the file any more. */
+function unrecordedRemovals(previous: readonly NamedRecipient[], inFile: readonly string[], desired: readonly NamedRecipient[]): FingerprintedRecipient[] {
+  const keep = new Set([...inFile, ...desired.map((r) => r.recipient)].map(canonicalRecipientText));
+  return previous.filter((p) => !keep.has(canonicalRecipientText(p.recipient))).map((p) => fingerprinted({ name: p.name, recipient: canonicalRecipientText(p.recipient) }));
+}
+
 /** Name of a recipient that leaves: from the previous outputs, else the audit log, else derived. */
 function knownName(recipient: string, previous: readonly NamedRecipient[], i: SecretFileInputs): string {
   const p = previous.find((r) => canonicalRecipientText(r.recipient) === recipient);
@@ -184,6 +197,7 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
   const audit: AuditEntry[] = [];
   let exposure = previousExposure;
   const original = readText(abs);
+  recoverPending(auditLogOf(i), i.path, original === undefined ? null : sha256(original)); // a change a failed run made lands in the log now
   let text: string;
   // the data key of `text`, while this run knows it (fresh file, or unwrapped and not rotated since)
   let dataKey: Uint8Array | undefined;
@@ -192,12 +206,20 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
     audit.push(auditEntry(i.path, "create", "provider", { recipientsAdded: named.map(fingerprinted), keysChanged: Object.keys(values).sort() }));
   } else {
     text = original;
-    const delta = recipientDelta(readMetadata(text, format, i.path).recipients, named, (r) => r.recipient);
+    const inFile = readMetadata(text, format, i.path).recipients;
+    const delta = recipientDelta(inFile, named, (r) => r.recipient);
     const added = delta.added.map(fingerprinted);
     const removed = delta.removed.map(canonicalRecipientText).map((r) => fingerprinted({ name: knownName(r, previous, i), recipient: r }));
+    // Exposure comes from the recipients recorded in state too: one the olds still list but the file
+    // no longer has lost access in a step the engine never recorded (it threw after the write, or
+    // the file was re-keyed outside Pulumi). It is reported, logged and the data key rotated again.
+    const gone = unrecordedRemovals(previous, inFile, named).filter((r) => !removed.some((x) => x.recipient === r.recipient));
+    removed.push(...gone);
     if (added.length > 0 || removed.length > 0) {
       const keys = listKeys(text, format, i.path);
-      const res = await updateRecipients(text, { format, identities: await identities(), recipients: desired, file: i.path });
+      const res = gone.length > 0 && added.length === 0 && delta.removed.length === 0
+        ? { text: await rotate(text, { format, identities: await identities(), recipients: desired, file: i.path }) }
+        : await updateRecipients(text, { format, identities: await identities(), recipients: desired, file: i.path });
       text = res.text;
       dataKey = undefined;
       if (removed.length > 0) {
@@ -224,8 +246,13 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
   }
   // digests of every leaf, computed before the write so a corrupt file is refused untouched
   const valueDigests = (await digestsOf(text, format, i.path, { ...(dataKey ? { dataKey } : {}), identities })) ?? {};
+  // write-ahead: the audit entries are recorded before the file changes and appended to the log after
+  const wal = audit.length > 0 ? writeAhead(auditLogOf(i), { file: i.path, before: original === undefined ? null : sha256(original), after: sha256(text), entries: audit }) : undefined;
+  reconcileFaults.after?.("write-ahead");
   if (text !== original) writeFileAtomic(abs, text, { mode: 0o644, expect: original === undefined ? null : textVersion(original) });
-  for (const a of audit) appendAudit(auditLogOf(i), a);
+  reconcileFaults.after?.("file");
+  if (wal) complete(auditLogOf(i), wal);
+  reconcileFaults.after?.("audit");
   return describe(text, i, named, exposure, { valueDigests, digestsStale: false });
 }
 
