@@ -20,7 +20,7 @@ import { containsUnknown, isRecord, isUnknown } from "./inputs";
 import { modeString, normalise, stableJson, type HostEnvConnection, type HostEnvInputs, type HostEnvSourceInput, type NormalInputs } from "./host-env-inputs";
 import { contentDigest, digestKeyForRead, materialise, sourceFileSha } from "./host-env-content";
 import { hostEnvOlds } from "./olds";
-import { markerExists, markerPath, restartArgv, runRestart, setMarker, withHost } from "./host-env-remote";
+import { markerExists, markerPath, RestartError, restartArgv, runRestart, setMarker, withHost } from "./host-env-remote";
 
 export { check } from "./host-env-inputs";
 
@@ -69,8 +69,16 @@ function attrsDiffer(st: RemoteStat, mode: number, n: NormalInputs): boolean {
   return !st.exists || st.mode !== mode || (n.owner !== "" && st.owner !== n.owner) || (n.group !== "" && st.group !== n.group);
 }
 
-/** Materialise, push when needed, restart when the content changed. */
-async function apply(n: NormalInputs): Promise<HostEnvOutputs> {
+/**
+ * Materialise, push when needed, restart when the content changed.
+ *
+ * Partial failure policy: a Create whose restart fails ROLLS BACK. When the file did not exist
+ * before, the env file and its restart marker are removed again and the error says so, because the
+ * engine records nothing for a failed Create and would never delete them. An Update whose restart
+ * fails keeps the new file and the marker (the engine keeps tracking the resource), and the next
+ * up retries the restart.
+ */
+async function apply(n: NormalInputs, creating = false): Promise<HostEnvOutputs> {
   const m = await materialise(n.sources, n.env, n.format);
   const sha = sha256(m.content);
   const mode = parseInt(n.mode, 8);
@@ -92,7 +100,16 @@ async function apply(n: NormalInputs): Promise<HostEnvOutputs> {
       after = await s.stat(n.path);
       if (!after.exists || after.sha256 !== sha) throw new KeyfleetError("HOSTENV_VERIFY", `${w} changed right after it was written`, { file: w, hint: "another process may be writing the same file" });
     }
-    if (argv !== undefined && pending) await runRestart(s, w, n.path, argv, [...m.secretValues, m.content.toString("utf8")]);
+    if (argv !== undefined && pending) {
+      try {
+        await runRestart(s, w, n.path, argv, [...m.secretValues, m.content.toString("utf8")]);
+      } catch (e) {
+        if (!creating || before.exists || !(e instanceof RestartError)) throw e;
+        await s.remove(n.path);
+        await s.remove(markerPath(n.path));
+        throw rolledBack(e, w);
+      }
+    }
     const digest = contentDigest(m.digestKey, n.path, sha);
     return {
       connection: n.connection,
@@ -121,10 +138,20 @@ async function apply(n: NormalInputs): Promise<HostEnvOutputs> {
   });
 }
 
+/** The error of a Create rolled back after its restart failed (the restart's own message first). */
+function rolledBack(e: RestartError, w: string): KeyfleetError {
+  const base = e.hint !== undefined && e.message.endsWith(`; ${e.hint}`) ? e.message.slice(0, -(e.hint.length + 2)) : e.message;
+  return new KeyfleetError("HOSTENV_RESTART", `${base}; create rolled back: ${w} and its restart marker were removed`, {
+    file: w,
+    hint: "fix the restart command or the service and run up again (the file is then written and the restart run)",
+    cause: e,
+  });
+}
+
 /** Pushes the file; the id is `host:port:path`. */
 export async function create(i: HostEnvInputs): Promise<pulumi.dynamic.CreateResult> {
   const n = normalise(i);
-  return { id: where(n), outs: await apply(n) };
+  return { id: where(n), outs: await apply(n, true) };
 }
 
 /** Re-materialises and pushes when anything differs on the host. */
