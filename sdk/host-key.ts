@@ -58,6 +58,11 @@ export class HostKey extends pulumi.dynamic.Resource {
   public readonly named: pulumi.Output<NamedRecipient>;
   /** The display name as an input (known in preview). */
   public readonly displayName: pulumi.Input<string>;
+  /**
+   * For a host trusted by `expectedFingerprint` (no pinned key): its name and fingerprint, known in
+   * preview although the key itself is read only at up. Undefined otherwise.
+   */
+  public readonly planned: { readonly name: pulumi.Input<string>; readonly fingerprint: pulumi.Input<string> } | undefined;
 
   constructor(name: string, args: HostKeyArgs, opts?: pulumi.CustomResourceOptions) {
     validateArgs("HostKey", name, hostKeyArgsSchema, args);
@@ -80,6 +85,7 @@ export class HostKey extends pulumi.dynamic.Resource {
       "HostKey",
     );
     this.displayName = displayName;
+    this.planned = args.publicKey === undefined && args.expectedFingerprint !== undefined ? { name: displayName, fingerprint: args.expectedFingerprint } : undefined;
     // A pinned key gives the recipient before the scan, so preview can show it.
     this.named =
       args.publicKey !== undefined

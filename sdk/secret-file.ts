@@ -3,7 +3,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { secretFileArgsSchema, validateArgs } from "./schemas";
-import { recipientEntry, type RecipientLike } from "./recipients";
+import { knownOrPlanned, recipientEntry, type PlannedRecipient, type RecipientLike } from "./recipients";
+import type { NamedRecipient } from "../provider/access/names";
 import { accessSummary } from "./access-log";
 import type { SopsFormat } from "../provider/sops";
 import { lazyProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
@@ -109,8 +110,10 @@ export class SecretFile extends pulumi.dynamic.Resource {
       "SecretFile",
     );
     if (logAccessChanges !== false) {
-      pulumi.all([args.path, args.format, args.auditLog, pulumi.all(entries.map((e) => e.named))]).apply(([path, format, auditLog, desired]) => {
-        const msg = accessSummary({ path, desired, ...(format ? { format } : {}), ...(auditLog ? { auditLog } : {}) });
+      pulumi.all([args.path, args.format, args.auditLog, pulumi.all(entries.map(knownOrPlanned))]).apply(([path, format, auditLog, all]) => {
+        const desired = all.filter((r): r is NamedRecipient => "recipient" in r);
+        const planned = all.filter((r): r is PlannedRecipient => !("recipient" in r));
+        const msg = accessSummary({ path, desired, planned, ...(format ? { format } : {}), ...(auditLog ? { auditLog } : {}) });
         if (msg !== "") void pulumi.log.info(msg, this);
       });
     }
