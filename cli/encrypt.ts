@@ -103,17 +103,18 @@ export const encryptVerb = sopsVerb(
   },
 );
 
+/** Encrypts FILE to stdout, `--output` or (with `--in-place`, under the caller's lock) FILE itself. */
 async function encryptFile(file: string, args: ParsedArgs, io: CliIo): Promise<number> {
-    const format = resolveFormat("encrypt", args.flags["input-type"], file);
-    const bytes = readInput(file);
-    if (isSopsFile(bytes.toString("utf8"), format)) {
-      throw new KeyfleetError("ALREADY_ENCRYPTED", `${file} is already encrypted with sops`, { file, hint: "use keyfleet set, updatekeys or rotate to change it, or decrypt it first" });
-    }
-    const { recipients, rules } = recipientsFor(file, args);
-    const plain = format === "binary" ? new Uint8Array(bytes) : bytes.toString("utf8");
-    const out = await encrypt(plain, { format, recipients, ...(rules ? { rules } : {}), file });
-    const dest = args.flags["in-place"] === true ? file : strFlag(args.flags.output);
-    if (dest === undefined) io.stdout(out);
-    else writeOutput(dest, out, existingMode(dest) ?? existingMode(file) ?? 0o600, dest === file ? textVersion(bytes) : undefined);
-    return 0;
+  const format = resolveFormat("encrypt", args.flags["input-type"], file);
+  const bytes = readInput(file);
+  if (isSopsFile(bytes.toString("utf8"), format)) {
+    throw new KeyfleetError("ALREADY_ENCRYPTED", `${file} is already encrypted with sops`, { file, hint: "use keyfleet set, updatekeys or rotate to change it, or decrypt it first" });
+  }
+  const { recipients, rules } = recipientsFor(file, args);
+  const plain = format === "binary" ? new Uint8Array(bytes) : bytes.toString("utf8");
+  const out = await encrypt(plain, { format, recipients, ...(rules ? { rules } : {}), file });
+  const dest = args.flags["in-place"] === true ? file : strFlag(args.flags.output);
+  if (dest === undefined) io.stdout(out);
+  else writeOutput(dest, out, existingMode(dest) ?? existingMode(file) ?? 0o600, dest === file ? textVersion(bytes) : undefined);
+  return 0;
 }
