@@ -8,7 +8,8 @@ import { isKeyfleetError, KeyfleetError } from "../provider/errors";
 import { encrypt, readMetadata, type EncryptRules } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
-import { existingMode, INPUT_TYPE_FLAG, positionals, readInput, resolveFormat, strFlag, writeOutput } from "./files";
+import { existingMode, INPUT_TYPE_FLAG, positionals, readInput, resolveFormat, strFlag, withWriteLocks, writeOutput } from "./files";
+import { textVersion } from "../provider/fs";
 import { parseRecipientList, ruleRecipients, storeOptionsOf } from "./recipients";
 
 const RULE_FLAGS: [string, keyof EncryptRules][] = [
@@ -96,17 +97,24 @@ export const encryptVerb = sopsVerb(
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const [file] = positionals("encrypt", args.positionals, 1, "FILE") as [string];
-    const format = resolveFormat("encrypt", args.flags["input-type"], file);
-    const bytes = readInput(file);
-    if (isSopsFile(bytes.toString("utf8"), format)) {
-      throw new KeyfleetError("ALREADY_ENCRYPTED", `${file} is already encrypted with sops`, { file, hint: "use keyfleet set, updatekeys or rotate to change it, or decrypt it first" });
-    }
-    const { recipients, rules } = recipientsFor(file, args);
-    const plain = format === "binary" ? new Uint8Array(bytes) : bytes.toString("utf8");
-    const out = await encrypt(plain, { format, recipients, ...(rules ? { rules } : {}), file, stores: storeOptionsOf(file) });
-    const dest = args.flags["in-place"] === true ? file : strFlag(args.flags.output);
-    if (dest === undefined) io.stdout(out);
-    else writeOutput(dest, out, existingMode(dest) ?? existingMode(file) ?? 0o600);
-    return 0;
+    // in place: one writer at a time, and the plaintext must still be what was read when it is replaced
+    if (args.flags["in-place"] === true) return withWriteLocks("encrypt", io, [file], () => encryptFile(file, args, io));
+    return encryptFile(file, args, io);
   },
 );
+
+/** Encrypts FILE to stdout, `--output` or (with `--in-place`, under the caller's lock) FILE itself. */
+async function encryptFile(file: string, args: ParsedArgs, io: CliIo): Promise<number> {
+  const format = resolveFormat("encrypt", args.flags["input-type"], file);
+  const bytes = readInput(file);
+  if (isSopsFile(bytes.toString("utf8"), format)) {
+    throw new KeyfleetError("ALREADY_ENCRYPTED", `${file} is already encrypted with sops`, { file, hint: "use keyfleet set, updatekeys or rotate to change it, or decrypt it first" });
+  }
+  const { recipients, rules } = recipientsFor(file, args);
+  const plain = format === "binary" ? new Uint8Array(bytes) : bytes.toString("utf8");
+  const out = await encrypt(plain, { format, recipients, ...(rules ? { rules } : {}), file, stores: storeOptionsOf(file) });
+  const dest = args.flags["in-place"] === true ? file : strFlag(args.flags.output);
+  if (dest === undefined) io.stdout(out);
+  else writeOutput(dest, out, existingMode(dest) ?? existingMode(file) ?? 0o600, dest === file ? textVersion(bytes) : undefined);
+  return 0;
+}

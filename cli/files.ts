@@ -3,10 +3,10 @@
  * (extension or `--input-type`/`--output-type`), and write results atomically.
  */
 import { readFileSync, statSync } from "node:fs";
-import { writeFileAtomic } from "../provider/fs";
+import { describeHolder, withFileLocks, writeFileAtomic } from "../provider/fs";
 import { formatFromPath, MAX_SOPS_FILE_BYTES, SOPS_FORMATS, type SopsFormat } from "../provider/sops";
 import { KeyfleetError } from "../provider/errors";
-import { UsageError, type FlagSpec } from "./args";
+import { UsageError, type CliIo, type FlagSpec } from "./args";
 
 /** The formats a `--input-type`/`--output-type` flag accepts. */
 export const FORMATS: readonly SopsFormat[] = SOPS_FORMATS;
@@ -61,11 +61,24 @@ export function existingMode(path: string): number | undefined {
 
 /**
  * Writes `data` atomically (temp file in the same directory, fsync, rename), keeping the file's mode.
- * New files get 0600 unless `mode` is given.
- * @throws KeyfleetError `WRITE_FAILED` naming the file
+ * New files get 0600 unless `mode` is given. With `expect` (the version read, see provider/fs
+ * `textVersion`) the file must still be that version right before the rename (compare-and-swap).
+ * @throws KeyfleetError `WRITE_FAILED` naming the file; `FILE_CHANGED` when `expect` does not match
  */
-export function writeOutput(path: string, data: string | Uint8Array, mode?: number): void {
-  writeFileAtomic(path, data, { mode: mode ?? existingMode(path) ?? 0o600 });
+export function writeOutput(path: string, data: string | Uint8Array, mode?: number, expect?: string | null): void {
+  writeFileAtomic(path, data, { mode: mode ?? existingMode(path) ?? 0o600, ...(expect !== undefined ? { expect } : {}) });
+}
+
+/**
+ * Runs `fn` holding the lock of every file in `files` (one writer at a time per sops file). While
+ * another command holds one, says once on stderr who it waits for; gives up after the lock timeout.
+ * @throws LockTimeoutError (`LOCK_TIMEOUT`) naming the holder's pid and command
+ */
+export function withWriteLocks<T>(verb: string, io: CliIo, files: readonly string[], fn: () => Promise<T>): Promise<T> {
+  return withFileLocks(files, fn, {
+    command: `keyfleet ${verb}`,
+    onWait: (h, lockFile) => io.stderr(`keyfleet: waiting for ${h ? describeHolder(h) : "another writer"} to release ${lockFile}\n`),
+  });
 }
 
 /** A string flag's value, or undefined. */

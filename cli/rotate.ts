@@ -7,7 +7,7 @@
 import { parseRecipient, recipientDelta } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
 import { canonicalRecipientText } from "../provider/access/names";
-import { writeFilesAtomic } from "../provider/fs";
+import { assertUnchanged, textVersion, writeFilesAtomic } from "../provider/fs";
 import { listKeys, readMetadata, rotate } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { auditPath, recordChange } from "./audit-trail";
@@ -16,7 +16,7 @@ import { projectDir } from "./recipient-names";
 import { cliPendingDigests } from "./pending-view";
 import { REASON_FLAG, reasonOf } from "./reason";
 import { sopsVerb } from "./exit-codes";
-import { existingMode, positionals, readInputText, resolveFormat, strFlag, writeOutput } from "./files";
+import { existingMode, positionals, readInputText, resolveFormat, strFlag, withWriteLocks, writeOutput } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
 import { parseRecipientList, storeOptionsOf } from "./recipients";
 
@@ -47,6 +47,8 @@ export const rotateVerb = sopsVerb(
     const rm = strFlag(args.flags["rm-age"]) === undefined ? [] : parseRecipientList(strFlag(args.flags["rm-age"]) as string, "--rm-age");
     const rmSet = new Set(rm.map((r) => canonicalRecipientText(r.toString())));
     const ids = await loadIdentities(io);
+    // every file is read, rotated and written under its lock; compare-and-swap before the rename
+    return withWriteLocks("rotate", io, files, async () => {
     const plans: { file: string; text: string; out: string; added: string[]; removed: string[]; format: ReturnType<typeof resolveFormat> }[] = [];
     for (const file of files) {
       const format = resolveFormat("rotate", args.flags["input-type"], file);
@@ -66,8 +68,10 @@ export const rotateVerb = sopsVerb(
       plans.push({ file, text, out, added, removed, format });
     }
     // several files: one batched atomic write (fsyncs grouped); each file ends up old or new
-    if (plans.length > 1) await writeFilesAtomic(plans.map((p) => ({ path: p.file, data: p.out, mode: existingMode(p.file) ?? 0o600 })));
-    else if (plans[0]) writeOutput(plans[0].file, plans[0].out);
+    if (plans.length > 1) {
+      for (const p of plans) assertUnchanged(p.file, textVersion(p.text));
+      await writeFilesAtomic(plans.map((p) => ({ path: p.file, data: p.out, mode: existingMode(p.file) ?? 0o600 })));
+    } else if (plans[0]) writeOutput(plans[0].file, plans[0].out, undefined, textVersion(plans[0].text));
     for (const p of plans) {
       const keysBefore = p.removed.length ? listKeys(p.text, p.format, p.file) : [];
       const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
@@ -77,5 +81,6 @@ export const rotateVerb = sopsVerb(
       if (exposure) io.stderr(exposure + "\n");
     }
     return 0;
+    });
   },
 );

@@ -9,7 +9,8 @@ import { storeOptionsOf } from "./recipients";
 import type { CliIo, ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";
 import { sopsVerb } from "./exit-codes";
-import { INPUT_TYPE_FLAG, positionals, readInputText, resolveFormat, writeOutput } from "./files";
+import { INPUT_TYPE_FLAG, positionals, readInputText, resolveFormat, withWriteLocks, writeOutput } from "./files";
+import { textVersion } from "../provider/fs";
 import { explainingIdentities, loadIdentities } from "./identities";
 import { formatKeyPath, parseKeyPath } from "./keypath";
 import { readSecretValue } from "./prompt";
@@ -38,17 +39,20 @@ export const setVerb = sopsVerb(
   {
     name: "set",
     summary: "set one value of a sops file from stdin or a hidden prompt",
-    usage: "FILE KEYPATH [--json] [--raw]",
+    usage: "FILE KEYPATH [--json] [--raw] [--allow-empty]",
     details:
       `KEYPATH as sops writes it ('["db"]["password"]') or dotted (db.password); dotenv files take one\n` +
       "key, ini files [section, key]. The value comes from stdin when piped (one trailing newline\n" +
       "removed unless --raw) or from a prompt that does not echo; never from the command line.\n" +
       "Other values keep their exact ciphertext; the write is atomic and logged (key name only) in\n" +
-      ".keyfleet/audit.jsonl.\n" +
+      ".keyfleet/audit.jsonl. An empty value (closed stdin, Enter or Ctrl-D at the prompt) is refused\n" +
+      "with exit code 10 unless --allow-empty. The file is locked while it is rewritten; a second\n" +
+      "writer waits (exit code 11 when it gives up, 12 when the file changed underneath).\n" +
       "example: printf %s \"$NEW_PASSWORD\" | keyfleet set secrets/app.yaml '[\"db\"][\"password\"]'",
     flags: {
       json: { type: "boolean", description: "the value is JSON (a string, number or boolean), as sops set takes it" },
       raw: { type: "boolean", description: "keep stdin byte for byte (no trailing newline removed)" },
+      "allow-empty": { type: "boolean", description: "store an empty string (refused by default: it is almost always a mistake)" },
       "input-type": INPUT_TYPE_FLAG,
       reason: REASON_FLAG,
     },
@@ -64,10 +68,22 @@ export const setVerb = sopsVerb(
     const before = await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, report: ids.report }));
     const raw = await readSecretValue(io, formatKeyPath(path), { raw: args.flags.raw === true });
     const value = args.flags.json === true ? jsonScalar(raw) : raw;
-    const out = await explainingIdentities(file, ids, () => setValues(text, { format, identities: ids.identities, changes: [{ path, value }], file, stores: storeOptionsOf(file) }));
-    const pending = await cliPendingDigests({ root: projectDir(file), file: auditPath(file), format, textBefore: text, textAfter: out, identities: ids.identities, dataKey: before.dataKey });
-    writeOutput(file, out);
-    recordChange({ file, operation: "set-values", keysChanged: [path.join(".")], ...(reason ? { reason } : {}), ...(pending ? { pending } : {}) });
+    if (value === "" && args.flags["allow-empty"] !== true) {
+      throw new KeyfleetError("EMPTY_VALUE", `refusing to store an empty value at ${formatKeyPath(path)} in ${file}`, {
+        file,
+        hint: "type or pipe the value, or pass --allow-empty to store an empty string",
+      });
+    }
+    // read, change and write under the file's lock, checking before the rename that nobody else wrote it
+    await withWriteLocks("set", io, [file], async () => {
+      const current = readInputText(file);
+      const out = await explainingIdentities(file, ids, () => setValues(current, { format, identities: ids.identities, changes: [{ path, value }], file, stores: storeOptionsOf(file) }));
+      // the data key read before the lock holds only if nobody rewrote the file meanwhile
+      const dataKey = current === text ? before.dataKey : undefined;
+      const pending = await cliPendingDigests({ root: projectDir(file), file: auditPath(file), format, textBefore: current, textAfter: out, identities: ids.identities, ...(dataKey ? { dataKey } : {}) });
+      writeOutput(file, out, undefined, textVersion(current));
+      recordChange({ file, operation: "set-values", keysChanged: [path.join(".")], ...(reason ? { reason } : {}), ...(pending ? { pending } : {}) });
+    });
     return 0;
   },
 );

@@ -7,7 +7,7 @@
  */
 import { recipientDelta, recipientText } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
-import { updateRecipientsMany, type RecipientsUpdate } from "../provider/fleet/rekey-many";
+import { updateRecipientsMany } from "../provider/fleet/rekey-many";
 import { describeMismatch, labelMismatches, listKeys, loadEncrypted, readMetadata, type SopsFormat } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { auditPath, recordChange } from "./audit-trail";
@@ -15,7 +15,7 @@ import { keyName } from "../provider/access/exposure";
 import { cliPendingDigests } from "./pending-view";
 import { REASON_FLAG, reasonOf } from "./reason";
 import { sopsVerb } from "./exit-codes";
-import { positionals, readInputText, resolveFormat } from "./files";
+import { positionals, readInputText, resolveFormat, withWriteLocks } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
 import { labelRecipient, loadNames, projectDir } from "./recipient-names";
 import { confirm, stdinIsTty } from "./prompt";
@@ -89,31 +89,44 @@ export const updatekeysVerb = sopsVerb(
       return 0;
     }
     const ids = await loadIdentities(io);
-    // every file re-keyed (rotated where labels cannot be trusted) in memory, then one batched atomic write (fsyncs grouped); each file ends up old or new
+    // every file re-keyed (rotated where labels cannot be trusted) in memory, then one batched atomic
+    // write (fsyncs grouped); each file ends up old or new. The files are locked from the re-read to
+    // the write: what is written and logged is computed from the file as it is now (another writer
+    // may have changed it since the plan above was shown).
     const byFile = new Map(plans.map((p) => [p.file, p] as const));
     const plan = (file: string): Plan => byFile.get(file) as Plan;
-    const results = await explainingIdentities(undefined, ids, () =>
-      updateRecipientsMany(
-        plans.map((p) => ({ path: p.file, text: p.text })),
-        { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format, forceRotate: (f) => plan(f).relabelled, stores: storeOptionsOf },
-      ),
-    );
-    for (const [i, p] of plans.entries()) {
-      const keysBefore = p.removed.length || p.relabelled ? listKeys(p.text, p.format, p.file) : [];
-      const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
-      const pending = await cliPendingDigests({ root: projectDir(p.file), file: auditPath(p.file), format: p.format, textBefore: p.text, textAfter: (results[i] as RecipientsUpdate).text, identities: ids.identities, exposedNow });
-      const exposure = recordChange({
-        file: p.file,
-        operation: p.removed.length || p.relabelled ? "rotate" : "add-recipients",
-        added: p.added,
-        removed: p.removed,
-        keysBefore,
-        ...(reason ? { reason } : {}),
-        ...(pending ? { pending } : {}),
-      });
-      io.stderr(`${p.file}: updated (${p.added.length} added, ${p.removed.length} removed${p.removed.length || p.relabelled ? ", data key rotated" : ""})\n`);
-      if (exposure) io.stderr(exposure + "\n");
-    }
+    await withWriteLocks("updatekeys", io, plans.map((p) => p.file), async () => {
+      const fresh = new Map(plans.map((p) => [p.file, readInputText(p.file)] as const));
+      const results = await explainingIdentities(undefined, ids, () =>
+        updateRecipientsMany(
+          plans.map((p) => ({ path: p.file, text: fresh.get(p.file) as string })),
+          { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format, forceRotate: (f) => plan(f).relabelled, stores: storeOptionsOf, locked: true },
+        ),
+      );
+      for (const r of results) {
+        const p = plan(r.file);
+        const text = fresh.get(r.file) as string;
+        if (!r.written) {
+          io.stderr(`${p.file}: already up to date\n`);
+          continue;
+        }
+        const rotated = r.removed.length > 0 || p.relabelled;
+        const keysBefore = rotated ? listKeys(text, p.format, p.file) : [];
+        const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
+        const pending = await cliPendingDigests({ root: projectDir(p.file), file: auditPath(p.file), format: p.format, textBefore: text, textAfter: r.text, identities: ids.identities, exposedNow });
+        const exposure = recordChange({
+          file: p.file,
+          operation: rotated ? "rotate" : "add-recipients",
+          added: r.added,
+          removed: r.removed,
+          keysBefore,
+          ...(reason ? { reason } : {}),
+          ...(pending ? { pending } : {}),
+        });
+        io.stderr(`${p.file}: updated (${r.added.length} added, ${r.removed.length} removed${rotated ? ", data key rotated" : ""})\n`);
+        if (exposure) io.stderr(exposure + "\n");
+      }
+    });
     return 0;
   },
 );

@@ -45,6 +45,12 @@ export const EXIT = {
   EDITOR: 201,
   /** exec-env: the kernel refused to start CMD, its environment is too large (E2BIG; 126 as a shell). */
   ENV_TOO_LARGE: 126,
+  /** `set` got an empty value without --allow-empty (keyfleet only). */
+  EMPTY_VALUE: 10,
+  /** Another writer held the file's lock for the whole wait (keyfleet only). */
+  LOCKED: 11,
+  /** The file changed between read and write (compare-and-swap failed; nothing written; keyfleet only). */
+  FILE_CHANGED: 12,
 } as const;
 
 /** One of the {@link EXIT} statuses. */
@@ -147,15 +153,17 @@ export const ERROR_CODES = {
   /** edit: the editor could not run, crashed or exited non-zero. */
   EDITOR_FAILED: { exit: EXIT.EDITOR },
   /** Another writer holds the file's lock past the wait, or the lock could not be taken. */
-  LOCK_FAILED: { exit: EXIT.GENERIC },
+  LOCK_FAILED: { exit: EXIT.WRITE_OUTPUT },
   /** exec-env: the child's environment (values plus the caller's) is over the kernel's limit (E2BIG). */
   ENV_TOO_LARGE: { exit: EXIT.ENV_TOO_LARGE },
   /** A private key file could not be written safely (readable by others, a symlink, another owner's). */
   KEY_WRITE: { exit: EXIT.WRITE_OUTPUT },
   /** Another writer held the file's lock for longer than the bounded wait. */
-  LOCK_TIMEOUT: { exit: EXIT.GENERIC },
+  LOCK_TIMEOUT: { exit: EXIT.LOCKED },
   /** The file changed between read and write (compare-and-swap); nothing was written. */
-  FILE_CHANGED: { exit: EXIT.GENERIC },
+  FILE_CHANGED: { exit: EXIT.FILE_CHANGED },
+  /** `set` got an empty value without --allow-empty. */
+  EMPTY_VALUE: { exit: EXIT.EMPTY_VALUE },
   /** A fleet inventory file cannot be read. */
   INVENTORY_READ: { exit: EXIT.GENERIC },
   /** A fleet inventory file is invalid. */

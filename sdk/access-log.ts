@@ -41,11 +41,19 @@ export function accessChangeOnDisk(o: {
   });
 }
 
-/** The summary to log for a file, or "" when nothing changes. Never throws (a log must not break a program). */
-export function accessSummary(o: Parameters<typeof accessChangeOnDisk>[0]): string {
+/**
+ * The summary to log for a file, or "" when nothing changes. Never throws (a log must not break a
+ * program). `planned` are hosts pinned by expected fingerprint whose key is read only at up: each
+ * gets `+ web-3 (host key SHA256:…, read at up) gains access`, and is not counted as leaving.
+ */
+export function accessSummary(o: Parameters<typeof accessChangeOnDisk>[0] & { planned?: readonly { name: string; fingerprint: string }[] }): string {
   try {
-    const c = accessChangeOnDisk(o);
-    return hasAccessChange(c) ? formatAccessChange(c) : "";
+    const planned = o.planned ?? [];
+    const full = accessChangeOnDisk(o);
+    const c = { ...full, loses: full.loses.filter((l) => !planned.some((p) => p.name === l.name)) };
+    const lines = hasAccessChange(c) ? [formatAccessChange(c)] : [];
+    for (const p of planned) lines.push(`${o.path}: + ${p.name} (host key ${p.fingerprint}, read at up) gains access`);
+    return lines.join("\n");
   } catch (e) {
     return `${o.path}: cannot read the current recipients (${e instanceof Error ? e.message : String(e)})`;
   }

@@ -9,6 +9,26 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 
+/**
+ * The module of every keyfleet resource's type token. Each resource registers as
+ * `pulumi-nodejs:dynamic/keyfleet:<Type>` (the SDK's dynamic `Resource` `module` and `type`
+ * arguments), so a Recipient and a HostKey of the same name do not collide. Nothing was released
+ * under the old shared token `pulumi-nodejs:dynamic:Resource`, so no aliases are needed.
+ */
+export const RESOURCE_MODULE = "keyfleet";
+
+/** The full type token of a keyfleet resource, e.g. `pulumi-nodejs:dynamic/keyfleet:SecretFile`. */
+export function resourceToken(type: string): string {
+  return `pulumi-nodejs:dynamic/${RESOURCE_MODULE}:${type}`;
+}
+
+/**
+ * The SDK view of a provider's outputs: each field of the provider's `…Outputs` interface as a
+ * `pulumi.Output`. Resource classes declare their outputs as `Outs<"name">` members, so their types
+ * follow the provider interface instead of being copied by hand.
+ */
+export type OutputsOf<T> = { readonly [K in keyof T]-?: pulumi.Output<T[K]> };
+
 /** The six functions a provider module under `provider/resources/` exports. */
 export interface ProviderModule {
   check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult>;

@@ -32,6 +32,8 @@ export interface PlanInput {
   readonly hosts: Readonly<Record<string, { readonly envFiles?: readonly PlanEnvFile[] }>>;
   /** File names, in declaration order. */
   readonly files: readonly string[];
+  /** The Fleet's name, which prefixes every child resource name (`<fleet>-<child>`); used in messages. Default: "<fleet>". */
+  readonly fleetName?: string;
 }
 
 /** The derived access plan. */
@@ -124,10 +126,41 @@ export function planFleet(input: PlanInput): FleetPlan {
     hostFiles[h] = input.files.filter((f) => used.has(f));
     for (const f of hostFiles[h]) fileHosts[f]?.push(h);
   }
+  problems.push(...nameCollisions(input, envFileNames));
   if (problems.length > 0) throw new FleetPlanError(problems);
   const fileRecipients: Record<string, string[]> = {};
   for (const f of input.files) fileRecipients[f] = [...input.operators, ...input.ci, ...(fileHosts[f] ?? [])];
   return { fileRecipients, fileHosts, hostFiles, unusedFiles: input.files.filter((f) => (fileHosts[f] ?? []).length === 0), envFileNames };
+}
+
+/**
+ * Child resource names that collide: each child is `<fleet>-<name>` (recipients, hosts, files) or
+ * `<fleet>-<host>-<fragment>` (env files), so a file `web-app` and an env file `app` of host `web`
+ * would share one name. Names among recipients, hosts and files are checked by {@link planFleet}
+ * itself; this adds the env files.
+ */
+function nameCollisions(input: PlanInput, envFileNames: Record<string, Record<string, string>>): string[] {
+  const fleet = input.fleetName ?? "<fleet>";
+  const owner = new Map<string, string>();
+  const envHost = new Map<string, string>(); // name → host, for env files (a clash within one host is reported by planFleet)
+  for (const n of [...input.operators, ...input.ci]) owner.set(n, `recipient ${JSON.stringify(n)}`);
+  for (const n of Object.keys(input.hosts)) owner.set(n, `host ${JSON.stringify(n)}`);
+  for (const n of input.files) if (!owner.has(n)) owner.set(n, `file ${JSON.stringify(n)}`);
+  const problems: string[] = [];
+  for (const [h, envs] of Object.entries(envFileNames)) {
+    for (const [path, fragment] of Object.entries(envs)) {
+      const name = `${h}-${fragment}`;
+      const what = `env file ${JSON.stringify(path)} of host ${JSON.stringify(h)}`;
+      const other = owner.get(name);
+      if (other !== undefined && envHost.get(name) === h) continue;
+      if (other !== undefined) problems.push(`${what} and ${other} would both be named ${JSON.stringify(`${fleet}-${name}`)}; give the env file a different name`);
+      else {
+        owner.set(name, what);
+        envHost.set(name, h);
+      }
+    }
+  }
+  return problems;
 }
 
 /** A resource-name fragment for an env file path: `/srv/app/.env` → `srv-app-.env`. */

@@ -11,7 +11,7 @@ import { Recipient } from "./recipient";
 import { HostKey } from "./host-key";
 import { SecretFile } from "./secret-file";
 import { HostEnv } from "./host-env";
-import { planFleet, envFileSlug, type FleetPlan } from "./fleet-plan";
+import { planFleet, envFileSlug, type FleetPlan, type PlanInput } from "./fleet-plan";
 import type { SopsFormat } from "../provider/sops";
 import { KeyfleetError } from "../provider/errors";
 import type { EnvFileOptions } from "../provider/resources/host-env-inputs";
@@ -122,107 +122,152 @@ export class Fleet extends pulumi.ComponentResource {
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("keyfleet:index:Fleet", name, {}, opts);
-    const operators = args.operators ?? {};
-    const ci = args.ci ?? {};
     const hosts = args.hosts ?? {};
-    this.plan = planFleet({
-      operators: Object.keys(operators),
-      ci: Object.keys(ci),
-      hosts: Object.fromEntries(Object.entries(hosts).map(([h, spec]) => [h, { envFiles: spec.envFiles ?? [] }])),
-      files: Object.keys(args.files),
-    });
+    this.plan = planFleet(planInput(name, args));
     const child = { parent: this };
-
-    this.recipients = {};
-    for (const [n, key] of [...Object.entries(operators), ...Object.entries(ci)]) {
-      this.recipients[n] = key instanceof Recipient ? key : new Recipient(`${name}-${n}`, { name: n, publicKey: key }, child);
-    }
-    this.hostKeys = {};
-    for (const [h, spec] of Object.entries(hosts)) {
-      this.hostKeys[h] = new HostKey(
-        `${name}-${h}`,
-        {
-          name: h,
-          host: spec.address,
-          ...(spec.port !== undefined ? { port: spec.port } : {}),
-          ...(spec.hostKey !== undefined ? { publicKey: spec.hostKey } : {}),
-          ...(spec.expectedFingerprint !== undefined ? { expectedFingerprint: spec.expectedFingerprint } : {}),
-          ...(spec.trustOnFirstUse !== undefined ? { trustOnFirstUse: spec.trustOnFirstUse } : {}),
-          ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
-        },
-        child,
-      );
-    }
+    this.recipients = buildRecipients(name, { ...(args.operators ?? {}), ...(args.ci ?? {}) }, child);
+    this.hostKeys = buildHostKeys(name, hosts, child);
     const byName = (n: string): Recipient | HostKey => {
       const r = this.recipients[n] ?? this.hostKeys[n];
       if (!r) throw new Error(`fleet "${name}": no recipient named ${n}`); // unreachable: planFleet checked the names
       return r;
     };
-    this.files = {};
-    for (const [f, spec] of Object.entries(args.files)) {
-      this.files[f] = new SecretFile(
-        `${name}-${f}`,
-        {
-          path: spec.path,
-          recipients: (this.plan.fileRecipients[f] ?? []).map(byName),
-          ...(spec.values !== undefined ? { values: spec.values } : {}),
-          ...(spec.format !== undefined ? { format: spec.format } : {}),
-          ...(args.auditLog !== undefined ? { auditLog: args.auditLog } : {}),
-        },
-        child,
-      );
-    }
+    this.files = buildFiles(name, args, this.plan, byName, child);
     this.envFiles = {};
     for (const [h, spec] of Object.entries(hosts)) {
-      const hostKey = this.hostKeys[h] as HostKey;
-      const envs: Record<string, HostEnv> = {};
-      for (const env of spec.envFiles ?? []) {
-        if (spec.user === undefined) throw new KeyfleetError("BAD_ARGUMENTS", `fleet "${name}": host "${h}" has env files but no user; set hosts.${h}.user`);
-        const { path, sources, name: _fragment, ...fileOptions } = env; // fileOptions: env and EnvFileOptions, passed to HostEnv as they are
-        envs[env.path] = new HostEnv(
-          `${name}-${h}-${this.plan.envFileNames[h]?.[path] ?? envFileSlug(env)}`,
-          {
-            connection: {
-              host: spec.address,
-              user: spec.user,
-              hostKey: spec.hostKey ?? hostKey.publicKey,
-              ...(spec.port !== undefined ? { port: spec.port } : {}),
-              ...(spec.privateKey !== undefined ? { privateKey: spec.privateKey } : {}), // HostEnv stores it as a secret
-              ...(spec.agent !== undefined ? { agent: spec.agent } : {}),
-            },
-            path,
-            sources: sources.map((s) => ({
-              file: this.files[s.file] as SecretFile,
-              ...(s.keys !== undefined ? { keys: s.keys } : {}),
-              ...(s.prefix !== undefined ? { prefix: s.prefix } : {}),
-              ...(s.rename !== undefined ? { rename: s.rename } : {}),
-            })),
-            ...fileOptions,
-          },
-          { parent: this, dependsOn: [hostKey] },
-        );
-      }
-      this.envFiles[h] = envs;
+      this.envFiles[h] = buildEnvFiles(name, h, spec, this.hostKeys[h] as HostKey, this.files, this.plan, this);
     }
-
-    const fileNames = Object.keys(this.files);
-    this.accessMatrix = pulumi
-      .all(fileNames.map((f) => (this.files[f] as SecretFile).recipients))
-      .apply((rs) => Object.fromEntries(fileNames.map((f, k) => [f, (rs[k] ?? []).map((r) => r.name)])));
-    this.exposure = pulumi.all(fileNames.map((f) => (this.files[f] as SecretFile).exposure)).apply((es) => {
-      const out: Record<string, FleetExposure[]> = {};
-      fileNames.forEach((f, k) => {
-        const e = (es[k] ?? []).filter((x) => x.keys.length > 0).map((x) => ({ recipient: x.recipient, keys: [...x.keys] }));
-        if (e.length > 0) out[f] = e;
-      });
-      return out;
-    });
-    const envList = Object.entries(this.envFiles).flatMap(([h, envs]) => Object.entries(envs).map(([p, e]) => ({ h, p, e })));
-    this.hostEnvKeys = pulumi.all(envList.map((x) => x.e.keyNames)).apply((ks) => {
-      const out: Record<string, Record<string, string[]>> = Object.fromEntries(Object.keys(hosts).map((h) => [h, {}]));
-      envList.forEach((x, k) => ((out[x.h] ??= {})[x.p] = [...(ks[k] ?? [])]));
-      return out;
-    });
+    this.accessMatrix = accessMatrixOf(this.files);
+    this.exposure = exposureOf(this.files);
+    this.hostEnvKeys = hostEnvKeysOf(Object.keys(hosts), this.envFiles);
     this.registerOutputs({ accessMatrix: this.accessMatrix, hostEnvKeys: this.hostEnvKeys, exposure: this.exposure, plan: this.plan.fileRecipients });
   }
+}
+
+/** The names-only view of the inventory that {@link planFleet} derives access from. */
+function planInput(name: string, args: FleetArgs): PlanInput {
+  const hosts = args.hosts ?? {};
+  return {
+    operators: Object.keys(args.operators ?? {}),
+    ci: Object.keys(args.ci ?? {}),
+    hosts: Object.fromEntries(Object.entries(hosts).map(([h, spec]) => [h, { envFiles: spec.envFiles ?? [] }])),
+    files: Object.keys(args.files),
+    fleetName: name,
+  };
+}
+
+/** One Recipient per operator / CI key given as text; Recipient resources given are used as they are. */
+function buildRecipients(fleet: string, keys: Record<string, string | Recipient>, child: pulumi.CustomResourceOptions): Record<string, Recipient> {
+  const out: Record<string, Recipient> = {};
+  for (const [n, key] of Object.entries(keys)) out[n] = key instanceof Recipient ? key : new Recipient(`${fleet}-${n}`, { name: n, publicKey: key }, child);
+  return out;
+}
+
+/** One HostKey per host, trusted as the host spec says (pin, expected fingerprint or first use). */
+function buildHostKeys(fleet: string, hosts: Record<string, FleetHost>, child: pulumi.CustomResourceOptions): Record<string, HostKey> {
+  const out: Record<string, HostKey> = {};
+  for (const [h, spec] of Object.entries(hosts)) {
+    out[h] = new HostKey(
+      `${fleet}-${h}`,
+      {
+        name: h,
+        host: spec.address,
+        ...(spec.port !== undefined ? { port: spec.port } : {}),
+        ...(spec.hostKey !== undefined ? { publicKey: spec.hostKey } : {}),
+        ...(spec.expectedFingerprint !== undefined ? { expectedFingerprint: spec.expectedFingerprint } : {}),
+        ...(spec.trustOnFirstUse !== undefined ? { trustOnFirstUse: spec.trustOnFirstUse } : {}),
+        ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
+      },
+      child,
+    );
+  }
+  return out;
+}
+
+/** One SecretFile per file, encrypted to the plan's minimal recipient set. */
+function buildFiles(fleet: string, args: FleetArgs, plan: FleetPlan, byName: (n: string) => Recipient | HostKey, child: pulumi.CustomResourceOptions): Record<string, SecretFile> {
+  const out: Record<string, SecretFile> = {};
+  for (const [f, spec] of Object.entries(args.files)) {
+    out[f] = new SecretFile(
+      `${fleet}-${f}`,
+      {
+        path: spec.path,
+        recipients: (plan.fileRecipients[f] ?? []).map(byName),
+        ...(spec.values !== undefined ? { values: spec.values } : {}),
+        ...(spec.format !== undefined ? { format: spec.format } : {}),
+        ...(args.auditLog !== undefined ? { auditLog: args.auditLog } : {}),
+      },
+      child,
+    );
+  }
+  return out;
+}
+
+/** The HostEnvs of one host (by path), each depending on the host's HostKey. */
+function buildEnvFiles(
+  fleet: string,
+  h: string,
+  spec: FleetHost,
+  hostKey: HostKey,
+  files: Record<string, SecretFile>,
+  plan: FleetPlan,
+  parent: pulumi.Resource,
+): Record<string, HostEnv> {
+  const envs: Record<string, HostEnv> = {};
+  for (const env of spec.envFiles ?? []) {
+    if (spec.user === undefined) throw new KeyfleetError("BAD_ARGUMENTS", `fleet "${fleet}": host "${h}" has env files but no user; set hosts.${h}.user`);
+    const { path, sources, name: _fragment, ...fileOptions } = env; // fileOptions: env and EnvFileOptions, passed to HostEnv as they are
+    envs[env.path] = new HostEnv(
+      `${fleet}-${h}-${plan.envFileNames[h]?.[path] ?? envFileSlug(env)}`,
+      {
+        connection: {
+          host: spec.address,
+          user: spec.user,
+          hostKey: spec.hostKey ?? hostKey.publicKey,
+          ...(spec.port !== undefined ? { port: spec.port } : {}),
+          ...(spec.privateKey !== undefined ? { privateKey: spec.privateKey } : {}), // HostEnv stores it as a secret
+          ...(spec.agent !== undefined ? { agent: spec.agent } : {}),
+        },
+        path,
+        sources: sources.map((s) => ({
+          file: files[s.file] as SecretFile,
+          ...(s.keys !== undefined ? { keys: s.keys } : {}),
+          ...(s.prefix !== undefined ? { prefix: s.prefix } : {}),
+          ...(s.rename !== undefined ? { rename: s.rename } : {}),
+        })),
+        ...fileOptions,
+      },
+      { parent, dependsOn: [hostKey] },
+    );
+  }
+  return envs;
+}
+
+/** File name → recipient names as recorded in the file after apply. */
+function accessMatrixOf(files: Record<string, SecretFile>): pulumi.Output<Record<string, string[]>> {
+  const names = Object.keys(files);
+  return pulumi.all(names.map((f) => (files[f] as SecretFile).recipients)).apply((rs) => Object.fromEntries(names.map((f, k) => [f, (rs[k] ?? []).map((r) => r.name)])));
+}
+
+/** File name → what recipients removed by its last rotation could read (files with nothing to rotate left out). */
+function exposureOf(files: Record<string, SecretFile>): pulumi.Output<Record<string, FleetExposure[]>> {
+  const names = Object.keys(files);
+  return pulumi.all(names.map((f) => (files[f] as SecretFile).exposure)).apply((es) => {
+    const out: Record<string, FleetExposure[]> = {};
+    names.forEach((f, k) => {
+      const e = (es[k] ?? []).filter((x) => x.keys.length > 0).map((x) => ({ recipient: x.recipient, keys: [...x.keys] }));
+      if (e.length > 0) out[f] = e;
+    });
+    return out;
+  });
+}
+
+/** Host name → env file path → the env names it holds (names only); hosts without env files map to {}. */
+function hostEnvKeysOf(hostNames: string[], envFiles: Record<string, Record<string, HostEnv>>): pulumi.Output<Record<string, Record<string, string[]>>> {
+  const envList = Object.entries(envFiles).flatMap(([h, envs]) => Object.entries(envs).map(([p, e]) => ({ h, p, e })));
+  return pulumi.all(envList.map((x) => x.e.keyNames)).apply((ks) => {
+    const out: Record<string, Record<string, string[]>> = Object.fromEntries(hostNames.map((h) => [h, {}]));
+    envList.forEach((x, k) => ((out[x.h] ??= {})[x.p] = [...(ks[k] ?? [])]));
+    return out;
+  });
 }

@@ -5,8 +5,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { validateArgs } from "./schemas";
 import { SecretFile } from "./secret-file";
-import { lazyProvider } from "./dynamic-provider";
+import { lazyProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
 import type * as HostEnvModule from "../provider/resources/host-env";
+
+/** HostEnv outputs, typed from the provider's {@link HostEnvModule.HostEnvOutputs}. */
+type Outs = OutputsOf<HostEnvModule.HostEnvOutputs>;
 
 /** Forwards to `provider/resources/host-env`, loaded in the provider server (see {@link lazyProvider}). */
 const provider = lazyProvider<typeof HostEnvModule>("dist/provider/resources/host-env");
@@ -124,33 +127,41 @@ export function selectedDigests(keys: string[] | undefined, keyNames: string[], 
 /** An env file on a host, materialised from sops sources. Outputs carry names and keyed digests, never values. */
 export class HostEnv extends pulumi.dynamic.Resource {
   /** Host. */
-  declare public readonly host: pulumi.Output<string>;
+  declare public readonly host: Outs["host"];
   /** Port. */
-  declare public readonly port: pulumi.Output<number>;
+  declare public readonly port: Outs["port"];
   /** Path on the host. */
-  declare public readonly path: pulumi.Output<string>;
+  declare public readonly path: Outs["path"];
   /** Format written. */
-  declare public readonly format: pulumi.Output<string>;
+  declare public readonly format: Outs["format"];
   /** Mode on the host ("0600"); a refresh shows a chmod made outside Pulumi. */
-  declare public readonly mode: pulumi.Output<string>;
+  declare public readonly mode: Outs["mode"];
   /** Owner on the host. */
-  declare public readonly owner: pulumi.Output<string>;
+  declare public readonly owner: Outs["owner"];
   /** Group on the host. */
-  declare public readonly group: pulumi.Output<string>;
+  declare public readonly group: Outs["group"];
   /** Env names in the file. */
-  declare public readonly keyNames: pulumi.Output<string[]>;
+  declare public readonly keyNames: Outs["keyNames"];
   /** `SHA256:…` of the pinned host key. */
-  declare public readonly hostFingerprint: pulumi.Output<string>;
+  declare public readonly hostFingerprint: Outs["hostFingerprint"];
   /** HMAC of the content on the host under a key derived from the sources' data keys (secret). */
-  declare public readonly contentDigest: pulumi.Output<string>;
+  declare public readonly contentDigest: Outs["contentDigest"];
   /** True when the last apply ran the restart. */
-  declare public readonly restarted: pulumi.Output<boolean>;
+  declare public readonly restarted: Outs["restarted"];
   /** What the last refresh found wrong (`missing`, `content changed`, `host key changed …`); the next up repairs it. */
-  declare public readonly drift: pulumi.Output<string[]>;
+  declare public readonly drift: Outs["drift"];
 
   constructor(name: string, args: HostEnvArgs, opts?: pulumi.CustomResourceOptions) {
     validateArgs("HostEnv", name, hostEnvArgsSchema, args);
     const conn = pulumi.output(args.connection);
+    // Each connection field on its own: taken from a plain connection object as given, so a field
+    // that is known stays known in preview when another one (say a HostKey's scanned hostKey) is
+    // not. Through the whole connection Output, an unknown hostKey made host and port unknown too,
+    // and an unknown port plans a replacement that up then does not do.
+    const given: unknown = args.connection;
+    const plainConn = pulumi.Output.isInstance(given) || given instanceof Promise ? undefined : (given as Record<string, pulumi.Input<unknown>>);
+    const field = <K extends string>(k: K): pulumi.Output<unknown> =>
+      plainConn !== undefined ? pulumi.output(plainConn[k]) : conn.apply((c) => (c as unknown as Record<string, unknown>)[k]);
     const sources = (args.sources ?? []).map((s) => {
       const base = { keys: s.keys, prefix: s.prefix, rename: s.rename };
       if (s.file instanceof SecretFile) {
@@ -168,12 +179,12 @@ export class HostEnv extends pulumi.dynamic.Resource {
       name,
       {
         connection: {
-          host: pulumi.unsecret(conn.host),
-          port: pulumi.unsecret(conn.apply((c) => c.port)),
-          user: pulumi.unsecret(conn.user),
-          hostKey: pulumi.unsecret(conn.hostKey),
-          agent: pulumi.unsecret(conn.apply((c) => c.agent)),
-          privateKey: pulumi.secret(conn.apply((c) => c.privateKey)),
+          host: pulumi.unsecret(field("host")),
+          port: pulumi.unsecret(field("port")),
+          user: pulumi.unsecret(field("user")),
+          hostKey: pulumi.unsecret(field("hostKey")),
+          agent: pulumi.unsecret(field("agent")),
+          privateKey: pulumi.secret(field("privateKey")),
         },
         path: args.path,
         sources: sources.map((s) => s.input),
@@ -197,6 +208,8 @@ export class HostEnv extends pulumi.dynamic.Resource {
         drift: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "sourceDigests", "contentDigest", "writtenDigest"] },
+      RESOURCE_MODULE,
+      "HostEnv",
     );
   }
 }

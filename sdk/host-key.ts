@@ -5,8 +5,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { hostKeyArgsSchema, validateArgs } from "./schemas";
 import { canonicalRecipientText, type NamedRecipient } from "../provider/access/names";
 import { sshToAgeRecipient } from "../provider/age";
-import { lazyProvider } from "./dynamic-provider";
+import { lazyProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
 import type * as HostKeyModule from "../provider/resources/host-key";
+
+/** HostKey outputs, typed from the provider's {@link HostKeyModule.HostKeyOutputs}. */
+type Outs = OutputsOf<HostKeyModule.HostKeyOutputs>;
 
 /** Forwards to `provider/resources/host-key`, loaded in the provider server (see {@link lazyProvider}). */
 const provider = lazyProvider<typeof HostKeyModule>("dist/provider/resources/host-key");
@@ -34,27 +37,32 @@ export interface HostKeyArgs {
 /** An SSH host key, scanned and verified, usable as a SecretFile recipient. */
 export class HostKey extends pulumi.dynamic.Resource {
   /** Display name. */
-  declare public readonly name: pulumi.Output<string>;
+  declare public readonly name: Outs["name"];
   /** Host. */
-  declare public readonly host: pulumi.Output<string>;
+  declare public readonly host: Outs["host"];
   /** Port. */
-  declare public readonly port: pulumi.Output<number>;
+  declare public readonly port: Outs["port"];
   /** The trusted `ssh-ed25519 AAAA…` host key. */
-  declare public readonly publicKey: pulumi.Output<string>;
+  declare public readonly publicKey: Outs["publicKey"];
   /** Its `SHA256:…` fingerprint. */
-  declare public readonly fingerprint: pulumi.Output<string>;
+  declare public readonly fingerprint: Outs["fingerprint"];
   /** ssh-to-age form (`age1…`), byte-identical to ssh-to-age. */
-  declare public readonly ageRecipient: pulumi.Output<string>;
+  declare public readonly ageRecipient: Outs["ageRecipient"];
   /** Native `ssh-ed25519 AAAA…` recipient. */
-  declare public readonly sshRecipient: pulumi.Output<string>;
+  declare public readonly sshRecipient: Outs["sshRecipient"];
   /** The recipient selected by `mode`. */
-  declare public readonly recipient: pulumi.Output<string>;
+  declare public readonly recipient: Outs["recipient"];
   /** Fingerprint seen by the last scan; differs from `fingerprint` when the host key changed (drift). */
-  declare public readonly observedFingerprint: pulumi.Output<string>;
+  declare public readonly observedFingerprint: Outs["observedFingerprint"];
   /** Name and recipient for SecretFile; known in preview when the key is pinned. */
   public readonly named: pulumi.Output<NamedRecipient>;
   /** The display name as an input (known in preview). */
   public readonly displayName: pulumi.Input<string>;
+  /**
+   * For a host trusted by `expectedFingerprint` (no pinned key): its name and fingerprint, known in
+   * preview although the key itself is read only at up. Undefined otherwise.
+   */
+  public readonly planned: { readonly name: pulumi.Input<string>; readonly fingerprint: pulumi.Input<string> } | undefined;
 
   constructor(name: string, args: HostKeyArgs, opts?: pulumi.CustomResourceOptions) {
     validateArgs("HostKey", name, hostKeyArgsSchema, args);
@@ -73,8 +81,11 @@ export class HostKey extends pulumi.dynamic.Resource {
         observedFingerprint: undefined,
       },
       opts,
+      RESOURCE_MODULE,
+      "HostKey",
     );
     this.displayName = displayName;
+    this.planned = args.publicKey === undefined && args.expectedFingerprint !== undefined ? { name: displayName, fingerprint: args.expectedFingerprint } : undefined;
     // A pinned key gives the recipient before the scan, so preview can show it.
     this.named =
       args.publicKey !== undefined

@@ -14,6 +14,26 @@ export interface RecipientEntry {
   readonly name: pulumi.Output<string>;
   readonly named: pulumi.Output<NamedRecipient>;
   readonly label: pulumi.Output<string>;
+  /** A host pinned by expected fingerprint: name and fingerprint, known in preview before its key is. */
+  readonly planned?: pulumi.Output<{ name: string; fingerprint: string }>;
+}
+
+/** A recipient known by name and fingerprint only until up reads its key. */
+export interface PlannedRecipient {
+  readonly name: string;
+  readonly fingerprint: string;
+}
+
+/**
+ * The entry's recipient when it is known, else (a host pinned by fingerprint whose key is read at
+ * up, in preview) its planned name and fingerprint. The SDK has no public way to ask whether an
+ * Output is known; every Output carries an `isKnown` promise, used here.
+ */
+export function knownOrPlanned(e: RecipientEntry): pulumi.Output<NamedRecipient | PlannedRecipient> {
+  if (e.planned === undefined) return e.named;
+  const planned = e.planned;
+  const known = (e.named as unknown as { isKnown?: Promise<boolean> }).isKnown ?? Promise.resolve(true);
+  return pulumi.output(known.then((k) => (k ? e.named : planned)) as Promise<pulumi.Output<NamedRecipient | PlannedRecipient>>);
 }
 
 function fromPlain(v: string | NamedRecipient): NamedRecipient {
@@ -31,6 +51,7 @@ export function recipientEntry(r: pulumi.Input<RecipientLike>): RecipientEntry {
   } else if (r instanceof HostKey) {
     named = r.named;
     name = pulumi.output(r.displayName);
+    if (r.planned) return { name, named, label: named.apply(recipientLabel), planned: pulumi.output(r.planned) };
   } else {
     named = pulumi.output(r as pulumi.Input<string | NamedRecipient>).apply((v) => fromPlain(v as string | NamedRecipient));
     name = named.apply((n) => n.name);

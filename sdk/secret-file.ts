@@ -3,11 +3,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { secretFileArgsSchema, validateArgs } from "./schemas";
-import { recipientEntry, type RecipientLike } from "./recipients";
+import { knownOrPlanned, recipientEntry, type PlannedRecipient, type RecipientLike } from "./recipients";
+import type { NamedRecipient } from "../provider/access/names";
 import { accessSummary } from "./access-log";
 import type { SopsFormat } from "../provider/sops";
-import { lazyProvider } from "./dynamic-provider";
+import { lazyProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
 import type * as SecretFileModule from "../provider/resources/secret-file";
+
+/** SecretFile outputs, typed from the provider's {@link SecretFileModule.SecretFileOutputs}. */
+type Outs = OutputsOf<SecretFileModule.SecretFileOutputs>;
 
 /** Forwards to `provider/resources/secret-file`, loaded in the provider server (see {@link lazyProvider}). */
 const provider = lazyProvider<typeof SecretFileModule>("dist/provider/resources/secret-file");
@@ -53,31 +57,31 @@ export interface SecretFileArgs {
 /** A sops + age encrypted file in the repo. Outputs carry names and keyed digests, never values. */
 export class SecretFile extends pulumi.dynamic.Resource {
   /** The path as given. */
-  declare public readonly path: pulumi.Output<string>;
+  declare public readonly path: Outs["path"];
   /** The format in effect. */
-  declare public readonly format: pulumi.Output<SopsFormat>;
+  declare public readonly format: Outs["format"];
   /** Recipients in the file: `{ name, recipient, fingerprint }`. */
-  declare public readonly recipients: pulumi.Output<{ name: string; recipient: string; fingerprint: string }[]>;
+  declare public readonly recipients: Outs["recipients"];
   /** `name (age1…)` labels of the recipients. */
-  declare public readonly recipientLabels: pulumi.Output<string[]>;
+  declare public readonly recipientLabels: Outs["recipientLabels"];
   /** Dotted names of every key in the file. */
-  declare public readonly keyNames: pulumi.Output<string[]>;
+  declare public readonly keyNames: Outs["keyNames"];
   /** The keys of `values`. */
-  declare public readonly managedKeys: pulumi.Output<string[]>;
+  declare public readonly managedKeys: Outs["managedKeys"];
   /**
    * Key name (as in `keyNames`) → HMAC of its value under a key derived from the file's data key,
    * for every key of the file, managed or not (secret). The digest of a key changes only when its
    * value or the data key (a rotation) changes. Empty when the deployer cannot decrypt the file.
    */
-  declare public readonly valueDigests: pulumi.Output<Record<string, string>>;
+  declare public readonly valueDigests: Outs["valueDigests"];
   /** True when a refresh could not recompute `valueDigests` for a changed file; the next up does. */
-  declare public readonly digestsStale: pulumi.Output<boolean>;
+  declare public readonly digestsStale: Outs["digestsStale"];
   /** sha256 of the encrypted file text. */
-  declare public readonly fileSha256: pulumi.Output<string>;
+  declare public readonly fileSha256: Outs["fileSha256"];
   /** sops lastmodified. */
-  declare public readonly lastmodified: pulumi.Output<string>;
+  declare public readonly lastmodified: Outs["lastmodified"];
   /** What recipients removed by the last rotation could read: rotate these values. */
-  declare public readonly exposure: pulumi.Output<{ recipient: string; fingerprint: string; keys: string[] }[]>;
+  declare public readonly exposure: Outs["exposure"];
 
   constructor(name: string, args: SecretFileArgs, opts?: pulumi.CustomResourceOptions) {
     validateArgs("SecretFile", name, secretFileArgsSchema, args);
@@ -102,10 +106,14 @@ export class SecretFile extends pulumi.dynamic.Resource {
         exposure: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "valueDigests"] },
+      RESOURCE_MODULE,
+      "SecretFile",
     );
     if (logAccessChanges !== false) {
-      pulumi.all([args.path, args.format, args.auditLog, pulumi.all(entries.map((e) => e.named))]).apply(([path, format, auditLog, desired]) => {
-        const msg = accessSummary({ path, desired, ...(format ? { format } : {}), ...(auditLog ? { auditLog } : {}) });
+      pulumi.all([args.path, args.format, args.auditLog, pulumi.all(entries.map(knownOrPlanned))]).apply(([path, format, auditLog, all]) => {
+        const desired = all.filter((r): r is NamedRecipient => "recipient" in r);
+        const planned = all.filter((r): r is PlannedRecipient => !("recipient" in r));
+        const msg = accessSummary({ path, desired, planned, ...(format ? { format } : {}), ...(auditLog ? { auditLog } : {}) });
         if (msg !== "") void pulumi.log.info(msg, this);
       });
     }

@@ -124,7 +124,10 @@ export function inventoryPath(configured: string | undefined, env: NodeJS.Proces
 
 /**
  * Turns an inventory into Fleet arguments. Values come from the environment (`{ env }`) or secret
- * config (`{ config }`) and are passed as secrets; an unset source leaves that key unmanaged.
+ * config (`{ config }`) and are passed as secrets; an unset source leaves that key unmanaged, and so
+ * does a variable that is set but empty: an empty value would be pushed to hosts and restart them,
+ * and is almost always a mistake (a typo in an export, a CI secret not configured), so the file keeps
+ * its value (README "Empty values").
  * Private keys are read from `privateKeyFile` (relative to the inventory) and passed as secrets.
  */
 export function fleetArgsFrom(inv: Inventory, o: { file: string; env?: NodeJS.ProcessEnv; config?: pulumi.Config }): FleetArgs {

@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from "node:fs";
 import { recipientDelta, type AgeIdentity, type AgeRecipient } from "../age/index.js";
-import { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks } from "../fs/index.js";
+import { assertUnchanged, textVersion, withFileLocks, writeFilesAtomic, type AtomicEntry, type BatchWriteHooks } from "../fs/index.js";
 import { formatFromPath, readMetadata, rotate, SopsArgumentError, updateRecipients, type SopsFormat, type StoreOptions } from "../sops/index.js";
 
 /** What happened to one file. */
@@ -42,15 +42,28 @@ export interface UpdateManyOptions {
   /** Files read, and temp files written, at the same time (default 16). */
   concurrency?: number;
   hooks?: BatchWriteHooks;
+  /** The caller already holds the lock of every file (provider/fs lock). Default: false, the files are locked here. */
+  locked?: boolean;
+  /** Recorded as the lock holder's command. Default: the process's script and verb. */
+  command?: string;
 }
 
 /**
  * `updateRecipients` for many files (additions keep the data key; any removal rotates), then one
  * batched atomic write of the files that changed. All files are held in memory until written.
+ * Every file is locked (unless `locked`) from before it is read until after it is written, and must
+ * still be the text that was re-keyed right before the write (compare-and-swap).
  * @throws the first file's error (NoIdentityError, MacMismatchError, SopsParseError, …) before
- *   anything is written; KeyfleetError WRITE_FAILED from the write phase
+ *   anything is written; KeyfleetError WRITE_FAILED from the write phase; LockTimeoutError;
+ *   FileChangedError when a file changed after it was read (nothing is written then)
  */
 export async function updateRecipientsMany(files: readonly RekeyFile[], o: UpdateManyOptions): Promise<RecipientsUpdate[]> {
+  const paths = Array.isArray(files) ? files.map((f) => (typeof f === "string" ? f : f?.path)).filter((p): p is string => typeof p === "string") : [];
+  if (o.locked === true) return rekeyMany(files, o);
+  return withFileLocks(paths, () => rekeyMany(files, o), o.command !== undefined ? { command: o.command } : {});
+}
+
+async function rekeyMany(files: readonly RekeyFile[], o: UpdateManyOptions): Promise<RecipientsUpdate[]> {
   if (!Array.isArray(files) || files.some((f) => !(typeof f === "string" ? f : f?.path) || (typeof f === "object" && typeof f.text !== "string"))) {
     throw new SopsArgumentError("files must be a list of paths (or { path, text } entries)", "pass e.g. [\"secrets/a.yaml\"]");
   }
@@ -78,6 +91,7 @@ export async function updateRecipientsMany(files: readonly RekeyFile[], o: Updat
     if (written) writes.push({ path: file, data: r.text });
     results.push({ file, format, added: r.added, removed: r.removed, rotated: r.rotated, written, text: written ? r.text : (texts[i] as string) });
   }
+  for (const w of writes) assertUnchanged(w.path, textVersion(texts[paths.indexOf(w.path)] as string));
   await writeFilesAtomic(writes, { concurrency: o.concurrency, hooks: o.hooks });
   return results;
 }

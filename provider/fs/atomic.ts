@@ -11,6 +11,7 @@ import { closeSync, constants, fchmodSync, fsyncSync, openSync, readdirSync, rea
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { FsWriteError } from "./errors.js";
+import { assertUnchanged, FileChangedError } from "./lock.js";
 
 /** Start time of process `pid` (clock ticks since boot), "0" where /proc is not available, undefined when it is not running. */
 export function processStart(pid: number): string | undefined {
@@ -86,9 +87,11 @@ export interface AtomicWriteHooks {
 /**
  * Writes `data` to `path` atomically: readers see the old file or the new one, never a partial one.
  * The mode defaults to the existing file's mode, else 0600. On error the temp file is removed.
- * @throws FsWriteError (`WRITE_FAILED`) naming the path
+ * With `expect` (a {@link fileVersion} / {@link textVersion}, null for "absent"), the file must still
+ * be that version right before the rename (compare-and-swap), else nothing is written.
+ * @throws FsWriteError (`WRITE_FAILED`) naming the path; FileChangedError when `expect` does not match
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mode?: number; hooks?: AtomicWriteHooks } = {}): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mode?: number; hooks?: AtomicWriteHooks; expect?: string | null } = {}): void {
   const dir = dirname(path);
   let mode = o.mode;
   if (mode === undefined) {
@@ -112,6 +115,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mo
     }
     if (bytes.length === 0) o.hooks?.afterWrite?.(tmp, 0);
     fsyncSync(fd);
+    if (o.expect !== undefined) assertUnchanged(path, o.expect);
     renameSync(tmp, path);
     // the final mode, exact (the creation mode is filtered by the umask), set through the descriptor
     // after the rename: the temp is 0600 for as long as it exists (a kill in between leaves the
@@ -132,6 +136,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mo
     } catch {
       /* temp may not exist */
     }
+    if (e instanceof FileChangedError) throw e;
     throw new FsWriteError(path, e);
   }
   try {

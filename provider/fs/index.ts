@@ -5,3 +5,19 @@
 export { writeFileAtomic, sweepDeadTemps, tempPathFor, processStart, type AtomicWriteHooks } from "./atomic.js";
 export { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks, type BatchWriteOptions } from "./atomic-batch.js";
 export { FsWriteError, FsArgumentError } from "./errors.js";
+export {
+  acquireFileLock,
+  assertUnchanged,
+  describeHolder,
+  fileVersion,
+  lockPathOf,
+  readLockHolder,
+  textVersion,
+  withFileLock,
+  withFileLocks,
+  FileChangedError,
+  LockTimeoutError,
+  type FileLock,
+  type LockHolder,
+  type LockOptions,
+} from "./lock.js";

@@ -20,7 +20,7 @@ import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, un
 import { createHash, randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { KeyfleetError } from "../errors";
+import { KeyfleetError } from "../errors.js";
 
 /** What a lock file records about its holder. No secrets: the command is the program and its verb. */
 export interface LockHolder {

@@ -19,7 +19,8 @@ import type { EnvFormat } from "../render";
 import { containsUnknown, isRecord, isUnknown } from "./inputs";
 import { assertValid, modeString, normalise, stableJson, type HostEnvConnection, type HostEnvInputs, type HostEnvSourceInput, type NormalInputs } from "./host-env-inputs";
 import { contentDigest, digestKeyForRead, materialise, sourceFileSha } from "./host-env-content";
-import { markerExists, markerPath, restartArgv, runRestart, setMarker, withHost } from "./host-env-remote";
+import { hostEnvOlds } from "./olds";
+import { markerExists, markerPath, RestartError, restartArgv, runRestart, setMarker, withHost } from "./host-env-remote";
 
 export { check } from "./host-env-inputs";
 
@@ -68,8 +69,16 @@ function attrsDiffer(st: RemoteStat, mode: number, n: NormalInputs): boolean {
   return !st.exists || st.mode !== mode || (n.owner !== "" && st.owner !== n.owner) || (n.group !== "" && st.group !== n.group);
 }
 
-/** Materialise, push when needed, restart when the content changed. */
-async function apply(n: NormalInputs): Promise<HostEnvOutputs> {
+/**
+ * Materialise, push when needed, restart when the content changed.
+ *
+ * Partial failure policy: a Create whose restart fails ROLLS BACK. When the file did not exist
+ * before, the env file and its restart marker are removed again and the error says so, because the
+ * engine records nothing for a failed Create and would never delete them. An Update whose restart
+ * fails keeps the new file and the marker (the engine keeps tracking the resource), and the next
+ * up retries the restart.
+ */
+async function apply(n: NormalInputs, creating = false): Promise<HostEnvOutputs> {
   const m = await materialise(n.sources, n.env, n.format);
   const sha = sha256(m.content);
   const mode = parseInt(n.mode, 8);
@@ -92,7 +101,14 @@ async function apply(n: NormalInputs): Promise<HostEnvOutputs> {
       if (!after.exists || after.sha256 !== sha) throw new KeyfleetError("HOSTENV_VERIFY", `${w} changed right after it was written`, { file: w, hint: "another process may be writing the same file" });
     }
     if (argv !== undefined && pending) {
-      await runRestart(s, w, n.path, argv, [...m.secretValues, m.content.toString("utf8")], { showOutput: n.showRestartOutput, login: { user: n.connection.user, host: n.connection.host, port: n.connection.port } });
+      try {
+        await runRestart(s, w, n.path, argv, [...m.secretValues, m.content.toString("utf8")], { showOutput: n.showRestartOutput, login: { user: n.connection.user, host: n.connection.host, port: n.connection.port } });
+      } catch (e) {
+        if (!creating || before.exists || !(e instanceof RestartError)) throw e;
+        await s.remove(n.path);
+        await s.remove(markerPath(n.path));
+        throw rolledBack(e, w);
+      }
     }
     const digest = contentDigest(m.digestKey, n.path, sha);
     return {
@@ -122,11 +138,21 @@ async function apply(n: NormalInputs): Promise<HostEnvOutputs> {
   });
 }
 
+/** The error of a Create rolled back after its restart failed (the restart's own message first). */
+function rolledBack(e: RestartError, w: string): KeyfleetError {
+  const base = e.hint !== undefined && e.message.endsWith(`; ${e.hint}`) ? e.message.slice(0, -(e.hint.length + 2)) : e.message;
+  return new KeyfleetError("HOSTENV_RESTART", `${base}; create rolled back: ${w} and its restart marker were removed`, {
+    file: w,
+    hint: "fix the restart command or the service and run up again (the file is then written and the restart run)",
+    cause: e,
+  });
+}
+
 /** Pushes the file; the id is `host:port:path`. */
 export async function create(i: HostEnvInputs): Promise<pulumi.dynamic.CreateResult> {
   assertValid("create", i as unknown as Record<string, unknown>);
   const n = normalise(i);
-  return { id: where(n), outs: await apply(n) };
+  return { id: where(n), outs: await apply(n, true) };
 }
 
 /** Re-materialises and pushes when anything differs on the host. */
@@ -139,8 +165,10 @@ export async function update(_id: string, _olds: HostEnvOutputs, news: HostEnvIn
  * Stats and digests the remote file. A missing file, changed content or a changed host key goes
  * into `drift`; mode, owner and group take the host's values. An unreachable host keeps the state.
  */
-export async function read(id: string, props: HostEnvOutputs): Promise<pulumi.dynamic.ReadResult> {
-  assertValid("read", props as unknown as Record<string, unknown>, "target");
+export async function read(id: string, recorded: HostEnvOutputs): Promise<pulumi.dynamic.ReadResult> {
+  // validated as recorded (before missing fields are completed, so a missing hostKey is named as such)
+  assertValid("read", recorded as unknown as Record<string, unknown>, "target");
+  const props = hostEnvOlds(recorded);
   let st: RemoteStat;
   try {
     st = await withHost(props.connection, (s) => s.stat(props.path));
@@ -170,7 +198,8 @@ const COMPARED = ["connection", "sources", "sourceDigests", "env", "format", "re
  * replaced by the host's DNS name, sshd moved to another port, `/etc/app/./a.env`), and the default
  * create-then-delete would remove the file it just wrote.
  */
-export async function diff(_id: string, olds: HostEnvOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, oldOuts: HostEnvOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+  const olds = hostEnvOlds(oldOuts);
   assertValid("diff", news);
   const some = (replaces: string[] = []): pulumi.dynamic.DiffResult => ({ changes: true, replaces, deleteBeforeReplace: replaces.length > 0 });
   const c = news["connection"];
@@ -195,9 +224,10 @@ export async function diff(_id: string, olds: HostEnvOutputs, news: Record<strin
 }
 
 /** Removes the file (and a pending restart marker) unless `keepOnDelete`. */
-export async function deleteResource(_id: string, props: HostEnvOutputs): Promise<void> {
+export async function deleteResource(_id: string, recorded: HostEnvOutputs): Promise<void> {
+  const props = hostEnvOlds(recorded);
   if (props.keepOnDelete) return;
-  assertValid("delete", props as unknown as Record<string, unknown>, "target");
+  assertValid("delete", recorded as unknown as Record<string, unknown>, "target");
   await withHost(props.connection, async (s) => {
     await s.remove(props.path);
     await s.remove(markerPath(props.path));

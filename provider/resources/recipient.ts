@@ -4,6 +4,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { parseRecipient } from "../age";
 import { isUnknown, keyFailureReason, type Failure } from "./inputs";
+import { recipientOlds } from "./olds";
 import { recipientFingerprint, recipientLabel } from "../access/names";
 
 /** Inputs as the provider receives them. */
@@ -66,7 +67,9 @@ export async function create(inputs: RecipientInputs): Promise<pulumi.dynamic.Cr
 }
 
 /** Recomputes the outputs from the recorded inputs. */
-export async function read(id: string, props: RecipientOutputs): Promise<pulumi.dynamic.ReadResult> {
+export async function read(id: string, recorded: RecipientOutputs): Promise<pulumi.dynamic.ReadResult> {
+  const props = recipientOlds(recorded);
+  if (props.publicKey === "") return { id, props: recorded }; // nothing to recompute from: keep what is recorded
   return { id, props: outputsOf(props) };
 }
 

@@ -14,8 +14,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { KeyfleetError } from "../errors";
-import { decrypt, decryptWithDataKey, encryptKeyed, listKeys, loadEncrypted, readMetadata, setValuesWithDataKey, unwrapDataKey, updateRecipients, type SopsFormat } from "../sops";
-import { writeFileAtomic } from "../fs";
+import { decrypt, decryptWithDataKey, encryptKeyed, listKeys, loadEncrypted, readMetadata, rotateKeyed, setValuesWithDataKey, unwrapDataKey, updateRecipients, type SopsFormat } from "../sops";
+import { complete, recoverPending, writeAhead } from "../access/audit-wal";
+import { textVersion, withFileLock, writeFileAtomic } from "../fs";
 import {
   appendAudit,
   auditEntry,
@@ -39,6 +40,7 @@ import { containsUnknown, isUnknown } from "./inputs";
 import { auditLogOf, formatOf, parseNamed, rulesOf, valuePath, type SecretFileInputs } from "./secret-file-inputs";
 import { initialDocument } from "./secret-file-doc";
 import { digestsOf, leafData, valueDigest } from "./secret-file-digests";
+import { secretFileOlds } from "./olds";
 
 export { check } from "./secret-file-inputs";
 export { DIGEST_LABEL, leafDigests, valueDigest } from "./secret-file-digests";
@@ -148,6 +150,18 @@ function describe(text: string, i: SecretFileInputs, named: readonly NamedRecipi
   };
 }
 
+/**
+ * Test hook: called after each write of a reconcile (the write-ahead record, the file, the audit
+ * completion); throw from it to inject a failure at that point. Empty in production.
+ */
+export const reconcileFaults: { after?: (step: "write-ahead" | "file" | "audit") => void } = {};
+
+/** Recipients recorded in state (olds) that are neither desired nor in the file any more. */
+function unrecordedRemovals(previous: readonly NamedRecipient[], inFile: readonly string[], desired: readonly NamedRecipient[]): FingerprintedRecipient[] {
+  const keep = new Set([...inFile, ...desired.map((r) => r.recipient)].map(canonicalRecipientText));
+  return previous.filter((p) => !keep.has(canonicalRecipientText(p.recipient))).map((p) => fingerprinted({ name: p.name, recipient: canonicalRecipientText(p.recipient) }));
+}
+
 /** Name of a recipient that leaves: from the previous outputs, else the audit log, else derived. */
 function knownName(recipient: string, previous: readonly NamedRecipient[], i: SecretFileInputs): string {
   const p = previous.find((r) => canonicalRecipientText(r.recipient) === recipient);
@@ -157,9 +171,16 @@ function knownName(recipient: string, previous: readonly NamedRecipient[], i: Se
 /**
  * Brings the file at `i.path` to the desired state: creates it, or adopts/updates the existing
  * one (add recipients → same data key; any removal → rotation + exposure; changed values →
- * only those keys). Writes atomically and appends one audit line per operation.
+ * only those keys). Writes atomically and appends one audit line per operation. Holds the file's
+ * lock (provider/fs) from the read to the write, and writes only if the file is still the one read.
  */
 export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[], previous: readonly NamedRecipient[] = [], adopting = true): Promise<SecretFileOutputs> {
+  const abs = absPath(i.path);
+  if (readText(abs) === undefined) ensureParentDir(abs, i.path); // the lock file lives beside the file
+  return withFileLock(abs, () => reconcileLocked(i, previousExposure, previous, adopting), { command: `pulumi SecretFile ${i.path}` });
+}
+
+async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[], previous: readonly NamedRecipient[], adopting: boolean): Promise<SecretFileOutputs> {
   const abs = absPath(i.path);
   const format = formatOf(i);
   const desired = parseNamed(i.recipients);
@@ -170,6 +191,7 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
   const audit: AuditEntry[] = [];
   let exposure = previousExposure;
   const original = readText(abs);
+  recoverPending(auditLogOf(i), i.path, original === undefined ? null : sha256(original)); // a change a failed run made lands in the log now
   let text: string;
   // the data key of `text`, while this run knows it (fresh file, or unwrapped and not rotated since)
   let dataKey: Uint8Array | undefined;
@@ -179,12 +201,20 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
     audit.push(auditEntry(i.path, "create", "provider", { recipientsAdded: named.map(fingerprinted), keysChanged: Object.keys(values).sort() }));
   } else {
     text = original;
-    const delta = recipientDelta(readMetadata(text, format, i.path).recipients, named, (r) => r.recipient);
+    const inFile = readMetadata(text, format, i.path).recipients;
+    const delta = recipientDelta(inFile, named, (r) => r.recipient);
     const added = delta.added.map(fingerprinted);
     const removed = delta.removed.map(canonicalRecipientText).map((r) => fingerprinted({ name: knownName(r, previous, i), recipient: r }));
+    // Exposure comes from the recipients recorded in state too: one the olds still list but the file
+    // no longer has lost access in a step the engine never recorded (it threw after the write, or
+    // the file was re-keyed outside Pulumi). It is reported, logged and the data key rotated again.
+    const gone = unrecordedRemovals(previous, inFile, named).filter((r) => !removed.some((x) => x.recipient === r.recipient));
+    removed.push(...gone);
     if (added.length > 0 || removed.length > 0) {
       const keys = listKeys(text, format, i.path);
-      const res = await updateRecipients(text, { format, identities: await ids(), recipients: desired, file: i.path });
+      const res = gone.length > 0 && added.length === 0 && delta.removed.length === 0
+        ? await rotateKeyed(text, { format, identities: await ids(), recipients: desired, file: i.path })
+        : await updateRecipients(text, { format, identities: await ids(), recipients: desired, file: i.path });
       text = res.text;
       dataKey = res.dataKey;
       if (removed.length > 0) {
@@ -211,9 +241,13 @@ export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[
   }
   // digests of every leaf, computed before the write so a corrupt file is refused untouched
   const valueDigests = (await digestsOf(text, format, i.path, { ...(dataKey ? { dataKey } : {}), identities: ids })) ?? {};
-  if (original === undefined) ensureParentDir(abs, i.path);
-  if (text !== original) writeFileAtomic(abs, text, { mode: 0o644 });
-  for (const a of audit) appendAudit(auditLogOf(i), a);
+  // write-ahead: the audit entries are recorded before the file changes and appended to the log after
+  const wal = audit.length > 0 ? writeAhead(auditLogOf(i), { file: i.path, before: original === undefined ? null : sha256(original), after: sha256(text), entries: audit }) : undefined;
+  reconcileFaults.after?.("write-ahead");
+  if (text !== original) writeFileAtomic(abs, text, { mode: 0o644, expect: original === undefined ? null : textVersion(original) });
+  reconcileFaults.after?.("file");
+  if (wal) complete(auditLogOf(i), wal);
+  reconcileFaults.after?.("audit");
   return describe(text, i, named, exposure, { valueDigests, digestsStale: false });
 }
 
@@ -223,7 +257,8 @@ export async function create(i: SecretFileInputs): Promise<pulumi.dynamic.Create
 }
 
 /** Applies recipient and value changes (and re-reads after an outside edit). */
-export async function update(_id: string, olds: SecretFileOutputs, news: SecretFileInputs): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(_id: string, oldOuts: SecretFileOutputs, news: SecretFileInputs): Promise<pulumi.dynamic.UpdateResult> {
+  const olds = secretFileOlds(oldOuts);
   return { outs: await reconcile(news, olds.exposure ?? [], olds.recipients ?? [], false) };
 }
 
@@ -233,7 +268,8 @@ export async function update(_id: string, olds: SecretFileOutputs, news: SecretF
  * empties them and sets `digestsStale`, so diff plans an update and consumers compare through
  * `fileSha256` meanwhile.
  */
-export async function read(id: string, props: SecretFileOutputs): Promise<pulumi.dynamic.ReadResult> {
+export async function read(id: string, recorded: SecretFileOutputs): Promise<pulumi.dynamic.ReadResult> {
+  const props = secretFileOlds(recorded);
   const text = readText(absPath(props.path));
   if (text === undefined) return { id, props: { ...props, fileSha256: "", keyNames: [], valueDigests: {}, digestsStale: false } };
   const format = formatOf(props);
@@ -261,7 +297,8 @@ function changed(replaces: string[] = []): pulumi.dynamic.DiffResult {
  * Update when recipients, managed values, audit settings or the file itself changed; replace only
  * when `path` changes. Unknowns → update, without touching the disk.
  */
-export async function diff(_id: string, olds: SecretFileOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, oldOuts: SecretFileOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+  const olds = secretFileOlds(oldOuts);
   // the same file spelled differently (`./secrets/a.yaml`) is an update: a replacement would adopt the
   // file and then delete it when deleteFileOnDestroy is set
   if (isUnknown(news["path"]) || typeof news["path"] !== "string" || absPath(news["path"]) !== absPath(olds.path)) return changed(["path"]);
@@ -295,7 +332,8 @@ export async function diff(_id: string, olds: SecretFileOutputs, news: Record<st
 }
 
 /** Keeps the file unless `deleteFileOnDestroy`; a removal is audited. */
-export async function deleteResource(_id: string, props: SecretFileOutputs): Promise<void> {
+export async function deleteResource(_id: string, recorded: SecretFileOutputs): Promise<void> {
+  const props = secretFileOlds(recorded);
   if (!props.deleteFileOnDestroy) return;
   const abs = absPath(props.path);
   if (!existsSync(abs)) return;

@@ -265,7 +265,7 @@ describe("edit: files changing and processes dying", () => {
     const ed = editorScript(scripts(), `fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW));`);
     const nv = secret("locked");
     const r = run(d, ["edit", "secrets/app.yaml"], { EDITOR: ed, ED_NEW: nv, KEYFLEET_LOCK_TIMEOUT_MS: "300" });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(11); // LOCK_TIMEOUT: keyfleet's "file locked by another writer" status
     expect(r.stderr).toContain(`waiting for pid ${process.pid} (test holder)`);
     expect(r.stderr).toContain("is locked by");
     const kept = /kept in (\S+) \(mode 0600\)/.exec(r.stderr)?.[1] as string;

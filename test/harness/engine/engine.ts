@@ -10,9 +10,13 @@
  * What it does:
  * - serves `pulumirpc.ResourceMonitor` + `pulumirpc.Engine` (see `monitor.ts`) to the program;
  * - for each dynamic resource (`pulumi-nodejs:dynamic…`): Check (olds = prior inputs) → Diff
- *   (olds = prior outputs) → Create / Update / Replace (honouring `deleteBeforeReplace`), with one
- *   provider server per run (see `steps.ts`); preview runs Check + Diff only and returns unknowns
- *   for outputs that would change;
+ *   (olds = prior outputs) → Create / Update / Replace (create-before-delete unless
+ *   `deleteBeforeReplace`), with one provider server per run (see `steps.ts`); preview runs Check +
+ *   Diff only (any other call is refused) and returns unknowns for outputs that would change;
+ * - holds the provider to the Go engine's rules: secrets stripped before every call and outputs
+ *   re-marked secret after it; a second registration of one URN is refused before any step runs;
+ *   a step that throws keeps the old state entry; the first failing step ends the run within
+ *   seconds (the program is stopped by pid), with the provider's own message first;
  * - components (and the stack) get a URN and echo their inputs;
  * - `up` then deletes resources no longer registered, dependents first; `destroy` deletes all;
  *   `refresh` calls Read on each dynamic resource;
@@ -29,9 +33,9 @@ import resproto = require("@pulumi/pulumi/proto/resource_pb");
 import { UNKNOWN, containsSecret, fromStruct, isSecret, makeUrn, parseUrn, stripSecrets, toStruct, type PropertyMap } from "./marshal";
 import { trackChild } from "./children";
 import { MonitorServer, type LogEntry } from "./monitor";
-import { PULUMI_SDK_DIR, ProviderClient } from "./provider-client";
+import { PULUMI_SDK_DIR, ProviderCallError, ProviderClient } from "./provider-client";
 import { StateFile, dependencyOrder, type ResourceState } from "./state";
-import { deleteResource, refreshResource, stepDynamic, type ResourceChange, type StepOp } from "./steps";
+import { CheckFailedError, deleteResource, refreshResource, stepDynamic, type ResourceChange, type StepOp } from "./steps";
 
 export type { LogEntry } from "./monitor";
 export type { ResourceChange, StepOp } from "./steps";
@@ -84,6 +88,8 @@ export interface RunSummary {
   outputs: PropertyMap;
   /** What the program process printed on stdout and stderr. */
   programOutput: string;
+  /** Every provider call, in order (`Check <urn>`, `Diff <urn>`, …), for tests of the engine's rules. */
+  providerCalls: string[];
 }
 
 /** The run failed; `summary` has what happened up to the failure (state keeps completed steps). */
@@ -144,7 +150,7 @@ export class Engine {
   }
 
   private async run(kind: RunSummary["kind"]): Promise<RunSummary> {
-    const summary: RunSummary = { kind, changes: [], counts: {}, logs: [], outputs: {}, programOutput: "" };
+    const summary: RunSummary = { kind, changes: [], counts: {}, logs: [], outputs: {}, programOutput: "", providerCalls: [] };
     if ((kind === "preview" || kind === "up") && !existsSync(this.programPath())) {
       throw new EngineRunError(`program ${this.programPath()} does not exist; build it first (npx tsc -p tsconfig.json)`, summary);
     }
@@ -156,12 +162,16 @@ export class Engine {
     let provider: Promise<ProviderClient> | undefined;
     let monitor: MonitorServer | undefined;
     const getProvider = (): Promise<ProviderClient> => {
-      provider ??= ProviderClient.start({ cwd: this.o.projectDir, env: this.o.env, engineAddress: monitor?.address }).then(async (p) => {
+      provider ??= ProviderClient.start({ cwd: this.o.projectDir, env: this.o.env, engineAddress: monitor?.address, previewOnly: kind === "preview" }).then(async (p) => {
+        summary.providerCalls = p.calls;
         await p.configure();
         return p;
       });
       return provider;
     };
+    // the first failing step: it ends the run (the program is stopped) and leads the error message
+    let stepFailure: { message: string } | undefined;
+    const stop = new AbortController();
     try {
       if (kind === "destroy") {
         for (const r of dependencyOrder([...state.resources.values()]).reverse()) {
@@ -197,9 +207,18 @@ export class Engine {
           if (cur && !dryRun && !cur.custom) cur.outputs = outputs;
         },
         registerResource: async (req) => {
-          const { urn, resp, change, next } = await this.register(req, state, dryRun, getProvider);
-          if (registered.has(urn)) throw new Error(`duplicate resource URN ${urn}; give each resource a unique name`);
+          const urn = this.urnOf(req);
+          // the engine refuses a second registration of one URN before any step runs
+          if (registered.has(urn)) return this.failStep(stepFailure ??= { message: `duplicate resource URN ${urn}; give each resource a unique name` }, stop);
           registered.add(urn);
+          let stepped: Awaited<ReturnType<Engine["register"]>>;
+          try {
+            stepped = await this.register(req, urn, state, dryRun, getProvider);
+          } catch (e) {
+            // the old state entry stays as it was (the engine keeps it when a step throws)
+            return this.failStep(stepFailure ??= { message: stepMessage(e, urn) }, stop);
+          }
+          const { resp, change, next } = stepped;
           record(change);
           if (next) {
             state.resources.delete(urn); // re-insert: registration order keeps dependencies first
@@ -209,8 +228,9 @@ export class Engine {
           return resp;
         },
       });
-      const { code, output } = await this.runProgram(monitor.address, dryRun);
+      const { code, output } = await this.runProgram(monitor.address, dryRun, stop.signal);
       summary.programOutput = output;
+      if (stepFailure) throw new EngineRunError(`${stepFailure.message} (${kind} stopped)`, summary);
       const errors = summary.logs.filter((l) => l.severity === "error");
       if (code !== 0 || errors.length > 0) {
         throw new EngineRunError(
@@ -238,18 +258,30 @@ export class Engine {
     }
   }
 
-  /** Handles one RegisterResource: computes the URN, runs the steps, builds the response. */
-  private async register(
-    req: resproto.RegisterResourceRequest,
-    state: StateFile,
-    dryRun: boolean,
-    getProvider: () => Promise<ProviderClient>,
-  ): Promise<{ urn: string; resp: resproto.RegisterResourceResponse; change: ResourceChange; next: ResourceState | undefined }> {
-    const type = req.getType();
+  /** The URN the engine gives a registration (parent type qualified, the stack left out). */
+  private urnOf(req: resproto.RegisterResourceRequest): string {
     const parent = req.getParent();
     const parentQualified = parent ? parseUrn(parent).qualifiedType : "";
     const parentType = parentQualified && parentQualified !== STACK_TYPE ? parentQualified : undefined;
-    const urn = makeUrn({ stack: this.o.stack, project: this.o.project, type, name: req.getName(), parentType });
+    return makeUrn({ stack: this.o.stack, project: this.o.project, type: req.getType(), name: req.getName(), parentType });
+  }
+
+  /** Records the first failure, stops the program (see {@link runProgram}) and fails the RPC with the message. */
+  private failStep(f: { message: string }, stop: AbortController): never {
+    stop.abort();
+    throw new Error(f.message);
+  }
+
+  /** Handles one RegisterResource: runs the steps for `urn`, builds the response. */
+  private async register(
+    req: resproto.RegisterResourceRequest,
+    urn: string,
+    state: StateFile,
+    dryRun: boolean,
+    getProvider: () => Promise<ProviderClient>,
+  ): Promise<{ resp: resproto.RegisterResourceResponse; change: ResourceChange; next: ResourceState | undefined }> {
+    const type = req.getType();
+    const parent = req.getParent();
     const inputs = fromStruct(req.getObject());
     const deps = new Set(req.getDependenciesList());
     for (const [, d] of req.getPropertydependenciesMap().entries()) for (const u of d.getUrnsList()) deps.add(u);
@@ -259,7 +291,7 @@ export class Engine {
     if (!req.getCustom()) {
       const next: ResourceState = { urn, type, custom: false, inputs, outputs: old?.outputs ?? {}, parent: parent || undefined, dependencies: [...deps] };
       resp.setObject(toStruct(inputs));
-      return { urn, resp, change: { urn, type, op: old ? "same" : "create", diffKeys: [], replaceKeys: [] }, next: dryRun ? undefined : next };
+      return { resp, change: { urn, type, op: old ? "same" : "create", diffKeys: [], replaceKeys: [] }, next: dryRun ? undefined : next };
     }
     if (!type.startsWith("pulumi-nodejs:dynamic")) {
       throw new Error(`the engine stand-in runs only dynamic providers, not ${type} (${req.getName()}); run this program with the pulumi CLI`);
@@ -282,14 +314,18 @@ export class Engine {
     );
     resp.setId(r.id);
     resp.setObject(toStruct(r.outputs));
-    return { urn, resp, change: r.change, next: r.state };
+    return { resp, change: r.change, next: r.state };
   }
 
   private programPath(): string {
     return isAbsolute(this.o.program) ? this.o.program : join(this.o.projectDir, this.o.program);
   }
 
-  private runProgram(address: string, dryRun: boolean): Promise<{ code: number; output: string }> {
+  /**
+   * Runs the program; when `stop` fires (a step failed) the program gets a short grace to exit by
+   * itself, then is killed by pid, so a failed run ends in seconds.
+   */
+  private runProgram(address: string, dryRun: boolean, stop: AbortSignal): Promise<{ code: number; output: string }> {
     const program = this.programPath();
     const secretConfig = this.o.secretConfigKeys;
     const args = [
@@ -321,16 +357,38 @@ export class Engine {
         child.kill("SIGKILL");
         reject(new Error(`program ${program} did not finish within ${this.o.timeoutMs} ms`));
       }, this.o.timeoutMs);
-      child.once("error", (e) => {
+      let grace: NodeJS.Timeout | undefined;
+      const onStop = (): void => {
+        grace ??= setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+      };
+      if (stop.aborted) onStop();
+      else stop.addEventListener("abort", onStop, { once: true });
+      const done = (): void => {
         clearTimeout(timer);
+        if (grace) clearTimeout(grace);
+        stop.removeEventListener("abort", onStop);
+      };
+      child.once("error", (e) => {
+        done();
         reject(e);
       });
       child.once("exit", (code) => {
-        clearTimeout(timer);
+        done();
         resolve({ code: code ?? -1, output });
       });
     });
   }
+}
+
+/** How long a program whose step failed may take to exit by itself before it is killed. */
+const STOP_GRACE_MS = 1_500;
+
+/** A failed step as one line: the provider's own message first, then which call of which resource. */
+function stepMessage(e: unknown, urn: string): string {
+  const name = parseUrn(urn).name;
+  if (e instanceof ProviderCallError) return `${e.providerMessage} (provider ${e.method} of ${name}, ${urn})`;
+  if (e instanceof CheckFailedError) return `${e.failures.map((f) => (f.reason.startsWith(f.property) ? f.reason : `${f.property}: ${f.reason}`)).join("; ")} (provider Check of ${name}, ${urn})`;
+  return `${e instanceof Error ? e.message : String(e)} (${name}, ${urn})`;
 }
 
 function projectName(dir: string): string {

@@ -59,6 +59,22 @@ export function stripSecrets<T = unknown>(v: T): T {
   return v;
 }
 
+/**
+ * Re-marks outputs secret as the engine's `annotateSecrets` does: an output whose same-named input
+ * was secret becomes secret; when both are objects (or arrays) the rule applies member by member.
+ */
+export function annotateSecrets(outs: unknown, ins: unknown): unknown {
+  if (isSecret(outs)) return outs;
+  if (isSecret(ins)) return outs === undefined ? outs : secret(outs);
+  if (Array.isArray(outs) && Array.isArray(ins)) return outs.map((o, i) => annotateSecrets(o, ins[i]));
+  if (typeof outs === "object" && outs !== null && !Array.isArray(outs) && typeof ins === "object" && ins !== null && !Array.isArray(ins)) {
+    const out: PropertyMap = { ...(outs as PropertyMap) };
+    for (const [k, v] of Object.entries(ins)) if (k in out) out[k] = annotateSecrets(out[k], v);
+    return out;
+  }
+  return outs;
+}
+
 /** Drops `undefined` members (a Struct cannot carry them) and checks the value is JSON-like. */
 function clean(v: unknown, path: string): unknown {
   if (v === undefined || v === null) return null;

@@ -31,7 +31,12 @@ export interface ProviderClientOptions {
   engineAddress?: string;
   /** Time to wait for the port line. Default: 20,000 ms. */
   startTimeoutMs?: number;
+  /** Refuse every call but Configure, Check and Diff, as the engine makes none other in preview. Default: false. */
+  previewOnly?: boolean;
 }
+
+/** The calls the engine makes in preview. */
+const PREVIEW_CALLS: ReadonlySet<string> = new Set(["Configure", "Check", "Diff"]);
 
 /** Result of Check. */
 export interface CheckResult {
@@ -64,7 +69,13 @@ export class ProviderCallError extends Error {
     this.name = "ProviderCallError";
     this.grpcCode = e.code;
     this.stderr = stderr;
+    this.method = method;
+    this.providerMessage = e.details || e.message;
   }
+  /** The RPC that failed (Check, Diff, Create, …). */
+  readonly method: string;
+  /** The provider's own message, as the server returned it. */
+  readonly providerMessage: string;
   /** Server stderr at the time of the error (may include the provider's stack trace). */
   readonly stderr: string;
 }
@@ -89,6 +100,9 @@ export class ProviderClient {
   private stderrText = "";
   /** Stdout lines after the port line (the provider's `console.log`). */
   private stdoutText = "";
+  private previewOnly = false;
+  /** Every call made, in order: `Method` or `Method urn` (for tests of the engine's rules). */
+  readonly calls: string[] = [];
 
   private constructor(child: ChildProcess, port: number) {
     this.child = child;
@@ -153,6 +167,7 @@ export class ProviderClient {
       child.once("exit", (code) => fail(new Error(`dynamic-provider server exited with ${code} before printing its port: ${early.trim()}`)));
     });
     const pc = new ProviderClient(child, port);
+    pc.previewOnly = o.previewOnly === true;
     pc.stderrText = early;
     child.removeAllListeners("exit");
     child.stdout.on("data", (d: Buffer) => {
@@ -162,6 +177,11 @@ export class ProviderClient {
   }
 
   private call<Res>(method: string, fn: Unary, req: unknown): Promise<Res> {
+    const urn = (req as { getUrn?: () => string }).getUrn?.();
+    this.calls.push(urn ? `${method} ${urn}` : method);
+    if (this.previewOnly && !PREVIEW_CALLS.has(method)) {
+      return Promise.reject(new Error(`engine stand-in: preview called ${method}${urn ? ` for ${urn}` : ""}; a preview may call only Check and Diff`));
+    }
     return new Promise<Res>((resolve, reject) => {
       const cb = (e: grpc.ServiceError | null, r: Res): void => (e ? reject(new ProviderCallError(method, e, this.stderrText)) : resolve(r));
       (fn as unknown as (req: unknown, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown).call(this.client, req, cb);

@@ -4,11 +4,14 @@
  *
  * Follows the engine's contract with a provider that answered `acceptSecrets: false`: secret
  * envelopes are stripped before each call (see {@link ProviderClient}); Check gets the prior
- * INPUTS as olds, Diff and Update get the prior OUTPUTS; afterwards outputs named like a secret
- * input, and those in `additionalSecretOutputs`, are marked secret again.
+ * INPUTS as olds, Diff and Update get the prior OUTPUTS; afterwards outputs are marked secret again
+ * as the engine does (`annotateSecrets` against the inputs, member by member, then
+ * `additionalSecretOutputs`). Preview calls only Check and Diff; a replacement creates the new
+ * resource before deleting the old one unless `deleteBeforeReplace` is set (by the program or the
+ * provider's Diff); a step that throws leaves the prior state entry as it was.
  */
 import type { ProviderClient } from "./provider-client";
-import { UNKNOWN, changedKeys, containsSecret, isSecret, secret, stripSecrets, type PropertyMap } from "./marshal";
+import { UNKNOWN, annotateSecrets, changedKeys, isSecret, secret, stripSecrets, type PropertyMap } from "./marshal";
 import type { ResourceState } from "./state";
 
 /** What happened (or would happen, in preview) to one resource. */
@@ -69,11 +72,10 @@ export interface StepResult {
  * @throws CheckFailedError on Check failures, ProviderCallError when a provider call fails
  */
 export async function stepDynamic(p: ProviderClient, reg: Registration, old: ResourceState | undefined, dryRun: boolean): Promise<StepResult> {
-  const secretKeys = Object.keys(reg.inputs).filter((k) => containsSecret(reg.inputs[k]));
-  const outSecretKeys = [...secretKeys, ...reg.additionalSecretOutputs];
   const checked = await p.check({ urn: reg.urn, olds: old?.inputs ?? {}, news: reg.inputs });
   if (checked.failures.length > 0) throw new CheckFailedError(reg.urn, checked.failures);
-  const inputs = markSecret(checked.inputs, secretKeys);
+  const inputs = annotateSecrets(checked.inputs, reg.inputs) as PropertyMap;
+  const reMark = (outs: PropertyMap): PropertyMap => markSecret(annotateSecrets(outs, inputs) as PropertyMap, reg.additionalSecretOutputs);
   const base = { urn: reg.urn, type: reg.type };
   const entry = (id: string, outputs: PropertyMap): ResourceState => ({
     urn: reg.urn,
@@ -81,7 +83,7 @@ export async function stepDynamic(p: ProviderClient, reg: Registration, old: Res
     custom: true,
     id,
     inputs,
-    outputs: markSecret(outputs, outSecretKeys),
+    outputs: reMark(outputs),
     parent: reg.parent || undefined,
     dependencies: reg.dependencies,
     deleteBeforeReplace: reg.deleteBeforeReplace,
@@ -101,7 +103,7 @@ export async function stepDynamic(p: ProviderClient, reg: Registration, old: Res
   const diffKeys = changedKeys(stripSecrets(old.inputs), stripSecrets(inputs));
   const changed = d.changes === "some" || (d.changes === "unknown" && diffKeys.length > 0);
   if (!changed) {
-    const st: ResourceState = { ...old, inputs, outputs: markSecret(old.outputs, outSecretKeys), parent: reg.parent || undefined, dependencies: reg.dependencies };
+    const st: ResourceState = { ...old, inputs, outputs: reMark(old.outputs), parent: reg.parent || undefined, dependencies: reg.dependencies };
     return { change: { ...base, op: "same", diffKeys: [], replaceKeys: [] }, state: dryRun ? undefined : st, id: oldId, outputs: st.outputs };
   }
   const replace = d.replaces.length > 0;
@@ -109,7 +111,7 @@ export async function stepDynamic(p: ProviderClient, reg: Registration, old: Res
   if (dryRun) {
     // Outputs the provider computes are unknown; known inputs pass through, as the engine does.
     const unknownOuts = Object.fromEntries(Object.keys(old.outputs).map((k) => [k, UNKNOWN]));
-    return { change, state: undefined, id: replace ? "" : oldId, outputs: markSecret({ ...unknownOuts, ...inputs }, outSecretKeys) };
+    return { change, state: undefined, id: replace ? "" : oldId, outputs: reMark({ ...unknownOuts, ...inputs }) };
   }
   if (!replace) {
     const r = await p.update({ id: oldId, urn: reg.urn, olds: old.outputs, news: inputs, oldInputs: old.inputs });

@@ -111,7 +111,12 @@ describe("Fleet wiring (setMocks)", () => {
     expect("name" in env1.inputs).toBe(false); // the fragment names the resource; it is not a HostEnv input
     expect(created.some((c) => c.name.startsWith("prod-bastion-"))).toBe(false); // no env files → no HostEnv
 
-    expect(await out(fleet.files["app"]!.urn)).toContain("keyfleet:index:Fleet$pulumi-nodejs:dynamic:Resource::prod-app");
+    expect(await out(fleet.files["app"]!.urn)).toContain("keyfleet:index:Fleet$pulumi-nodejs:dynamic/keyfleet:SecretFile::prod-app");
+    // each resource registers with its own type token (issue 10 §4), not the shared dynamic:Resource
+    expect((await registered("prod-alice")).type).toBe("pulumi-nodejs:dynamic/keyfleet:Recipient");
+    expect((await registered("prod-web-1")).type).toBe("pulumi-nodejs:dynamic/keyfleet:HostKey");
+    expect((await registered("prod-app")).type).toBe("pulumi-nodejs:dynamic/keyfleet:SecretFile");
+    expect(env1.type).toBe("pulumi-nodejs:dynamic/keyfleet:HostEnv");
     expect(await out(fleet.accessMatrix)).toEqual({ app: ["alice", "github", "web-1", "web-2"], metrics: ["alice", "github", "web-2"] });
     expect(await out(fleet.hostEnvKeys)).toEqual({
       "web-1": { "/etc/app.env": ["DB_PASSWORD", "API_TOKEN"] },
@@ -121,6 +126,27 @@ describe("Fleet wiring (setMocks)", () => {
     expect(await out(fleet.exposure)).toEqual({});
     // the managed value reaches the SecretFile as a secret only
     expect(JSON.stringify(created.filter((c) => c.name !== "prod-app"))).not.toContain("s3cret-wiring");
+  });
+
+  it("a Recipient and a HostKey of the same name get distinct URNs", async () => {
+    const r = new sdk.Recipient("same", { publicKey: age.generateX25519().recipient });
+    const h = new sdk.HostKey("same", { host: "127.0.0.1", publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" });
+    const [ru, hu] = await Promise.all([out(r.urn), out(h.urn)]);
+    expect(ru).toMatch(/::pulumi-nodejs:dynamic\/keyfleet:Recipient::same$/);
+    expect(hu).toMatch(/::pulumi-nodejs:dynamic\/keyfleet:HostKey::same$/);
+  });
+
+  it("refuses children whose names collide, naming both, before creating anything", () => {
+    const before = created.length;
+    const key = age.generateX25519().recipient;
+    const make = () =>
+      new sdk.Fleet("dup", {
+        operators: { alice: key },
+        files: { "web-app": { path: "a.yaml" } },
+        hosts: { web: { address: "h", user: "u", hostKey: "ssh-ed25519 AAAA", envFiles: [{ path: "/etc/x.env", name: "app", sources: [{ file: "web-app" }] }] } },
+      });
+    expect(make).toThrow(/env file "\/etc\/x\.env" of host "web" and file "web-app" would both be named "dup-web-app"/);
+    expect(created.length).toBe(before);
   });
 
   it("rejects an inventory whose env file names an unknown file, before creating anything", () => {
