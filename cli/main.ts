@@ -15,6 +15,13 @@ import { updatekeysVerb } from "./updatekeys";
 import { rotateVerb } from "./rotate";
 import { execEnvVerb } from "./exec-env";
 import { auditVerb } from "./audit";
+import { initVerb } from "./init";
+import { addVerb } from "./add";
+import { migrateVerb } from "./migrate";
+import { provisionVerb } from "./provision";
+import { deprovisionVerb } from "./deprovision";
+import { pushVerb } from "./push";
+import { preDispatch } from "./sops-style";
 
 /** Every verb, by name. */
 export const VERBS: Record<string, Verb> = {
@@ -27,6 +34,12 @@ export const VERBS: Record<string, Verb> = {
   rotate: rotateVerb,
   "exec-env": execEnvVerb,
   audit: auditVerb,
+  init: initVerb,
+  add: addVerb,
+  migrate: migrateVerb,
+  provision: provisionVerb,
+  deprovision: deprovisionVerb,
+  push: pushVerb,
 };
 
 /** The top-level `keyfleet --help` text. */
@@ -37,8 +50,13 @@ export function mainHelp(): string {
 }
 
 /** Runs the CLI with `argv` (words after the program name); returns the exit code. Never throws. */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv;
+export async function main(argvIn: readonly string[], io: CliIo): Promise<number> {
+  const pre = preDispatch(argvIn);
+  if (pre.version !== undefined) {
+    io.stdout(pre.version);
+    return 0;
+  }
+  const [name, ...rest] = pre.argv;
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
     (name === undefined ? io.stderr : io.stdout)(mainHelp());
     return name === undefined ? 2 : 0;

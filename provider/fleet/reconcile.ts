@@ -21,7 +21,7 @@ import { formatOf } from "../resources/secret-file-inputs";
 import { create as pushEnv } from "../resources/host-env";
 import { materialise } from "../resources/host-env-content";
 import { normalise } from "../resources/host-env-inputs";
-import { markerExists, restartArgv, withHost } from "../resources/host-env-remote";
+import { closeHostEnvPool, markerExists, markerPath, restartArgv, withHost } from "../resources/host-env-remote";
 import type { DesiredEnv, DesiredFile, DesiredFleet } from "./desired";
 
 /** Default number of hosts pushed at once. */
@@ -210,4 +210,27 @@ export async function applyHosts(d: DesiredFleet, o: { hosts?: readonly string[]
     o.onHost?.(r);
     return r;
   });
+}
+
+/**
+ * Removes env files from their host (and a pending restart marker), as HostEnv's delete does,
+ * unless `keepOnDelete`. All of `envs` must be on one host. Returns the paths removed.
+ * @throws the connection's error when the host is unreachable
+ */
+export async function removeEnvs(envs: readonly DesiredEnv[]): Promise<string[]> {
+  const remove = envs.map((e) => normalise(e.inputs)).filter((n) => !n.keepOnDelete);
+  const first = remove[0];
+  if (first === undefined) return [];
+  return withHost(first.connection, async (s) => {
+    for (const n of remove) {
+      await s.remove(n.path);
+      await s.remove(markerPath(n.path));
+    }
+    return remove.map((n) => n.path);
+  });
+}
+
+/** Closes the pooled SSH connections (the end of a CLI run). */
+export function closeConnections(): Promise<void> {
+  return closeHostEnvPool();
 }
