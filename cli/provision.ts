@@ -61,7 +61,7 @@ export const provisionVerb = sopsVerb(
   {
     name: "provision",
     summary: "add a host to fleet.yaml, encrypt its files to it and push its env files",
-    usage: "[NAME=]user@host[:port] --env PATH:secrets/FILE[:KEY,…]… [--format systemd] [--restart UNIT] [--fingerprint SHA256:…] [--ssh-key FILE]",
+    usage: "[NAME=]user@host[:port] --env PATH:secrets/FILE[:KEY,…]… [--format systemd] [--restart UNIT | --on-change CMD] [--fingerprint SHA256:…] [--ssh-key FILE]",
     details:
       "Reads the host's ed25519 host key and asks you to confirm its fingerprint, unless --fingerprint\n" +
       "pins it (as CI does) or fleet.yaml already pins that key. Then adds the host to fleet.yaml,\n" +
@@ -73,6 +73,7 @@ export const provisionVerb = sopsVerb(
       env: { type: "string", valueName: "PATH:FILE[:KEYS]", description: "an env file on the host from a sops file (repeatable); KEYS comma separated, default every key" },
       format: { type: "string", valueName: "FORMAT", description: "dotenv, systemd or json; default: dotenv" },
       restart: { type: "string", valueName: "UNIT", description: "systemd unit restarted when an env file changed (repeatable)" },
+      "on-change": { type: "string", valueName: "CMD", description: "shell command run on the host when an env file changed (instead of --restart)" },
       fingerprint: { type: "string", valueName: "SHA256:…", description: "the expected host-key fingerprint (no question asked)" },
       "ssh-key": { type: "string", valueName: "FILE", description: "SSH private key for the login, recorded as privateKeyFile; default: $SSH_AUTH_SOCK, else ~/.ssh/id_ed25519" },
       inventory: INVENTORY_FLAG,
@@ -88,6 +89,8 @@ export const provisionVerb = sopsVerb(
     const fingerprint = typeof args.flags.fingerprint === "string" ? args.flags.fingerprint : undefined;
     if (fingerprint !== undefined && !FP.test(fingerprint)) throw new UsageError("provision", "--fingerprint must look like SHA256:<43 base64 characters>, as ssh-keygen -lf prints it");
     const restart = args.all?.["restart"] ?? [];
+    const onChange = typeof args.flags["on-change"] === "string" ? args.flags["on-change"] : undefined;
+    if (onChange !== undefined && restart.length > 0) throw new UsageError("provision", "give --restart or --on-change, not both");
     const project = openProject(args.flags.inventory, io.env);
     const sshKey = typeof args.flags["ssh-key"] === "string" ? relative(process.cwd(), resolve(args.flags["ssh-key"])) : undefined;
     for (const s of specs) if (!existsSync(s.file)) throw new KeyfleetError("NOT_FOUND", `${s.file} does not exist`, { file: s.file, hint: `add its values first: keyfleet add NAME --file ${s.file}` });
@@ -109,6 +112,7 @@ export const provisionVerb = sopsVerb(
         ...(format ? { format: format as "dotenv" | "systemd" | "json" } : {}),
         sources: [{ file: names[k] as string, ...(s.keys ? { keys: s.keys } : {}) }],
         ...(restart.length > 0 ? { restartUnits: restart } : {}),
+        ...(onChange !== undefined ? { onChange } : {}),
       }));
       const host: InventoryHost = {
         ...(existing ?? {}),

@@ -28,6 +28,13 @@ export function inventorySkeleton(operator: string, recipient: string): string {
   ].join("\n");
 }
 
+/** JSON with object keys sorted at every depth: an edit that only reorders keys changes nothing. */
+function sortedJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
 function load(file: string): Document {
   let text: string;
   try {
@@ -48,10 +55,11 @@ function load(file: string): Document {
  */
 export function editInventory(file: string, edit: (doc: Document) => void): boolean {
   const doc = load(file);
-  const before = doc.toString();
+  const before = sortedJson(doc.toJS());
   edit(doc);
-  const after = doc.toString();
-  if (after === before) return false;
+  if (sortedJson(doc.toJS()) === before) return false;
+  // lineWidth 0: a long host key stays on one line
+  const after = doc.toString({ lineWidth: 0 });
   const r = inventorySchema.safeParse(doc.toJS());
   if (!r.success) {
     throw new KeyfleetError("INVENTORY_INVALID", `fleet inventory ${file} would be invalid: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message.toLowerCase()}`).join("; ")}`, {
