@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { KeyfleetError } from "../provider/errors";
-import { listKeys, setValues } from "../provider/sops";
+import { decrypt, listKeys, setValues } from "../provider/sops";
 import { keyName } from "../provider/access/exposure";
 import { encryptNewFile, valueKeyPath } from "../provider/fleet/values";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
@@ -60,6 +60,7 @@ export const addVerb = sopsVerb(
     // recipients (new file) or identities (existing file) first: no prompt for a value that cannot be stored
     const rule = text === undefined ? ruleRecipients(file) : undefined;
     const ids = text === undefined ? undefined : await loadIdentities(io);
+    if (text !== undefined && ids !== undefined) await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, report: ids.report }));
     const value = await readSecretValue(io, name);
     if (value === "") throw new KeyfleetError("EMPTY_VALUE", `the value for ${name} is empty; nothing was written`, { file, hint: "type or pipe the value; an empty secret is almost always a mistake" });
     let out: string;
