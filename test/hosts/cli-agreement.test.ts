@@ -67,7 +67,7 @@ describe("keyfleet push and pulumi up (engine stand-in) agree", () => {
   });
 
   it("CLI push, then up: the up changes nothing on disk or on the hosts; a preview then shows no changes", async () => {
-    const p = kf(["push", "-y"], { cwd: dir, home: dir, env: env() });
+    const p = await kf(["push", "-y"], { cwd: dir, home: dir, env: env() });
     expect(p.code, p.stderr).toBe(0);
     const [h1, h2] = hosts as [Host, Host];
     expect(readFileSync(envFile(h1), "utf8")).toContain(V.db);
@@ -86,17 +86,17 @@ describe("keyfleet push and pulumi up (engine stand-in) agree", () => {
   }, 240_000);
 
   it("a change applied by an up: CLI push then says nothing to do and rewrites nothing", async () => {
-    expect(kf(["set", "secrets/app.yaml", "DB_PASSWORD"], { cwd: dir, home: dir, env: env(), input: V.db2 }).code).toBe(0);
+    expect((await kf(["set", "secrets/app.yaml", "DB_PASSWORD"], { cwd: dir, home: dir, env: env(), input: V.db2 })).code).toBe(0);
     const r0 = restarts(hosts[0] as Host);
     const up = await engine.up();
     expect(up.changes.some((c) => c.op === "update")).toBe(true);
     expect(readFileSync(envFile(hosts[0] as Host), "utf8")).toContain(V.db2);
     expect(restarts(hosts[0] as Host)).toBe(r0 + 1);
     const before = snapshot();
-    const dry = kf(["push", "--dry-run"], { cwd: dir, home: dir, env: env() });
+    const dry = await kf(["push", "--dry-run"], { cwd: dir, home: dir, env: env() });
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stderr).toContain("nothing to do");
-    const p = kf(["push", "-y"], { cwd: dir, home: dir, env: env() });
+    const p = await kf(["push", "-y"], { cwd: dir, home: dir, env: env() });
     expect(p.code, p.stderr).toBe(0);
     expect(p.stderr).toContain("nothing to do");
     expect(snapshot()).toEqual(before);

@@ -13,7 +13,7 @@ import { ROOT, kf, leaks } from "./cli-fleet-helpers";
 
 const req = createRequire(join(ROOT, "package.json"));
 const { startHosts, stopHosts } = req("./dist/test/harness/sshd.js") as typeof import("../harness/sshd");
-const { generateX25519, parseRecipient } = req("./dist/provider/age/index.js") as typeof import("../../provider/age");
+const { generateX25519, parseRecipient, sshToAgeRecipient } = req("./dist/provider/age/index.js") as typeof import("../../provider/age");
 const { encrypt } = req("./dist/provider/sops/index.js") as typeof import("../../provider/sops");
 type Host = Awaited<ReturnType<typeof startHosts>>[number];
 
@@ -43,14 +43,14 @@ describe("keyfleet push of 5 hosts, one down", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("--concurrency is validated", () => {
-    const r = kf(["push", "--concurrency", "0", "--dry-run"], { cwd: dir, home: dir, env: env() });
+  it("--concurrency is validated", async () => {
+    const r = await kf(["push", "--concurrency", "0", "--dry-run"], { cwd: dir, home: dir, env: env() });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--concurrency");
   });
 
-  it("--host limits the push to that host", () => {
-    const r = kf(["push", "-y", "--host", "web-1"], { cwd: dir, home: dir, env: env() });
+  it("--host limits the push to that host", async () => {
+    const r = await kf(["push", "-y", "--host", "web-1"], { cwd: dir, home: dir, env: env() });
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join((hosts[0] as Host).dataDir, "app.env"))).toBe(true);
     expect(existsSync(join((hosts[1] as Host).dataDir, "app.env"))).toBe(false);
@@ -59,7 +59,7 @@ describe("keyfleet push of 5 hosts, one down", () => {
 
   it("one host down: the others are pushed, each has a progress line, the exit status says some failed", async () => {
     await (hosts[2] as Host).stop();
-    const r = kf(["push", "-y", "--concurrency", "2"], { cwd: dir, home: dir, env: env() });
+    const r = await kf(["push", "-y", "--concurrency", "2"], { cwd: dir, home: dir, env: env() });
     expect(r.code, r.stderr).toBe(75);
     for (let k = 1; k <= 5; k++) expect(r.stderr).toMatch(new RegExp(`\\[\\d/5\\] web-${k}: `));
     expect(r.stderr).toMatch(/\[\d\/5\] web-3: failed: /);
@@ -71,6 +71,17 @@ describe("keyfleet push of 5 hosts, one down", () => {
       expect(text).toContain("DB_PASSWORD=");
     }
     expect(existsSync(join((hosts[2] as Host).dataDir, "app.env"))).toBe(false);
+    expect(leaks(r.stdout + r.stderr, [value])).toEqual([]);
+  });
+
+  it("deprovision of the unreachable host rotates the file and says which env file to remove by hand", async () => {
+    const r = await kf(["deprovision", "web-3"], { cwd: dir, home: dir, env: env() });
+    expect(r.code).toBe(75);
+    expect(r.stderr).toMatch(/web-3 \(SHA256:[^)]+\) could read DB_PASSWORD in secrets\/app\.yaml: rotate these values/);
+    expect(r.stderr).toContain(`web-3 is not reachable`);
+    expect(r.stderr).toContain(`remove ${join((hosts[2] as Host).dataDir, "app.env")} from it by hand`);
+    expect(readFileSync(join(dir, "fleet.yaml"), "utf8")).not.toContain("web-3:");
+    expect(readFileSync(join(dir, "secrets/app.yaml"), "utf8")).not.toContain(sshToAgeRecipient((hosts[2] as Host).hostKeyLine));
     expect(leaks(r.stdout + r.stderr, [value])).toEqual([]);
   });
 });

@@ -28,8 +28,8 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
   let dir: string;
   let home: string;
   const outputs: Run[] = [];
-  const run = (args: string[], input?: string): Run => {
-    const r = kf(args, { cwd: dir, home, ...(input !== undefined ? { input } : {}) });
+  const run = async (args: string[], input?: string): Promise<Run> => {
+    const r = await kf(args, { cwd: dir, home, ...(input !== undefined ? { input } : {}) });
     outputs.push(r);
     return r;
   };
@@ -48,8 +48,8 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it("init sets up the project, and a second run says nothing to do", () => {
-    const r = run(["init", "--name", "alice"]);
+  it("init sets up the project, and a second run says nothing to do", async () => {
+    const r = await run(["init", "--name", "alice"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("created your operator key");
     for (const f of [".sops.yaml", "fleet.yaml", ".gitignore", "secrets"]) expect(existsSync(join(dir, f)), f).toBe(true);
@@ -57,31 +57,31 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
     const inv = parse(readFileSync(join(dir, "fleet.yaml"), "utf8")) as { operators: Record<string, string> };
     expect(inv.operators["alice"]).toMatch(/^age1/);
     expect(readFileSync(join(dir, ".sops.yaml"), "utf8")).toContain(inv.operators["alice"]);
-    const again = run(["init", "--name", "alice"]);
+    const again = await run(["init", "--name", "alice"]);
     expect(again.code).toBe(0);
     expect(again.stderr).toContain("nothing to do");
   });
 
-  it("add reads the value from stdin, refuses an empty one and a value argument", () => {
-    expect(run(["add", "DB_PASSWORD", "--file", "secrets/app.yaml"], V.db1 + "\n").code).toBe(0);
-    expect(run(["add", "API_TOKEN", "--per-secret"], V.api).code).toBe(0);
+  it("add reads the value from stdin, refuses an empty one and a value argument", async () => {
+    expect((await run(["add", "DB_PASSWORD", "--file", "secrets/app.yaml"], V.db1 + "\n")).code).toBe(0);
+    expect((await run(["add", "API_TOKEN", "--per-secret"], V.api)).code).toBe(0);
     expect(existsSync(join(dir, "secrets/API_TOKEN.env"))).toBe(true);
-    const empty = run(["add", "EMPTY", "--file", "secrets/app.yaml"], "");
+    const empty = await run(["add", "EMPTY", "--file", "secrets/app.yaml"], "");
     expect(empty.code).not.toBe(0);
     expect(empty.stderr).toContain("empty");
-    const arg = run(["add", "OTHER", "typed-value-" + tag]);
+    const arg = await run(["add", "OTHER", "typed-value-" + tag]);
     expect(arg.code).toBe(2);
     expect(arg.stderr).not.toContain("typed-value-" + tag);
-    const d = run(["decrypt", "secrets/app.yaml", "--extract", '["DB_PASSWORD"]']);
+    const d = await run(["decrypt", "secrets/app.yaml", "--extract", '["DB_PASSWORD"]']);
     expect(d.stdout).toBe(V.db1);
   });
 
-  it("provision pins the host, re-keys with the same data key, pushes, and a second run does nothing", () => {
+  it("provision pins the host, re-keys with the same data key, pushes, and a second run does nothing", async () => {
     const [h1, h2] = hosts as [Host, Host];
     const before = readFileSync(join(dir, "secrets/app.yaml"), "utf8");
     const encBefore = /DB_PASSWORD: (ENC\[[^\]]+\])/.exec(before)?.[1];
     const p1 = ["provision", `web-1=${h1.user}@${h1.host}:${h1.port}`, "--env", `${envPath(h1, "app.env")}:secrets/app.yaml:DB_PASSWORD`, "--fingerprint", keygenFingerprint(h1.hostKeyFile + ".pub"), "--ssh-key", h1.clientKeyFile, "--on-change", `echo restarted >> ${join(h1.dataDir, "restarts")}`];
-    const r1 = run(p1);
+    const r1 = await run(p1);
     expect(r1.code, r1.stderr).toBe(0);
     expect(readFileSync(envPath(h1, "app.env"), "utf8")).toContain("DB_PASSWORD=");
     expect(readFileSync(envPath(h1, "app.env"), "utf8")).toContain("first");
@@ -94,40 +94,40 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
     const inv = parse(readFileSync(join(dir, "fleet.yaml"), "utf8")) as { hosts: Record<string, { hostKey: string; envFiles: unknown[] }> };
     expect(inv.hosts["web-1"]?.hostKey).toBe(h1.hostKeyLine);
     // a second run: nothing to change
-    const again = run(p1);
+    const again = await run(p1);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain("nothing to do");
     expect(restarts(h1)).toBe(1);
     // without --fingerprint and without a terminal it refuses, showing the fingerprint
-    const unpinned = run(["provision", `web-2=${h2.user}@${h2.host}:${h2.port}`, "--env", `${envPath(h2, "api.env")}:secrets/API_TOKEN.env`, "--ssh-key", h2.clientKeyFile]);
+    const unpinned = await run(["provision", `web-2=${h2.user}@${h2.host}:${h2.port}`, "--env", `${envPath(h2, "api.env")}:secrets/API_TOKEN.env`, "--ssh-key", h2.clientKeyFile]);
     expect(unpinned.code).not.toBe(0);
     expect(unpinned.stderr).toContain(keygenFingerprint(h2.hostKeyFile + ".pub"));
     expect(existsSync(envPath(h2, "api.env"))).toBe(false);
     // a wrong fingerprint is refused
-    const wrong = run(["provision", `web-2=${h2.user}@${h2.host}:${h2.port}`, "--env", `${envPath(h2, "api.env")}:secrets/API_TOKEN.env`, "--ssh-key", h2.clientKeyFile, "--fingerprint", keygenFingerprint(h1.hostKeyFile + ".pub")]);
+    const wrong = await run(["provision", `web-2=${h2.user}@${h2.host}:${h2.port}`, "--env", `${envPath(h2, "api.env")}:secrets/API_TOKEN.env`, "--ssh-key", h2.clientKeyFile, "--fingerprint", keygenFingerprint(h1.hostKeyFile + ".pub")]);
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toContain("expected");
-    const r2 = run(["provision", `web-2=${h2.user}@${h2.host}:${h2.port}`, "--env", `${envPath(h2, "api.env")}:secrets/API_TOKEN.env`, "--ssh-key", h2.clientKeyFile, "--fingerprint", keygenFingerprint(h2.hostKeyFile + ".pub"), "--on-change", `echo restarted >> ${join(h2.dataDir, "restarts")}`]);
+    const r2 = await run(["provision", `web-2=${h2.user}@${h2.host}:${h2.port}`, "--env", `${envPath(h2, "api.env")}:secrets/API_TOKEN.env`, "--ssh-key", h2.clientKeyFile, "--fingerprint", keygenFingerprint(h2.hostKeyFile + ".pub"), "--on-change", `echo restarted >> ${join(h2.dataDir, "restarts")}`]);
     expect(r2.code, r2.stderr).toBe(0);
     expect(readFileSync(envPath(h2, "api.env"), "utf8")).toContain("API_TOKEN=");
     expect(recipientsOf("secrets/API_TOKEN.env")).toContain(sshToAgeRecipient(h2.hostKeyLine));
     expect(recipientsOf("secrets/app.yaml")).not.toContain(sshToAgeRecipient(h2.hostKeyLine));
   });
 
-  it("set then push: the plan names the host, only web-1 changes and restarts", () => {
+  it("set then push: the plan names the host, only web-1 changes and restarts", async () => {
     const [h1, h2] = hosts as [Host, Host];
-    expect(run(["set", "secrets/app.yaml", "DB_PASSWORD"], V.db2).code).toBe(0);
+    expect((await run(["set", "secrets/app.yaml", "DB_PASSWORD"], V.db2)).code).toBe(0);
     const sha2 = fileSha(envPath(h2, "api.env"));
     const ino2 = statSync(envPath(h2, "api.env")).ino;
-    const dry = run(["push", "--dry-run"]);
+    const dry = await run(["push", "--dry-run"]);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stderr).toMatch(/web-1 \S+app\.env: env file changes/);
     expect(dry.stderr).not.toMatch(/web-2 /);
     expect(readFileSync(envPath(h1, "app.env"), "utf8")).toContain("first");
-    const noTty = run(["push"]);
+    const noTty = await run(["push"]);
     expect(noTty.code).not.toBe(0);
     expect(noTty.stderr).toContain("-y");
-    const p = run(["push", "-y"]);
+    const p = await run(["push", "-y"]);
     expect(p.code, p.stderr).toBe(0);
     expect(p.stderr).toMatch(/\[\d\/2\] web-1: wrote /);
     expect(p.stderr).toMatch(/\[\d\/2\] web-2: up to date/);
@@ -140,10 +140,10 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
     expect(statSync(envPath(h2, "api.env")).ino).toBe(ino2);
   });
 
-  it("deprovision rotates what the host could read, prints the exposure, removes its env file; push then has nothing to do", () => {
+  it("deprovision rotates what the host could read, prints the exposure, removes its env file; push then has nothing to do", async () => {
     const [h1] = hosts as [Host, Host];
     const before = readFileSync(join(dir, "secrets/app.yaml"), "utf8");
-    const r = run(["deprovision", "web-1"]);
+    const r = await run(["deprovision", "web-1"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/web-1 \(SHA256:[^)]+\) could read DB_PASSWORD in secrets\/app\.yaml: rotate these values/);
     expect(r.stderr).toContain("removed " + envPath(h1, "app.env"));
@@ -152,17 +152,17 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
     expect(recipientsOf("secrets/app.yaml")).not.toContain(sshToAgeRecipient(h1.hostKeyLine));
     // rotated: a new data key, so the value's ciphertext changed
     expect(/DB_PASSWORD: (ENC\[[^\]]+\])/.exec(after)?.[1]).not.toBe(/DB_PASSWORD: (ENC\[[^\]]+\])/.exec(before)?.[1]);
-    expect(run(["decrypt", "secrets/app.yaml", "--extract", '["DB_PASSWORD"]']).stdout).toBe(V.db2);
+    expect((await run(["decrypt", "secrets/app.yaml", "--extract", '["DB_PASSWORD"]'])).stdout).toBe(V.db2);
     const inv = parse(readFileSync(join(dir, "fleet.yaml"), "utf8")) as { hosts: Record<string, unknown> };
     expect(Object.keys(inv.hosts)).toEqual(["web-2"]);
     const audit = readFileSync(join(dir, ".keyfleet/audit.jsonl"), "utf8");
     expect(audit).toContain('"operation":"rotate"');
-    const p = run(["push", "-y"]);
+    const p = await run(["push", "-y"]);
     expect(p.code, p.stderr).toBe(0);
     expect(p.stderr).toContain("nothing to do");
   });
 
-  it("no value in any output, fleet.yaml or the audit log", () => {
+  it("no value in any output, fleet.yaml or the audit log", async () => {
     const texts = [...outputs.flatMap((o) => [o.stdout, o.stderr]), readFileSync(join(dir, "fleet.yaml"), "utf8"), readFileSync(join(dir, ".keyfleet/audit.jsonl"), "utf8")];
     // decrypt's stdout is the one place a value is meant to appear
     const decryptRuns = new Set(outputs.filter((o) => SECRETS.includes(o.stdout)).map((o) => o.stdout));
