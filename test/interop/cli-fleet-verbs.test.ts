@@ -81,6 +81,7 @@ describe("sops habits", () => {
   it("-d FILE, -e FILE and --version", () => {
     const { d, home, env } = project();
     writeFileSync(join(d, "secrets/a.yaml"), `k: v-${tag}\n`);
+    writeFileSync(join(d, "secrets/plain.yaml"), `k: w-${tag}\nn: 3\n`);
     const e = kf(["-e", "-i", "secrets/a.yaml"], { cwd: d, home, env });
     expect(e.code, e.stderr).toBe(0);
     expect(readFileSync(join(d, "secrets/a.yaml"), "utf8")).toContain("ENC[");
@@ -88,6 +89,10 @@ describe("sops habits", () => {
     expect(dd.stdout).toBe(`k: v-${tag}\n`);
     const x = kf(["--extract", '["k"]', "-d", "secrets/a.yaml"], { cwd: d, home, env });
     expect(x.stdout).toBe(`v-${tag}`);
+    const j = kf(["encrypt", "--output-type", "json", "--output", "secrets/a.json", "secrets/plain.yaml"], { cwd: d, home, env });
+    expect(j.code, j.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(d, "secrets/a.json"), "utf8")).sops).toBeDefined();
+    expect(JSON.parse(kf(["-d", "secrets/a.json"], { cwd: d, home, env }).stdout)).toEqual({ k: `w-${tag}`, n: 3 });
     const v = kf(["--version"], { cwd: d, home });
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/^keyfleet \d+\.\d+\.\d+\n$/);
