@@ -27,7 +27,7 @@ export const rotateVerb = sopsVerb(
       "given; several FILEs need -i.\n" +
       "Removing a recipient only protects future values: rotate the secrets it could read too (the\n" +
       "exposure is printed and logged in .keyfleet/audit.jsonl).\n" +
-      "example: keyfleet rotate secrets/app.yaml --rm-age age1…",
+      "example: keyfleet rotate -i secrets/app.yaml --rm-age age1…",
     flags: {
       "add-age": { type: "string", valueName: "R1,R2", description: "recipients to add (age1… or ssh-ed25519 AAAA…)" },
       "rm-age": { type: "string", valueName: "R1,R2", description: "recipients to remove" },
