@@ -4,6 +4,7 @@
  * generated `--help` text.
  */
 import { KeyfleetError } from "../provider/errors";
+import { sopsFlagHint } from "./sops-hints";
 
 /** One flag a verb accepts. */
 export interface FlagSpec {
@@ -39,6 +40,10 @@ export interface ParsedArgs {
   positionals: string[];
   /** True when `-h`/`--help` was given. */
   help: boolean;
+  /** Every value of each string flag given more than once or once (`--env A --env B`), in order. */
+  all?: Record<string, string[]>;
+  /** Index in `positionals` where the words after `--` start; undefined when there was no `--`. */
+  afterDashDash?: number;
 }
 
 /** A command-line usage mistake; the CLI exits 2 and points at `--help`. */
@@ -59,6 +64,7 @@ export function parseArgs(argv: readonly string[], spec: VerbSpec): ParsedArgs {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === "--") {
+      out.afterDashDash = out.positionals.length;
       out.positionals.push(...argv.slice(i + 1));
       break;
     }
@@ -75,7 +81,10 @@ export function parseArgs(argv: readonly string[], spec: VerbSpec): ParsedArgs {
     const key = eq < 0 ? body : body.slice(0, eq);
     const name = spec.flags[key] ? key : byShort.get(key);
     const f = name === undefined ? undefined : spec.flags[name];
-    if (name === undefined || !f) throw new UsageError(spec.name, `unknown flag ${a.split("=")[0]}`);
+    if (name === undefined || !f) {
+      const hint = sopsFlagHint(a);
+      throw new UsageError(spec.name, `unknown flag ${a.split("=")[0]}${hint ? `; sops has it, with keyfleet use ${hint}` : ""}`);
+    }
     if (f.type === "boolean") {
       if (eq >= 0) {
         const v = body.slice(eq + 1);
@@ -87,6 +96,7 @@ export function parseArgs(argv: readonly string[], spec: VerbSpec): ParsedArgs {
     const value: string | undefined = eq >= 0 ? body.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new UsageError(spec.name, `flag -${key} needs a value`);
     out.flags[name] = value;
+    ((out.all ??= {})[name] ??= []).push(value);
   }
   return out;
 }

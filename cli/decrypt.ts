@@ -4,7 +4,7 @@
  */
 import { decrypt } from "../provider/sops";
 import { storeOptionsOf } from "./recipients";
-import type { CliIo, ParsedArgs } from "./args";
+import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
 import { positionals, readInputText, resolveFormat, strFlag, writeOutput } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
@@ -31,6 +31,7 @@ export const decryptVerb = sopsVerb(
       "input-type": { type: "string", valueName: "FORMAT", description: "format of FILE; default: from its extension" },
       "ignore-mac": { type: "boolean", description: "do not verify the mac (recovering a damaged file)" },
       output: { type: "string", valueName: "FILE", description: "write to FILE (mode 0600, atomically) instead of stdout" },
+      "in-place": { type: "boolean", short: "i", description: "replace FILE with its plaintext (mode 0600, atomically), as sops decrypt -i" },
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
@@ -44,7 +45,8 @@ export const decryptVerb = sopsVerb(
     const ids = await loadIdentities(io);
     const d = await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, ignoreMac: args.flags["ignore-mac"] === true, report: ids.report, stores: storeOptionsOf(file) }));
     const out = path ? extractOutput(d.tree, path, outputType, file) : d.emit(outputType);
-    const dest = strFlag(args.flags.output);
+    if (args.flags["in-place"] === true && strFlag(args.flags.output) !== undefined) throw new UsageError("decrypt", "give -i or --output, not both");
+    const dest = args.flags["in-place"] === true ? file : strFlag(args.flags.output);
     if (dest !== undefined) writeOutput(dest, out, 0o600);
     else writeStdout(io, out);
     return 0;

@@ -5,7 +5,7 @@
  */
 import type { AgeRecipient } from "../provider/age";
 import { isKeyfleetError, KeyfleetError } from "../provider/errors";
-import { encrypt, readMetadata, type EncryptRules } from "../provider/sops";
+import { encrypt, readMetadata, storeFor, type EncryptRules } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
 import { existingMode, INPUT_TYPE_FLAG, positionals, readInput, resolveFormat, strFlag, withWriteLocks, writeOutput } from "./files";
@@ -86,6 +86,7 @@ export const encryptVerb = sopsVerb(
       "in-place": { type: "boolean", short: "i", description: "replace FILE with the encrypted file (atomically)" },
       output: { type: "string", valueName: "FILE", description: "write the encrypted file to FILE instead of stdout" },
       "input-type": INPUT_TYPE_FLAG,
+      "output-type": { type: "string", valueName: "FORMAT", description: "format of the encrypted file; default: the input format" },
       "unencrypted-suffix": { type: "string", valueName: "S", description: "keys ending in S stay in clear (default _unencrypted)" },
       "encrypted-suffix": { type: "string", valueName: "S", description: "only keys ending in S are encrypted" },
       "unencrypted-regex": { type: "string", valueName: "RE", description: "keys matching RE stay in clear" },
@@ -112,7 +113,10 @@ async function encryptFile(file: string, args: ParsedArgs, io: CliIo): Promise<n
   }
   const { recipients, rules } = recipientsFor(file, args);
   const plain = format === "binary" ? new Uint8Array(bytes) : bytes.toString("utf8");
-  const out = await encrypt(plain, { format, recipients, ...(rules ? { rules } : {}), file, stores: storeOptionsOf(file) });
+  // --output-type: the plaintext tree re-emitted in the output format (in memory), then encrypted
+  const outFormat = typeof args.flags["output-type"] === "string" ? resolveFormat("encrypt", args.flags["output-type"], file, "output-type") : format;
+  const input = outFormat === format ? plain : storeFor(outFormat).emitPlain(storeFor(format).parsePlain(plain, file).tree);
+  const out = await encrypt(input, { format: outFormat, recipients, ...(rules ? { rules } : {}), file, stores: storeOptionsOf(file) });
   const dest = args.flags["in-place"] === true ? file : strFlag(args.flags.output);
   if (dest === undefined) io.stdout(out);
   else writeOutput(dest, out, existingMode(dest) ?? existingMode(file) ?? 0o600, dest === file ? textVersion(bytes) : undefined);

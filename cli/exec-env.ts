@@ -6,7 +6,10 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { KeyfleetError } from "../provider/errors";
-import { decrypt, leafText, type DecryptedLeaf, type SopsFormat } from "../provider/sops";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { decrypt, leafText, readMetadata, type DecryptedLeaf, type SopsFormat } from "../provider/sops";
+import { plainDotenvEntries } from "./migrate";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
 import { INPUT_TYPE_FLAG, readInputText, resolveFormat, strFlag } from "./files";
@@ -91,17 +94,53 @@ export function runChild(argv: readonly string[], env: Record<string, string | u
   });
 }
 
+/** Most files taken from one directory of per-secret files. */
+const MAX_DIR_FILES = 1000;
+
+/** FILE arguments with each directory replaced by its regular, non-hidden files (sorted). */
+export function expandSources(named: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const n of named) {
+    let st;
+    try {
+      st = statSync(n);
+    } catch {
+      out.push(n); // readInputText reports it
+      continue;
+    }
+    if (!st.isDirectory()) { out.push(n); continue; }
+    const files = readdirSync(n, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith(".")).map((e) => join(n, e.name)).sort();
+    if (files.length === 0) throw new KeyfleetError("IO_READ", `${n} holds no files`, { file: n, hint: "pass a directory of per-secret sops files (keyfleet add --per-secret)" });
+    if (files.length > MAX_DIR_FILES) throw new KeyfleetError("IO_READ", `${n} holds more than ${MAX_DIR_FILES} files`, { file: n, hint: "pass the files you need" });
+    out.push(...files);
+  }
+  return out;
+}
+
+/** True when a dotenv text carries sops metadata. */
+function hasSopsMetadata(text: string): boolean {
+  try {
+    readMetadata(text, "dotenv");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The exec-env verb. */
 export const execEnvVerb = sopsVerb(
   {
     name: "exec-env",
     summary: "run a command with a sops file's values in its environment (as sops exec-env)",
-    usage: "FILE [--only K1,K2] -- CMD [ARGS…]",
+    usage: "FILE|DIR… [--only K1,K2] -- CMD [ARGS…]",
     details:
       "Top-level values (dotenv: every key; ini: the keys of every section) become environment\n" +
       "variables of CMD only; keyfleet prints none of them. CMD runs without a shell; keyfleet exits\n" +
       "with its status. CMD does not get your age identity variables (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE,\n" +
       "SOPS_AGE_KEY_CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE) unless --keep-age-env.\n" +
+      "with its status. Several FILEs, or a DIR of per-secret files (keyfleet add --per-secret), give\n" +
+      "the union of their values (a name set twice is refused); --only gives exactly those values.\n" +
+      "A plaintext dotenv file is used as it is, with a warning to run keyfleet migrate.\n" +
       "example: keyfleet exec-env secrets/app.env --only DB_PASSWORD -- ./migrate --up",
     flags: {
       only: { type: "string", valueName: "K1,K2", description: "pass only these keys (error if one is missing)" },
@@ -110,26 +149,50 @@ export const execEnvVerb = sopsVerb(
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
-    const [file, ...cmd] = args.positionals;
-    if (file === undefined) throw new UsageError("exec-env", "missing FILE");
+    // FILE… -- CMD, or the sops form FILE CMD…
+    const dd = args.afterDashDash;
+    const named = dd === undefined ? args.positionals.slice(0, 1) : args.positionals.slice(0, dd);
+    const cmd = dd === undefined ? args.positionals.slice(1) : args.positionals.slice(dd);
+    if (named.length === 0) throw new UsageError("exec-env", "missing FILE");
     if (!cmd.length) throw new UsageError("exec-env", "missing the command: put it after --");
-    const format = resolveFormat("exec-env", args.flags["input-type"], file);
-    const text = readInputText(file);
-    const ids = await loadIdentities(io);
-    const d = await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, report: ids.report }));
-    let { entries, skipped } = envEntries(d.leaves, format);
+    const files = expandSources(named);
+    let ids: Awaited<ReturnType<typeof loadIdentities>> | undefined;
+    let entries: [string, string][] = [];
+    let skipped: string[] = [];
+    const from = new Map<string, string>();
+    for (const file of files) {
+      const format = resolveFormat("exec-env", args.flags["input-type"], file);
+      const text = readInputText(file);
+      let got: { entries: [string, string][]; skipped: string[] };
+      if (format === "dotenv" && !hasSopsMetadata(text)) {
+        io.stderr(`keyfleet: warning: ${file} is not encrypted; run keyfleet migrate ${file} to encrypt it\n`);
+        got = { entries: plainDotenvEntries(text, file), skipped: [] };
+      } else {
+        const l = (ids ??= await loadIdentities(io));
+        const d = await explainingIdentities(file, l, () => decrypt(text, { format, identities: l.identities, file, report: l.report }));
+        got = envEntries(d.leaves, format);
+      }
+      for (const [k] of got.entries) {
+        const prev = from.get(k);
+        if (prev !== undefined) throw new KeyfleetError("DUPLICATE_KEY", `${k} is set by both ${prev} and ${file}`, { file, hint: "pass only one of the files, or use --only" });
+        from.set(k, file);
+      }
+      entries = entries.concat(got.entries);
+      skipped = skipped.concat(got.skipped);
+    }
+    const file = files.length === 1 ? (files[0] as string) : files.join(", ");
     const only = strFlag(args.flags.only);
     if (only !== undefined) {
       const want = only.split(",").map((s) => s.trim()).filter(Boolean);
       const missing = want.filter((k) => !entries.some(([n]) => n === k));
-      if (missing.length) throw new KeyfleetError("KEY_NOT_FOUND", `${file}: --only names keys the file lacks: ${missing.join(", ")}`, { file, hint: "list the keys with keyfleet audit" });
+      if (missing.length) throw new KeyfleetError("KEY_NOT_FOUND", `${file}: --only names keys the file lacks: ${missing.join(", ")}`, { file: files[0] as string, hint: "list the keys with keyfleet audit" });
       entries = entries.filter(([n]) => want.includes(n));
       skipped = skipped.filter((n) => want.includes(n));
     }
     if (skipped.length) io.stderr(`keyfleet: skipped keys that are not environment variable names: ${skipped.join(", ")}\n`);
     const env = childEnv(io.env, args.flags["keep-age-env"] === true);
     for (const [k, v] of entries) {
-      if (v.includes("\0")) throw new KeyfleetError("BAD_VALUE", `${file}: the value of ${k} contains a NUL byte, which an environment variable cannot hold`, { file });
+      if (v.includes("\0")) throw new KeyfleetError("BAD_VALUE", `${from.get(k) ?? file}: the value of ${k} contains a NUL byte, which an environment variable cannot hold`, { file: from.get(k) ?? file });
       env[k] = v;
     }
     return runChild(cmd, env);

@@ -21,6 +21,13 @@ import { scanVerb } from "./scan";
 import { hookVerb } from "./hook";
 import { logVerb } from "./log";
 import { exposedVerb } from "./exposed";
+import { initVerb } from "./init";
+import { addVerb } from "./add";
+import { migrateVerb } from "./migrate";
+import { provisionVerb } from "./provision";
+import { deprovisionVerb } from "./deprovision";
+import { pushVerb } from "./push";
+import { preDispatch } from "./sops-style";
 
 /** Every verb, by name. */
 export const VERBS: Record<string, Verb> = {
@@ -38,6 +45,12 @@ export const VERBS: Record<string, Verb> = {
   hook: hookVerb,
   log: logVerb,
   exposed: exposedVerb,
+  init: initVerb,
+  add: addVerb,
+  migrate: migrateVerb,
+  provision: provisionVerb,
+  deprovision: deprovisionVerb,
+  push: pushVerb,
 };
 
 /** `keyfleet FILE` means `keyfleet edit FILE` (as `sops FILE`): a word that is no verb but a path. */
@@ -53,8 +66,13 @@ export function mainHelp(): string {
 }
 
 /** Runs the CLI with `argv` (words after the program name); returns the exit code. Never throws. */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv;
+export async function main(argvIn: readonly string[], io: CliIo): Promise<number> {
+  const pre = preDispatch(argvIn);
+  if (pre.version !== undefined) {
+    io.stdout(pre.version);
+    return 0;
+  }
+  const [name, ...rest] = pre.argv;
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
     (name === undefined ? io.stderr : io.stdout)(mainHelp());
     return name === undefined ? 2 : 0;

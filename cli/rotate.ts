@@ -9,7 +9,7 @@ import { KeyfleetError } from "../provider/errors";
 import { canonicalRecipientText } from "../provider/access/names";
 import { assertUnchanged, textVersion, writeFilesAtomic } from "../provider/fs";
 import { listKeys, readMetadata, rotate } from "../provider/sops";
-import type { CliIo, ParsedArgs } from "./args";
+import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { auditPath, recordChange } from "./audit-trail";
 import { keyName } from "../provider/access/exposure";
 import { projectDir } from "./recipient-names";
@@ -25,21 +25,29 @@ export const rotateVerb = sopsVerb(
   {
     name: "rotate",
     summary: "new data key and every value re-encrypted; optionally add/remove recipients",
-    usage: "FILE… [--add-age R1,R2] [--rm-age R1,R2]",
+    usage: "FILE… [-i | --output FILE] [--add-age R1,R2] [--rm-age R1,R2]",
     details:
+      "As sops rotate, the rotated file is printed to stdout unless -i (--in-place) or --output is\n" +
+      "given; several FILEs need -i.\n" +
       "Removing a recipient only protects future values: rotate the secrets it could read too (the\n" +
       "exposure is printed and logged in .keyfleet/audit.jsonl).\n" +
-      "example: keyfleet rotate secrets/app.yaml --rm-age age1…",
+      "example: keyfleet rotate -i secrets/app.yaml --rm-age age1…",
     flags: {
       "add-age": { type: "string", valueName: "R1,R2", description: "recipients to add (age1… or ssh-ed25519 AAAA…)" },
       "rm-age": { type: "string", valueName: "R1,R2", description: "recipients to remove" },
       "input-type": { type: "string", valueName: "FORMAT", description: "format of every FILE; default: from each extension" },
       reason: REASON_FLAG,
+      "in-place": { type: "boolean", short: "i", description: "rewrite FILE (atomically) instead of printing it" },
+      output: { type: "string", valueName: "FILE", description: "write the rotated file to FILE instead of stdout" },
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const files = positionals("rotate", args.positionals, "some", "FILE");
     const reason = reasonOf("rotate", args);
+    const inPlace = args.flags["in-place"] === true;
+    const output = strFlag(args.flags.output);
+    if (inPlace && output !== undefined) throw new UsageError("rotate", "give -i or --output, not both");
+    if (files.length > 1 && !inPlace) throw new UsageError("rotate", "rotating several files rewrites them: pass -i (--in-place)");
     const addText = strFlag(args.flags["add-age"]);
     // parsed for validation; the raw text keeps an ssh key's comment for the audit log's name
     parseRecipientList(addText ?? "", "--add-age");
@@ -67,8 +75,18 @@ export const rotateVerb = sopsVerb(
       const out = await explainingIdentities(file, ids, () => rotate(text, { format, identities: ids.identities, recipients, file, stores: storeOptionsOf(file) }));
       plans.push({ file, text, out, added, removed, format });
     }
+    if (!inPlace && output === undefined) {
+      // as sops rotate: the rotated file goes to stdout and FILE is left as it was
+      io.stdout((plans[0] as (typeof plans)[number]).out);
+      return 0;
+    }
+    if (output !== undefined) {
+      const p = plans[0] as (typeof plans)[number];
+      writeOutput(output, p.out, existingMode(output) ?? existingMode(p.file) ?? 0o600);
+      plans[0] = { ...p, file: output };
+    }
     // several files: one batched atomic write (fsyncs grouped); each file ends up old or new
-    if (plans.length > 1) {
+    else if (plans.length > 1) {
       for (const p of plans) assertUnchanged(p.file, textVersion(p.text));
       await writeFilesAtomic(plans.map((p) => ({ path: p.file, data: p.out, mode: existingMode(p.file) ?? 0o600 })));
     } else if (plans[0]) writeOutput(plans[0].file, plans[0].out, undefined, textVersion(plans[0].text));

@@ -6,7 +6,7 @@
 import { KeyfleetError } from "../provider/errors";
 import { decrypt, setValues } from "../provider/sops";
 import { storeOptionsOf } from "./recipients";
-import type { CliIo, ParsedArgs } from "./args";
+import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";
 import { sopsVerb } from "./exit-codes";
 import { INPUT_TYPE_FLAG, positionals, readInputText, resolveFormat, withWriteLocks, writeOutput } from "./files";
@@ -58,6 +58,8 @@ export const setVerb = sopsVerb(
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
+    // a value typed as a third argument is refused, and the message does not repeat it
+    if (args.positionals.length > 2) throw new UsageError("set", "set takes FILE and KEYPATH only: the value comes from stdin or a hidden prompt, never from the command line (the extra argument was not used; clear it from your shell history)");
     const [file, keyText] = positionals("set", args.positionals, 2, "FILE and KEYPATH") as [string, string];
     const path = parseKeyPath(keyText);
     const reason = reasonOf("set", args);

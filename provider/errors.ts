@@ -174,6 +174,18 @@ export const ERROR_CODES = {
   GIT: { exit: EXIT.GENERIC },
   /** `hook install` found a hook it cannot chain to. */
   HOOK_EXISTS: { exit: EXIT.GENERIC },
+  /** `add`: the key is already in the file (use `set` to change it). */
+  KEY_EXISTS: { exit: EXIT.GENERIC },
+  /** A host or env file named on the command line is not in fleet.yaml. */
+  NOT_FOUND: { exit: EXIT.GENERIC },
+  /** exec-env: two files give the same name. */
+  DUPLICATE_KEY: { exit: EXIT.GENERIC },
+  /** `migrate`: the encrypted target exists already. */
+  TARGET_EXISTS: { exit: EXIT.GENERIC },
+  /** `migrate`: the encrypted file did not decrypt back to the plaintext; nothing was removed. */
+  VERIFY_FAILED: { exit: EXIT.GENERIC },
+  /** `provision`: the host key fingerprint was not confirmed. */
+  NOT_CONFIRMED: { exit: EXIT.GENERIC },
 } as const satisfies Record<string, { readonly exit: ExitStatus }>;
 
 /** A stable machine-readable error code (a key of {@link ERROR_CODES}). */

@@ -1,6 +1,6 @@
 /**
  * The demo flow: throwaway hosts, an operator key in a temporary HOME, then six narrated steps
- * through the fleet program, each one checked. Used by `npm run demo` (main.ts) and the e2e test.
+ * through the fleet program and a seventh with the keyfleet CLI alone (cli-step.ts), each one checked. Used by `npm run demo` (main.ts) and the e2e test.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { generateX25519 } from "../../provider/age";
 import { formatAccessMatrix } from "../../sdk/fleet-plan";
 import { chooseEngine, type DemoEngine, type DemoRun } from "./engines";
+import { cliStep } from "./cli-step";
 import { hostKind, startDemoHost, type DemoHost } from "./hosts";
 import { ENV_FORMAT, ENV_KEYS, FILE_PATHS, HOSTS, hostPaths, writeInventory, type HostName } from "./scenario";
 import { auditEntries, encStrings, fileSha, filesUnder, findLeaks, hostCanDecrypt, masked, readEnvFile, restartCount, sopsRecipients, verify } from "./checks";
@@ -24,6 +25,8 @@ export interface DemoValues {
   METRICS_TOKEN: string;
   /** API_TOKEN after the rotation in step 4. */
   API_TOKEN_2: string;
+  /** API_TOKEN after the CLI rotation in step 7. */
+  API_TOKEN_3: string;
 }
 
 /** What a step hook sees while the hosts are still running. */
@@ -38,6 +41,8 @@ export interface DemoContext {
   runs: DemoRun[];
   /** Operator and CI recipients. */
   recipients: { alice: string; ci: string };
+  /** Hosts started after the Pulumi steps (step 7: web-4). */
+  extraHosts: Record<string, DemoHost>;
 }
 
 /** Options of {@link runDemo}. */
@@ -46,7 +51,7 @@ export interface DemoOptions {
   say?: (line: string) => void;
   /** Keep the work directory (the caller removes it). Default: false. */
   keep?: boolean;
-  /** Called after each step (1…6) with live hosts; a throw fails the demo. */
+  /** Called after each step (1…7) with live hosts; a throw fails the demo. */
   onStep?: (step: number, ctx: DemoContext) => void | Promise<void>;
 }
 
@@ -60,6 +65,8 @@ export interface DemoResult {
   runs: DemoRun[];
   /** The closing one-line summary. */
   summary: string;
+  /** Step 7: milliseconds from `keyfleet set` to the new value on every host that uses it. */
+  rotationMs: number;
 }
 
 const rand = (label: string) => `kfdemo-${label}-${randomBytes(9).toString("hex")}`;
@@ -127,7 +134,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       hostKeyFiles[n] = join(hostKeyDir, n);
       writeFileSync(hostKeyFiles[n], readFileSync(hosts[n].hostKeyFile), { mode: 0o600 });
     }
-    const values: DemoValues = { DB_PASSWORD: rand("db"), API_TOKEN: rand("api"), METRICS_TOKEN: rand("metrics"), API_TOKEN_2: rand("api2") };
+    const values: DemoValues = { DB_PASSWORD: rand("db"), API_TOKEN: rand("api"), METRICS_TOKEN: rand("metrics"), API_TOKEN_2: rand("api2"), API_TOKEN_3: rand("api3") };
     const env: Record<string, string | undefined> = {
       HOME: home,
       SOPS_AGE_KEY_FILE: keyFile,
@@ -139,7 +146,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     };
     const engine = chooseEngine({ workDir, programDir: join(REPO_ROOT, "dist/examples/fleet"), stack: "demo", passphrase: "keyfleet-demo-passphrase", env });
     const runs: DemoRun[] = [];
-    const ctx: DemoContext = { workDir, hosts, hostKeyFiles, engine, values, runs, recipients: { alice: alice.recipient, ci } };
+    const ctx: DemoContext = { workDir, hosts, hostKeyFiles, engine, values, runs, recipients: { alice: alice.recipient, ci }, extraHosts: {} };
     const inventory = join(workDir, "fleet.yaml");
     const fleet = (members: readonly HostName[]) => writeInventory(inventory, { operator: alice.recipient, ci, hosts, members, keyDir });
     const baseConfig = { "keyfleet:inventory": inventory };
@@ -279,10 +286,34 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     });
     verify(leaks.length === 0, `plaintext found in ${leaks.join("; ")}`);
     await o.onStep?.(6, ctx);
-    const summary = `demo ok: 3 hosts, 2 files, 6 steps verified with ${engine.kind === "stand-in" ? "the engine stand-in" : "the pulumi CLI"}; no plaintext in state, logs or output`;
+
+    // ---- step 7
+    say("");
+    say("[7] without Pulumi: keyfleet provision web-4, then rotate API_TOKEN with keyfleet set + keyfleet push");
+    const web4 = await startDemoHost(kind);
+    started.push(web4);
+    ctx.extraHosts["web-4"] = web4;
+    const rotationMs = await cliStep({
+      repoRoot: REPO_ROOT,
+      workDir,
+      keyDir,
+      env,
+      host: web4,
+      apiHosts: [{ name: "web-3", host: hosts["web-3"], format: "systemd" }],
+      otherHost: hosts["web-2"],
+      newToken: values.API_TOKEN_3,
+      say,
+    });
+    const leaks7 = findLeaks(values as unknown as Record<string, string>, {
+      files: [...filesUnder(workDir).filter((f) => !f.startsWith(join(workDir, "home"))), ...[...HOSTS.map((n) => hosts[n].logFile), web4.logFile].filter((f) => fileSha(f) !== "")],
+      texts: { output: output.join("\n") },
+    });
+    verify(leaks7.length === 0, `plaintext found in ${leaks7.join("; ")}`);
+    await o.onStep?.(7, ctx);
+    const summary = `demo ok: 3 hosts, 2 files, 6 steps verified with ${engine.kind === "stand-in" ? "the engine stand-in" : "the pulumi CLI"}, then step 7 without Pulumi on a 4th host (rotation in ${(rotationMs / 1000).toFixed(1)} s); no plaintext in state, logs or output`;
     say("");
     say(summary);
-    return { engine: engine.label, hostKind: kind, workDir, output, runs, summary };
+    return { engine: engine.label, hostKind: kind, workDir, output, runs, summary, rotationMs };
   } finally {
     await cleanup();
     process.removeListener("SIGINT", onSignal);

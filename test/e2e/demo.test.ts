@@ -80,7 +80,7 @@ describe("npm run demo, end to end", () => {
         const v = ctx.values;
         const { alice, ci } = ctx.recipients;
         stateSha[step] = sha(stateFile(ctx));
-        for (const h of Object.values(ctx.hosts)) if (h.kind === "sshd") hostPids.push(...h.pids());
+        for (const h of [...Object.values(ctx.hosts), ...Object.values(ctx.extraHosts)]) if (h.kind === "sshd") hostPids.push(...h.pids());
         if (step === 1) {
           expect(envOn(ctx, "web-1")).toEqual({ DB_PASSWORD: v.DB_PASSWORD, API_TOKEN: v.API_TOKEN });
           expect(envOn(ctx, "web-2")).toEqual({ DB_PASSWORD: v.DB_PASSWORD, METRICS_TOKEN: v.METRICS_TOKEN });
@@ -143,15 +143,33 @@ describe("npm run demo, end to end", () => {
             lines.join("\n"), ctx.runs.flatMap((r) => r.logs).join("\n"), JSON.stringify(ctx.runs.map((r) => r.outputs))];
           for (const value of Object.values(v)) for (const t of texts) expect(t.includes(value)).toBe(false);
         }
+        if (step === 7) {
+          // without Pulumi: keyfleet provision web-4, then keyfleet set + keyfleet push
+          const web4 = ctx.extraHosts["web-4"];
+          expect(web4).toBeDefined();
+          const p = join(web4?.dataDir ?? "", "app.env");
+          expect(Object.fromEntries(render.parseEnv(readFileSync(p, "utf8"), "dotenv"))).toEqual({ DB_PASSWORD: v.DB_PASSWORD, API_TOKEN: v.API_TOKEN_3 });
+          expect(envOn(ctx, "web-3")?.["API_TOKEN"]).toBe(v.API_TOKEN_3);
+          expect(envOn(ctx, "web-2")).toEqual({ DB_PASSWORD: v.DB_PASSWORD, METRICS_TOKEN: v.METRICS_TOKEN });
+          expect(recipientsOf(ctx, "secrets/app.yaml")).toEqual([alice, ci, hostRecipient(ctx, "web-2"), hostRecipient(ctx, "web-3"), age.sshToAgeRecipient(web4?.hostKeyLine ?? "")].sort());
+          expect(readFileSync(join(web4?.dataDir ?? "", "restarts.log"), "utf8").trim().split("\n")).toHaveLength(2); // provision, then the rotation
+          expect([restarts(ctx, "web-2"), restarts(ctx, "web-3")]).toEqual([1, 3]);
+          expect(auditOf(ctx).filter((e) => e.operation === "add-recipients").map((e) => e.recipientsAdded.map((r) => r.name))).toEqual([["web-3"], ["web-4"]]);
+          const texts = [readFileSync(join(ctx.workDir, ".keyfleet/audit.jsonl"), "utf8"), readFileSync(join(ctx.workDir, "fleet.yaml"), "utf8"), lines.join("\n")];
+          for (const value of Object.values(v)) for (const t of texts) expect(t.includes(value)).toBe(false);
+        }
       },
     });
-    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(result.rotationMs).toBeGreaterThan(0);
+    expect(result.rotationMs).toBeLessThan(5 * 60_000); // the target: under 5 minutes
+    expect(lines.join("\n")).toMatch(/rotation: keyfleet set → new API_TOKEN on web-3, web-4 in \d+\.\d s/);
     expect(result.summary).toMatch(/^demo ok: 3 hosts, 2 files, 6 steps verified/);
     expect(lines.at(-1)).toBe(result.summary);
     expect(lines.join("\n")).toMatch(/engine: (engine stand-in|pulumi CLI)/);
     expect(lines.join("\n")).toContain("exposure: web-1 could read API_TOKEN, DB_PASSWORD in secrets/app.yaml: rotate these values");
     expect(lines.join("\n")).toMatch(/web-2: DB_PASSWORD=\*\*\*\*  METRICS_TOKEN=\*\*\*\*/);
-  }, 180_000);
+  }, 300_000);
 
   it("stopped every host it started, by pid", async () => {
     expect(result).toBeDefined();

@@ -97,7 +97,7 @@ describe("rotation log", () => {
   it("--reason and the actor go into the audit line; log prints a table and markdown without values", () => {
     const d = repo();
     expect(run(d, ["set", "--reason", "quarterly rotation", "secrets/app.yaml", "api_token"], "tok_new_value_123456\n").code).toBe(0);
-    const r = run(d, ["rotate", "--reason", "bob left", "--rm-age", k.bob.recipient, "secrets/app.yaml"]);
+    const r = run(d, ["rotate", "-i", "--reason", "bob left", "--rm-age", k.bob.recipient, "secrets/app.yaml"]);
     expect(r.code, r.stderr).toBe(0);
     const lines = auditLines(d);
     expect(lines.map((l) => [l.operation, l.reason, l.actor])).toEqual([
@@ -125,13 +125,13 @@ describe("rotation log", () => {
 
   it("--verify lists a history change of age entries without an audit line", () => {
     const d = repo();
-    expect(run(d, ["rotate", "--rm-age", k.bob.recipient, "secrets/app.yaml"]).code).toBe(0);
+    expect(run(d, ["rotate", "-i", "--rm-age", k.bob.recipient, "secrets/app.yaml"]).code).toBe(0);
     gitOk(d, "add", "-A");
     gitOk(d, "commit", "-q", "-m", "rotate");
     expect(run(d, ["log", "--verify"]).code).toBe(0);
     // a recipient added without keyfleet's log (the audit line is lost)
     const log = readFileSync(join(d, ".keyfleet/audit.jsonl"), "utf8");
-    expect(run(d, ["rotate", "--add-age", k.bob.recipient, "secrets/app.yaml"]).code).toBe(0);
+    expect(run(d, ["rotate", "-i", "--add-age", k.bob.recipient, "secrets/app.yaml"]).code).toBe(0);
     writeFileSync(join(d, ".keyfleet/audit.jsonl"), log);
     gitOk(d, "add", "-A");
     gitOk(d, "commit", "-q", "-m", "sneaky");
@@ -145,7 +145,7 @@ describe("rotation log", () => {
 describe("pending rotations", () => {
   it("a removed recipient's values are pending until each value changes, and only then", () => {
     const d = repo();
-    expect(run(d, ["rotate", "--rm-age", k.bob.recipient, "secrets/app.yaml"]).code).toBe(0);
+    expect(run(d, ["rotate", "-i", "--rm-age", k.bob.recipient, "secrets/app.yaml"]).code).toBe(0);
     const pending = () => run(d, ["log", "--pending"]).stdout;
     expect(pending()).toMatch(/secrets\/app\.yaml api_token: pending rotation for 0 days \(since \d{4}-\d\d-\d\d; readable by /);
     expect(pending()).toContain("secrets/app.yaml db.password: pending rotation");
@@ -153,7 +153,7 @@ describe("pending rotations", () => {
     expect(run(d, ["set", "secrets/app.yaml", "api_token"], TOKEN + "\n").code).toBe(0);
     expect(pending()).toContain("api_token: pending rotation");
     // another rotation of the data key (values unchanged): still pending
-    expect(run(d, ["rotate", "secrets/app.yaml"]).code).toBe(0);
+    expect(run(d, ["rotate", "-i", "secrets/app.yaml"]).code).toBe(0);
     expect(pending()).toContain("api_token: pending rotation");
     // a new value: api_token clears, db.password stays
     expect(run(d, ["set", "secrets/app.yaml", "api_token"], "tok_rotated_0000000001\n").code).toBe(0);

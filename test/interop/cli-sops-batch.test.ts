@@ -105,7 +105,7 @@ describe("rotate --rm-age on three files", () => {
     const plain = Object.fromEntries(NAMES.map((f) => [f, decryptAs(d, f, bob).stdout]));
     for (const f of NAMES) expect(plain[f], f).toBe(decryptAs(d, f, alice).stdout);
 
-    const r = kf(["rotate", ...NAMES, "--rm-age", bob.recipient], { cwd: d, home, env });
+    const r = kf(["rotate", "-i", ...NAMES, "--rm-age", bob.recipient], { cwd: d, home, env });
     expect(r.code).toBe(0);
     for (const f of NAMES) expect(r.stderr).toContain(`${f}: data key rotated (0 added, 1 removed)`);
     expect(r.stderr).toContain("rotate these values");
@@ -140,10 +140,10 @@ describe("rotate --rm-age on three files", () => {
     const d = batchProject(`${alice.recipient},${bob.recipient}`);
     const env = { SOPS_AGE_KEY_FILE: alice.file };
     // the last file no longer has bob: preparing it fails after the first two were rotated in memory
-    expect(kf(["rotate", "secrets/web.env", "--rm-age", bob.recipient], { cwd: d, home, env }).code).toBe(0);
+    expect(kf(["rotate", "-i", "secrets/web.env", "--rm-age", bob.recipient], { cwd: d, home, env }).code).toBe(0);
     const before = Object.fromEntries(NAMES.map((f) => [f, read(d, f)]));
     const logBefore = read(d, ".keyfleet/audit.jsonl");
-    const r = kf(["rotate", ...NAMES, "--rm-age", bob.recipient], { cwd: d, home, env });
+    const r = kf(["rotate", "-i", ...NAMES, "--rm-age", bob.recipient], { cwd: d, home, env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("secrets/web.env");
     expect(r.stderr).toContain("is not a recipient");

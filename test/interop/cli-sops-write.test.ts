@@ -136,7 +136,7 @@ describe("updatekeys and rotate", () => {
   it("rotate --rm-age alice --add-age bob: alice fails with 128 naming recipients, bob decrypts; exposure logged", () => {
     const d = project();
     const env = { SOPS_AGE_KEY_FILE: alice.file };
-    const r = kf(["rotate", "secrets/app.yaml", "--rm-age", alice.recipient, "--add-age", bob.recipient], { cwd: d, home, env });
+    const r = kf(["rotate", "-i", "secrets/app.yaml", "--rm-age", alice.recipient, "--add-age", bob.recipient], { cwd: d, home, env });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("alice (SHA256:");
     expect(r.stderr).toContain("rotate these values");
@@ -165,13 +165,13 @@ describe("updatekeys and rotate", () => {
     expect(up.stderr).toContain("already up to date");
     expect(readFileSync(join(d, "secrets/h.yaml"), "utf8")).toBe(before);
     // rotate --add-age of the same key adds no second entry and keeps the comment
-    expect(kf(["rotate", "secrets/h.yaml", "--add-age", `${bare} other-name`], { cwd: d, home, env }).code).toBe(0);
+    expect(kf(["rotate", "-i", "secrets/h.yaml", "--add-age", `${bare} other-name`], { cwd: d, home, env }).code).toBe(0);
     const rotated = readFileSync(join(d, "secrets/h.yaml"), "utf8");
     expect(rotated).not.toBe(before);
     expect(rotated.match(/recipient:.*/g)).toEqual([`recipient: ${alice.recipient}`, `recipient: ${hostPub}`]);
     expect(kf(["decrypt", "--extract", "db.password", "secrets/h.yaml"], { cwd: d, home, env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: hostKey } }).stdout).toBe("s3cr3t");
     // --rm-age without the comment removes it
-    expect(kf(["rotate", "secrets/h.yaml", "--rm-age", bare], { cwd: d, home, env }).code).toBe(0);
+    expect(kf(["rotate", "-i", "secrets/h.yaml", "--rm-age", bare], { cwd: d, home, env }).code).toBe(0);
     expect(readFileSync(join(d, "secrets/h.yaml"), "utf8").match(/recipient:.*/g)).toEqual([`recipient: ${alice.recipient}`]);
     expect(kf(["decrypt", "secrets/h.yaml"], { cwd: d, home, env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: hostKey } }).code).toBe(128);
   });
@@ -180,12 +180,12 @@ describe("updatekeys and rotate", () => {
     const d = project();
     const env = { SOPS_AGE_KEY_FILE: alice.file };
     const before = readFileSync(join(d, "secrets/app.yaml"), "utf8");
-    expect(kf(["rotate", "secrets/app.yaml"], { cwd: d, home, env }).code).toBe(0);
+    expect(kf(["rotate", "-i", "secrets/app.yaml"], { cwd: d, home, env }).code).toBe(0);
     const after = readFileSync(join(d, "secrets/app.yaml"), "utf8");
     const enc = (t: string): string[] => t.match(/ENC\[[^\]]+\]/g) ?? [];
     expect(enc(after).filter((e) => enc(before).includes(e))).toEqual([]);
     expect(kf(["decrypt", "--extract", "db.password", "secrets/app.yaml"], { cwd: d, home, env }).stdout).toBe("s3cr3t");
-    const r = kf(["rotate", "secrets/app.yaml", "--rm-age", bob.recipient], { cwd: d, home, env });
+    const r = kf(["rotate", "-i", "secrets/app.yaml", "--rm-age", bob.recipient], { cwd: d, home, env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("is not a recipient");
   });
