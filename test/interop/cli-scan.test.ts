@@ -155,7 +155,7 @@ describe("modes", () => {
   it("--public fails on recipients, fingerprints and key names; without --public they pass", () => {
     const d = repo();
     mkdirSync(join(d, "docs"));
-    const fp = spawnSync(process.execPath, ["-e", `console.log(require(${JSON.stringify(join(__dirname, "../../dist/provider/resources/names.js"))}).recipientFingerprint(${JSON.stringify(k.alice.recipient)}))`]).stdout.toString().trim();
+    const fp = spawnSync(process.execPath, ["-e", `console.log(require(${JSON.stringify(join(__dirname, "../../dist/provider/access/names.js"))}).recipientFingerprint(${JSON.stringify(k.alice.recipient)}))`]).stdout.toString().trim();
     writeFileSync(join(d, "docs/a.md"), `recipient ${k.alice.recipient}\n\nfingerprint ${fp}\n\nset api_token first\n`);
     expect(scan(d, ["docs"]).code).toBe(0);
     const r = scan(d, ["--public", "docs"]);
