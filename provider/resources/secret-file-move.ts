@@ -14,8 +14,8 @@
  * new only: nothing to move). Both files' locks are held throughout, and the audit line is written
  * ahead of the copy (provider/access/audit-wal.ts).
  */
-import { readFileSync, rmSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { KeyfleetError } from "../errors";
 import { formatFromPath, listKeys, type SopsFormat } from "../sops";
 import { complete, recoverPending, writeAhead } from "../access/audit-wal";
@@ -83,6 +83,14 @@ function verifyCopy(from: string, to: string, source: string, format: SopsFormat
  */
 export async function moveFile(fromPath: string, fromFormat: SopsFormat, to: SecretFileInputs): Promise<"moved" | "copied" | "resumed" | "none"> {
   const [a, b] = [abs(fromPath), abs(to.path)];
+  // the new file's lock lives beside it: create its missing directories (0755, as git does) first
+  if (existsSync(a) && !existsSync(dirname(b))) {
+    try {
+      mkdirSync(dirname(b), { recursive: true, mode: 0o755 });
+    } catch (e) {
+      throw new KeyfleetError("WRITE_FAILED", `cannot create the directory of ${to.path}: ${(e as Error).message}`, { file: to.path, hint: "check that no part of the path is a file and that the parent directory is writable", cause: e });
+    }
+  }
   return withFileLocks([a, b], () => {
     const source = readText(a);
     if (source === undefined || fromFormat !== formatOf(to)) return "none";
