@@ -29,6 +29,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
+/** Each test runs up to four engine runs (a program and a provider server each); generous on a loaded machine. */
+const RUNS_TIMEOUT = 300_000;
 const opOf = (s: RunSummary) => s.changes.find((c) => c.urn.endsWith("::app"));
 const calls = (s: RunSummary) => new Set(s.providerCalls.map((c) => c.split(" ")[0]));
 
@@ -87,7 +89,7 @@ describe.each([
     const again = await engine({ SF_FILE: "moved/app.yaml" }).preview();
     expect(opOf(again)?.op).toBe("same");
     expect(again.logs.some((l) => l.message.includes(" moves to "))).toBe(false);
-  });
+  }, RUNS_TIMEOUT);
 
   it("moving back with a changed value carries the unmanaged key again; destroy removes the file", async () => {
     const s = await engine({ SF_VALUE: "second-managed-value" }).up();
@@ -96,5 +98,5 @@ describe.each([
     expect(await leaves("app.yaml")).toEqual({ managed: "second-managed-value", added_by_set: UNMANAGED });
     await engine().destroy();
     expect(existsSync(join(dir, "app.yaml"))).toBe(false);
-  });
+  }, RUNS_TIMEOUT);
 });
