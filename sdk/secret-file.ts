@@ -20,8 +20,9 @@ const provider = lazyProvider<typeof SecretFileModule>("dist/provider/resources/
 export interface SecretFileArgs {
   /**
    * File path relative to the project directory (the working directory of `pulumi`). Missing parent
-   * directories are created (mode 0755 less the umask, as git creates them). Required; changing it
-   * replaces the resource.
+   * directories are created (mode 0755 less the umask, as git creates them). Required. Changing it
+   * moves the file with every key, managed or not (same data key and ciphertexts): the old file is
+   * removed once the copy verifies if `deleteFileOnDestroy` is true, else kept; preview logs the move.
    */
   path: pulumi.Input<string>;
   /** Who can read the file: Recipient / HostKey resources, key strings or `{ name, recipient }`. Required, at least one. */
@@ -82,6 +83,11 @@ export class SecretFile extends pulumi.dynamic.Resource {
   declare public readonly lastmodified: Outs["lastmodified"];
   /** What recipients removed by the last rotation could read: rotate these values. */
   declare public readonly exposure: Outs["exposure"];
+  /**
+   * Preview only: what a `path` change will do (the file moves, which keys not in `values` go with
+   * it, the old file's fate), as Check planned it; logged during preview. Undefined after up.
+   */
+  declare public readonly move: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: SecretFileArgs, opts?: pulumi.CustomResourceOptions) {
     validateArgs("SecretFile", name, secretFileArgsSchema, args);
@@ -104,11 +110,16 @@ export class SecretFile extends pulumi.dynamic.Resource {
         fileSha256: undefined,
         lastmodified: undefined,
         exposure: undefined,
+        move: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "valueDigests"] },
       RESOURCE_MODULE,
       "SecretFile",
     );
+    // a planned move is in the checked inputs, which preview hands back as outputs
+    this.move.apply((m) => {
+      if (typeof m === "string" && m !== "") void pulumi.log.info(m, this);
+    });
     if (logAccessChanges !== false) {
       pulumi.all([args.path, args.format, args.auditLog, pulumi.all(entries.map(knownOrPlanned))]).apply(([path, format, auditLog, all]) => {
         const desired = all.filter((r): r is NamedRecipient => "recipient" in r);

@@ -13,7 +13,7 @@ import type { Exposure } from "./exposure";
 export const DEFAULT_AUDIT_LOG = ".keyfleet/audit.jsonl";
 
 /** What happened to a file. */
-export type AuditOperation = "create" | "adopt" | "add-recipients" | "rotate" | "set-values" | "rewrap-rules" | "delete" | "forget" | "exposed";
+export type AuditOperation = "create" | "adopt" | "add-recipients" | "rotate" | "set-values" | "rewrap-rules" | "delete" | "forget" | "exposed" | "move";
 
 /**
  * Keyed digests of the values still to rotate, under the file's data key after the operation
@@ -56,6 +56,10 @@ export interface AuditEntry {
   readonly actor?: string;
   /** Digests of the values pending rotation after this operation (see provider/access/pending.ts). */
   readonly pending?: PendingDigests;
+  /** `move`: the path the file was moved from (its bytes, data key and recipients unchanged). */
+  readonly movedFrom?: string;
+  /** `move`: true when the old file was kept (a copy: the resource's `deleteFileOnDestroy` is false). */
+  readonly oldKept?: boolean;
 }
 
 /** Which front made a change (the `by` of an entry). */
@@ -63,7 +67,7 @@ export type AuditFront = "provider" | "cli";
 
 /** The parts of an entry a caller may give; the rest default to empty lists. */
 export type AuditDetails = Partial<
-  Pick<AuditEntry, "recipientsAdded" | "recipientsRemoved" | "keysChanged" | "keysAdded" | "keysRemoved" | "exposure" | "reason" | "actor" | "pending">
+  Pick<AuditEntry, "recipientsAdded" | "recipientsRemoved" | "keysChanged" | "keysAdded" | "keysRemoved" | "exposure" | "reason" | "actor" | "pending" | "movedFrom" | "oldKept">
 >;
 
 /**
@@ -85,6 +89,8 @@ export function auditEntry(file: string, operation: AuditOperation, front: Audit
     ...(details.actor ? { actor: details.actor } : {}),
     ...(details.reason ? { reason: details.reason } : {}),
     ...(details.pending ? { pending: details.pending } : {}),
+    ...(details.movedFrom !== undefined ? { movedFrom: details.movedFrom } : {}),
+    ...(details.oldKept ? { oldKept: true } : {}),
   };
 }
 

@@ -87,6 +87,14 @@ export function computePending(entries: readonly AuditEntry[], o: { now?: Date; 
   for (const e of entries) {
     if (!e || typeof e.file !== "string") continue;
     const p = e.pending;
+    if (e.operation === "move" && typeof e.movedFrom === "string") {
+      // the same bytes (same data key, same values) now live at e.file: so do their pending rotations
+      for (const [k, it] of [...items]) {
+        if (it.file !== e.movedFrom) continue;
+        if (!e.oldKept) items.delete(k);
+        items.set(id(e.file, it.key), { ...it, file: e.file, exposedTo: new Set(it.exposedTo) });
+      }
+    }
     if (e.operation === "set-values") {
       // keyfleet changed these values: an item it has no digest for cannot be compared, so the change clears it
       for (const k of e.keysChanged ?? []) if (items.get(id(e.file, k))?.digest === undefined || !p) items.delete(id(e.file, k));

@@ -99,7 +99,7 @@ function checkFormatChange(olds: Record<string, unknown>, news: Record<string, u
     return; // an unknown format is reported below
   }
   if (before !== after) {
-    f.push({ property: "format", reason: `format of ${op} would change from ${before} to ${after}, but keyfleet cannot convert a sops file in place; keep format ${before}, or give the file a new path (a new path replaces the resource)` });
+    f.push({ property: "format", reason: `format of ${op} would change from ${before} to ${after}, but keyfleet cannot convert a sops file in place; keep format ${before}, or give the file a new path (a new file is created from values and this one is kept)` });
   }
 }
 

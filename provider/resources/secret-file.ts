@@ -37,12 +37,13 @@ import {
 } from "../access";
 import { identitiesOnce, type IdentitySource } from "./identities";
 import { containsUnknown, isUnknown } from "./inputs";
-import { auditLogOf, formatOf, parseNamed, rulesOf, valuePath, type SecretFileInputs } from "./secret-file-inputs";
+import { auditLogOf, check as checkInputs, formatOf, parseNamed, rulesOf, valuePath, type SecretFileInputs } from "./secret-file-inputs";
+import { isMove, moveFile, moveNote } from "./secret-file-move";
 import { initialDocument } from "./secret-file-doc";
 import { digestsOf, leafData, valueDigest } from "./secret-file-digests";
 import { secretFileOlds } from "./olds";
 
-export { check } from "./secret-file-inputs";
+export { MoveConflictError, moveFaults } from "./secret-file-move";
 export { DIGEST_LABEL, leafDigests, valueDigest } from "./secret-file-digests";
 
 /** Outputs recorded in state: names and keyed digests only. */
@@ -251,14 +252,31 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
   return describe(text, i, named, exposure, { valueDigests, digestsStale: false });
 }
 
+/**
+ * Per-property validation (secret-file-inputs); when `path` changes, adds a plain `move` input that
+ * says what up will do (the file moves with every key; which keys not in `values` go with it;
+ * whether the old file is removed), so preview shows it. No side effects: it reads key names only.
+ */
+export async function check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+  const { move: _stale, ...rest } = news;
+  const r = await checkInputs(olds, rest);
+  if ((r.failures ?? []).length > 0) return r;
+  const note = moveNote(olds, rest);
+  return note === undefined ? r : { ...r, inputs: { ...r.inputs, move: note } };
+}
+
 /** Creates or adopts the file; the id is its path. */
 export async function create(i: SecretFileInputs): Promise<pulumi.dynamic.CreateResult> {
   return { id: i.path, outs: await reconcile(i, []) };
 }
 
-/** Applies recipient and value changes (and re-reads after an outside edit). */
+/**
+ * Applies recipient and value changes (and re-reads after an outside edit). A changed `path` first
+ * moves the whole file there (see secret-file-move.ts), then applies the other changes to it.
+ */
 export async function update(_id: string, oldOuts: SecretFileOutputs, news: SecretFileInputs): Promise<pulumi.dynamic.UpdateResult> {
   const olds = secretFileOlds(oldOuts);
+  if (isMove(olds.path, news.path)) await moveFile(olds.path, olds.format, news);
   return { outs: await reconcile(news, olds.exposure ?? [], olds.recipients ?? [], false) };
 }
 
@@ -288,21 +306,22 @@ export async function read(id: string, recorded: SecretFileOutputs): Promise<pul
   return { id, props: { ...out, managedKeys: props.managedKeys ?? [] } };
 }
 
-/** A diff result that plans a change: an update, or a replacement of the properties in `replaces`. */
-function changed(replaces: string[] = []): pulumi.dynamic.DiffResult {
-  return { changes: true, replaces, deleteBeforeReplace: false };
+/** A diff result that plans an update (a SecretFile is never replaced). */
+function changed(): pulumi.dynamic.DiffResult {
+  return { changes: true, replaces: [], deleteBeforeReplace: false };
 }
 
 /**
- * Update when recipients, managed values, audit settings or the file itself changed; replace only
- * when `path` changes. Unknowns → update, without touching the disk.
+ * Update when the path, recipients, managed values, audit settings or the file itself changed;
+ * never a replacement: a new `path` moves the file in update, which alone sees both paths (a
+ * replacement's create gets no olds, and delete-before-replace would remove the old file first).
+ * Unknowns → update, without touching the disk.
  */
 export async function diff(_id: string, oldOuts: SecretFileOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
   const olds = secretFileOlds(oldOuts);
-  // the same file spelled differently (`./secrets/a.yaml`) is an update: a replacement would adopt the
-  // file and then delete it when deleteFileOnDestroy is set
-  if (isUnknown(news["path"]) || typeof news["path"] !== "string" || absPath(news["path"]) !== absPath(olds.path)) return changed(["path"]);
-  if (containsUnknown(news) || news["path"] !== olds.path) return changed();
+  // a new path (or the same file spelled differently, `./secrets/a.yaml`) is an update that moves it
+  if (isUnknown(news["path"]) || typeof news["path"] !== "string" || news["path"] !== olds.path) return changed();
+  if (containsUnknown(news)) return changed();
   const n = news as unknown as SecretFileInputs;
   // check refuses a format change at the same path (no in-place conversion); never a replace
   if (formatOf(n) !== olds.format) return changed();

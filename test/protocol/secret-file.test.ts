@@ -157,7 +157,7 @@ describe("SecretFile protocol (real files)", () => {
     expect(auditLines().at(-1)).toMatchObject({ operation: "delete" });
   });
 
-  it("preview = Check + Diff with unknowns: update planned, path change replaces, nothing written", async () => {
+  it("preview = Check + Diff with unknowns: update planned, path change moves (an update), nothing written", async () => {
     const s0 = await up("h", inputs("h.yaml", [["alice", alice.recipient]], { pw: "x" }));
     const before = text("h.yaml");
     const auditBefore = readFileSync(audit, "utf8");
@@ -167,7 +167,9 @@ describe("SecretFile protocol (real files)", () => {
     expect(c.failures).toEqual([]);
     expect((await client.diff({ id: s0.id, urn: urn("h"), olds: s0.props, news: c.inputs })).changes).toBe("some");
     const moved = await client.check({ urn: urn("h"), olds: s0.props, news: inputs("h2.yaml", [["alice", alice.recipient]]) });
-    expect((await client.diff({ id: s0.id, urn: urn("h"), olds: s0.props, news: moved.inputs })).replaces).toEqual(["path"]);
+    // issue 10 §2: a path change is an update that moves the file, never a replacement
+    expect(await client.diff({ id: s0.id, urn: urn("h"), olds: s0.props, news: moved.inputs })).toMatchObject({ changes: "some", replaces: [] });
+    expect(moved.inputs["move"]).toMatch(/h\.yaml moves to .*h2\.yaml with all 1 keys/);
     expect(text("h.yaml")).toBe(before);
     expect(readFileSync(audit, "utf8")).toBe(auditBefore);
     expect(existsSync(join(dir, "h2.yaml"))).toBe(false);

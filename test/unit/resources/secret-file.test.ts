@@ -72,7 +72,8 @@ describe("SecretFile lifecycle (direct)", () => {
     expect((await sf.diff(id, outs, i)).changes).toBe(false);
     expect((await sf.diff(id, outs, { ...i, values: { DB_PASSWORD: "pass-two-xyz", API_KEY: "key-one-xyz" } })).changes).toBe(true);
     expect((await sf.diff(id, outs, { ...i, recipients: [...i.recipients, { name: "bob", recipient: bob.recipient }] })).changes).toBe(true);
-    expect((await sf.diff(id, outs, { ...i, path: join(dir, "other.env") })).replaces).toEqual(["path"]);
+    // a new path moves the file in update (issue 10 §2): never a replacement, which would lose unmanaged keys
+    expect(await sf.diff(id, outs, { ...i, path: join(dir, "other.env") })).toMatchObject({ changes: true, replaces: [] });
     // the same file spelled differently is no replacement (which would adopt, then delete it)
     expect(await sf.diff(id, outs, { ...i, path: `${dir}/./app.env` })).toMatchObject({ changes: true, replaces: [] });
     expect((await sf.diff(id, outs, { ...i, values: { DB_PASSWORD: UNKNOWN } })).changes).toBe(true);
@@ -101,7 +102,7 @@ describe("SecretFile lifecycle (direct)", () => {
     const r = await sf.check(i, { ...i, format: "json" });
     expect(r.failures).toEqual([{ property: "format", reason: expect.stringMatching(/^format of .*fmt\.yaml would change from yaml to json, but keyfleet cannot convert .*; keep format yaml, or give the file a new path/) as unknown as string }]);
     expect((await sf.check(i, { ...i, format: "yaml" })).failures).toEqual([]); // explicit = inferred
-    expect((await sf.check(i, { ...i, path: join(dir, "fmt.json"), format: "json" })).failures).toEqual([]); // new path: a replacement
+    expect((await sf.check(i, { ...i, path: join(dir, "fmt.json"), format: "json" })).failures).toEqual([]); // new path: a new file, the old one kept
     expect((await sf.check({}, { ...i, format: "json" })).failures).toEqual([]); // create: nothing to convert
     expect((await sf.check(i, { ...i, format: UNKNOWN })).failures).toEqual([]);
     expect(await sf.diff(id, outs, { ...i, format: "json" })).toMatchObject({ changes: true, replaces: [] });
