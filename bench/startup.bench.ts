@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { median, report } from "./judge.js";
 
 const RUNS = Number(process.env.STARTUP_BENCH_RUNS ?? 21);
-const CLI = join(__dirname, "..", "cli", "main.js");
+const CLI = join(__dirname, "..", "cli", "bin.js");
 
 /** Wall milliseconds of one process from spawn to exit; throws on a non-zero exit. */
 function timed(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv, input?: string): number {

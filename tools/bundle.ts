@@ -4,15 +4,15 @@
  * - `dist/vendor/ssh2.js`: ssh2's pure-JavaScript client and its small dependencies, so the package
  *   need not depend on ssh2, whose install script builds optional native code (provider/ssh/ssh2.ts).
  *   The native parts stay out: ssh2 loads each of them inside a try and falls back to JavaScript.
- * - `dist/cli/main.js`: the `keyfleet` command as one file (replacing tsc's output, whose .d.ts
- *   stays), so start-up resolves and reads one module, not ~150. Verbs are imported on demand
- *   (cli/main.ts), and esbuild keeps each one behind a lazy initialiser, so a run executes only
- *   its verb's modules. `@pulumi/*` is external and never imported by the CLI (test/unit/lean).
+ * - `dist/cli/main.bundle.js`: cli/main.ts and everything it imports as one file, which the
+ *   `keyfleet` executable (cli/bin.ts) runs, so start-up reads one module, not ~150. Verbs are
+ *   imported on demand (cli/main.ts), and esbuild keeps each one behind a lazy initialiser, so a run
+ *   executes only its verb's modules. `@pulumi/*` is external and never imported by the CLI.
  *
  * Each bundle ends with the license texts of the packages it carries.
  */
 import { build, type Metafile, type Plugin } from "esbuild";
-import { existsSync, readFileSync, readdirSync, rmSync, appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, sep } from "node:path";
 
 const root = join(__dirname, "..", "..");
@@ -68,9 +68,8 @@ async function run(): Promise<void> {
   const dist = join(root, "dist");
   if (!existsSync(join(dist, "cli", "main.d.ts"))) throw new Error("tools/bundle: run tsc first (dist/cli/main.d.ts is missing)");
   await bundle(require.resolve("ssh2", { paths: [root] }), join(dist, "vendor", "ssh2.js"), []);
-  await bundle(join(root, "cli", "main.ts"), join(dist, "cli", "main.js"), [ssh2Inline]);
-  // tsc's map described the unbundled main.js
-  rmSync(join(dist, "cli", "main.js.map"), { force: true });
+  await bundle(join(root, "cli", "main.ts"), join(dist, "cli", "main.bundle.js"), [ssh2Inline]);
+  writeFileSync(join(dist, "cli", "main.bundle.d.ts"), 'export * from "./main";\n');
 }
 
 run().catch((e: unknown) => {
