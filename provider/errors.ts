@@ -166,6 +166,8 @@ export const ERROR_CODES = {
   GIT: { exit: EXIT.GENERIC },
   /** `hook install` found a hook it cannot chain to. */
   HOOK_EXISTS: { exit: EXIT.GENERIC },
+  /** The `keyfleet` sdk was loaded without its peer dependency `@pulumi/pulumi` installed. */
+  PEER_MISSING: { exit: EXIT.GENERIC },
 } as const satisfies Record<string, { readonly exit: ExitStatus }>;
 
 /** A stable machine-readable error code (a key of {@link ERROR_CODES}). */
