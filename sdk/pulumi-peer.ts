@@ -7,16 +7,16 @@ import { KeyfleetError } from "../provider/errors";
 
 /** Thrown when the sdk is loaded and `@pulumi/pulumi` cannot be resolved from keyfleet's location. */
 export class PulumiPeerMissingError extends KeyfleetError {
-  constructor(cause: unknown) {
+  constructor() {
     super("PEER_MISSING", "keyfleet's sdk needs @pulumi/pulumi, which is not installed where keyfleet is", {
       hint: "install it next to keyfleet in your Pulumi program (npm install @pulumi/pulumi), or use the keyfleet command, which needs no Pulumi",
-      cause,
     });
   }
 }
 
 try {
   require.resolve("@pulumi/pulumi");
-} catch (e) {
-  throw new PulumiPeerMissingError(e);
+} catch {
+  // no cause: "cannot find module" and its require stack say less than the message
+  throw new PulumiPeerMissingError();
 }
