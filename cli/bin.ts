@@ -7,14 +7,15 @@
  *
  * The cache holds V8 bytecode of keyfleet's own code (never data: it is created from the compiled
  * script, not from the heap) in `$XDG_CACHE_HOME/keyfleet` or `~/.cache/keyfleet`, one file per
- * keyfleet bundle (size and mtime) and Node version, written once, 0600, by rename. V8 rejects a
+ * keyfleet bundle (size and mtime) and Node version, written once, 0600, by rename (removing the
+ * caches of other builds). V8 rejects a
  * cache that does not match the source, the V8 version or its flags, and the bundle is then compiled
  * as usual. Any cache error is ignored; `KEYFLEET_NO_CODE_CACHE=1` turns the cache off.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import Module from "node:module";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Script } from "node:vm";
 import type * as Main from "./main";
 
@@ -50,6 +51,8 @@ function loadBundle(bundle: string): typeof Main {
         const tmp = `${cache}.${process.pid}.tmp`;
         writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
         renameSync(tmp, cache);
+        // the caches of earlier keyfleet builds are dead weight
+        for (const f of readdirSync(dirname(cache))) if (/^cli-.*\.v8cache$/.test(f) && f !== basename(cache)) rmSync(join(dirname(cache), f), { force: true });
       } catch {
         // a read-only or missing cache directory only costs speed
       }
