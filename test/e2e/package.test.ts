@@ -94,7 +94,7 @@ beforeAll(() => {
   installedBy = cli.by;
   cliInstallStderr = cli.stderr;
   installedByPulumi = install(pulumiProject, [PULUMI], false).by;
-}, 85_000);
+}, 150_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
