@@ -6,51 +6,34 @@
  */
 import { isKeyfleetError } from "../provider/errors";
 import { helpText, parseArgs, type CliIo, type Verb } from "./args";
-import { keygenVerb } from "./keygen";
-import { sshToAgeVerb } from "./ssh-to-age";
-import { decryptVerb } from "./decrypt";
-import { encryptVerb } from "./encrypt";
-import { setVerb } from "./set";
-import { updatekeysVerb } from "./updatekeys";
-import { rotateVerb } from "./rotate";
-import { execEnvVerb } from "./exec-env";
-import { auditVerb } from "./audit";
-import { editVerb } from "./edit";
 import { existsSync } from "node:fs";
-import { scanVerb } from "./scan";
-import { hookVerb } from "./hook";
-import { logVerb } from "./log";
-import { exposedVerb } from "./exposed";
-import { initVerb } from "./init";
-import { addVerb } from "./add";
-import { migrateVerb } from "./migrate";
-import { provisionVerb } from "./provision";
-import { deprovisionVerb } from "./deprovision";
-import { pushVerb } from "./push";
 import { preDispatch } from "./sops-style";
 
-/** Every verb, by name. */
-export const VERBS: Record<string, Verb> = {
-  keygen: keygenVerb,
-  "ssh-to-age": sshToAgeVerb,
-  decrypt: decryptVerb,
-  encrypt: encryptVerb,
-  set: setVerb,
-  updatekeys: updatekeysVerb,
-  rotate: rotateVerb,
-  "exec-env": execEnvVerb,
-  audit: auditVerb,
-  edit: editVerb,
-  scan: scanVerb,
-  hook: hookVerb,
-  log: logVerb,
-  exposed: exposedVerb,
-  init: initVerb,
-  add: addVerb,
-  migrate: migrateVerb,
-  provision: provisionVerb,
-  deprovision: deprovisionVerb,
-  push: pushVerb,
+/**
+ * Every verb, by name, as a loader: a run imports only its own verb's modules (start-up, issue 13 §4).
+ * A new verb is one line: `name: async () => (await import("./file.js")).nameVerb`.
+ */
+export const VERBS: Record<string, () => Promise<Verb>> = {
+  keygen: async () => (await import("./keygen.js")).keygenVerb,
+  "ssh-to-age": async () => (await import("./ssh-to-age.js")).sshToAgeVerb,
+  decrypt: async () => (await import("./decrypt.js")).decryptVerb,
+  encrypt: async () => (await import("./encrypt.js")).encryptVerb,
+  set: async () => (await import("./set.js")).setVerb,
+  updatekeys: async () => (await import("./updatekeys.js")).updatekeysVerb,
+  rotate: async () => (await import("./rotate.js")).rotateVerb,
+  "exec-env": async () => (await import("./exec-env.js")).execEnvVerb,
+  audit: async () => (await import("./audit.js")).auditVerb,
+  edit: async () => (await import("./edit.js")).editVerb,
+  scan: async () => (await import("./scan.js")).scanVerb,
+  hook: async () => (await import("./hook.js")).hookVerb,
+  log: async () => (await import("./log.js")).logVerb,
+  exposed: async () => (await import("./exposed.js")).exposedVerb,
+  init: async () => (await import("./init.js")).initVerb,
+  add: async () => (await import("./add.js")).addVerb,
+  migrate: async () => (await import("./migrate.js")).migrateVerb,
+  provision: async () => (await import("./provision.js")).provisionVerb,
+  deprovision: async () => (await import("./deprovision.js")).deprovisionVerb,
+  push: async () => (await import("./push.js")).pushVerb,
 };
 
 /** `keyfleet FILE` means `keyfleet edit FILE` (as `sops FILE`): a word that is no verb but a path. */
@@ -58,10 +41,11 @@ function bareFile(word: string): boolean {
   return !word.startsWith("-") && (word.includes("/") || word.includes(".") || existsSync(word));
 }
 
-/** The top-level `keyfleet --help` text. */
-export function mainHelp(): string {
+/** The top-level `keyfleet --help` text (loads every verb, for its summary). */
+export async function mainHelp(): Promise<string> {
   const width = Math.max(...Object.keys(VERBS).map((k) => k.length));
-  const rows = Object.entries(VERBS).map(([k, v]) => `  ${k.padEnd(width)}  ${v.spec.summary}`);
+  const verbs = await Promise.all(Object.entries(VERBS).map(async ([k, load]) => [k, await load()] as const));
+  const rows = verbs.map(([k, v]) => `  ${k.padEnd(width)}  ${v.spec.summary}`);
   return ["usage: keyfleet <verb> [flags]", "", "verbs:", ...rows, "", "keyfleet FILE is keyfleet edit FILE.", "keyfleet <verb> --help describes each verb."].join("\n") + "\n";
 }
 
@@ -74,16 +58,18 @@ export async function main(argvIn: readonly string[], io: CliIo): Promise<number
   }
   const [name, ...rest] = pre.argv;
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
-    (name === undefined ? io.stderr : io.stdout)(mainHelp());
+    (name === undefined ? io.stderr : io.stdout)(await mainHelp());
     return name === undefined ? 2 : 0;
   }
-  const verb = VERBS[name] ?? (bareFile(name) ? editVerb : undefined);
-  if (verb === editVerb && name !== "edit") rest.unshift(name);
-  if (!verb) {
+  const own = Object.hasOwn(VERBS, name) ? VERBS[name] : undefined;
+  const load = own ?? (bareFile(name) ? VERBS["edit"] : undefined);
+  if (!own && load) rest.unshift(name);
+  if (!load) {
     io.stderr(`keyfleet: unknown verb ${JSON.stringify(name)}; see keyfleet --help\n`);
     return 2;
   }
   try {
+    const verb = await load();
     const args = parseArgs(rest, verb.spec);
     if (args.help) {
       io.stdout(helpText(verb.spec));

@@ -186,6 +186,8 @@ export const ERROR_CODES = {
   VERIFY_FAILED: { exit: EXIT.GENERIC },
   /** `provision`: the host key fingerprint was not confirmed. */
   NOT_CONFIRMED: { exit: EXIT.GENERIC },
+  /** The `keyfleet` sdk was loaded without its peer dependency `@pulumi/pulumi` installed. */
+  PEER_MISSING: { exit: EXIT.GENERIC },
 } as const satisfies Record<string, { readonly exit: ExitStatus }>;
 
 /** A stable machine-readable error code (a key of {@link ERROR_CODES}). */

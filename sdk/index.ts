@@ -1,6 +1,9 @@
 /**
  * keyfleet: sops + age files as Pulumi resources, SSH host keys as recipients.
  */
+// first: a clear error when the optional peer dependency @pulumi/pulumi is missing
+import "./pulumi-peer";
+export { PulumiPeerMissingError } from "./pulumi-peer";
 export { Recipient, type RecipientArgs } from "./recipient";
 export { HostKey, type HostKeyArgs } from "./host-key";
 export { SecretFile, type SecretFileArgs } from "./secret-file";

@@ -4,7 +4,7 @@
  * Edwards→Montgomery uses @noble/curves; X25519, HKDF and ChaCha20-Poly1305 use node:crypto.
  */
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
-import { ed25519 } from "@noble/curves/ed25519.js";
+import type * as NobleEd25519 from "@noble/curves/ed25519.js";
 import { AgeFormatError, KeyParseError } from "./errors";
 import { b64raw, ephemeral, hkdf32, open, seal, Stanza, unb64raw, x25519, x25519Private, x25519Public, x25519Raw } from "./primitives";
 import { ed25519Blob } from "./ssh";
@@ -16,6 +16,8 @@ const EMPTY = new Uint8Array(0);
 /** The Montgomery (X25519) form of an Ed25519 public key, as Go's `Point.BytesMontgomery`. @throws KeyParseError for a non-point */
 export function edToMontgomery(pk: Uint8Array, where?: string): Uint8Array {
   try {
+    // loaded on first use: building the curve costs ~10 ms, which every CLI start-up would pay
+    const { ed25519 } = require("@noble/curves/ed25519.js") as typeof NobleEd25519;
     return ed25519.utils.toMontgomery(pk);
   } catch (e) {
     throw new KeyParseError("ssh-ed25519 public key is not a valid curve point", { ...(where === undefined ? {} : { where }), cause: e });

@@ -4,7 +4,7 @@
  * `$XDG_CONFIG_HOME/sops/age/keys.txt` (or `~/.config/sops/age/keys.txt`), `SOPS_AGE_KEY_CMD`.
  * Returns what it found and a report of every source tried, never key material.
  */
-import { execFile } from "node:child_process";
+import type * as ChildProcess from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -107,6 +107,8 @@ function findDq(s: string, from: number): number {
 function runCommand(argv: string[], env: Record<string, string | undefined>, timeout: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const [file, ...args] = argv;
+    // loaded on first use: node:child_process costs every CLI start-up ~5 ms, and few users set a key command
+    const { execFile } = require("node:child_process") as typeof ChildProcess;
     execFile(file as string, args, { env: env as NodeJS.ProcessEnv, timeout, maxBuffer: MAX_IDENTITY_FILE_BYTES, encoding: "utf8" }, (err, stdout, stderr) => {
       if (err) {
         // no `cause`: execFile's error carries the command's stdout and stderr (key material, maybe)

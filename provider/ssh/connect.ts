@@ -3,7 +3,8 @@
  * authentication, and a pinned connection that refuses any key but the pinned one, also before
  * authentication. Only ssh-ed25519 host keys are negotiated.
  */
-import { Client, type ConnectConfig } from "ssh2";
+import type { ConnectConfig } from "ssh2";
+import { Client } from "./ssh2";
 import { HostKeyMismatchError, SshError } from "./errors";
 import { hostKeyFromBlob, parsePinnedHostKey, sameHostKey, type PinnedHostKey } from "./hostkey";
 

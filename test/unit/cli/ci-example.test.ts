@@ -33,14 +33,14 @@ describe("examples/ci/github-actions.yml", () => {
     expect(ssh?.run).not.toMatch(/\$\{\{/);
   });
 
-  it("every keyfleet command exists with the flags it passes", () => {
+  it("every keyfleet command exists with the flags it passes", async () => {
     expect(commands.length).toBeGreaterThan(0);
     for (const { line } of commands) {
       const words = line.split(/\s+/);
       const [verb, ...rest] = words.slice(words.indexOf("keyfleet") + 1);
-      const spec = VERBS[verb as string];
-      expect(spec, `verb ${verb} in "${line}"`).toBeDefined();
-      const args = parseArgs(rest, spec!.spec); // throws UsageError on an unknown flag or a missing value
+      const load = VERBS[verb as string];
+      expect(load, `verb ${verb} in "${line}"`).toBeDefined();
+      const args = parseArgs(rest, (await load!()).spec); // throws UsageError on an unknown flag or a missing value
       expect(args.positionals, line).toEqual([]);
     }
   });
