@@ -50,11 +50,21 @@ export interface SshPoolOptions {
   /** Concurrent channels per connection (default 8; sshd's MaxSessions default is 10). */
   channelsPerConnection?: number;
   /**
+   * Hosts worked on at once across the whole pool (default {@link DEFAULT_HOST_CONCURRENCY}): at most
+   * this many handshakes and remote operations run at the same time, whatever the callers start, so
+   * a fleet of any size is pushed at a steady rate instead of overloading the deployer. The CLI's
+   * `--concurrency` and the fleet core's default are the same number.
+   */
+  concurrency?: number;
+  /**
    * Called with every command line sent in an exec request, for audits and tests: it shows what
    * the host (and its process list) sees. Content never appears there; it goes on stdin.
    */
   onCommand?: (target: string, command: string) => void;
 }
+
+/** Default of {@link SshPoolOptions.concurrency} and of the fleet core's hosts pushed at once. */
+export const DEFAULT_HOST_CONCURRENCY = 16;
 
 /** Largest file writeFileAtomic sends (env files are small; this bounds memory and time). */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -78,11 +88,42 @@ function checkPath(name: string, path: string): void {
 export class SshPool {
   private readonly conns = new Map<string, Promise<Conn>>();
   private readonly o: Required<SshPoolOptions>;
+  private busy = 0;
+  private readonly queue: (() => void)[] = [];
   /** Number of connections opened so far (for tests and reports). */
   connectCount = 0;
+  /** Most handshakes and operations that ran at once so far (for tests and reports). */
+  peakBusy = 0;
 
   constructor(o: SshPoolOptions = {}) {
-    this.o = { attempts: DEFAULT_RETRY.attempts, backoffMs: DEFAULT_RETRY.backoffMs, connectTimeoutMs: 15_000, opTimeoutMs: 60_000, channelsPerConnection: 8, onCommand: () => undefined, ...o };
+    this.o = { attempts: DEFAULT_RETRY.attempts, backoffMs: DEFAULT_RETRY.backoffMs, connectTimeoutMs: 15_000, opTimeoutMs: 60_000, channelsPerConnection: 8, concurrency: DEFAULT_HOST_CONCURRENCY, onCommand: () => undefined, ...o };
+    this.setConcurrency(this.o.concurrency);
+  }
+
+  /** The pool's limit of hosts worked on at once ({@link SshPoolOptions.concurrency}). */
+  get concurrency(): number { return this.o.concurrency; }
+
+  /**
+   * Change {@link SshPoolOptions.concurrency}; operations already waiting start as slots free up.
+   * @throws SshError unless `n` is an integer from 1 to 1024
+   */
+  setConcurrency(n: number): void {
+    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new SshError("pool", `concurrency must be an integer from 1 to 1024, got ${String(n)}`, { hint: `pass e.g. ${DEFAULT_HOST_CONCURRENCY}` });
+    this.o.concurrency = n;
+    while (this.busy < n && this.queue.length > 0) { this.busy++; this.queue.shift()!(); }
+  }
+
+  /** @internal runs `fn` in one of the pool's {@link SshPoolOptions.concurrency} slots (FIFO). */
+  async slot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.busy >= this.o.concurrency) await new Promise<void>((r) => this.queue.push(r));
+    else this.busy++;
+    this.peakBusy = Math.max(this.peakBusy, this.busy);
+    try {
+      return await fn();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next(); else this.busy--;
+    }
   }
 
   /** The retry policy of this pool (connecting and idempotent operations). */
@@ -97,7 +138,7 @@ export class SshPool {
    */
   async session(t: SshTarget): Promise<SshSession> {
     parsePinnedHostKey(t.hostKey, `hostKey of ${targetName(t)}`);
-    await withRetries(this.retry, () => this.conn(t));
+    await this.slot(() => withRetries(this.retry, () => this.conn(t)));
     return new Session(this, t);
   }
 
@@ -164,7 +205,11 @@ export class SshPool {
   }
 
   /** @internal run `fn` on a channel slot of `t`'s connection, retrying transport failures when `retry`. */
-  async withConn<T>(t: SshTarget, retry: boolean, fn: (c: Conn) => Promise<T>): Promise<T> {
+  withConn<T>(t: SshTarget, retry: boolean, fn: (c: Conn) => Promise<T>): Promise<T> {
+    return this.slot(() => this.onConn(t, retry, fn));
+  }
+
+  private async onConn<T>(t: SshTarget, retry: boolean, fn: (c: Conn) => Promise<T>): Promise<T> {
     const name = targetName(t);
     const policy = retry ? this.retry : { attempts: 1, backoffMs: 0 };
     let c: Conn | undefined;
