@@ -13,6 +13,18 @@ import { shellJoin } from "./quote";
 import { EXIT, MARK_SCRIPT, parseStat, parseUnsafe, REMOVE_SCRIPT, STAT_SCRIPT, WRITE_SCRIPT, type RemoteStat } from "./remote";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
 
+/** What writeFileAtomic read back from the file it wrote. */
+export interface WriteResult {
+  /** Hex sha256 of the content read back through the written inode (equal to what was sent). */
+  sha256: string;
+  /** Permission bits of the written file, e.g. 0o600. */
+  mode: number;
+  /** Owner user name (or uid when the name is unknown). */
+  owner: string;
+  /** Owner group name (or gid). */
+  group: string;
+}
+
 /** Result of a remote command. */
 export interface ExecResult { code: number; stdout: Buffer; stderr: Buffer }
 
@@ -23,9 +35,10 @@ export interface SshSession {
   /**
    * Write `content` to `path` atomically with `mode` (and owner/group), verified by reading back its
    * sha256. Content travels only on the channel's stdin.
-   * @returns the hex sha256 of what the host read back (equal to the content's)
+   * @returns the hex sha256 of what the host read back (equal to the content's), and the mode, owner
+   *   and group of the file now at `path` (the inode written), so no stat is needed after a write
    */
-  writeFileAtomic(path: string, content: Uint8Array, o: { mode: number; owner?: string; group?: string }): Promise<{ sha256: string }>;
+  writeFileAtomic(path: string, content: Uint8Array, o: { mode: number; owner?: string; group?: string }): Promise<WriteResult>;
   /** Stat and digest `path`; `sha256` is the raw content digest (compare it, never store it unkeyed). */
   stat(path: string): Promise<RemoteStat>;
   /** Remove the file at `path` (no error when it is already gone). */
@@ -333,7 +346,7 @@ class Session implements SshSession {
     });
   }
 
-  async writeFileAtomic(path: string, content: Uint8Array, o: { mode: number; owner?: string; group?: string }): Promise<{ sha256: string }> {
+  async writeFileAtomic(path: string, content: Uint8Array, o: { mode: number; owner?: string; group?: string }): Promise<WriteResult> {
     checkPath(this.name, path);
     const where = `${this.name}:${path}`;
     if (!Number.isInteger(o.mode) || o.mode < 0 || o.mode > 0o7777) throw new SshError(this.name, `mode for ${where} must be an integer between 0 and 0o7777`, { file: where });
@@ -345,9 +358,10 @@ class Session implements SshSession {
     const stdin = Buffer.concat([Buffer.from(`KFv1 ${content.length} ${sha}\n`), Buffer.from(content)]);
     const r = await this.script(WRITE_SCRIPT, [path, o.mode.toString(8), o.owner ?? "", o.group ?? ""], stdin, `write of ${path}`);
     if (r.code !== 0) throw refusal(this.name, "write", where, r);
-    const back = r.stdout.toString("latin1").trim();
-    if (back !== sha) throw new SshError(this.name, `read-back digest of ${where} does not match what was sent`, { file: where, retryable: false, hint: "another process may be writing the same file" });
-    return { sha256: back };
+    const m = /^([0-9a-f]{64}) ([0-7]{1,4}):([^:\s]+):([^:\s]+)$/.exec(r.stdout.toString("latin1").trim());
+    if (!m) throw new SshError(this.name, `write of ${where} printed no read-back digest`, { file: where, retryable: false, hint: "check that the host has POSIX sh and GNU coreutils" });
+    if (m[1] !== sha) throw new SshError(this.name, `read-back digest of ${where} does not match what was sent`, { file: where, retryable: false, hint: "another process may be writing the same file" });
+    return { sha256: m[1], mode: parseInt(m[2]!, 8), owner: m[3]!, group: m[4]! };
   }
 
   async stat(path: string): Promise<RemoteStat> {
