@@ -197,7 +197,12 @@ export async function startSshd(opts: { keep?: boolean; maxStartups?: number; po
       child = c;
       try {
         await waitForBanner(port, 10_000, () => c.exitCode === null && c.signalCode === null);
-        return;
+        // sshd binds every port before it accepts; one taken meanwhile is only logged, so check them all
+        // (another process answering there would present a different host key)
+        const log = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
+        const missing = extra.filter((p) => !log.includes(`Server listening on 127.0.0.1 port ${p}.`));
+        if (missing.length === 0) return;
+        throw new Error(`sshd could not listen on port(s) ${missing.join(", ")}`);
       } catch (e) {
         lastErr = new Error(`${(e as Error).message}: ${stderr}${existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-500) : ""}`);
         await stopChild(c);
