@@ -8,6 +8,7 @@
 import { recipientDelta, recipientText } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
 import { updateRecipientsMany } from "../provider/fleet/rekey-many";
+import { progressLine } from "./progress";
 import { describeMismatch, labelMismatches, listKeys, loadEncrypted, readMetadata, type SopsFormat } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { auditPath, recordChange } from "./audit-trail";
@@ -97,12 +98,14 @@ export const updatekeysVerb = sopsVerb(
     const plan = (file: string): Plan => byFile.get(file) as Plan;
     await withWriteLocks("updatekeys", io, plans.map((p) => p.file), async () => {
       const fresh = new Map(plans.map((p) => [p.file, readInputText(p.file)] as const));
+      // a batch running over 2 s shows "updatekeys: N/M files" on stderr (counts only)
+      const progress = progressLine("updatekeys", "files", (t) => io.stderr(t));
       const results = await explainingIdentities(undefined, ids, () =>
         updateRecipientsMany(
           plans.map((p) => ({ path: p.file, text: fresh.get(p.file) as string })),
-          { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format, forceRotate: (f) => plan(f).relabelled, stores: storeOptionsOf, locked: true },
+          { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format, forceRotate: (f) => plan(f).relabelled, stores: storeOptionsOf, locked: true, onProgress: (d, n) => progress.update(d, n) },
         ),
-      );
+      ).finally(() => progress.done());
       for (const r of results) {
         const p = plan(r.file);
         const text = fresh.get(r.file) as string;

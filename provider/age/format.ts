@@ -48,12 +48,14 @@ function chunkNonce(counter: number, last: boolean): Buffer {
 /** Encrypts `plain` to `recipients` as a binary age file, synchronously. */
 export function encryptAgeSync(plain: Uint8Array, recipients: readonly AgeRecipient[]): Buffer {
   if (recipients.length === 0) fail("no recipients to encrypt to");
-  const fileKey = randomBytes(16);
+  // the file key and the payload nonce from one call (16 bytes each)
+  const rnd = randomBytes(32);
+  const fileKey = rnd.subarray(0, 16);
   const stanzas: Stanza[] = [];
   for (const r of recipients) stanzas.push(...r.wrapFileKey(fileKey));
   const h = encodeHeaderNoMac(stanzas);
   const header = h + " " + b64raw(headerMac(fileKey, h)) + "\n";
-  const nonce = randomBytes(16);
+  const nonce = rnd.subarray(16, 32);
   const key = hkdf32(fileKey, nonce, "payload");
   const parts: Buffer[] = [Buffer.from(header, "latin1"), nonce];
   let counter = 0;

@@ -93,9 +93,10 @@ export function ephemeral(): { priv: KeyObject; share: Uint8Array } {
 }
 
 const ONE = Buffer.from([1]);
+const ZERO_SALT = Buffer.alloc(32);
 /** HKDF-SHA256 with a 32-byte output (one HMAC block), as two HMACs: faster than hkdfSync. */
 export function hkdf32(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array | string): Buffer {
-  const prk = createHmac("sha256", salt.length ? salt : Buffer.alloc(32)).update(ikm).digest();
+  const prk = createHmac("sha256", salt.length ? salt : ZERO_SALT).update(ikm).digest();
   return createHmac("sha256", prk).update(info).update(ONE).digest();
 }
 

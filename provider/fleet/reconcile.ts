@@ -21,11 +21,12 @@ import { formatOf } from "../resources/secret-file-inputs";
 import { create as pushEnv } from "../resources/host-env";
 import { materialise } from "../resources/host-env-content";
 import { normalise } from "../resources/host-env-inputs";
-import { closeHostEnvPool, markerExists, markerPath, restartArgv, withHost } from "../resources/host-env-remote";
+import { closeHostEnvPool, hostEnvPool, markerExists, markerPath, restartArgv, withHost } from "../resources/host-env-remote";
+import { DEFAULT_HOST_CONCURRENCY } from "../ssh";
 import type { DesiredEnv, DesiredFile, DesiredFleet } from "./desired";
 
-/** Default number of hosts pushed at once. */
-export const DEFAULT_CONCURRENCY = 4;
+/** Default number of hosts pushed at once: the SSH pool's one limit ({@link DEFAULT_HOST_CONCURRENCY}). */
+export const DEFAULT_CONCURRENCY = DEFAULT_HOST_CONCURRENCY;
 
 /** What will change in one secret file. */
 export interface FilePlan {
@@ -156,7 +157,9 @@ export async function planHost(d: DesiredFleet, host: string): Promise<HostPlan>
  */
 export async function planChanges(d: DesiredFleet, o: { hosts?: readonly string[]; files?: readonly string[]; concurrency?: number; previous?: readonly NamedRecipient[] } = {}): Promise<ChangePlan> {
   const files = d.files.filter((f) => o.files === undefined || o.files.includes(f.name)).map((f) => planFile(f, o.previous));
-  const hosts = await mapLimit(selectedHosts(d, o.hosts), o.concurrency ?? DEFAULT_CONCURRENCY, (h) => planHost(d, h));
+  const conc = o.concurrency ?? DEFAULT_CONCURRENCY;
+  hostEnvPool().setConcurrency(conc);
+  const hosts = await mapLimit(selectedHosts(d, o.hosts), conc, (h) => planHost(d, h));
   return { files, hosts };
 }
 
@@ -205,7 +208,9 @@ export async function applyHost(d: DesiredFleet, host: string): Promise<HostResu
 
 /** Pushes the selected hosts, `concurrency` at once; `onHost` hears each as it finishes. */
 export async function applyHosts(d: DesiredFleet, o: { hosts?: readonly string[]; concurrency?: number; onHost?: (r: HostResult) => void } = {}): Promise<HostResult[]> {
-  return mapLimit(selectedHosts(d, o.hosts), o.concurrency ?? DEFAULT_CONCURRENCY, async (h) => {
+  const conc = o.concurrency ?? DEFAULT_CONCURRENCY;
+  hostEnvPool().setConcurrency(conc);
+  return mapLimit(selectedHosts(d, o.hosts), conc, async (h) => {
     const r = await applyHost(d, h);
     o.onHost?.(r);
     return r;

@@ -42,6 +42,8 @@ export interface UpdateManyOptions {
   /** Files read, and temp files written, at the same time (default 16). */
   concurrency?: number;
   hooks?: BatchWriteHooks;
+  /** Hears each file as it is re-keyed in memory (`done` of `total`), for a progress line. */
+  onProgress?: (done: number, total: number) => void;
   /** The caller already holds the lock of every file (provider/fs lock). Default: false, the files are locked here. */
   locked?: boolean;
   /** Recorded as the lock holder's command. Default: the process's script and verb. */
@@ -90,6 +92,7 @@ async function rekeyMany(files: readonly RekeyFile[], o: UpdateManyOptions): Pro
     const written = force || r.added.length > 0 || r.removed.length > 0;
     if (written) writes.push({ path: file, data: r.text });
     results.push({ file, format, added: r.added, removed: r.removed, rotated: r.rotated, written, text: written ? r.text : (texts[i] as string) });
+    o.onProgress?.(i + 1, paths.length);
   }
   for (const w of writes) assertUnchanged(w.path, textVersion(texts[paths.indexOf(w.path)] as string));
   await writeFilesAtomic(writes, { concurrency: o.concurrency, hooks: o.hooks });

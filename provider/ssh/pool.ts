@@ -13,6 +13,18 @@ import { shellJoin } from "./quote";
 import { EXIT, MARK_SCRIPT, parseStat, parseUnsafe, REMOVE_SCRIPT, STAT_SCRIPT, WRITE_SCRIPT, type RemoteStat } from "./remote";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
 
+/** What writeFileAtomic read back from the file it wrote. */
+export interface WriteResult {
+  /** Hex sha256 of the content read back through the written inode (equal to what was sent). */
+  sha256: string;
+  /** Permission bits of the written file, e.g. 0o600. */
+  mode: number;
+  /** Owner user name (or uid when the name is unknown). */
+  owner: string;
+  /** Owner group name (or gid). */
+  group: string;
+}
+
 /** Result of a remote command. */
 export interface ExecResult { code: number; stdout: Buffer; stderr: Buffer }
 
@@ -23,9 +35,10 @@ export interface SshSession {
   /**
    * Write `content` to `path` atomically with `mode` (and owner/group), verified by reading back its
    * sha256. Content travels only on the channel's stdin.
-   * @returns the hex sha256 of what the host read back (equal to the content's)
+   * @returns the hex sha256 of what the host read back (equal to the content's), and the mode, owner
+   *   and group of the file now at `path` (the inode written), so no stat is needed after a write
    */
-  writeFileAtomic(path: string, content: Uint8Array, o: { mode: number; owner?: string; group?: string }): Promise<{ sha256: string }>;
+  writeFileAtomic(path: string, content: Uint8Array, o: { mode: number; owner?: string; group?: string }): Promise<WriteResult>;
   /** Stat and digest `path`; `sha256` is the raw content digest (compare it, never store it unkeyed). */
   stat(path: string): Promise<RemoteStat>;
   /** Remove the file at `path` (no error when it is already gone). */
@@ -50,11 +63,21 @@ export interface SshPoolOptions {
   /** Concurrent channels per connection (default 8; sshd's MaxSessions default is 10). */
   channelsPerConnection?: number;
   /**
+   * Hosts worked on at once across the whole pool (default {@link DEFAULT_HOST_CONCURRENCY}): at most
+   * this many handshakes and remote operations run at the same time, whatever the callers start, so
+   * a fleet of any size is pushed at a steady rate instead of overloading the deployer. The CLI's
+   * `--concurrency` and the fleet core's default are the same number.
+   */
+  concurrency?: number;
+  /**
    * Called with every command line sent in an exec request, for audits and tests: it shows what
    * the host (and its process list) sees. Content never appears there; it goes on stdin.
    */
   onCommand?: (target: string, command: string) => void;
 }
+
+/** Default of {@link SshPoolOptions.concurrency} and of the fleet core's hosts pushed at once. */
+export const DEFAULT_HOST_CONCURRENCY = 16;
 
 /** Largest file writeFileAtomic sends (env files are small; this bounds memory and time). */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -78,11 +101,42 @@ function checkPath(name: string, path: string): void {
 export class SshPool {
   private readonly conns = new Map<string, Promise<Conn>>();
   private readonly o: Required<SshPoolOptions>;
+  private busy = 0;
+  private readonly queue: (() => void)[] = [];
   /** Number of connections opened so far (for tests and reports). */
   connectCount = 0;
+  /** Most handshakes and operations that ran at once so far (for tests and reports). */
+  peakBusy = 0;
 
   constructor(o: SshPoolOptions = {}) {
-    this.o = { attempts: DEFAULT_RETRY.attempts, backoffMs: DEFAULT_RETRY.backoffMs, connectTimeoutMs: 15_000, opTimeoutMs: 60_000, channelsPerConnection: 8, onCommand: () => undefined, ...o };
+    this.o = { attempts: DEFAULT_RETRY.attempts, backoffMs: DEFAULT_RETRY.backoffMs, connectTimeoutMs: 15_000, opTimeoutMs: 60_000, channelsPerConnection: 8, concurrency: DEFAULT_HOST_CONCURRENCY, onCommand: () => undefined, ...o };
+    this.setConcurrency(this.o.concurrency);
+  }
+
+  /** The pool's limit of hosts worked on at once ({@link SshPoolOptions.concurrency}). */
+  get concurrency(): number { return this.o.concurrency; }
+
+  /**
+   * Change {@link SshPoolOptions.concurrency}; operations already waiting start as slots free up.
+   * @throws SshError unless `n` is an integer from 1 to 1024
+   */
+  setConcurrency(n: number): void {
+    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new SshError("pool", `concurrency must be an integer from 1 to 1024, got ${String(n)}`, { hint: `pass e.g. ${DEFAULT_HOST_CONCURRENCY}` });
+    this.o.concurrency = n;
+    while (this.busy < n && this.queue.length > 0) { this.busy++; this.queue.shift()!(); }
+  }
+
+  /** @internal runs `fn` in one of the pool's {@link SshPoolOptions.concurrency} slots (FIFO). */
+  async slot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.busy >= this.o.concurrency) await new Promise<void>((r) => this.queue.push(r));
+    else this.busy++;
+    this.peakBusy = Math.max(this.peakBusy, this.busy);
+    try {
+      return await fn();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next(); else this.busy--;
+    }
   }
 
   /** The retry policy of this pool (connecting and idempotent operations). */
@@ -97,7 +151,7 @@ export class SshPool {
    */
   async session(t: SshTarget): Promise<SshSession> {
     parsePinnedHostKey(t.hostKey, `hostKey of ${targetName(t)}`);
-    await withRetries(this.retry, () => this.conn(t));
+    await this.slot(() => withRetries(this.retry, () => this.conn(t)));
     return new Session(this, t);
   }
 
@@ -164,7 +218,11 @@ export class SshPool {
   }
 
   /** @internal run `fn` on a channel slot of `t`'s connection, retrying transport failures when `retry`. */
-  async withConn<T>(t: SshTarget, retry: boolean, fn: (c: Conn) => Promise<T>): Promise<T> {
+  withConn<T>(t: SshTarget, retry: boolean, fn: (c: Conn) => Promise<T>): Promise<T> {
+    return this.slot(() => this.onConn(t, retry, fn));
+  }
+
+  private async onConn<T>(t: SshTarget, retry: boolean, fn: (c: Conn) => Promise<T>): Promise<T> {
     const name = targetName(t);
     const policy = retry ? this.retry : { attempts: 1, backoffMs: 0 };
     let c: Conn | undefined;
@@ -288,7 +346,7 @@ class Session implements SshSession {
     });
   }
 
-  async writeFileAtomic(path: string, content: Uint8Array, o: { mode: number; owner?: string; group?: string }): Promise<{ sha256: string }> {
+  async writeFileAtomic(path: string, content: Uint8Array, o: { mode: number; owner?: string; group?: string }): Promise<WriteResult> {
     checkPath(this.name, path);
     const where = `${this.name}:${path}`;
     if (!Number.isInteger(o.mode) || o.mode < 0 || o.mode > 0o7777) throw new SshError(this.name, `mode for ${where} must be an integer between 0 and 0o7777`, { file: where });
@@ -300,9 +358,10 @@ class Session implements SshSession {
     const stdin = Buffer.concat([Buffer.from(`KFv1 ${content.length} ${sha}\n`), Buffer.from(content)]);
     const r = await this.script(WRITE_SCRIPT, [path, o.mode.toString(8), o.owner ?? "", o.group ?? ""], stdin, `write of ${path}`);
     if (r.code !== 0) throw refusal(this.name, "write", where, r);
-    const back = r.stdout.toString("latin1").trim();
-    if (back !== sha) throw new SshError(this.name, `read-back digest of ${where} does not match what was sent`, { file: where, retryable: false, hint: "another process may be writing the same file" });
-    return { sha256: back };
+    const m = /^([0-9a-f]{64}) ([0-7]{1,4}):([^:\s]+):([^:\s]+)$/.exec(r.stdout.toString("latin1").trim());
+    if (!m) throw new SshError(this.name, `write of ${where} printed no read-back digest`, { file: where, retryable: false, hint: "check that the host has POSIX sh and GNU coreutils" });
+    if (m[1] !== sha) throw new SshError(this.name, `read-back digest of ${where} does not match what was sent`, { file: where, retryable: false, hint: "another process may be writing the same file" });
+    return { sha256: m[1], mode: parseInt(m[2]!, 8), owner: m[3]!, group: m[4]! };
   }
 
   async stat(path: string): Promise<RemoteStat> {

@@ -94,7 +94,9 @@ const NOT_A_DIR = `if [ -d "./$base" ] && [ ! -L "./$base" ]; then echo "target 
  * file, which is discarded); then chown/chgrp and the final mode (after chown, which would clear
  * setuid bits), fsync, rename over the target (a planted symlink, FIFO, socket or hardlink there is
  * replaced, never followed), fsync of the directory, a check that the target is the inode written,
- * and the sha256 read back through the second descriptor. The temp name carries the writing shell's
+ * and the sha256 read back through the second descriptor, printed with the target's mode, owner and
+ * group from the same lstat ("<sha256> <mode octal>:<owner>:<group>"), so no separate stat is needed
+ * after a write. The temp name carries the writing shell's
  * pid: leftover temps whose shell is gone are removed, while a push still running keeps its temp.
  */
 export const WRITE_SCRIPT = `set -eu
@@ -121,8 +123,9 @@ sync -- "$tmp" 2>/dev/null || sync
 mv -fT -- "$tmp" "./$base"
 tmp=
 sync -- . 2>/dev/null || sync
-[ "$(stat -c '%d:%i' -- "./$base")" = "$ino" ] || { echo "target was replaced during the write" >&2; exit ${EXIT.replaced}; }
-sum=$(sha256sum <&5); echo "\${sum%% *}"
+st=$(stat -c '%d:%i %a:%U:%G' -- "./$base")
+[ "\${st%% *}" = "$ino" ] || { echo "target was replaced during the write" >&2; exit ${EXIT.replaced}; }
+sum=$(sha256sum <&5); echo "\${sum%% *} \${st#* }"
 `;
 
 /**

@@ -15,12 +15,17 @@ import { join } from "node:path";
 /** Path of the OpenSSH server binary the harness runs. */
 export const SSHD_BIN = "/usr/sbin/sshd";
 
+/** Most ports one sshd listens on (OpenSSH's MAX_LISTEN_SOCKS). */
+export const MAX_PORTS_PER_SSHD = 16;
+
 /** One running sshd. */
 export interface SshdHost {
   /** Always "127.0.0.1". */
   readonly host: string;
   /** TCP port the daemon listens on. */
   readonly port: number;
+  /** Every port it listens on: `port` first, then the extra ones asked for with `opts.ports`. */
+  readonly ports: readonly number[];
   /** Login user (the current user). */
   readonly user: string;
   /** Public host key line "ssh-ed25519 AAAA…" (no comment); changes after replaceHostKey(). */
@@ -127,11 +132,13 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Start one sshd. `opts.keep` keeps the base directory after stop() (default: removed).
+ * Start one sshd. `opts.keep` keeps the base directory after stop() (default: removed); `opts.ports`
+ * (default 1, at most {@link MAX_PORTS_PER_SSHD}) makes it listen on that many free ports, so one
+ * daemon can stand in for several hosts.
  * @throws if sshd cannot be started within the bounded wait (3 attempts on fresh ports); the base
  *   directory is removed then, whatever `keep` says
  */
-export async function startSshd(opts: { keep?: boolean; maxStartups?: number } = {}): Promise<SshdHost> {
+export async function startSshd(opts: { keep?: boolean; maxStartups?: number; ports?: number } = {}): Promise<SshdHost> {
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const baseDir = mkdtempSync(join(tmpdir(), "kf-sshd-"));
   const dataDir = join(baseDir, "data");
@@ -151,14 +158,22 @@ export async function startSshd(opts: { keep?: boolean; maxStartups?: number } =
   const user = userInfo().username;
   let child: ChildProcess | undefined;
   let port = 0;
+  let extra: number[] = [];
+  const nPorts = Math.max(1, Math.min(opts.ports ?? 1, MAX_PORTS_PER_SSHD));
   const maxStartups = opts.maxStartups ?? 200;
 
   const launch = async (): Promise<void> => {
     let lastErr: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
       if (port === 0 || attempt > 0) port = await freePort();
+      if (extra.length !== nPorts - 1 || attempt > 0) {
+        const set = new Set<number>([port]);
+        for (let i = 0; set.size < nPorts && i < nPorts * 4; i++) set.add(await freePort());
+        extra = [...set].slice(1);
+      }
       writeFileSync(cfgFile, [
         `Port ${port}`,
+        ...extra.map((p) => `Port ${p}`),
         "ListenAddress 127.0.0.1",
         `HostKey ${hostKeyFile}`,
         `PidFile ${join(baseDir, "sshd.pid")}`,
@@ -182,7 +197,12 @@ export async function startSshd(opts: { keep?: boolean; maxStartups?: number } =
       child = c;
       try {
         await waitForBanner(port, 10_000, () => c.exitCode === null && c.signalCode === null);
-        return;
+        // sshd binds every port before it accepts; one taken meanwhile is only logged, so check them all
+        // (another process answering there would present a different host key)
+        const log = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
+        const missing = extra.filter((p) => !log.includes(`Server listening on 127.0.0.1 port ${p}.`));
+        if (missing.length === 0) return;
+        throw new Error(`sshd could not listen on port(s) ${missing.join(", ")}`);
       } catch (e) {
         lastErr = new Error(`${(e as Error).message}: ${stderr}${existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-500) : ""}`);
         await stopChild(c);
@@ -201,6 +221,7 @@ export async function startSshd(opts: { keep?: boolean; maxStartups?: number } =
   const h: SshdHost = {
     host: "127.0.0.1",
     get port() { return port; },
+    get ports() { return [port, ...extra]; },
     user,
     hostKeyLine: pubLine(hostKeyFile),
     hostKeyFile,

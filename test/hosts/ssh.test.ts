@@ -119,6 +119,8 @@ describe("sessions", () => {
       expect(st.gid).toBe(65534);
       const remote = await s.stat(path);
       expect(remote).toEqual({ exists: true, mode: 0o640, owner: "nobody", group: "nogroup", sha256: w.sha256 });
+      // the write reports the same attributes from its own lstat of the inode it wrote
+      expect(w).toEqual({ sha256: remote.sha256, mode: 0o640, owner: "nobody", group: "nogroup" });
       // rewrite with other mode/owner
       await s.writeFileAtomic(path, Buffer.from("B=2\n"), { mode: 0o600 });
       expect(readFileSync(path, "utf8")).toBe("B=2\n");

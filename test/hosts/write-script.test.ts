@@ -33,7 +33,11 @@ describe("write script as a login user who is not root", () => {
         const r = runWrite(path, content, mode);
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
-        expect(r.stdout.trim()).toBe(createHash("sha256").update(content).digest("hex"));
+        // the digest read back, then the written file's mode, owner and group (one lstat, no later stat)
+        const [sum, attrs = ""] = r.stdout.trim().split(" ");
+        expect(sum).toBe(createHash("sha256").update(content).digest("hex"));
+        expect(attrs.split(":")[0]).toBe(mode);
+        if (asRoot) expect(attrs).toBe(`${mode}:nobody:${attrs.split(":")[2]}`);
         expect(readFileSync(path)).toEqual(content);
         expect((statSync(path).mode & 0o7777).toString(8)).toBe(mode);
         if (asRoot) expect(statSync(path).uid).toBe(NOBODY);
