@@ -39,18 +39,7 @@ export const addVerb = sopsVerb(
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
-    if (args.positionals.length === 0) throw new UsageError("add", "missing NAME");
-    // a value typed as an argument is refused without being repeated
-    if (args.positionals.length > 1) throw new UsageError("add", "add takes only NAME: the value comes from stdin or a hidden prompt, never from the command line (the extra argument was not used; clear it from your shell history)");
-    const name = args.positionals[0] as string;
-    const perSecret = args.flags["per-secret"] === true;
-    if (perSecret && strFlag(args.flags.file) !== undefined) throw new UsageError("add", "give --file or --per-secret, not both");
-    const file = perSecret ? `secrets/${name}.env` : (strFlag(args.flags.file) ?? "secrets/app.yaml");
-    const format = resolveFormat("add", undefined, file);
-    if (!(format === "dotenv" ? ENV_NAME : KEY).test(name)) {
-      throw new UsageError("add", format === "dotenv" ? `NAME must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*) in ${file}` : `NAME must be a key name (letters, digits, _ . -) in ${file}`);
-    }
-    if (format === "binary") throw new UsageError("add", `${file} is a binary file; use a yaml, json, dotenv or ini file`);
+    const { name, file, format } = addTarget(args);
     const path = valueKeyPath(name, format);
     const exists = existsSync(file);
     const text = exists ? readInputText(file) : undefined;
@@ -77,3 +66,24 @@ export const addVerb = sopsVerb(
     return 0;
   },
 );
+
+/**
+ * NAME, the file it goes into and the file's format, from the arguments.
+ * @throws UsageError when NAME is missing or invalid for the format, a value was given as an argument,
+ *   both --file and --per-secret are set, or the file is binary
+ */
+function addTarget(args: ParsedArgs): { name: string; file: string; format: ReturnType<typeof resolveFormat> } {
+  if (args.positionals.length === 0) throw new UsageError("add", "missing NAME");
+  // a value typed as an argument is refused without being repeated
+  if (args.positionals.length > 1) throw new UsageError("add", "add takes only NAME: the value comes from stdin or a hidden prompt, never from the command line (the extra argument was not used; clear it from your shell history)");
+  const name = args.positionals[0] as string;
+  const perSecret = args.flags["per-secret"] === true;
+  if (perSecret && strFlag(args.flags.file) !== undefined) throw new UsageError("add", "give --file or --per-secret, not both");
+  const file = perSecret ? `secrets/${name}.env` : (strFlag(args.flags.file) ?? "secrets/app.yaml");
+  const format = resolveFormat("add", undefined, file);
+  if (!(format === "dotenv" ? ENV_NAME : KEY).test(name)) {
+    throw new UsageError("add", format === "dotenv" ? `NAME must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*) in ${file}` : `NAME must be a key name (letters, digits, _ . -) in ${file}`);
+  }
+  if (format === "binary") throw new UsageError("add", `${file} is a binary file; use a yaml, json, dotenv or ini file`);
+  return { name, file, format };
+}

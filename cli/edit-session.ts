@@ -95,6 +95,38 @@ function guardSignals(dir: PrivateDir, state: { inEditor: boolean }): () => void
 }
 
 /**
+ * Saves a parsed edit. When the save throws, or finds the target changed meanwhile, the edited file
+ * is kept (moved out of the private directory `dirPath`, which is removed afterwards, mode 0600).
+ * @throws KeyfleetError with the save's code (else `WRITE_FAILED`), naming where the text is kept
+ */
+async function saveOrKeep<T, R>(
+  save: (value: T, bytes: Buffer) => Promise<{ ok: true; result: R } | { ok: false }>,
+  value: T,
+  body: Buffer,
+  path: string,
+  dirPath: string,
+  name: string,
+): Promise<SessionResult<R>> {
+  const keep = (): string => {
+    // keep what was typed: out of the private directory (which is removed below), still 0600
+    const kept = join(dirname(dirPath), `keyfleet-edit-kept.${process.pid}.${randomBytes(6).toString("hex")}${extname(name)}`);
+    renameSync(path, kept);
+    chmodSync(kept, 0o600); // an editor that wrote a new file may have left another mode
+    return kept;
+  };
+  let saved: { ok: true; result: R } | { ok: false };
+  try {
+    saved = await save(value, body);
+  } catch (e) {
+    // lock timeout, unwritable directory, …: nothing was written, and nothing typed is lost
+    const kept = keep();
+    throw new KeyfleetError(isKeyfleetError(e) ? e.code : "WRITE_FAILED", `${e instanceof Error ? e.message : String(e)}; your edited text (plaintext) is kept in ${kept} (mode 0600)`, { cause: e });
+  }
+  if (saved.ok) return { kind: "saved", result: saved.result };
+  return { kind: "conflict", kept: keep() };
+}
+
+/**
  * Runs the editor on `initial` until the result parses, is left unchanged, or is given up.
  * `name` is the temp file's name hint (its extension helps editors pick a syntax). `parse` must not
  * throw for bad input; its error text is shown only inside the temp file, never printed.
@@ -135,25 +167,7 @@ export async function editSession<T, R>(o: {
       if (edited.equals(shown)) return round === 1 ? { kind: "unchanged" } : { kind: "abandoned" };
       const body = o.text ? stripHeader(edited) : edited;
       const p = await o.parse(body);
-      if (p.ok) {
-        const keep = (): string => {
-          // keep what was typed: out of the private directory (which is removed below), still 0600
-          const kept = join(dirname(dir.path), `keyfleet-edit-kept.${process.pid}.${randomBytes(6).toString("hex")}${extname(o.name)}`);
-          renameSync(path, kept);
-          chmodSync(kept, 0o600); // an editor that wrote a new file may have left another mode
-          return kept;
-        };
-        let saved: Awaited<ReturnType<typeof o.save>>;
-        try {
-          saved = await o.save(p.value, body);
-        } catch (e) {
-          // lock timeout, unwritable directory, …: nothing was written, and nothing typed is lost
-          const kept = keep();
-          throw new KeyfleetError(isKeyfleetError(e) ? e.code : "WRITE_FAILED", `${e instanceof Error ? e.message : String(e)}; your edited text (plaintext) is kept in ${kept} (mode 0600)`, { cause: e });
-        }
-        if (saved.ok) return { kind: "saved", result: saved.result };
-        return { kind: "conflict", kept: keep() };
-      }
+      if (p.ok) return await saveOrKeep(o.save, p.value, body, path, dir.path, o.name);
       shown = Buffer.concat([Buffer.from(errorHeader(p.error)), body]);
       // a new file each round: the editor may have replaced the old one (write to a new name, rename)
       path = dir.write(`${round}-${fileName}`, shown);

@@ -156,30 +156,9 @@ export const execEnvVerb = sopsVerb(
     if (named.length === 0) throw new UsageError("exec-env", "missing FILE");
     if (!cmd.length) throw new UsageError("exec-env", "missing the command: put it after --");
     const files = expandSources(named);
-    let ids: Awaited<ReturnType<typeof loadIdentities>> | undefined;
-    let entries: [string, string][] = [];
-    let skipped: string[] = [];
-    const from = new Map<string, string>();
-    for (const file of files) {
-      const format = resolveFormat("exec-env", args.flags["input-type"], file);
-      const text = readInputText(file);
-      let got: { entries: [string, string][]; skipped: string[] };
-      if (format === "dotenv" && !hasSopsMetadata(text)) {
-        io.stderr(`keyfleet: warning: ${file} is not encrypted; run keyfleet migrate ${file} to encrypt it\n`);
-        got = { entries: plainDotenvEntries(text, file), skipped: [] };
-      } else {
-        const l = (ids ??= await loadIdentities(io));
-        const d = await explainingIdentities(file, l, () => decrypt(text, { format, identities: l.identities, file, report: l.report }));
-        got = envEntries(d.leaves, format);
-      }
-      for (const [k] of got.entries) {
-        const prev = from.get(k);
-        if (prev !== undefined) throw new KeyfleetError("DUPLICATE_KEY", `${k} is set by both ${prev} and ${file}`, { file, hint: "pass only one of the files, or use --only" });
-        from.set(k, file);
-      }
-      entries = entries.concat(got.entries);
-      skipped = skipped.concat(got.skipped);
-    }
+    const read = await readEntries(files, args.flags["input-type"], io);
+    const from = read.from;
+    let { entries, skipped } = read;
     const file = files.length === 1 ? (files[0] as string) : files.join(", ");
     const only = strFlag(args.flags.only);
     if (only !== undefined) {
@@ -198,3 +177,37 @@ export const execEnvVerb = sopsVerb(
     return runChild(cmd, env);
   },
 );
+
+/**
+ * The env entries of every file, in order: sops files decrypted (identities loaded once), plaintext
+ * dotenv files read with a warning.
+ * @returns the entries, the keys skipped as not being env names, and which file set each key
+ * @throws KeyfleetError `DUPLICATE_KEY` when two files set the same key
+ */
+async function readEntries(files: string[], inputType: ParsedArgs["flags"][string], io: CliIo): Promise<{ entries: [string, string][]; skipped: string[]; from: Map<string, string> }> {
+  let ids: Awaited<ReturnType<typeof loadIdentities>> | undefined;
+  let entries: [string, string][] = [];
+  let skipped: string[] = [];
+  const from = new Map<string, string>();
+  for (const file of files) {
+    const format = resolveFormat("exec-env", inputType, file);
+    const text = readInputText(file);
+    let got: { entries: [string, string][]; skipped: string[] };
+    if (format === "dotenv" && !hasSopsMetadata(text)) {
+      io.stderr(`keyfleet: warning: ${file} is not encrypted; run keyfleet migrate ${file} to encrypt it\n`);
+      got = { entries: plainDotenvEntries(text, file), skipped: [] };
+    } else {
+      const l = (ids ??= await loadIdentities(io));
+      const d = await explainingIdentities(file, l, () => decrypt(text, { format, identities: l.identities, file, report: l.report }));
+      got = envEntries(d.leaves, format);
+    }
+    for (const [k] of got.entries) {
+      const prev = from.get(k);
+      if (prev !== undefined) throw new KeyfleetError("DUPLICATE_KEY", `${k} is set by both ${prev} and ${file}`, { file, hint: "pass only one of the files, or use --only" });
+      from.set(k, file);
+    }
+    entries = entries.concat(got.entries);
+    skipped = skipped.concat(got.skipped);
+  }
+  return { entries, skipped, from };
+}

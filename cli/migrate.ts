@@ -81,11 +81,7 @@ export const migrateVerb = sopsVerb(
     const { recipients, lookup } = ruleRecipients(to);
     const out = await encrypt(text, { format: "dotenv", recipients, rules: lookup.rule.rules, file: to });
     // verify the round trip before anything is written or removed
-    const ids = await loadIdentities(io);
-    const back = await explainingIdentities(to, ids, () => decrypt(out, { format: "dotenv", identities: ids.identities, file: to, report: ids.report }));
-    const got = back.leaves.map((l) => [l.path.join("."), leafText(l.value)] as const);
-    const same = got.length === entries.length && got.every(([k, v], i) => entries[i]?.[0] === k && entries[i]?.[1] === v);
-    if (!same) throw new KeyfleetError("VERIFY_FAILED", `the encrypted form of ${src} does not decrypt to the same values; nothing was changed`, { file: src, hint: "report this; the plaintext is untouched" });
+    await verifyRoundTrip(io, src, to, out, entries);
     const git = gitHistory(src);
     writeOutput(to, out, 0o644);
     recordChange({ file: to, operation: "create", added: recipients.map((r) => r.toString()), keysChanged: entries.map(([k]) => k) });
@@ -102,3 +98,15 @@ export const migrateVerb = sopsVerb(
     return 0;
   },
 );
+
+/**
+ * Decrypts `out` (the encrypted form of `src`, bound for `to`) and compares it with `entries`.
+ * @throws KeyfleetError `VERIFY_FAILED` when the keys or values differ in any way
+ */
+async function verifyRoundTrip(io: CliIo, src: string, to: string, out: string, entries: ReturnType<typeof plainDotenvEntries>): Promise<void> {
+  const ids = await loadIdentities(io);
+  const back = await explainingIdentities(to, ids, () => decrypt(out, { format: "dotenv", identities: ids.identities, file: to, report: ids.report }));
+  const got = back.leaves.map((l) => [l.path.join("."), leafText(l.value)] as const);
+  const same = got.length === entries.length && got.every(([k, v], i) => entries[i]?.[0] === k && entries[i]?.[1] === v);
+  if (!same) throw new KeyfleetError("VERIFY_FAILED", `the encrypted form of ${src} does not decrypt to the same values; nothing was changed`, { file: src, hint: "report this; the plaintext is untouched" });
+}

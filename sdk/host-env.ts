@@ -153,39 +153,12 @@ export class HostEnv extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: HostEnvArgs, opts?: pulumi.CustomResourceOptions) {
     validateArgs("HostEnv", name, hostEnvArgsSchema, args);
-    const conn = pulumi.output(args.connection);
-    // Each connection field on its own: taken from a plain connection object as given, so a field
-    // that is known stays known in preview when another one (say a HostKey's scanned hostKey) is
-    // not. Through the whole connection Output, an unknown hostKey made host and port unknown too,
-    // and an unknown port plans a replacement that up then does not do.
-    const given: unknown = args.connection;
-    const plainConn = pulumi.Output.isInstance(given) || given instanceof Promise ? undefined : (given as Record<string, pulumi.Input<unknown>>);
-    const field = <K extends string>(k: K): pulumi.Output<unknown> =>
-      plainConn !== undefined ? pulumi.output(plainConn[k]) : conn.apply((c) => (c as unknown as Record<string, unknown>)[k]);
-    const sources = (args.sources ?? []).map((s) => {
-      const base = { keys: s.keys, prefix: s.prefix, rename: s.rename };
-      if (s.file instanceof SecretFile) {
-        const f = s.file;
-        return {
-          input: { ...base, path: f.path, format: f.format, secretFile: true },
-          digests: pulumi.all([f.keyNames, f.valueDigests, f.fileSha256, f.format]).apply(([names, digests, sha, format]) =>
-            selectedDigests(s.keys, names ?? [], digests ?? {}, sha ?? "", format)),
-        };
-      }
-      return { input: { ...base, path: s.file, secretFile: false }, digests: pulumi.output({} as Record<string, string>) };
-    });
+    const sources = (args.sources ?? []).map(sourceInput);
     super(
       provider,
       name,
       {
-        connection: {
-          host: pulumi.unsecret(field("host")),
-          port: pulumi.unsecret(field("port")),
-          user: pulumi.unsecret(field("user")),
-          hostKey: pulumi.unsecret(field("hostKey")),
-          agent: pulumi.unsecret(field("agent")),
-          privateKey: pulumi.secret(field("privateKey")),
-        },
+        connection: connectionInput(args.connection),
         path: args.path,
         sources: sources.map((s) => s.input),
         sourceDigests: sources.map((s) => s.digests),
@@ -212,6 +185,43 @@ export class HostEnv extends pulumi.dynamic.Resource {
       "HostEnv",
     );
   }
+}
+
+/**
+ * The connection as the provider receives it: every field plain except `privateKey`, always secret.
+ * Each field is taken on its own from a plain connection object as given, so a field that is known
+ * stays known in preview when another one (say a HostKey's scanned hostKey) is not. Through the whole
+ * connection Output, an unknown hostKey made host and port unknown too, and an unknown port plans a
+ * replacement that up then does not do.
+ */
+function connectionInput(connection: HostEnvArgs["connection"]): Record<string, pulumi.Output<unknown>> {
+  const conn = pulumi.output(connection);
+  const given: unknown = connection;
+  const plainConn = pulumi.Output.isInstance(given) || given instanceof Promise ? undefined : (given as Record<string, pulumi.Input<unknown>>);
+  const field = <K extends string>(k: K): pulumi.Output<unknown> =>
+    plainConn !== undefined ? pulumi.output(plainConn[k]) : conn.apply((c) => (c as unknown as Record<string, unknown>)[k]);
+  return {
+    host: pulumi.unsecret(field("host")),
+    port: pulumi.unsecret(field("port")),
+    user: pulumi.unsecret(field("user")),
+    hostKey: pulumi.unsecret(field("hostKey")),
+    agent: pulumi.unsecret(field("agent")),
+    privateKey: pulumi.secret(field("privateKey")),
+  };
+}
+
+/** One source's provider input, with the digests of the values it selects (a SecretFile's; none for a plain path). */
+function sourceInput(s: HostEnvSource): { input: Record<string, unknown>; digests: pulumi.Output<Record<string, string>> } {
+  const base = { keys: s.keys, prefix: s.prefix, rename: s.rename };
+  if (s.file instanceof SecretFile) {
+    const f = s.file;
+    return {
+      input: { ...base, path: f.path, format: f.format, secretFile: true },
+      digests: pulumi.all([f.keyNames, f.valueDigests, f.fileSha256, f.format]).apply(([names, digests, sha, format]) =>
+        selectedDigests(s.keys, names ?? [], digests ?? {}, sha ?? "", format)),
+    };
+  }
+  return { input: { ...base, path: s.file, secretFile: false }, digests: pulumi.output({} as Record<string, string>) };
 }
 
 /** The serialisable provider object (exported for the serialisation test). */

@@ -127,84 +127,102 @@ type EngineEvent = import("@pulumi/pulumi/automation").EngineEvent;
 export function automationEngine(o: EngineSetup): DemoEngine {
   const backendDir = join(o.workDir, ".pulumi-backend");
   mkdirSync(backendDir, { recursive: true });
-  // The CLI runs the program and the provider plugins in the directory of `main` (a directory main
-  // becomes the working directory; a file main, its parent). A one-line entry file in the project
-  // keeps that directory the project, so secrets/ and .keyfleet/ land there, as with the stand-in.
-  const entry = join(o.workDir, "keyfleet-demo-program.js");
-  // the language host and the dynamic-provider plugin find @pulumi/pulumi from that directory
-  if (!existsSync(join(o.workDir, "node_modules"))) symlinkSync(join(o.programDir, "../../../node_modules"), join(o.workDir, "node_modules"), "dir");
-  writeFileSync(entry, `// written by the keyfleet demo: run the fleet program with this project as the working directory\nrequire(${JSON.stringify(join(o.programDir, "index.js"))});\n`);
-  let stack: Promise<Stack> | undefined;
+  writeProgramEntry(o);
   const envVars = Object.fromEntries(
     Object.entries({ ...o.env, PULUMI_BACKEND_URL: `file://${backendDir}`, PULUMI_CONFIG_PASSPHRASE: o.passphrase, PULUMI_SKIP_UPDATE_CHECK: "true" }).filter(
       (e): e is [string, string] => e[1] !== undefined,
     ),
   );
-  const getStack = (): Promise<Stack> => {
-    // loaded only here: the Automation API is needed only when the CLI is present
-    const auto = require("@pulumi/pulumi/automation") as Automation;
-    stack ??= auto.LocalWorkspace.createOrSelectStack(
-      { stackName: o.stack, workDir: o.workDir },
-      {
-        projectSettings: {
-          name: "keyfleet-demo",
-          runtime: { name: "nodejs", options: { typescript: false } },
-          main: "keyfleet-demo-program.js",
-          backend: { url: `file://${backendDir}` },
-        },
-        envVars,
-      },
-    );
-    return stack;
+  let stack: Promise<Stack> | undefined;
+  const getStack = (): Promise<Stack> => (stack ??= openStack(o, backendDir, envVars));
+  const configured = async (config: Record<string, string>, secretKeys: string[]): Promise<Stack> => {
+    const s = await getStack();
+    await setStackConfig(s, o, config, secretKeys, envVars);
+    return s;
   };
-  const setConfig = async (s: Stack, config: Record<string, string>, secretKeys: string[]): Promise<void> => {
-    const current = await s.getAllConfig();
-    for (const k of Object.keys(current)) if (!(k in config)) await s.removeConfig(k);
-    for (const [k, v] of Object.entries(config)) {
-      // Stack.setConfig puts the value on the pulumi command line (`config set KEY --secret -- VALUE`),
-      // where any process can read it; a secret goes on stdin instead, as `pulumi config set` allows
-      if (secretKeys.includes(k)) setSecretConfig(o.workDir, o.stack, k, v, envVars);
-      else await s.setConfig(k, { value: v, secret: false });
-    }
-  };
-  const collector = () => {
-    const changes: DemoChange[] = [];
-    const logs: string[] = [];
-    const onEvent = (ev: EngineEvent): void => {
-      const pre = ev.resourcePreEvent?.metadata;
-      if (pre && pre.type !== "pulumi:pulumi:Stack") changes.push({ name: shortName(pre.urn), op: pre.op, diffKeys: pre.diffs ?? [] });
-      const d = ev.diagnosticEvent;
-      if (d) logs.push(`${d.severity}: ${d.message.trim()}`);
-    };
-    return { changes, logs, onEvent };
-  };
-  const outputsOf = (outs: Record<string, { value: unknown; secret: boolean }>): Record<string, unknown> =>
-    Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]));
   return {
     kind: "pulumi-cli",
     label: `pulumi CLI via the Automation API (local file backend file://${backendDir})`,
     async preview(config, secretKeys = []) {
-      const s = await getStack();
-      await setConfig(s, config, secretKeys);
-      const c = collector();
+      const s = await configured(config, secretKeys);
+      const c = eventCollector();
       await s.preview({ diff: true, onEvent: c.onEvent, color: "never" });
       return { kind: "preview", changes: c.changes, logs: c.logs, outputs: {} };
     },
     async up(config, secretKeys = []) {
-      const s = await getStack();
-      await setConfig(s, config, secretKeys);
-      const c = collector();
+      const s = await configured(config, secretKeys);
+      const c = eventCollector();
       const r = await s.up({ onEvent: c.onEvent, color: "never" });
-      return { kind: "up", changes: c.changes, logs: c.logs, outputs: outputsOf(r.outputs) };
+      return { kind: "up", changes: c.changes, logs: c.logs, outputs: maskedOutputs(r.outputs) };
     },
     async destroy() {
       const s = await getStack();
-      const c = collector();
+      const c = eventCollector();
       await s.destroy({ onEvent: c.onEvent, color: "never" });
       return { kind: "destroy", changes: c.changes, logs: c.logs, outputs: {} };
     },
     stateFiles: () => (existsSync(backendDir) ? [backendDir] : []),
   };
+}
+
+/**
+ * The CLI runs the program and the provider plugins in the directory of `main` (a directory main
+ * becomes the working directory; a file main, its parent). A one-line entry file in the project
+ * keeps that directory the project, so secrets/ and .keyfleet/ land there, as with the stand-in.
+ */
+function writeProgramEntry(o: EngineSetup): void {
+  const entry = join(o.workDir, "keyfleet-demo-program.js");
+  // the language host and the dynamic-provider plugin find @pulumi/pulumi from that directory
+  if (!existsSync(join(o.workDir, "node_modules"))) symlinkSync(join(o.programDir, "../../../node_modules"), join(o.workDir, "node_modules"), "dir");
+  writeFileSync(entry, `// written by the keyfleet demo: run the fleet program with this project as the working directory\nrequire(${JSON.stringify(join(o.programDir, "index.js"))});\n`);
+}
+
+/** Creates or selects the demo stack in the work directory. */
+function openStack(o: EngineSetup, backendDir: string, envVars: Record<string, string>): Promise<Stack> {
+  // loaded only here: the Automation API is needed only when the CLI is present
+  const auto = require("@pulumi/pulumi/automation") as Automation;
+  return auto.LocalWorkspace.createOrSelectStack(
+    { stackName: o.stack, workDir: o.workDir },
+    {
+      projectSettings: {
+        name: "keyfleet-demo",
+        runtime: { name: "nodejs", options: { typescript: false } },
+        main: "keyfleet-demo-program.js",
+        backend: { url: `file://${backendDir}` },
+      },
+      envVars,
+    },
+  );
+}
+
+/** Makes the stack's config exactly `config`; secret keys go through {@link setSecretConfig}. */
+async function setStackConfig(s: Stack, o: EngineSetup, config: Record<string, string>, secretKeys: string[], envVars: Record<string, string>): Promise<void> {
+  const current = await s.getAllConfig();
+  for (const k of Object.keys(current)) if (!(k in config)) await s.removeConfig(k);
+  for (const [k, v] of Object.entries(config)) {
+    // Stack.setConfig puts the value on the pulumi command line (`config set KEY --secret -- VALUE`),
+    // where any process can read it; a secret goes on stdin instead, as `pulumi config set` allows
+    if (secretKeys.includes(k)) setSecretConfig(o.workDir, o.stack, k, v, envVars);
+    else await s.setConfig(k, { value: v, secret: false });
+  }
+}
+
+/** Collects the resource changes and diagnostics of one engine run. */
+function eventCollector(): { changes: DemoChange[]; logs: string[]; onEvent: (ev: EngineEvent) => void } {
+  const changes: DemoChange[] = [];
+  const logs: string[] = [];
+  const onEvent = (ev: EngineEvent): void => {
+    const pre = ev.resourcePreEvent?.metadata;
+    if (pre && pre.type !== "pulumi:pulumi:Stack") changes.push({ name: shortName(pre.urn), op: pre.op, diffKeys: pre.diffs ?? [] });
+    const d = ev.diagnosticEvent;
+    if (d) logs.push(`${d.severity}: ${d.message.trim()}`);
+  };
+  return { changes, logs, onEvent };
+}
+
+/** Stack outputs with secret ones masked. */
+function maskedOutputs(outs: Record<string, { value: unknown; secret: boolean }>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]));
 }
 
 /**

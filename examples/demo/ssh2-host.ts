@@ -10,8 +10,18 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { timingSafeEqual } from "node:crypto";
-import { Server, utils, type Connection } from "ssh2";
+import { Server, utils, type Connection, type ParsedKey, type ServerChannel } from "ssh2";
 import type { DemoHost } from "./hosts";
+
+/** What one demo host's connections share: who may log in, where commands run, what is running. */
+interface HostContext {
+  readonly allowed: ParsedKey;
+  readonly allowedBlob: Buffer;
+  readonly dataDir: string;
+  readonly children: Set<ChildProcess>;
+  readonly conns: Set<Connection>;
+  log(line: string): void;
+}
 
 /** Starts one ssh2-server host on 127.0.0.1 on a free port. */
 export async function startSsh2Host(): Promise<DemoHost> {
@@ -26,63 +36,16 @@ export async function startSsh2Host(): Promise<DemoHost> {
   const logFile = join(baseDir, "host.log");
   const allowed = utils.parseKey(clientPair.public);
   if (allowed instanceof Error) throw allowed;
-  const allowedBlob = allowed.getPublicSSH();
-  const children = new Set<ChildProcess>();
-  const conns = new Set<Connection>();
-  const log = (line: string): void => writeFileSync(logFile, `${new Date().toISOString()} ${line}\n`, { flag: "a" });
-
-  const server = new Server({ hostKeys: [hostPair.private] }, (client) => {
-    conns.add(client);
-    client.on("close", () => conns.delete(client));
-    client.on("error", () => conns.delete(client));
-    client.on("authentication", (ctx) => {
-      if (ctx.method !== "publickey") return ctx.reject(["publickey"]);
-      const blob = ctx.key.data;
-      const same = blob.length === allowedBlob.length && timingSafeEqual(blob, allowedBlob);
-      if (!same) return ctx.reject(["publickey"]);
-      if (!ctx.signature || !ctx.blob) return ctx.accept(); // key query: the client will sign next
-      if (allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true) {
-        log(`accepted publickey for ${ctx.username}`);
-        return ctx.accept();
-      }
-      return ctx.reject(["publickey"]);
-    });
-    client.on("ready", () => {
-      client.on("session", (acceptSession) => {
-        const session = acceptSession();
-        session.on("exec", (accept, _reject, info) => {
-          const stream = accept();
-          log(`exec (${info.command.length} bytes of command)`);
-          const child = spawn("sh", ["-c", info.command], { cwd: dataDir, stdio: ["pipe", "pipe", "pipe"] });
-          children.add(child);
-          stream.pipe(child.stdin);
-          child.stdin.on("error", () => undefined); // the command may exit before reading all input
-          child.stdout.pipe(stream, { end: false });
-          child.stderr.pipe(stream.stderr, { end: false });
-          stream.on("close", () => {
-            if (child.exitCode === null) child.kill("SIGTERM");
-          });
-          child.on("close", (code, signal) => {
-            children.delete(child);
-            try {
-              if (signal) stream.exit(signal.replace(/^SIG/, ""), false, "");
-              else stream.exit(code ?? 255);
-              stream.end();
-            } catch {
-              // the client went away
-            }
-          });
-        });
-      });
-    });
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const a = server.address();
-      resolve(typeof a === "object" && a ? a.port : 0);
-    });
-  }).catch((e: unknown) => {
+  const ctx: HostContext = {
+    allowed,
+    allowedBlob: allowed.getPublicSSH(),
+    dataDir,
+    children: new Set<ChildProcess>(),
+    conns: new Set<Connection>(),
+    log: (line) => writeFileSync(logFile, `${new Date().toISOString()} ${line}\n`, { flag: "a" }),
+  };
+  const server = new Server({ hostKeys: [hostPair.private] }, (client) => serveClient(client, ctx));
+  const port = await listenLoopback(server).catch((e: unknown) => {
     rmSync(baseDir, { recursive: true, force: true }); // holds the host's private key; nothing is handed back
     throw e;
   });
@@ -98,14 +61,74 @@ export async function startSsh2Host(): Promise<DemoHost> {
     baseDir,
     dataDir,
     logFile,
-    pids: () => [process.pid, ...[...children].flatMap((c) => (c.pid ? [c.pid] : []))],
+    pids: () => [process.pid, ...[...ctx.children].flatMap((c) => (c.pid ? [c.pid] : []))],
     async stop() {
       if (stopped) return;
       stopped = true;
-      for (const c of children) c.kill("SIGKILL");
-      for (const c of conns) c.end();
+      for (const c of ctx.children) c.kill("SIGKILL");
+      for (const c of ctx.conns) c.end();
       await new Promise<void>((r) => server.close(() => r()));
       rmSync(baseDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Listens on 127.0.0.1 on a free port; resolves the port. */
+function listenLoopback(server: Server): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const a = server.address();
+      resolve(typeof a === "object" && a ? a.port : 0);
+    });
+  });
+}
+
+/** One client connection: public-key authentication against the one allowed key, then exec sessions. */
+function serveClient(client: Connection, ctx: HostContext): void {
+  ctx.conns.add(client);
+  client.on("close", () => ctx.conns.delete(client));
+  client.on("error", () => ctx.conns.delete(client));
+  client.on("authentication", (auth) => {
+    if (auth.method !== "publickey") return auth.reject(["publickey"]);
+    const blob = auth.key.data;
+    const same = blob.length === ctx.allowedBlob.length && timingSafeEqual(blob, ctx.allowedBlob);
+    if (!same) return auth.reject(["publickey"]);
+    if (!auth.signature || !auth.blob) return auth.accept(); // key query: the client will sign next
+    if (ctx.allowed.verify(auth.blob, auth.signature, auth.hashAlgo) === true) {
+      ctx.log(`accepted publickey for ${auth.username}`);
+      return auth.accept();
+    }
+    return auth.reject(["publickey"]);
+  });
+  client.on("ready", () => {
+    client.on("session", (acceptSession) => {
+      const session = acceptSession();
+      session.on("exec", (accept, _reject, info) => runExec(accept(), info.command, ctx));
+    });
+  });
+}
+
+/** Runs one exec request as `sh -c <command>` in the host's data directory, wired to the channel. */
+function runExec(stream: ServerChannel, command: string, ctx: HostContext): void {
+  ctx.log(`exec (${command.length} bytes of command)`);
+  const child = spawn("sh", ["-c", command], { cwd: ctx.dataDir, stdio: ["pipe", "pipe", "pipe"] });
+  ctx.children.add(child);
+  stream.pipe(child.stdin);
+  child.stdin.on("error", () => undefined); // the command may exit before reading all input
+  child.stdout.pipe(stream, { end: false });
+  child.stderr.pipe(stream.stderr, { end: false });
+  stream.on("close", () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+  });
+  child.on("close", (code, signal) => {
+    ctx.children.delete(child);
+    try {
+      if (signal) stream.exit(signal.replace(/^SIG/, ""), false, "");
+      else stream.exit(code ?? 255);
+      stream.end();
+    } catch {
+      // the client went away
+    }
+  });
 }

@@ -82,6 +82,11 @@ const DAY_MS = 86_400_000;
  * file's digests now (undefined: cannot decrypt it), which clears those whose value changed.
  */
 export function computePending(entries: readonly AuditEntry[], o: { now?: Date; current?: (file: string) => CurrentDigests | undefined } = {}): PendingRotation[] {
+  return stillPending(replayLog(entries), o);
+}
+
+/** The open items after replaying the log: exposures opened, value changes and clears applied. */
+function replayLog(entries: readonly AuditEntry[]): Map<string, Item> {
   const items = new Map<string, Item>();
   const id = (f: string, k: string): string => `${f}\0${k}`;
   for (const e of entries) {
@@ -124,6 +129,11 @@ export function computePending(entries: readonly AuditEntry[], o: { now?: Date; 
       }
     }
   }
+  return items;
+}
+
+/** The open items whose value has not changed since (per `o.current`), aged against `o.now`, sorted. */
+function stillPending(items: Map<string, Item>, o: { now?: Date; current?: (file: string) => CurrentDigests | undefined }): PendingRotation[] {
   const now = (o.now ?? new Date()).getTime();
   const out: PendingRotation[] = [];
   const currentCache = new Map<string, CurrentDigests | undefined>();

@@ -88,7 +88,6 @@ function login(inv: Inventory, file: string, h: string, o: SshDefaults): { priva
  *   when a host that the files need has no pinned `hostKey`
  */
 export function desiredFleet(inv: Inventory, file: string, o: SshDefaults = {}): DesiredFleet {
-  const env = o.env ?? process.env;
   const hosts = inv.hosts ?? {};
   const plan = planFleet({
     operators: Object.keys(inv.operators ?? {}),
@@ -96,6 +95,18 @@ export function desiredFleet(inv: Inventory, file: string, o: SshDefaults = {}):
     hosts: Object.fromEntries(Object.entries(hosts).map(([h, s]) => [h, { envFiles: s.envFiles ?? [] }])),
     files: Object.keys(inv.files),
   });
+  const recipients = recipientsByName(inv, file, plan);
+  const named = (n: string): NamedRecipient => ({ name: n, recipient: recipients.get(n) as string });
+  const files = desiredFiles(inv, plan, named, o.env ?? process.env);
+  return { plan, files, ...desiredEnvs(inv, file, plan, o) };
+}
+
+/**
+ * Every recipient's text by name: operators and CI as written, hosts from their pinned key.
+ * @throws KeyfleetError `INVENTORY_INVALID` when a host that the files need has no pinned `hostKey`
+ */
+function recipientsByName(inv: Inventory, file: string, plan: FleetPlan): Map<string, string> {
+  const hosts = inv.hosts ?? {};
   const recipients = new Map<string, string>();
   for (const [n, k] of [...Object.entries(inv.operators ?? {}), ...Object.entries(inv.ci ?? {})]) recipients.set(n, canonicalRecipientText(k));
   const unpinned = Object.keys(hosts).filter((h) => hosts[h]?.hostKey === undefined && (plan.hostFiles[h] ?? []).length > 0);
@@ -106,8 +117,12 @@ export function desiredFleet(inv: Inventory, file: string, o: SshDefaults = {}):
     });
   }
   for (const [h, s] of Object.entries(hosts)) if (s.hostKey !== undefined) recipients.set(h, hostRecipient(s.hostKey, s.mode));
-  const named = (n: string): NamedRecipient => ({ name: n, recipient: recipients.get(n) as string });
-  const files: DesiredFile[] = Object.entries(inv.files).map(([f, spec]) => {
+  return recipients;
+}
+
+/** Each file's SecretFile inputs; `{ env: VAR }` seeds are managed while VAR is set and non-empty. */
+function desiredFiles(inv: Inventory, plan: FleetPlan, named: (n: string) => NamedRecipient, env: Record<string, string | undefined>): DesiredFile[] {
+  return Object.entries(inv.files).map(([f, spec]) => {
     const values: Record<string, string> = {};
     for (const [k, ref] of Object.entries(spec.values ?? {})) {
       const v = "env" in ref ? env[ref.env] : undefined;
@@ -122,9 +137,13 @@ export function desiredFleet(inv: Inventory, file: string, o: SshDefaults = {}):
     };
     return { name: f, inputs };
   });
+}
+
+/** Each env file's HostEnv inputs, and why a host's env files cannot be pushed (no user, no login). */
+function desiredEnvs(inv: Inventory, file: string, plan: FleetPlan, o: SshDefaults): { envs: DesiredEnv[]; hostProblems: Record<string, string> } {
   const envs: DesiredEnv[] = [];
   const hostProblems: Record<string, string> = {};
-  for (const [h, spec] of Object.entries(hosts)) {
+  for (const [h, spec] of Object.entries(inv.hosts ?? {})) {
     if ((spec.envFiles ?? []).length === 0) continue;
     if (spec.user === undefined) { hostProblems[h] = `host ${h} has env files but no user; set hosts.${h}.user`; continue; }
     const how = login(inv, file, h, o);
@@ -134,21 +153,26 @@ export function desiredFleet(inv: Inventory, file: string, o: SshDefaults = {}):
       const inputs: HostEnvInputs = {
         connection: { host: spec.address, user: spec.user, hostKey: spec.hostKey as string, ...(spec.port !== undefined ? { port: spec.port } : {}), ...how },
         path,
-        sources: sources.map((s) => {
-          const f = inv.files[s.file];
-          return {
-            path: f?.path ?? s.file,
-            ...(f?.format ? { format: f.format } : {}),
-            ...(s.keys !== undefined ? { keys: s.keys } : {}),
-            ...(s.prefix !== undefined ? { prefix: s.prefix } : {}),
-            ...(s.rename !== undefined ? { rename: s.rename } : {}),
-            secretFile: true,
-          };
-        }),
+        sources: sources.map((s) => envSource(inv, s)),
         ...options,
       };
       envs.push({ host: h, fragment: plan.envFileNames[h]?.[path] ?? envFileSlug(e), inputs });
     }
   }
-  return { plan, files, envs, hostProblems };
+  return { envs, hostProblems };
+}
+
+type InventorySource = NonNullable<NonNullable<Inventory["hosts"]>[string]["envFiles"]>[number]["sources"][number];
+
+/** One env-file source as HostEnv takes it: the file's path and format, with the source's selection. */
+function envSource(inv: Inventory, s: InventorySource): HostEnvInputs["sources"][number] {
+  const f = inv.files[s.file];
+  return {
+    path: f?.path ?? s.file,
+    ...(f?.format ? { format: f.format } : {}),
+    ...(s.keys !== undefined ? { keys: s.keys } : {}),
+    ...(s.prefix !== undefined ? { prefix: s.prefix } : {}),
+    ...(s.rename !== undefined ? { rename: s.rename } : {}),
+    secretFile: true,
+  };
 }

@@ -74,6 +74,30 @@ export class FleetPlanError extends KeyfleetError {
  */
 export function planFleet(input: PlanInput): FleetPlan {
   const problems: string[] = [];
+  const fileSet = checkNames(input, problems);
+  const hostNames = Object.keys(input.hosts);
+  const hostFiles: Record<string, string[]> = {};
+  const envFileNames: Record<string, Record<string, string>> = {};
+  const fileHosts: Record<string, string[]> = Object.fromEntries(input.files.map((f) => [f, [] as string[]]));
+  for (const h of hostNames) {
+    const { used, slugs } = checkHostEnvFiles(h, input.hosts[h]?.envFiles ?? [], fileSet, problems);
+    envFileNames[h] = slugs;
+    hostFiles[h] = input.files.filter((f) => used.has(f));
+    for (const f of hostFiles[h]) fileHosts[f]?.push(h);
+  }
+  problems.push(...nameCollisions(input, envFileNames));
+  if (problems.length > 0) throw new FleetPlanError(problems);
+  const fileRecipients: Record<string, string[]> = {};
+  for (const f of input.files) fileRecipients[f] = [...input.operators, ...input.ci, ...(fileHosts[f] ?? [])];
+  return { fileRecipients, fileHosts, hostFiles, unusedFiles: input.files.filter((f) => (fileHosts[f] ?? []).length === 0), envFileNames };
+}
+
+/**
+ * Checks the names of operators, CI, hosts and files (valid, unique across all four, at least one
+ * operator or CI recipient), pushing what is wrong onto `problems`.
+ * @returns the set of declared file names
+ */
+function checkNames(input: PlanInput, problems: string[]): Set<string> {
   const seen = new Map<string, string>();
   const claim = (kind: string, name: string): void => {
     if (!NAME.test(name)) problems.push(`${kind} name ${JSON.stringify(name)} must match ${NAME.source}`);
@@ -83,8 +107,7 @@ export function planFleet(input: PlanInput): FleetPlan {
   };
   input.operators.forEach((n) => claim("operator", n));
   input.ci.forEach((n) => claim("ci", n));
-  const hostNames = Object.keys(input.hosts);
-  hostNames.forEach((n) => claim("host", n));
+  Object.keys(input.hosts).forEach((n) => claim("host", n));
   if (input.operators.length + input.ci.length === 0) problems.push("list at least one operator or ci recipient, else nobody can edit the files");
   const fileSet = new Set<string>();
   for (const f of input.files) {
@@ -95,40 +118,43 @@ export function planFleet(input: PlanInput): FleetPlan {
     if (owner !== undefined) problems.push(`file name ${JSON.stringify(f)} is already used by ${owner}; rename the file`);
     fileSet.add(f);
   }
-  const hostFiles: Record<string, string[]> = {};
-  const envFileNames: Record<string, Record<string, string>> = {};
-  const fileHosts: Record<string, string[]> = Object.fromEntries(input.files.map((f) => [f, [] as string[]]));
-  for (const h of hostNames) {
-    const used = new Set<string>();
-    const paths = new Set<string>();
-    const names = new Map<string, string>();
-    envFileNames[h] = {};
-    for (const env of input.hosts[h]?.envFiles ?? []) {
-      if (paths.has(env.path)) problems.push(`host ${JSON.stringify(h)} lists env file ${JSON.stringify(env.path)} twice`);
-      paths.add(env.path);
-      const slug = envFileSlug(env);
-      if (env.name !== undefined && !NAME.test(env.name)) problems.push(`host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)}: name ${JSON.stringify(env.name)} must match ${NAME.source}`);
-      const other = names.get(slug);
-      if (other !== undefined && other !== env.path) {
-        problems.push(`host ${JSON.stringify(h)} env files ${JSON.stringify(other)} and ${JSON.stringify(env.path)} both get the resource name ${JSON.stringify(slug)}; give one a different name`);
-      }
-      names.set(slug, env.path);
-      envFileNames[h][env.path] = slug;
-      if (env.sources.length === 0) problems.push(`host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)} has no sources`);
-      for (const s of env.sources) {
-        if (!fileSet.has(s.file)) {
-          problems.push(`host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)} sources unknown file ${JSON.stringify(s.file)}; declare it under files`);
-        } else used.add(s.file);
-      }
+  return fileSet;
+}
+
+/**
+ * Checks one host's env files (paths and resource-name fragments unique, valid names, known sources),
+ * pushing what is wrong onto `problems`.
+ * @returns the files the host's env files source, and each env file's resource-name fragment by path
+ */
+function checkHostEnvFiles(
+  h: string,
+  envFiles: readonly PlanEnvFile[],
+  fileSet: ReadonlySet<string>,
+  problems: string[],
+): { used: Set<string>; slugs: Record<string, string> } {
+  const used = new Set<string>();
+  const paths = new Set<string>();
+  const names = new Map<string, string>();
+  const slugs: Record<string, string> = {};
+  for (const env of envFiles) {
+    if (paths.has(env.path)) problems.push(`host ${JSON.stringify(h)} lists env file ${JSON.stringify(env.path)} twice`);
+    paths.add(env.path);
+    const slug = envFileSlug(env);
+    if (env.name !== undefined && !NAME.test(env.name)) problems.push(`host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)}: name ${JSON.stringify(env.name)} must match ${NAME.source}`);
+    const other = names.get(slug);
+    if (other !== undefined && other !== env.path) {
+      problems.push(`host ${JSON.stringify(h)} env files ${JSON.stringify(other)} and ${JSON.stringify(env.path)} both get the resource name ${JSON.stringify(slug)}; give one a different name`);
     }
-    hostFiles[h] = input.files.filter((f) => used.has(f));
-    for (const f of hostFiles[h]) fileHosts[f]?.push(h);
+    names.set(slug, env.path);
+    slugs[env.path] = slug;
+    if (env.sources.length === 0) problems.push(`host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)} has no sources`);
+    for (const s of env.sources) {
+      if (!fileSet.has(s.file)) {
+        problems.push(`host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)} sources unknown file ${JSON.stringify(s.file)}; declare it under files`);
+      } else used.add(s.file);
+    }
   }
-  problems.push(...nameCollisions(input, envFileNames));
-  if (problems.length > 0) throw new FleetPlanError(problems);
-  const fileRecipients: Record<string, string[]> = {};
-  for (const f of input.files) fileRecipients[f] = [...input.operators, ...input.ci, ...(fileHosts[f] ?? [])];
-  return { fileRecipients, fileHosts, hostFiles, unusedFiles: input.files.filter((f) => (fileHosts[f] ?? []).length === 0), envFileNames };
+  return { used, slugs };
 }
 
 /**

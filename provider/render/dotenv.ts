@@ -60,58 +60,126 @@ const isHSpace = (c: string | undefined) => c === " " || c === "\t" || c === "\v
  * @throws EnvParseError with the line number
  */
 export function parseDotenv(text: string): [string, string][] {
-  const src = text.replace(/\r\n/g, "\n");
+  const cur: Cursor = { src: text.replace(/\r\n/g, "\n"), i: 0, line: 1 };
   const out = new Map<string, string>();
-  let i = 0;
-  let line = 1;
-  const n = src.length;
-  while (i < n) {
-    const c = src[i]!;
-    if (c === "\n") { line++; i++; continue; }
-    if (isHSpace(c) || /\s/.test(c)) { i++; continue; }
-    if (c === "#") { while (i < n && src[i] !== "\n") i++; continue; }
-    const startLine = line;
-    if (src.startsWith("export", i) && isHSpace(src[i + 6])) { i += 6; while (isHSpace(src[i])) i++; }
-    let k = "";
-    while (i < n && src[i] !== "=" && src[i] !== ":" && src[i] !== "\n") k += src[i++];
-    k = k.replace(/[\s]+$/, "");
-    if (i >= n || src[i] === "\n") throw new EnvParseError(`key ${keyLabel(k)} has no "=" (inherited variables are not supported)`, startLine);
-    if (!KEY_RE.test(k)) throw new EnvParseError("invalid key before \"=\" (names match [A-Za-z_][A-Za-z0-9_]*)", startLine);
-    i++; // "=" or ":"
-    while (isHSpace(src[i])) i++;
-    const q = src[i];
-    let v = "";
-    if (q === "'" || q === '"') {
-      i++;
-      let closed = false;
-      while (i < n) {
-        const ch = src[i]!;
-        if (ch === "\n") line++;
-        if (ch === "\\") {
-          const nx = src[i + 1];
-          if (q === "'") {
-            if (nx === "'") throw new EnvParseError(`value of ${k}: \\' inside single quotes is read differently by docker compose versions`, line);
-            v += ch; i++; continue;
-          }
-          const esc: Record<string, string> = { n: "\n", r: "\r", t: "\t", "\\": "\\", '"': '"' };
-          if (nx === undefined || !(nx in esc)) throw new EnvParseError(`value of ${k}: unsupported escape in double quotes`, line);
-          v += esc[nx]; i += 2; continue;
-        }
-        if (ch === q) { closed = true; i++; break; }
-        if (q === '"' && ch === "$") throw new EnvParseError(`value of ${k}: "$" in double quotes is interpolated by docker compose (not supported by this reader)`, line);
-        v += ch; i++;
-      }
-      if (!closed) throw new EnvParseError(`value of ${k}: unterminated quoted value`, startLine);
-      while (isHSpace(src[i])) i++;
-      if (src[i] === "#") while (i < n && src[i] !== "\n") i++;
-      if (i < n && src[i] !== "\n") throw new EnvParseError(`value of ${k}: unexpected text after the closing quote`, line);
-    } else {
-      while (i < n && src[i] !== "\n") v += src[i++];
-      if (v.includes("#")) throw new EnvParseError(`value of ${k}: "#" in an unquoted value is read differently by docker compose versions`, line);
-      if (v.includes("$")) throw new EnvParseError(`value of ${k}: "$" in an unquoted value is interpolated by docker compose (not supported by this reader)`, line);
-      v = v.replace(/\s+$/u, "");
-    }
+  while (skipBlank(cur)) {
+    const startLine = cur.line;
+    const k = readDotenvKey(cur, startLine);
+    const q = cur.src[cur.i];
+    const v = q === "'" || q === '"' ? readQuoted(cur, k, q, startLine) : readUnquoted(cur, k);
     out.set(k, v);
   }
   return [...out.entries()];
+}
+
+/** Where the dotenv reader stands: the text (LF line ends), the index and the 1-based line. */
+interface Cursor {
+  readonly src: string;
+  i: number;
+  line: number;
+}
+
+/** Skips blank lines, whitespace and comment lines; false at the end of the text. */
+function skipBlank(cur: Cursor): boolean {
+  const { src } = cur;
+  while (cur.i < src.length) {
+    const c = src[cur.i]!;
+    if (c === "\n") {
+      cur.line++;
+      cur.i++;
+    } else if (isHSpace(c) || /\s/.test(c)) cur.i++;
+    else if (c === "#") skipToEol(cur);
+    else return true;
+  }
+  return false;
+}
+
+/** Moves to the next newline (or the end). */
+function skipToEol(cur: Cursor): void {
+  while (cur.i < cur.src.length && cur.src[cur.i] !== "\n") cur.i++;
+}
+
+/** Reads `[export ]KEY=` (or `KEY:`) and the blanks after it; returns the key. */
+function readDotenvKey(cur: Cursor, startLine: number): string {
+  const { src } = cur;
+  if (src.startsWith("export", cur.i) && isHSpace(src[cur.i + 6])) {
+    cur.i += 6;
+    while (isHSpace(src[cur.i])) cur.i++;
+  }
+  let k = "";
+  while (cur.i < src.length && src[cur.i] !== "=" && src[cur.i] !== ":" && src[cur.i] !== "\n") k += src[cur.i++];
+  k = k.replace(/[\s]+$/, "");
+  if (cur.i >= src.length || src[cur.i] === "\n") {
+    throw new EnvParseError(`key ${keyLabel(k)} has no "=" (inherited variables are not supported)`, startLine);
+  }
+  if (!KEY_RE.test(k)) throw new EnvParseError('invalid key before "=" (names match [A-Za-z_][A-Za-z0-9_]*)', startLine);
+  cur.i++; // "=" or ":"
+  while (isHSpace(src[cur.i])) cur.i++;
+  return k;
+}
+
+const DOUBLE_QUOTE_ESCAPES: Readonly<Record<string, string>> = { n: "\n", r: "\r", t: "\t", "\\": "\\", '"': '"' };
+
+/** Reads a quoted value starting at its opening quote `q`, then the rest of its line. */
+function readQuoted(cur: Cursor, k: string, q: string, startLine: number): string {
+  const { src } = cur;
+  const n = src.length;
+  cur.i++;
+  let v = "";
+  let closed = false;
+  while (cur.i < n) {
+    const ch = src[cur.i]!;
+    if (ch === "\n") cur.line++;
+    if (ch === "\\") {
+      v += readBackslash(cur, k, q);
+      continue;
+    }
+    if (ch === q) {
+      closed = true;
+      cur.i++;
+      break;
+    }
+    if (q === '"' && ch === "$") {
+      throw new EnvParseError(`value of ${k}: "$" in double quotes is interpolated by docker compose (not supported by this reader)`, cur.line);
+    }
+    v += ch;
+    cur.i++;
+  }
+  if (!closed) throw new EnvParseError(`value of ${k}: unterminated quoted value`, startLine);
+  while (isHSpace(src[cur.i])) cur.i++;
+  if (src[cur.i] === "#") skipToEol(cur);
+  if (cur.i < n && src[cur.i] !== "\n") throw new EnvParseError(`value of ${k}: unexpected text after the closing quote`, cur.line);
+  return v;
+}
+
+/** Reads a backslash inside quotes `q`; returns the text it stands for. */
+function readBackslash(cur: Cursor, k: string, q: string): string {
+  const nx = cur.src[cur.i + 1];
+  if (q === "'") {
+    if (nx === "'") {
+      throw new EnvParseError(`value of ${k}: \\' inside single quotes is read differently by docker compose versions`, cur.line);
+    }
+    cur.i++;
+    return "\\";
+  }
+  const esc = nx === undefined ? undefined : DOUBLE_QUOTE_ESCAPES[nx];
+  if (esc === undefined || !Object.hasOwn(DOUBLE_QUOTE_ESCAPES, nx!)) {
+    throw new EnvParseError(`value of ${k}: unsupported escape in double quotes`, cur.line);
+  }
+  cur.i += 2;
+  return esc;
+}
+
+/** Reads an unquoted value to the end of its line. */
+function readUnquoted(cur: Cursor, k: string): string {
+  const { src } = cur;
+  let v = "";
+  while (cur.i < src.length && src[cur.i] !== "\n") v += src[cur.i++];
+  if (v.includes("#")) {
+    throw new EnvParseError(`value of ${k}: "#" in an unquoted value is read differently by docker compose versions`, cur.line);
+  }
+  if (v.includes("$")) {
+    throw new EnvParseError(`value of ${k}: "$" in an unquoted value is interpolated by docker compose (not supported by this reader)`, cur.line);
+  }
+  return v.replace(/\s+$/u, "");
 }

@@ -43,82 +43,141 @@ type State = "preKey" | "key" | "preValue" | "value" | "valueEscape" | "single" 
  * @throws EnvParseError with the line number
  */
 export function parseSystemd(text: string): [string, string][] {
-  const out = new Map<string, string>();
-  let state: State = "preKey";
-  let key = "";
-  let value = "";
-  let lastValueWs = -1; // index in value where trailing whitespace starts, -1 = none
-  let line = 1;
-  let startLine = 1;
-  const push = () => {
-    const k = key.replace(/[ \t\n\r]+$/, "");
-    if (!KEY_RE.test(k)) throw new EnvParseError("invalid key before \"=\" (names match [A-Za-z_][A-Za-z0-9_]*)", startLine);
-    out.set(k, value);
-    key = ""; value = ""; lastValueWs = -1;
-  };
+  const p = new SystemdEnvParser();
   for (const c of text) {
-    switch (state) {
+    p.step(c);
+    if (c === "\n") p.line++;
+  }
+  return p.finish();
+}
+
+/** systemd's env-file state machine; one `step` per character. */
+class SystemdEnvParser {
+  private readonly out = new Map<string, string>();
+  private state: State = "preKey";
+  private key = "";
+  private value = "";
+  /** Index in `value` where trailing whitespace starts, -1 for none. */
+  private lastValueWs = -1;
+  private startLine = 1;
+  /** The 1-based line of the character being read. */
+  line = 1;
+
+  /** Reads one character. */
+  step(c: string): void {
+    switch (this.state) {
       case "preKey":
-        if (c === "#" || c === ";") state = "comment";
-        else if (!WS.includes(c)) { state = "key"; key = c; startLine = line; }
-        break;
+        return this.preKey(c);
       case "key":
-        if (NL.includes(c)) throw new EnvParseError(`key ${keyLabel(key.trim())} has no "="`, line);
-        else if (c === "=") state = "preValue";
-        else key += c;
-        break;
+        return this.inKey(c);
       case "preValue":
-        if (NL.includes(c)) { push(); state = "preKey"; }
-        else if (c === "'") state = "single";
-        else if (c === '"') state = "double";
-        else if (c === "\\") state = "valueEscape";
-        else if (!WS.includes(c)) { state = "value"; value += c; }
-        break;
+        return this.preValue(c);
       case "value":
-        if (NL.includes(c)) {
-          if (lastValueWs >= 0) value = value.slice(0, lastValueWs);
-          push(); state = "preKey";
-        } else if (c === "\\") { state = "valueEscape"; lastValueWs = -1; }
-        else {
-          if (!WS.includes(c)) lastValueWs = -1;
-          else if (lastValueWs < 0) lastValueWs = value.length;
-          value += c;
-        }
-        break;
+        return this.inValue(c);
       case "valueEscape":
-        state = "value";
-        if (!NL.includes(c)) value += c;
-        break;
+        this.state = "value";
+        if (!NL.includes(c)) this.value += c;
+        return;
       case "single":
-        if (c === "'") state = "preValue";
-        else if (c === "\\") throw new EnvParseError(`value of ${keyLabel(key.trim())}: backslash inside single quotes is read differently by systemd versions`, line);
-        else value += c;
-        break;
+        return this.inSingle(c);
       case "double":
-        if (c === '"') state = "preValue";
-        else if (c === "\\") state = "doubleEscape";
-        else value += c;
-        break;
+        if (c === '"') this.state = "preValue";
+        else if (c === "\\") this.state = "doubleEscape";
+        else this.value += c;
+        return;
       case "doubleEscape":
-        state = "double";
-        if (NEED_ESCAPE.includes(c)) value += c;
-        else if (c !== "\n") value += "\\" + c;
-        break;
+        this.state = "double";
+        if (NEED_ESCAPE.includes(c)) this.value += c;
+        else if (c !== "\n") this.value += "\\" + c;
+        return;
       case "comment":
-        if (c === "\\") state = "commentEscape";
-        else if (NL.includes(c)) state = "preKey";
-        break;
+        if (c === "\\") this.state = "commentEscape";
+        else if (NL.includes(c)) this.state = "preKey";
+        return;
       case "commentEscape":
-        state = "comment";
-        break;
+        this.state = "comment";
+        return;
     }
-    if (c === "\n") line++;
   }
-  if (state === "single" || state === "double" || state === "doubleEscape") throw new EnvParseError(`value of ${keyLabel(key.trim())}: unterminated quoted value`, startLine);
-  if (state === "key") throw new EnvParseError(`key ${keyLabel(key.trim())} has no "="`, line);
-  if (state === "value" || state === "valueEscape" || state === "preValue") {
-    if (state === "value" && lastValueWs >= 0) value = value.slice(0, lastValueWs);
-    push();
+
+  /** Ends the text: the last entry, or the error for an unfinished one. */
+  finish(): [string, string][] {
+    const { state } = this;
+    if (state === "single" || state === "double" || state === "doubleEscape") {
+      throw new EnvParseError(`value of ${keyLabel(this.key.trim())}: unterminated quoted value`, this.startLine);
+    }
+    if (state === "key") throw new EnvParseError(`key ${keyLabel(this.key.trim())} has no "="`, this.line);
+    if (state === "value") this.trimValue();
+    if (state === "value" || state === "valueEscape" || state === "preValue") this.push();
+    return [...this.out.entries()];
   }
-  return [...out.entries()];
+
+  private preKey(c: string): void {
+    if (c === "#" || c === ";") this.state = "comment";
+    else if (!WS.includes(c)) {
+      this.state = "key";
+      this.key = c;
+      this.startLine = this.line;
+    }
+  }
+
+  private inKey(c: string): void {
+    if (NL.includes(c)) throw new EnvParseError(`key ${keyLabel(this.key.trim())} has no "="`, this.line);
+    if (c === "=") this.state = "preValue";
+    else this.key += c;
+  }
+
+  private preValue(c: string): void {
+    if (NL.includes(c)) {
+      this.push();
+      this.state = "preKey";
+    } else if (c === "'") this.state = "single";
+    else if (c === '"') this.state = "double";
+    else if (c === "\\") this.state = "valueEscape";
+    else if (!WS.includes(c)) {
+      this.state = "value";
+      this.value += c;
+    }
+  }
+
+  private inValue(c: string): void {
+    if (NL.includes(c)) {
+      this.trimValue();
+      this.push();
+      this.state = "preKey";
+    } else if (c === "\\") {
+      this.state = "valueEscape";
+      this.lastValueWs = -1;
+    } else {
+      if (!WS.includes(c)) this.lastValueWs = -1;
+      else if (this.lastValueWs < 0) this.lastValueWs = this.value.length;
+      this.value += c;
+    }
+  }
+
+  private inSingle(c: string): void {
+    if (c === "'") this.state = "preValue";
+    else if (c === "\\") {
+      throw new EnvParseError(
+        `value of ${keyLabel(this.key.trim())}: backslash inside single quotes is read differently by systemd versions`,
+        this.line,
+      );
+    } else this.value += c;
+  }
+
+  /** Drops the unquoted trailing whitespace systemd strips. */
+  private trimValue(): void {
+    if (this.lastValueWs >= 0) this.value = this.value.slice(0, this.lastValueWs);
+  }
+
+  private push(): void {
+    const k = this.key.replace(/[ \t\n\r]+$/, "");
+    if (!KEY_RE.test(k)) {
+      throw new EnvParseError('invalid key before "=" (names match [A-Za-z_][A-Za-z0-9_]*)', this.startLine);
+    }
+    this.out.set(k, this.value);
+    this.key = "";
+    this.value = "";
+    this.lastValueWs = -1;
+  }
 }

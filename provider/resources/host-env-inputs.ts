@@ -188,22 +188,25 @@ function checkSource(s: unknown, k: number, f: Failure[]): void {
       if (!isUnknown(to) && !(isStr(to) && KEY_RE.test(to))) f.push({ property: "sources", reason: `${at}.rename["${from}"] must be a valid env name ([A-Za-z_][A-Za-z0-9_]*)` });
     }
   }
-  if (!absent(keys) && !isUnknown(keys)) {
-    if (!Array.isArray(keys) || keys.length === 0) { f.push({ property: "sources", reason: `${at}.keys must be a non-empty list of key names (omit it for every top-level key)` }); return; }
-    const pre = isStr(prefix) ? prefix : "";
-    for (const key of keys) {
-      if (isUnknown(key)) continue;
-      if (!isStr(key) || key === "") { f.push({ property: "sources", reason: `${at}.keys must hold non-empty strings` }); continue; }
-      const to = renames[key];
-      if (isUnknown(to) || isUnknown(prefix)) continue;
-      const name = pre + (isStr(to) ? to : key);
-      if (!KEY_RE.test(name)) {
-        f.push({ property: "sources", reason: `${at}.keys: "${key}" gives env name "${name}", which is not a valid variable name; add rename: { "${key}": "${key.replace(/[^A-Za-z0-9_]/g, "_").toUpperCase()}" }` });
-      }
+  if (!absent(keys) && !isUnknown(keys)) checkSourceKeys(at, keys, prefix, renames, f);
+}
+
+/** The `keys` of source `at`: a non-empty list whose names (after prefix and rename) are valid env names. */
+function checkSourceKeys(at: string, keys: unknown, prefix: unknown, renames: Record<string, unknown>, f: Failure[]): void {
+  if (!Array.isArray(keys) || keys.length === 0) { f.push({ property: "sources", reason: `${at}.keys must be a non-empty list of key names (omit it for every top-level key)` }); return; }
+  const pre = isStr(prefix) ? prefix : "";
+  for (const key of keys) {
+    if (isUnknown(key)) continue;
+    if (!isStr(key) || key === "") { f.push({ property: "sources", reason: `${at}.keys must hold non-empty strings` }); continue; }
+    const to = renames[key];
+    if (isUnknown(to) || isUnknown(prefix)) continue;
+    const name = pre + (isStr(to) ? to : key);
+    if (!KEY_RE.test(name)) {
+      f.push({ property: "sources", reason: `${at}.keys: "${key}" gives env name "${name}", which is not a valid variable name; add rename: { "${key}": "${key.replace(/[^A-Za-z0-9_]/g, "_").toUpperCase()}" }` });
     }
-    for (const from of Object.keys(renames)) {
-      if (!keys.includes(from) && !keys.some(isUnknown)) f.push({ property: "sources", reason: `${at}.rename names "${from}", which keys does not select` });
-    }
+  }
+  for (const from of Object.keys(renames)) {
+    if (!keys.includes(from) && !keys.some(isUnknown)) f.push({ property: "sources", reason: `${at}.rename names "${from}", which keys does not select` });
   }
 }
 

@@ -13,12 +13,12 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { HostKeyMismatchError, parsePinnedHostKey, type RemoteStat } from "../ssh";
+import { HostKeyMismatchError, parsePinnedHostKey, type RemoteStat, type SshSession } from "../ssh";
 import { KeyfleetError } from "../errors";
 import type { EnvFormat } from "../render";
 import { containsUnknown, isRecord, isUnknown } from "./inputs";
 import { assertValid, modeString, normalise, stableJson, type HostEnvConnection, type HostEnvInputs, type HostEnvSourceInput, type NormalInputs } from "./host-env-inputs";
-import { contentDigest, digestKeyForRead, materialise, sourceFileSha } from "./host-env-content";
+import { contentDigest, digestKeyForRead, materialise, sourceFileSha, type Materialised } from "./host-env-content";
 import { hostEnvOlds } from "./olds";
 import { markerExists, markerPath, RestartError, restartArgv, runRestart, setMarker, withHost } from "./host-env-remote";
 
@@ -90,53 +90,76 @@ async function apply(n: NormalInputs, creating = false): Promise<HostEnvOutputs>
     const contentChanged = !before.exists || before.sha256 !== sha;
     // the marker is set before the write, so a restart lost to a failure is retried next time
     const pending = argv === undefined ? false : contentChanged ? (await setMarker(s, w, n.path), true) : await markerExists(s, n.path);
-    let after = before;
-    if (contentChanged || attrsDiffer(before, mode, n)) {
-      const o: { mode: number; owner?: string; group?: string } = { mode };
-      if (n.owner !== "") o.owner = n.owner;
-      if (n.group !== "") o.group = n.group;
-      const res = await s.writeFileAtomic(n.path, m.content, o);
-      if (res.sha256 !== sha) throw new KeyfleetError("HOSTENV_VERIFY", `read-back digest of ${w} does not match what was sent`, { file: w, hint: "another process may be writing the same file" });
-      // the script read the digest back through the inode it wrote and checked that inode is at the
-      // path; its mode, owner and group come from the same lstat (no second round trip)
-      after = { exists: true, sha256: res.sha256, mode: res.mode, owner: res.owner, group: res.group };
-    }
-    if (argv !== undefined && pending) {
-      try {
-        await runRestart(s, w, n.path, argv, [...m.secretValues, m.content.toString("utf8")], { showOutput: n.showRestartOutput, login: { user: n.connection.user, host: n.connection.host, port: n.connection.port } });
-      } catch (e) {
-        if (!creating || before.exists || !(e instanceof RestartError)) throw e;
-        await s.remove(n.path);
-        await s.remove(markerPath(n.path));
-        throw rolledBack(e, w);
-      }
-    }
-    const digest = contentDigest(m.digestKey, n.path, sha);
-    return {
-      connection: n.connection,
-      host: n.connection.host,
-      port: n.connection.port,
-      user: n.connection.user,
-      path: n.path,
-      format: n.format,
-      mode: modeString(after.mode ?? mode),
-      owner: after.owner ?? "",
-      group: after.group ?? "",
-      sources: n.sources,
-      sourceDigests: n.sourceDigests,
-      sourceFiles,
-      env: n.env,
-      restartUnits: n.restartUnits,
-      onChange: n.onChange,
-      keepOnDelete: n.keepOnDelete,
-      keyNames: m.keyNames,
-      hostFingerprint: parsePinnedHostKey(n.connection.hostKey, "connection.hostKey").fingerprint,
-      contentDigest: digest,
-      writtenDigest: digest,
-      restarted: argv !== undefined && pending,
-      drift: [],
-    };
+    const after = contentChanged || attrsDiffer(before, mode, n) ? await writeVerified(s, n, m.content, sha, mode) : before;
+    if (argv !== undefined && pending) await restartOrRollBack(s, n, argv, m, creating && !before.exists);
+    return hostEnvOutputs(n, m, { mode: modeString(after.mode ?? mode), owner: after.owner ?? "", group: after.group ?? "", sourceFiles, sha, restarted: argv !== undefined && pending });
   });
+}
+
+/**
+ * Writes the env file atomically with its mode, owner and group, and checks the read-back digest.
+ * @returns the file's stat after the write
+ * @throws KeyfleetError `HOSTENV_VERIFY` when what is on the host is not what was sent
+ */
+async function writeVerified(s: SshSession, n: NormalInputs, content: Buffer, sha: string, mode: number): Promise<RemoteStat> {
+  const w = where(n);
+  const o: { mode: number; owner?: string; group?: string } = { mode };
+  if (n.owner !== "") o.owner = n.owner;
+  if (n.group !== "") o.group = n.group;
+  const res = await s.writeFileAtomic(n.path, content, o);
+  if (res.sha256 !== sha) throw new KeyfleetError("HOSTENV_VERIFY", `read-back digest of ${w} does not match what was sent`, { file: w, hint: "another process may be writing the same file" });
+  // the script read the digest back through the inode it wrote and checked that inode is at the
+  // path; its mode, owner and group come from the same lstat (no second round trip)
+  return { exists: true, sha256: res.sha256, mode: res.mode, owner: res.owner, group: res.group };
+}
+
+/**
+ * Runs the restart. When it fails for a file this Create put there (`rollBack`), the file and its
+ * marker are removed again and the error says so (see {@link apply}).
+ */
+async function restartOrRollBack(s: SshSession, n: NormalInputs, argv: NonNullable<ReturnType<typeof restartArgv>>, m: Materialised, rollBack: boolean): Promise<void> {
+  const w = where(n);
+  try {
+    await runRestart(s, w, n.path, argv, [...m.secretValues, m.content.toString("utf8")], { showOutput: n.showRestartOutput, login: { user: n.connection.user, host: n.connection.host, port: n.connection.port } });
+  } catch (e) {
+    if (!rollBack || !(e instanceof RestartError)) throw e;
+    await s.remove(n.path);
+    await s.remove(markerPath(n.path));
+    throw rolledBack(e, w);
+  }
+}
+
+/** The outputs after an apply: inputs as given, attributes as found on the host, digests. */
+function hostEnvOutputs(
+  n: NormalInputs,
+  m: Materialised,
+  r: { mode: string; owner: string; group: string; sourceFiles: string[]; sha: string; restarted: boolean },
+): HostEnvOutputs {
+  const digest = contentDigest(m.digestKey, n.path, r.sha);
+  return {
+    connection: n.connection,
+    host: n.connection.host,
+    port: n.connection.port,
+    user: n.connection.user,
+    path: n.path,
+    format: n.format,
+    mode: r.mode,
+    owner: r.owner,
+    group: r.group,
+    sources: n.sources,
+    sourceDigests: n.sourceDigests,
+    sourceFiles: r.sourceFiles,
+    env: n.env,
+    restartUnits: n.restartUnits,
+    onChange: n.onChange,
+    keepOnDelete: n.keepOnDelete,
+    keyNames: m.keyNames,
+    hostFingerprint: parsePinnedHostKey(n.connection.hostKey, "connection.hostKey").fingerprint,
+    contentDigest: digest,
+    writtenDigest: digest,
+    restarted: r.restarted,
+    drift: [],
+  };
 }
 
 /** The error of a Create rolled back after its restart failed (the restart's own message first). */

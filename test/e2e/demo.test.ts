@@ -168,7 +168,7 @@ describe("npm run demo, end to end", () => {
     expect(lines.at(-1)).toBe(result.summary);
     expect(lines.join("\n")).toMatch(/engine: (engine stand-in|pulumi CLI)/);
     expect(lines.join("\n")).toContain("exposure: web-1 could read API_TOKEN, DB_PASSWORD in secrets/app.yaml: rotate these values");
-    expect(lines.join("\n")).toMatch(/web-2: DB_PASSWORD=\*\*\*\*  METRICS_TOKEN=\*\*\*\*/);
+    expect(lines.join("\n")).toMatch(/web-2: DB_PASSWORD=\*\*\*\* {2}METRICS_TOKEN=\*\*\*\*/);
   }, 300_000);
 
   it("stopped every host it started, by pid", async () => {

@@ -101,7 +101,6 @@ it("12 updates with the sshd child killed mid-push: never partial, always conver
   } finally {
     clearInterval(poll);
   }
-  // eslint-disable-next-line no-console
   console.log(`HostEnv fault injection (seed ${seed}, clean push ${pushMs} ms): ${JSON.stringify({ ...counts, pollerReads: reads, partialOrEmptySeen: bad.length })}`);
   expect(bad).toEqual([]);
   expect(reads).toBeGreaterThan(20);

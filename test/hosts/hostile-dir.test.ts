@@ -182,7 +182,6 @@ suite("remote writes an unprivileged user on the host cannot redirect", () => {
       }
       const stats = await racer.result;
       const written = outcomes.filter((o) => o === "written").length;
-      // eslint-disable-next-line no-console
       console.log(`race (${r.name}): ${JSON.stringify({ pushes: r.pushes, written, failed: r.pushes - written, attacker: stats })}`);
       expect(snapshot(outside)).toEqual(before);
       expect(stats.stopped).toBe(true); // the attacker raced until the last push was done

@@ -89,7 +89,6 @@ it("50 pushes with connection cuts and sshd child kills: never partial, always c
   } finally {
     clearInterval(poll);
   }
-  // eslint-disable-next-line no-console
   console.log(`fault injection (seed ${seed}, clean push ${pushMs} ms): ${JSON.stringify({ ...counts, pollerReads: reads, partialOrEmptySeen: bad.length })}`);
   expect(bad).toEqual([]);
   expect(reads).toBeGreaterThan(50);

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI, cleanupTmp, keygen, kf, ROOT, tmp } from "./cli-helpers";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- the built module, as the CLI loads it
+// The built module, as the CLI loads it.
 const atomic = require(join(ROOT, "dist/provider/fs/index.js")) as typeof import("../../provider/fs/index");
 
 afterAll(cleanupTmp);

@@ -78,52 +78,68 @@ export function historyBlobs(top: string, maxCommits: number): { blobs: HistoryB
 export async function readObjects(top: string, names: readonly string[], each: (i: number, data: Buffer | undefined) => void): Promise<void> {
   if (names.length === 0) return;
   const child = spawn("git", ["cat-file", "--batch"], { cwd: top, env: gitEnv(), stdio: ["pipe", "pipe", "pipe"] });
-  let buf: Buffer = Buffer.alloc(0);
-  let i = 0;
-  let need = -1; // bytes of content (+1 newline) still to collect for object i; -1: header next
-  let skip = false;
+  const reader = new BatchReader(each);
   const done = new Promise<void>((resolve, reject) => {
     child.on("error", (e) => reject(new KeyfleetError("GIT", `cannot run git cat-file: ${e.message}`, { file: top, hint: "install git" })));
     child.on("close", (code) => {
-      if (i < names.length) reject(new KeyfleetError("GIT", `git cat-file stopped after ${i} of ${names.length} objects (exit ${code})`, { file: top, hint: "check the repository with git fsck" }));
+      if (reader.count < names.length) reject(new KeyfleetError("GIT", `git cat-file stopped after ${reader.count} of ${names.length} objects (exit ${code})`, { file: top, hint: "check the repository with git fsck" }));
       else resolve();
     });
   });
-  const parts: Buffer[] = [];
-  let have = 0;
-  child.stdout.on("data", (chunk: Buffer) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-    for (;;) {
-      if (need < 0) {
-        const nl = buf.indexOf(10);
-        if (nl < 0) return;
-        const header = buf.subarray(0, nl).toString("utf8");
-        buf = buf.subarray(nl + 1);
-        if (header.endsWith(" missing") || header.endsWith(" ambiguous")) {
-          each(i++, undefined);
-          continue;
-        }
-        const size = Number(header.split(" ")[2]);
-        skip = !(size <= MAX_BLOB_BYTES);
-        need = size + 1;
-        parts.length = 0;
-        have = 0;
-      }
-      // content: collect whole chunks (no quadratic concatenation for big blobs)
-      const take = Math.min(need - have, buf.length);
-      if (!skip) parts.push(buf.subarray(0, take));
-      have += take;
-      buf = buf.subarray(take);
-      if (have < need) return;
-      const data = skip ? undefined : Buffer.concat(parts).subarray(0, need - 1);
-      parts.length = 0;
-      need = -1;
-      each(i++, data);
-    }
-  });
+  child.stdout.on("data", (chunk: Buffer) => reader.feed(chunk));
   child.stdin.on("error", () => undefined);
   child.stdin.end(names.join("\n") + "\n");
   await done;
+}
+
+/** Parses `git cat-file --batch` output (header line, content, newline) as it arrives, one object at a time. */
+class BatchReader {
+  /** Objects delivered so far (the index of the next one). */
+  count = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  private need = -1; // bytes of content (+1 newline) still to collect for the current object; -1: header next
+  private skip = false;
+  private have = 0;
+  private readonly parts: Buffer[] = [];
+
+  constructor(private readonly each: (i: number, data: Buffer | undefined) => void) {}
+
+  /** Consumes one chunk of stdout, delivering every object it completes. */
+  feed(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    for (;;) {
+      if (this.need < 0 && !this.header()) return;
+      if (this.need < 0) continue;
+      // content: collect whole chunks (no quadratic concatenation for big blobs)
+      const take = Math.min(this.need - this.have, this.buf.length);
+      if (!this.skip) this.parts.push(this.buf.subarray(0, take));
+      this.have += take;
+      this.buf = this.buf.subarray(take);
+      if (this.have < this.need) return;
+      const data = this.skip ? undefined : Buffer.concat(this.parts).subarray(0, this.need - 1);
+      this.parts.length = 0;
+      this.need = -1;
+      this.each(this.count++, data);
+    }
+  }
+
+  /** Reads one header line; false when it has not fully arrived. A missing object is delivered at once. */
+  private header(): boolean {
+    const nl = this.buf.indexOf(10);
+    if (nl < 0) return false;
+    const header = this.buf.subarray(0, nl).toString("utf8");
+    this.buf = this.buf.subarray(nl + 1);
+    if (header.endsWith(" missing") || header.endsWith(" ambiguous")) {
+      this.each(this.count++, undefined);
+      return true;
+    }
+    const size = Number(header.split(" ")[2]);
+    this.skip = !(size <= MAX_BLOB_BYTES);
+    this.need = size + 1;
+    this.parts.length = 0;
+    this.have = 0;
+    return true;
+  }
 }
 
 /** The first commit (short id) that added blob `id` under HEAD, for reporting a hit in history. */

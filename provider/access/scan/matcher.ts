@@ -51,150 +51,56 @@ export class MultiMatcher {
    * @throws RangeError when the patterns exceed {@link MAX_PATTERN_BYTES} in total
    */
   constructor(patterns: readonly Uint8Array[]) {
-    const total = patterns.reduce((n, p) => n + p.length, 0);
-    if (total > MAX_PATTERN_BYTES) throw new RangeError(`patterns total ${total} bytes, more than ${MAX_PATTERN_BYTES}`);
-    // trie with insertion-order ids; edges in one open-addressing table keyed (node, byte)
-    const maxStates = total + 1;
-    let cap = 16;
-    while (cap < maxStates * 2) cap *= 2;
-    const mask = cap - 1;
-    // multiplicative hashing takes the high bits of the product (the low ones depend on the key's low bits only)
-    const shift = 32 - Math.log2(cap);
-    const eNode = new Int32Array(cap).fill(-1);
-    const eByte = new Uint8Array(cap);
-    const eTo = new Int32Array(cap);
-    const tDepth = new Int32Array(maxStates);
-    const tTerm = new Int32Array(maxStates).fill(-1);
-    const tParent = new Int32Array(maxStates);
-    const tByte = new Uint8Array(maxStates);
-    const nextSame = new Int32Array(patterns.length).fill(-1);
-    const lengths = new Int32Array(patterns.length);
-    const used = new Uint8Array(256);
-    let n = 1;
-    let maxLength = 0;
-    for (let pi = 0; pi < patterns.length; pi++) {
-      const p = patterns[pi] as Uint8Array;
-      lengths[pi] = p.length;
-      if (p.length === 0) continue;
-      if (p.length > maxLength) maxLength = p.length;
-      let s = 0;
-      for (let j = 0; j < p.length; j++) {
-        const b = p[j] as number;
-        used[b] = 1;
-        let h = Math.imul(s * 256 + b, 0x9e3779b1) >>> shift;
-        let t = -1;
-        for (;;) {
-          const k = eNode[h] as number;
-          if (k === -1) break;
-          if (k === s && eByte[h] === b) {
-            t = eTo[h] as number;
-            break;
-          }
-          h = (h + 1) & mask;
-        }
-        if (t < 0) {
-          t = n++;
-          tDepth[t] = (tDepth[s] as number) + 1;
-          tParent[t] = s;
-          tByte[t] = b;
-          eNode[h] = s;
-          eByte[h] = b;
-          eTo[h] = t;
-        }
-        s = t;
-      }
-      nextSame[pi] = tTerm[s] as number;
-      tTerm[s] = pi;
-    }
-    // breadth-first order = stable sort of trie ids by depth (counting sort)
-    let maxDepth = 0;
-    for (let t = 0; t < n; t++) if ((tDepth[t] as number) > maxDepth) maxDepth = tDepth[t] as number;
-    const start = new Int32Array(maxDepth + 2);
-    for (let t = 0; t < n; t++) {
-      const d = (tDepth[t] as number) + 1;
-      start[d] = (start[d] as number) + 1;
-    }
-    for (let d = 1; d < start.length; d++) start[d] = (start[d] as number) + (start[d - 1] as number);
-    const order = new Int32Array(n); // bfs index → trie id
-    const index = new Int32Array(n); // trie id → bfs index
-    for (let t = 0; t < n; t++) {
-      const d = tDepth[t] as number;
-      const i = start[d] as number;
-      start[d] = i + 1;
-      order[i] = t;
-      index[t] = i;
-    }
-
-    // byte classes: each byte used by a pattern gets its own class; the rest share class 0
-    const cls = new Uint8Array(256);
-    let nClass = 1;
-    const classByte: number[] = [-1];
-    for (let b = 0; b < 256; b++) {
-      if (used[b]) {
-        if (nClass === 256) break;
-        cls[b] = nClass++;
-        classByte.push(b);
-      }
-    }
-    // 256 used bytes would not fit the Uint8 class map with class 0 reserved: one class per byte
-    if (used.reduce((x, y) => x + y, 0) === 256) {
-      for (let b = 0; b < 256; b++) cls[b] = b;
-      nClass = 256;
-      classByte.length = 0;
-      for (let b = 0; b < 256; b++) classByte.push(b);
-    }
-
+    const trie = buildTrie(patterns);
+    const { n } = trie;
+    const { order, index } = bfsOrder(trie.depth, n);
+    const { cls, nClass, classByte } = byteClasses(trie.used);
     const depth = new Int32Array(n);
     const term = new Int32Array(n);
     const parent = new Int32Array(n);
     const edgeByte = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const t = order[i] as number;
-      depth[i] = tDepth[t] as number;
-      term[i] = tTerm[t] as number;
-      parent[i] = index[tParent[t] as number] as number;
-      edgeByte[i] = tByte[t] as number;
+      depth[i] = trie.depth[t] as number;
+      term[i] = trie.term[t] as number;
+      parent[i] = index[trie.parent[t] as number] as number;
+      edgeByte[i] = trie.byte[t] as number;
     }
-    // sparse goto table over bfs indices (every edge; dense rows shadow it for shallow states)
-    const hKeys = new Int32Array(cap).fill(-1);
-    const hVals = new Int32Array(cap);
-    for (let i = 1; i < n; i++) {
-      const key = (parent[i] as number) * 256 + (edgeByte[i] as number);
-      let h = Math.imul(key, 0x9e3779b1) >>> shift;
-      while ((hKeys[h] as number) !== -1) h = (h + 1) & mask;
-      hKeys[h] = key;
-      hVals[h] = i;
-    }
+    const { hKeys, hVals } = gotoHash(parent, edgeByte, n, trie.hash);
     let nDense = 0;
     while (nDense < n && (depth[nDense] as number) <= DENSE_DEPTH && (nDense + 1) * nClass <= MAX_DENSE_ENTRIES) nDense++;
     if (nDense === 0) nDense = 1;
 
     this.states = n;
-    this.maxLength = maxLength;
-    this.lengths = lengths;
+    this.maxLength = trie.maxLength;
+    this.lengths = trie.lengths;
     this.depth = depth;
-    this.nextSame = nextSame;
+    this.nextSame = trie.nextSame;
     this.term = term;
     this.cls = cls;
     this.nClass = nClass;
     this.nDense = nDense;
     this.hKeys = hKeys;
     this.hVals = hVals;
-    this.hMask = mask;
-    this.hShift = shift;
+    this.hMask = trie.hash.mask;
+    this.hShift = trie.hash.shift;
     this.fail = new Int32Array(n);
     this.outLink = new Int32Array(n).fill(-1);
     this.hasOut = new Uint8Array(n);
     this.dense = new Int32Array(nDense * nClass);
     this.fillRow(0, classByte);
-    // failure links in bfs order (a state's fail is shallower, so already known)
-    for (let i = 1; i < n; i++) {
+    this.linkFailures(parent, edgeByte, classByte);
+  }
+
+  /** Failure links in bfs order (a state's fail is shallower, so already known); fills dense rows on the way. */
+  private linkFailures(parent: Int32Array, edgeByte: Uint8Array, classByte: readonly number[]): void {
+    for (let i = 1; i < this.states; i++) {
       const p = parent[i] as number;
       const f = p === 0 ? 0 : this.stepFrom(this.fail[p] as number, edgeByte[i] as number);
       this.fail[i] = f;
       this.outLink[i] = (this.term[f] as number) >= 0 ? f : (this.outLink[f] as number);
       this.hasOut[i] = (this.term[i] as number) >= 0 || (this.outLink[i] as number) >= 0 ? 1 : 0;
-      if (i < nDense) this.fillRow(i, classByte);
+      if (i < this.nDense) this.fillRow(i, classByte);
     }
   }
 
@@ -309,3 +215,144 @@ export class MultiMatcher {
 /** Bytes that may end a line before a string concatenation (quote, +, ., blanks, \\, \r). */
 const LINE_END_HINT = new Uint8Array(256);
 for (const c of [34, 39, 96, 43, 46, 32, 9, 92, 13]) LINE_END_HINT[c] = 1;
+
+/** Size of an open-addressing table and its multiplicative hash parameters. */
+interface HashShape {
+  cap: number;
+  mask: number;
+  shift: number;
+}
+
+/** The pattern trie with insertion-order state ids (root 0). */
+interface Trie {
+  n: number;
+  maxLength: number;
+  lengths: Int32Array;
+  /** Pattern chains: the previous pattern ending at the same state (-1: none). */
+  nextSame: Int32Array;
+  depth: Int32Array;
+  /** Last pattern ending exactly at a state (-1: none). */
+  term: Int32Array;
+  parent: Int32Array;
+  byte: Uint8Array;
+  /** Non-zero for bytes that occur in some pattern. */
+  used: Uint8Array;
+  hash: HashShape;
+}
+
+/**
+ * Inserts every pattern into a trie whose edges live in one open-addressing table keyed (node, byte).
+ * @throws RangeError when the patterns exceed {@link MAX_PATTERN_BYTES} in total
+ */
+function buildTrie(patterns: readonly Uint8Array[]): Trie {
+  const total = patterns.reduce((n, p) => n + p.length, 0);
+  if (total > MAX_PATTERN_BYTES) throw new RangeError(`patterns total ${total} bytes, more than ${MAX_PATTERN_BYTES}`);
+  const maxStates = total + 1;
+  let cap = 16;
+  while (cap < maxStates * 2) cap *= 2;
+  // multiplicative hashing takes the high bits of the product (the low ones depend on the key's low bits only)
+  const hash: HashShape = { cap, mask: cap - 1, shift: 32 - Math.log2(cap) };
+  const edges = { node: new Int32Array(cap).fill(-1), byte: new Uint8Array(cap), to: new Int32Array(cap) };
+  const trie: Trie = {
+    n: 1,
+    maxLength: 0,
+    lengths: new Int32Array(patterns.length),
+    nextSame: new Int32Array(patterns.length).fill(-1),
+    depth: new Int32Array(maxStates),
+    term: new Int32Array(maxStates).fill(-1),
+    parent: new Int32Array(maxStates),
+    byte: new Uint8Array(maxStates),
+    used: new Uint8Array(256),
+    hash,
+  };
+  for (let pi = 0; pi < patterns.length; pi++) {
+    const p = patterns[pi] as Uint8Array;
+    trie.lengths[pi] = p.length;
+    if (p.length === 0) continue;
+    if (p.length > trie.maxLength) trie.maxLength = p.length;
+    let s = 0;
+    for (let j = 0; j < p.length; j++) s = trieChild(trie, edges, s, p[j] as number);
+    trie.nextSame[pi] = trie.term[s] as number;
+    trie.term[s] = pi;
+  }
+  return trie;
+}
+
+/** The child of trie state `s` on byte `b`, created when missing. */
+function trieChild(trie: Trie, edges: { node: Int32Array; byte: Uint8Array; to: Int32Array }, s: number, b: number): number {
+  const { mask, shift } = trie.hash;
+  trie.used[b] = 1;
+  let h = Math.imul(s * 256 + b, 0x9e3779b1) >>> shift;
+  for (;;) {
+    const k = edges.node[h] as number;
+    if (k === -1) break;
+    if (k === s && edges.byte[h] === b) return edges.to[h] as number;
+    h = (h + 1) & mask;
+  }
+  const t = trie.n++;
+  trie.depth[t] = (trie.depth[s] as number) + 1;
+  trie.parent[t] = s;
+  trie.byte[t] = b;
+  edges.node[h] = s;
+  edges.byte[h] = b;
+  edges.to[h] = t;
+  return t;
+}
+
+/** Breadth-first order = stable sort of trie ids by depth (counting sort). */
+function bfsOrder(tDepth: Int32Array, n: number): { order: Int32Array; index: Int32Array } {
+  let maxDepth = 0;
+  for (let t = 0; t < n; t++) if ((tDepth[t] as number) > maxDepth) maxDepth = tDepth[t] as number;
+  const start = new Int32Array(maxDepth + 2);
+  for (let t = 0; t < n; t++) {
+    const d = (tDepth[t] as number) + 1;
+    start[d] = (start[d] as number) + 1;
+  }
+  for (let d = 1; d < start.length; d++) start[d] = (start[d] as number) + (start[d - 1] as number);
+  const order = new Int32Array(n); // bfs index → trie id
+  const index = new Int32Array(n); // trie id → bfs index
+  for (let t = 0; t < n; t++) {
+    const d = tDepth[t] as number;
+    const i = start[d] as number;
+    start[d] = i + 1;
+    order[i] = t;
+    index[t] = i;
+  }
+  return { order, index };
+}
+
+/** Byte classes: each byte used by a pattern gets its own class; the rest share class 0. */
+function byteClasses(used: Uint8Array): { cls: Uint8Array; nClass: number; classByte: number[] } {
+  const cls = new Uint8Array(256);
+  let nClass = 1;
+  const classByte: number[] = [-1];
+  for (let b = 0; b < 256; b++) {
+    if (used[b]) {
+      if (nClass === 256) break;
+      cls[b] = nClass++;
+      classByte.push(b);
+    }
+  }
+  // 256 used bytes would not fit the Uint8 class map with class 0 reserved: one class per byte
+  if (used.reduce((x, y) => x + y, 0) === 256) {
+    for (let b = 0; b < 256; b++) cls[b] = b;
+    nClass = 256;
+    classByte.length = 0;
+    for (let b = 0; b < 256; b++) classByte.push(b);
+  }
+  return { cls, nClass, classByte };
+}
+
+/** Sparse goto table over bfs indices (every edge; dense rows shadow it for shallow states). */
+function gotoHash(parent: Int32Array, edgeByte: Uint8Array, n: number, hash: HashShape): { hKeys: Int32Array; hVals: Int32Array } {
+  const hKeys = new Int32Array(hash.cap).fill(-1);
+  const hVals = new Int32Array(hash.cap);
+  for (let i = 1; i < n; i++) {
+    const key = (parent[i] as number) * 256 + (edgeByte[i] as number);
+    let h = Math.imul(key, 0x9e3779b1) >>> hash.shift;
+    while ((hKeys[h] as number) !== -1) h = (h + 1) & hash.mask;
+    hKeys[h] = key;
+    hVals[h] = i;
+  }
+  return { hKeys, hVals };
+}

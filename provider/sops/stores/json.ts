@@ -11,126 +11,159 @@ const MAX_DEPTH = 200;
 const INT64_MAX = 9223372036854775807n;
 const INT64_MIN = -9223372036854775808n;
 
+const ESC: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+
 /** Strict JSON parser keeping key order, ints as bigint and line numbers for errors. */
 export function parseJsonNode(text: string, file?: string): Node {
-  let i = 0;
-  const fail = (msg: string, hint = "fix the json syntax at that line"): never => {
-    const line = text.slice(0, i).split("\n").length;
-    throw new SopsParseError(`invalid json: ${msg}`, { file, line, hint });
-  };
-  const ws = (): void => {
-    while (i < text.length && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r")) i++;
-  };
-  const ESC: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
-  const str = (): string => {
-    if (text[i] !== '"') fail("expected a string");
-    i++;
+  const p = new JsonParser(text, file);
+  const v = p.value(0);
+  p.ws();
+  if (p.i !== text.length) p.fail("trailing data after the json value");
+  return v;
+}
+
+/** Cursor over one JSON text; each method consumes one grammar production from `i`. */
+class JsonParser {
+  i = 0;
+  constructor(
+    private readonly text: string,
+    private readonly file: string | undefined,
+  ) {}
+
+  /** Throws a parse error carrying the line of the cursor. */
+  fail(msg: string, hint = "fix the json syntax at that line"): never {
+    const line = this.text.slice(0, this.i).split("\n").length;
+    throw new SopsParseError(`invalid json: ${msg}`, { file: this.file, line, hint });
+  }
+
+  /** Skips JSON whitespace. */
+  ws(): void {
+    const text = this.text;
+    while (this.i < text.length && (text[this.i] === " " || text[this.i] === "\t" || text[this.i] === "\n" || text[this.i] === "\r")) this.i++;
+  }
+
+  /** Parses a string literal at the cursor. */
+  str(): string {
+    const text = this.text;
+    if (text[this.i] !== '"') this.fail("expected a string");
+    this.i++;
     // runs of plain characters are sliced, not appended one by one (a value may be megabytes long)
     const parts: string[] = [];
     for (;;) {
-      const start = i;
-      let c = text.charCodeAt(i);
-      while (i < text.length && c !== 34 && c !== 92 && c >= 32) c = text.charCodeAt(++i);
-      if (i > start) parts.push(text.slice(start, i));
-      if (i >= text.length) fail("unterminated string");
+      const start = this.i;
+      let c = text.charCodeAt(this.i);
+      while (this.i < text.length && c !== 34 && c !== 92 && c >= 32) c = text.charCodeAt(++this.i);
+      if (this.i > start) parts.push(text.slice(start, this.i));
+      if (this.i >= text.length) this.fail("unterminated string");
       if (c === 34) {
-        i++;
+        this.i++;
         return parts.length === 1 ? (parts[0] as string) : parts.join("");
       }
-      if (c < 32) fail("control character in string");
-      i++;
-      const e = text[i++];
-      if (e === "u") {
-        const h = text.slice(i, i + 4);
-        if (!/^[0-9a-fA-F]{4}$/.test(h)) fail("bad \\u escape");
-        parts.push(String.fromCharCode(parseInt(h, 16)));
-        i += 4;
-      } else if (e !== undefined && e in ESC) parts.push(ESC[e] as string);
-      else fail("bad escape");
+      if (c < 32) this.fail("control character in string");
+      this.i++;
+      parts.push(this.escape());
     }
-  };
-  const value = (depth: number): Node => {
-    if (depth > MAX_DEPTH) fail("nesting too deep");
-    ws();
-    const c = text[i];
-    if (c === "{") {
-      i++;
-      const m = mapping();
-      ws();
-      if (text[i] === "}") {
-        i++;
-        return m;
-      }
-      // duplicate keys are refused with the line of the second one: otherwise `set` would change
-      // one copy and exec-env export the other
-      const seen = new Set<string>();
-      for (;;) {
-        ws();
-        const at = i;
-        const k = str();
-        if (seen.has(k)) {
-          i = at;
-          fail(`duplicate key ${JSON.stringify(k.slice(0, 80))}`, "remove or rename the duplicate key");
-        }
-        seen.add(k);
-        ws();
-        if (text[i] !== ":") fail("expected ':'");
-        i++;
-        m.items.push(entry(k, value(depth + 1)));
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "}") {
-          i++;
-          return m;
-        }
-        fail("expected ',' or '}'");
-      }
+  }
+
+  /** Decodes the escape after a backslash (the cursor is on the escape letter). */
+  private escape(): string {
+    const e = this.text[this.i++];
+    if (e === "u") {
+      const h = this.text.slice(this.i, this.i + 4);
+      if (!/^[0-9a-fA-F]{4}$/.test(h)) this.fail("bad \\u escape");
+      this.i += 4;
+      return String.fromCharCode(parseInt(h, 16));
     }
-    if (c === "[") {
-      i++;
-      const items: Node[] = [];
-      ws();
-      if (text[i] === "]") {
-        i++;
-        return { kind: "seq", items };
-      }
-      for (;;) {
-        items.push(value(depth + 1));
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "]") {
-          i++;
-          return { kind: "seq", items };
-        }
-        fail("expected ',' or ']'");
-      }
+    if (e !== undefined && e in ESC) return ESC[e] as string;
+    return this.fail("bad escape");
+  }
+
+  /** Parses any value at the cursor, refusing nesting deeper than MAX_DEPTH. */
+  value(depth: number): Node {
+    if (depth > MAX_DEPTH) this.fail("nesting too deep");
+    this.ws();
+    const c = this.text[this.i];
+    if (c === "{") return this.object(depth);
+    if (c === "[") return this.array(depth);
+    if (c === '"') return scalar(this.str());
+    return this.literal();
+  }
+
+  /** Parses an object; the cursor is on `{`. */
+  private object(depth: number): Mapping {
+    this.i++;
+    const m = mapping();
+    this.ws();
+    if (this.text[this.i] === "}") {
+      this.i++;
+      return m;
     }
-    if (c === '"') return scalar(str());
+    // duplicate keys are refused with the line of the second one: otherwise `set` would change
+    // one copy and exec-env export the other
+    const seen = new Set<string>();
+    for (;;) {
+      this.ws();
+      const at = this.i;
+      const k = this.str();
+      if (seen.has(k)) {
+        this.i = at;
+        this.fail(`duplicate key ${JSON.stringify(k.slice(0, 80))}`, "remove or rename the duplicate key");
+      }
+      seen.add(k);
+      this.ws();
+      if (this.text[this.i] !== ":") this.fail("expected ':'");
+      this.i++;
+      m.items.push(entry(k, this.value(depth + 1)));
+      if (this.closes("}")) return m;
+    }
+  }
+
+  /** Parses an array; the cursor is on `[`. */
+  private array(depth: number): Node {
+    this.i++;
+    const items: Node[] = [];
+    this.ws();
+    if (this.text[this.i] === "]") {
+      this.i++;
+      return { kind: "seq", items };
+    }
+    for (;;) {
+      items.push(this.value(depth + 1));
+      if (this.closes("]")) return { kind: "seq", items };
+    }
+  }
+
+  /** After a member: consumes `,` (false, more follow) or the closing bracket (true). */
+  private closes(close: "}" | "]"): boolean {
+    this.ws();
+    if (this.text[this.i] === ",") {
+      this.i++;
+      return false;
+    }
+    if (this.text[this.i] === close) {
+      this.i++;
+      return true;
+    }
+    return this.fail(`expected ',' or '${close}'`);
+  }
+
+  /** Parses `true`, `false`, `null` or a number (int64 as bigint, else float). */
+  private literal(): Node {
     for (const [w, v] of [["true", true], ["false", false], ["null", null]] as const) {
-      if (text.startsWith(w, i)) {
-        i += w.length;
+      if (this.text.startsWith(w, this.i)) {
+        this.i += w.length;
         return scalar(v);
       }
     }
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (!m) return fail("unexpected character");
-    i += m[0].length;
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(this.text.slice(this.i, this.i + 400));
+    if (!m) return this.fail("unexpected character");
+    this.i += m[0].length;
     if (!m[2] && !m[3]) {
       const n = BigInt(m[0]);
       if (n <= INT64_MAX && n >= INT64_MIN) return scalar(n);
     }
     return scalar(Number(m[0]));
-  };
-  const v = value(0);
-  ws();
-  if (i !== text.length) fail("trailing data after the json value");
-  return v;
+  }
 }
 
 function esc(s: string): string {

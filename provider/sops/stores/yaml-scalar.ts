@@ -32,7 +32,7 @@ export function isBase60Float(s: string): boolean {
 }
 
 const RESOLVE_MAP = new Set(["true", "True", "TRUE", "false", "False", "FALSE", "", "~", "null", "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", "<<"]);
-const PLAIN_FAST = /^[A-Za-z][A-Za-z0-9_.\/+=,[\]:@-]*$/;
+const PLAIN_FAST = /^[A-Za-z][A-Za-z0-9_./+=,[\]:@-]*$/;
 const BLOCK_FAST = /^[\x20-\x7e\n]*$/;
 const YAML_STYLE_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 /** Go `strconv.ParseInt/ParseUint(s, 0, 64)` acceptance (prefixes 0x, 0o, 0b, leading-0 octal; int64/uint64 range). */

@@ -2,7 +2,7 @@
  * YAML store (`stores/yaml/store.go`): key order and comments kept, multi-document, indent 4; the
  * `sops` block is appended to every document (read from the first) in sops 3.13 style.
  */
-import { isAlias, isMap, isScalar, isSeq, type Document, type Node as YNode } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, type Document, type Node as YNode, type Scalar, type YAMLMap, type YAMLSeq } from "yaml";
 import { SopsParseError } from "../errors.js";
 import { goTimeText, parseGoTime } from "../goformat.js";
 import { entry, mapping, scalar, toPlain, type Mapping, type Node, type Sequence, type Tree } from "../tree.js";
@@ -32,91 +32,125 @@ const goTimestampTag = {
   stringify: (item: { value: unknown }) => goTimeText(item.value as Date),
 };
 const customTags = [goTimestampTag];
+/** Converts one parsed document to a sops tree, keeping its comments in place. */
 function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: number, file?: string): Mapping {
-  const marks: Mark[] = [];
-  const info = new Map<Mapping | Sequence, CollInfo>();
-  const budget = new AliasBudget(file);
-  const conv = (n: unknown, parent: Mapping | Sequence | undefined, depth: number): Node => {
-    if (depth > MAX_YAML_DEPTH) throw new SopsParseError(`invalid yaml: nested more than ${MAX_YAML_DEPTH} levels deep (counting aliases)`, { file, hint: "flatten the document; sops files are a few levels deep" });
-    budget.node();
-    if (isAlias(n)) return budget.inAlias(() => conv(n.resolve(doc), parent, depth + 1));
-    if (isMap(n)) {
-      const m = mapping();
-      const start = lines.pos((n as YNode).range?.[0] ?? 0);
-      info.set(m, { col: start.col, parent, firstLine: start.line });
-      // duplicate keys are checked here with a Set: the yaml package's uniqueKeys check is quadratic
-      const seen = new Set<string>();
-      for (const p of n.items) {
-        const k = p.key;
-        let key: string;
-        if (isScalar(k)) key = typeof k.value === "string" ? k.value : k.range ? text.slice(k.range[0], k.range[1]) : String(k.value);
-        else throw new SopsParseError("yaml mapping keys must be scalars", { file, line: k && isScalar(k) ? undefined : lines.pos((n as YNode).range?.[0] ?? 0).line + 1 });
-        const pos = lines.pos(k.range?.[0] ?? 0);
-        if (seen.has(key)) throw new SopsParseError(`invalid yaml: mapping key ${JSON.stringify(key.slice(0, 80))} already defined`, { file, line: pos.line + 1, hint: "remove or rename the duplicate key" });
-        seen.add(key);
-        if (m.items.length === 0) info.set(m, { col: pos.col, parent, firstLine: pos.line });
-        const mark: Mark = { line: pos.line, coll: m, index: m.items.length };
-        marks.push(mark);
-        const value = conv(p.value, m, depth + 1);
-        if (value.kind !== "scalar") mark.child = value;
-        m.items.push(entry(key, value));
-      }
-      return m;
-    }
-    if (isSeq(n)) {
-      const s: Sequence = { kind: "seq", items: [] };
-      let col = -1;
-      let firstLine = -1;
-      for (const it of n.items) {
-        const off = (it as YNode | null)?.range?.[0] ?? (n as YNode).range?.[0] ?? 0;
-        let dash = off - 1;
-        while (dash > 0 && (text[dash] === " " || text[dash] === "\t")) dash--;
-        const pos = lines.pos(text[dash] === "-" ? dash : off);
-        if (col < 0) {
-          col = pos.col;
-          firstLine = pos.line;
-        }
-        const mark: Mark = { line: pos.line, coll: s, index: s.items.length };
-        marks.push(mark);
-        info.set(s, { col, parent, firstLine });
-        const value = conv(it, s, depth + 1);
-        if (value.kind !== "scalar") mark.child = value;
-        s.items.push(value);
-      }
-      if (col < 0) info.set(s, { col: 0, parent, firstLine: -1 });
-      return s;
-    }
-    if (isScalar(n)) {
-      const v = n.value;
-      if (v === null || v === undefined) return scalar(null);
-      if (typeof v === "bigint" && (v > UINT64_MAX || v < INT64_MIN)) {
-        // go-yaml resolve(): ParseInt/ParseUint(s, 0, 64) fail, so a decimal reads as a float and
-        // 0x/0o/0b forms stay strings (`0x629A…` of an Ethereum address is a string in sops)
-        const src = n.source ?? (n.range ? text.slice(n.range[0], n.range[1]) : v.toString());
-        return /^[-+]?[0-9][0-9_]*$/.test(src) ? scalar(Number(src.replace(/_/g, ""))) : scalar(src);
-      }
-      if (typeof v === "string" || typeof v === "bigint" || typeof v === "boolean" || v instanceof Date) return scalar(v);
-      if (typeof v === "number") return scalar(v);
-      return scalar(String(v));
-    }
-    if (n === null || n === undefined) return scalar(null);
-    throw new SopsParseError("unsupported yaml node", { file });
-  };
+  const c = new DocConverter(doc, text, lines, file);
   const rootNode = doc.contents;
   if (rootNode !== null && !isMap(rootNode)) throw new SopsParseError("top-level yaml value must be a mapping", { file, hint: "sops files are mappings at the top level" });
-  const root = rootNode === null ? mapping() : (conv(rootNode, undefined, 0) as Mapping);
-  if (!info.has(root)) info.set(root, { col: 0, firstLine: 0 });
-  const a = from;
-  const b = doc.range[2];
-  const cs = (text.indexOf("#", a) < 0 || text.indexOf("#", a) >= b ? [] : commentTokens(text.slice(0, b)))
+  const root = rootNode === null ? mapping() : (c.conv(rootNode, undefined, 0) as Mapping);
+  if (!c.info.has(root)) c.info.set(root, { col: 0, firstLine: 0 });
+  placeComments(root, c.marks, c.info, docComments(text, lines, from, doc.range[2]));
+  return root;
+}
+
+/** The comments between offsets `a` and `b` (one document), with their line, column and placement. */
+function docComments(text: string, lines: LineIndex, a: number, b: number): { line: number; col: number; text: string; inline: boolean }[] {
+  return (text.indexOf("#", a) < 0 || text.indexOf("#", a) >= b ? [] : commentTokens(text.slice(0, b)))
     .filter((c) => c.offset >= a && c.offset < b)
     .map((c) => {
       const p = lines.pos(c.offset);
       const before = text.slice(c.offset - p.col, c.offset);
       return { line: p.line, col: p.col, text: c.text, inline: before.trim() !== "" && before.trim() !== "---" };
     });
-  placeComments(root, marks, info, cs);
-  return root;
+}
+
+/**
+ * Walks one yaml document into tree nodes, recording for each collection its column and parent and for
+ * each item a line mark, which placeComments uses to put comments back.
+ */
+class DocConverter {
+  readonly marks: Mark[] = [];
+  readonly info = new Map<Mapping | Sequence, CollInfo>();
+  private readonly budget: AliasBudget;
+
+  constructor(
+    private readonly doc: Document.Parsed,
+    private readonly text: string,
+    private readonly lines: LineIndex,
+    private readonly file: string | undefined,
+  ) {
+    this.budget = new AliasBudget(file);
+  }
+
+  /** Converts any node, counting it and its aliases against the budget and the depth cap. */
+  conv(n: unknown, parent: Mapping | Sequence | undefined, depth: number): Node {
+    const file = this.file;
+    if (depth > MAX_YAML_DEPTH) throw new SopsParseError(`invalid yaml: nested more than ${MAX_YAML_DEPTH} levels deep (counting aliases)`, { file, hint: "flatten the document; sops files are a few levels deep" });
+    this.budget.node();
+    if (isAlias(n)) return this.budget.inAlias(() => this.conv(n.resolve(this.doc), parent, depth + 1));
+    if (isMap(n)) return this.convMap(n, parent, depth);
+    if (isSeq(n)) return this.convSeq(n, parent, depth);
+    if (isScalar(n)) return convScalar(n, this.text);
+    if (n === null || n === undefined) return scalar(null);
+    throw new SopsParseError("unsupported yaml node", { file });
+  }
+
+  /** Converts a mapping, refusing non-scalar and duplicate keys. */
+  private convMap(n: YAMLMap, parent: Mapping | Sequence | undefined, depth: number): Mapping {
+    const { file, text, lines } = this;
+    const m = mapping();
+    const start = lines.pos((n as YNode).range?.[0] ?? 0);
+    this.info.set(m, { col: start.col, parent, firstLine: start.line });
+    // duplicate keys are checked here with a Set: the yaml package's uniqueKeys check is quadratic
+    const seen = new Set<string>();
+    for (const p of n.items) {
+      const k = p.key;
+      let key: string;
+      if (isScalar(k)) key = typeof k.value === "string" ? k.value : k.range ? text.slice(k.range[0], k.range[1]) : String(k.value);
+      else throw new SopsParseError("yaml mapping keys must be scalars", { file, line: k && isScalar(k) ? undefined : lines.pos((n as YNode).range?.[0] ?? 0).line + 1 });
+      const pos = lines.pos(k.range?.[0] ?? 0);
+      if (seen.has(key)) throw new SopsParseError(`invalid yaml: mapping key ${JSON.stringify(key.slice(0, 80))} already defined`, { file, line: pos.line + 1, hint: "remove or rename the duplicate key" });
+      seen.add(key);
+      if (m.items.length === 0) this.info.set(m, { col: pos.col, parent, firstLine: pos.line });
+      const mark: Mark = { line: pos.line, coll: m, index: m.items.length };
+      this.marks.push(mark);
+      const value = this.conv(p.value, m, depth + 1);
+      if (value.kind !== "scalar") mark.child = value;
+      m.items.push(entry(key, value));
+    }
+    return m;
+  }
+
+  /** Converts a sequence; an item's line and column are those of its dash. */
+  private convSeq(n: YAMLSeq, parent: Mapping | Sequence | undefined, depth: number): Sequence {
+    const { text, lines } = this;
+    const s: Sequence = { kind: "seq", items: [] };
+    let col = -1;
+    let firstLine = -1;
+    for (const it of n.items) {
+      const off = (it as YNode | null)?.range?.[0] ?? (n as YNode).range?.[0] ?? 0;
+      let dash = off - 1;
+      while (dash > 0 && (text[dash] === " " || text[dash] === "\t")) dash--;
+      const pos = lines.pos(text[dash] === "-" ? dash : off);
+      if (col < 0) {
+        col = pos.col;
+        firstLine = pos.line;
+      }
+      const mark: Mark = { line: pos.line, coll: s, index: s.items.length };
+      this.marks.push(mark);
+      this.info.set(s, { col, parent, firstLine });
+      const value = this.conv(it, s, depth + 1);
+      if (value.kind !== "scalar") mark.child = value;
+      s.items.push(value);
+    }
+    if (col < 0) this.info.set(s, { col: 0, parent, firstLine: -1 });
+    return s;
+  }
+}
+
+/** Converts a scalar as go-yaml resolves it (out-of-range integers read as floats or strings). */
+function convScalar(n: Scalar, text: string): Node {
+  const v = n.value;
+  if (v === null || v === undefined) return scalar(null);
+  if (typeof v === "bigint" && (v > UINT64_MAX || v < INT64_MIN)) {
+    // go-yaml resolve(): ParseInt/ParseUint(s, 0, 64) fail, so a decimal reads as a float and
+    // 0x/0o/0b forms stay strings (`0x629A…` of an Ethereum address is a string in sops)
+    const src = n.source ?? (n.range ? text.slice(n.range[0], n.range[1]) : v.toString());
+    return /^[-+]?[0-9][0-9_]*$/.test(src) ? scalar(Number(src.replace(/_/g, ""))) : scalar(src);
+  }
+  if (typeof v === "string" || typeof v === "bigint" || typeof v === "boolean" || v instanceof Date) return scalar(v);
+  if (typeof v === "number") return scalar(v);
+  return scalar(String(v));
 }
 
 /**

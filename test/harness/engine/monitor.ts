@@ -75,7 +75,8 @@ export class MonitorServer {
   /** Starts both services on an ephemeral 127.0.0.1 port. */
   static async start(h: MonitorHandlers): Promise<MonitorServer> {
     const server = new grpc.Server({ "grpc.max_receive_message_length": 400 * 1024 * 1024 });
-    let self: MonitorServer | undefined;
+    // The handlers below are built before the server they report on exists.
+    const ref: { self?: MonitorServer } = {};
     const monitor: Partial<grpc.UntypedServiceImplementation> = {
       supportsFeature(call: Call<resproto.SupportsFeatureRequest>, cb: Cb<resproto.SupportsFeatureResponse>) {
         const r = new resproto.SupportsFeatureResponse();
@@ -110,11 +111,11 @@ export class MonitorServer {
       },
       getRootResource(_call: Call<engineproto.GetRootResourceRequest>, cb: Cb<engineproto.GetRootResourceResponse>) {
         const r = new engineproto.GetRootResourceResponse();
-        r.setUrn(self?.rootUrn ?? "");
+        r.setUrn(ref.self?.rootUrn ?? "");
         cb(null, r);
       },
       setRootResource(call: Call<engineproto.SetRootResourceRequest>, cb: Cb<engineproto.SetRootResourceResponse>) {
-        if (self) self.rootUrn = call.request.getUrn();
+        if (ref.self) ref.self.rootUrn = call.request.getUrn();
         cb(null, new engineproto.SetRootResourceResponse());
       },
       requirePulumiVersion(_call: Call<engineproto.RequirePulumiVersionRequest>, cb: Cb<engineproto.RequirePulumiVersionResponse>) {
@@ -126,8 +127,8 @@ export class MonitorServer {
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
     );
-    self = new MonitorServer(server, port);
-    return self;
+    ref.self = new MonitorServer(server, port);
+    return ref.self;
   }
 
   /** Stops the server (in-flight calls are cut after 2 s). */

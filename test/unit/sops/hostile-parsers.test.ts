@@ -206,7 +206,7 @@ describe("age entries", () => {
   async function fileWith(entries: (real: string) => string): Promise<string> {
     const text = await encrypt("a: hello\n", { format: "yaml", recipients: [parseRecipient(me.recipient)], file: "s.yaml" });
     // sops 3.13 order inside an entry: enc, then recipient
-    const real = /    age:\n((?:        - enc: \|\n(?:            .*\n)+          recipient: .*\n))/.exec(text)?.[1] as string;
+    const real = / {4}age:\n((?: {8}- enc: \|\n(?: {12}.*\n)+ {10}recipient: .*\n))/.exec(text)?.[1] as string;
     return text.replace(real, entries(real));
   }
   const bogus = (label: string, enc: string) => `        - enc: |\n            ${enc}\n          recipient: ${label}\n`;
@@ -230,7 +230,7 @@ describe("age entries", () => {
 
   it("999 foreign entries before ours decrypt in bounded time; more than 1,000 are refused", async () => {
     const foreign = await encrypt("a: x\n", { format: "yaml", recipients: [parseRecipient(other.recipient)] });
-    const entry = /        - enc: \|\n(?:            .*\n)+          recipient: .*\n/.exec(foreign)?.[0] as string;
+    const entry = / {8}- enc: \|\n(?: {12}.*\n)+ {10}recipient: .*\n/.exec(foreign)?.[0] as string;
     const ok = await fileWith((real) => entry.repeat(999) + real);
     const t0 = performance.now();
     expect((await decrypt(ok, { format: "yaml", identities: ids })).leaves[0]?.value).toBe("hello");

@@ -49,7 +49,7 @@ describe("difference 7: .sops.yaml stores.yaml.indent / stores.json.indent (sops
   });
   it("yaml indent 2 applies to data and metadata; json indent N is N spaces (0: none)", () => {
     const y = encryptWithDataKey("a:\n  - b: 1\n    c:\n      d: x\n", "yaml", key, { age: [age[0]!], stores: { yamlIndent: 2 } });
-    expect(y).toMatch(/^a:\n  - b: ENC\[[^\n]+\n    c:\n      d: ENC\[[^\n]+\nsops:\n  age:\n    - enc: \|\n        -----BEGIN/);
+    expect(y).toMatch(/^a:\n {2}- b: ENC\[[^\n]+\n {4}c:\n {6}d: ENC\[[^\n]+\nsops:\n {2}age:\n {4}- enc: \|\n {8}-----BEGIN/);
     expect(decryptWithDataKey(y, "yaml", key).emit("yaml")).toBe("a:\n    - b: 1\n      c:\n        d: x\n");
     const j = encryptWithDataKey('{"a": {"b": "x"}}', "json", key, { age: [age[0]!], stores: { jsonIndent: 2 } });
     expect(j.startsWith('{\n  "a": {\n    "b": "ENC[')).toBe(true);
