@@ -12,7 +12,7 @@ import { setValues } from "../../../provider/sops";
 import * as sf from "../../../provider/resources/secret-file";
 import type { SecretFileInputs } from "../../../provider/resources/secret-file-inputs";
 import { secretFileOlds } from "../../../provider/resources/olds";
-import { readAudit } from "../../../provider/access/audit-log";
+import { appendAudit, readAudit } from "../../../provider/access/audit-log";
 import { computePending } from "../../../provider/access/pending";
 import { pendingWarning } from "../../../provider/access/pending-file";
 import { tmpDirWithAgeKey } from "./age-key-env";
@@ -88,6 +88,9 @@ describe("SecretFile pendingRotations", () => {
     process.env["SOPS_AGE_KEY"] = alice.identity;
     expect(w).toBe(`${file}: rotation pending for K (12 days, since bob lost access); change these values`);
     expect(pendingWarning({ path: join(dir, "none.yaml"), auditLog: log })).toBe("");
+    // `keyfleet exposed` marks by hand, with a reason
+    appendAudit(log, { time: new Date().toISOString(), file: join(dir, "hand.yaml"), operation: "exposed", recipientsAdded: [], recipientsRemoved: [], keysChanged: [], exposure: [{ recipient: "marked by hand", fingerprint: "", keys: ["T"] }], reason: "pasted in a chat", by: "keyfleet cli" });
+    expect(pendingWarning({ path: join(dir, "hand.yaml"), auditLog: log })).toBe(`${join(dir, "hand.yaml")}: rotation pending for T (0 days, since marked exposed by hand; reason: pasted in a chat); change these values`);
     expect(pendingWarning({ path: file, auditLog: join(dir, "missing.jsonl") })).toBe("");
     noValues(w);
   });
