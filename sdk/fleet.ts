@@ -119,6 +119,8 @@ export class Fleet extends pulumi.ComponentResource {
   public readonly hostEnvKeys: pulumi.Output<Record<string, Record<string, string[]>>>;
   /** File name → what recipients removed by its last rotation could read. Empty files are left out. */
   public readonly exposure: pulumi.Output<Record<string, FleetExposure[]>>;
+  /** File name: the key names pending rotation in it (names only; files with none left out). */
+  public readonly pendingRotations: pulumi.Output<Record<string, string[]>>;
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("keyfleet:index:Fleet", name, {}, opts);
@@ -139,8 +141,9 @@ export class Fleet extends pulumi.ComponentResource {
     }
     this.accessMatrix = accessMatrixOf(this.files);
     this.exposure = exposureOf(this.files);
+    this.pendingRotations = pendingOf(this.files);
     this.hostEnvKeys = hostEnvKeysOf(Object.keys(hosts), this.envFiles);
-    this.registerOutputs({ accessMatrix: this.accessMatrix, hostEnvKeys: this.hostEnvKeys, exposure: this.exposure, plan: this.plan.fileRecipients });
+    this.registerOutputs({ accessMatrix: this.accessMatrix, hostEnvKeys: this.hostEnvKeys, exposure: this.exposure, pendingRotations: this.pendingRotations, plan: this.plan.fileRecipients });
   }
 }
 
@@ -257,6 +260,19 @@ function exposureOf(files: Record<string, SecretFile>): pulumi.Output<Record<str
     names.forEach((f, k) => {
       const e = (es[k] ?? []).filter((x) => x.keys.length > 0).map((x) => ({ recipient: x.recipient, keys: [...x.keys] }));
       if (e.length > 0) out[f] = e;
+    });
+    return out;
+  });
+}
+
+/** File name: the key names pending rotation in it (files with none left out). */
+function pendingOf(files: Record<string, SecretFile>): pulumi.Output<Record<string, string[]>> {
+  const names = Object.keys(files);
+  return pulumi.all(names.map((f) => (files[f] as SecretFile).pendingRotations)).apply((ps) => {
+    const out: Record<string, string[]> = {};
+    names.forEach((f, k) => {
+      const p = ps[k] ?? [];
+      if (p.length > 0) out[f] = [...p];
     });
     return out;
   });

@@ -6,6 +6,7 @@ import { secretFileArgsSchema, validateArgs } from "./schemas";
 import { knownOrPlanned, recipientEntry, type PlannedRecipient, type RecipientLike } from "./recipients";
 import type { NamedRecipient } from "../provider/access/names";
 import { accessSummary } from "./access-log";
+import { pendingWarning } from "../provider/access/pending-file";
 import type { SopsFormat } from "../provider/sops";
 import { lazyProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
 import type * as SecretFileModule from "../provider/resources/secret-file";
@@ -84,6 +85,11 @@ export class SecretFile extends pulumi.dynamic.Resource {
   /** What recipients removed by the last rotation could read: rotate these values. */
   declare public readonly exposure: Outs["exposure"];
   /**
+   * Key names (never values) pending rotation in this file, from the audit log: exposed to someone
+   * who lost access, or marked by hand, and not changed since. Preview warns about them.
+   */
+  declare public readonly pendingRotations: Outs["pendingRotations"];
+  /**
    * Preview only: what a `path` change will do (the file moves, which keys not in `values` go with
    * it, the old file's fate), as Check planned it; logged during preview. Undefined after up.
    */
@@ -110,6 +116,7 @@ export class SecretFile extends pulumi.dynamic.Resource {
         fileSha256: undefined,
         lastmodified: undefined,
         exposure: undefined,
+        pendingRotations: undefined,
         move: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "valueDigests"] },
@@ -119,6 +126,11 @@ export class SecretFile extends pulumi.dynamic.Resource {
     // a planned move is in the checked inputs, which preview hands back as outputs
     this.move.apply((m) => {
       if (typeof m === "string" && m !== "") void pulumi.log.info(m, this);
+    });
+    // rotations still pending, from the audit log at program time (names and ages only, no decryption)
+    pulumi.all([args.path, args.auditLog]).apply(([path, auditLog]) => {
+      const msg = pendingWarning({ path, ...(auditLog ? { auditLog } : {}) });
+      if (msg !== "") void pulumi.log.warn(msg, this);
     });
     if (logAccessChanges !== false) {
       pulumi.all([args.path, args.format, args.auditLog, pulumi.all(entries.map(knownOrPlanned))]).apply(([path, format, auditLog, all]) => {

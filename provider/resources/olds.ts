@@ -46,6 +46,7 @@ export function secretFileOlds(props: unknown): SecretFileOutputs {
     fileSha256: str(p["fileSha256"]),
     lastmodified: str(p["lastmodified"]),
     exposure: list<Loose>(p["exposure"]).map((e) => ({ recipient: str(e["recipient"]), fingerprint: str(e["fingerprint"]), keys: list<string>(e["keys"]) })),
+    pendingRotations: list<string>(p["pendingRotations"]),
     auditLog: str(p["auditLog"], DEFAULT_AUDIT_LOG),
     deleteFileOnDestroy: bool(p["deleteFileOnDestroy"]),
   } as SecretFileOutputs;

@@ -11,7 +11,7 @@ import { decrypt, decryptWithDataKey, NoIdentityError, UnsupportedError, type So
 import type { AgeIdentity } from "../age";
 
 export { DIGEST_LABEL, leafData, valueDigest, leafDigests } from "../access/value-digests";
-import { leafDigests } from "../access/value-digests";
+import { currentDigests, type CurrentDigests } from "../access/pending";
 
 /** How {@link digestsOf} gets at the data key. */
 export interface DigestSource {
@@ -27,9 +27,17 @@ export interface DigestSource {
  * string, parse error) throws: its digests would describe values nobody can trust.
  */
 export async function digestsOf(text: string, format: SopsFormat, file: string, src: DigestSource): Promise<Record<string, string> | undefined> {
+  return (await currentDigestsOf(text, format, file, src))?.digests;
+}
+
+/**
+ * As {@link digestsOf}, with the id of the data key the digests are keyed with (pending rotations
+ * compare digests only under the same data key).
+ */
+export async function currentDigestsOf(text: string, format: SopsFormat, file: string, src: DigestSource): Promise<CurrentDigests | undefined> {
   if (src.dataKey) {
     const d = decryptWithDataKey(text, format, src.dataKey, { file });
-    return leafDigests(d.dataKey, d.leaves);
+    return currentDigests(d.dataKey, d.leaves);
   }
   let ids: AgeIdentity[];
   try {
@@ -39,7 +47,7 @@ export async function digestsOf(text: string, format: SopsFormat, file: string, 
   }
   try {
     const d = await decrypt(text, { format, identities: ids, file });
-    return leafDigests(d.dataKey, d.leaves);
+    return currentDigests(d.dataKey, d.leaves);
   } catch (e) {
     if (e instanceof NoIdentityError || e instanceof UnsupportedError) return undefined;
     throw e;

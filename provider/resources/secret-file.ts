@@ -40,7 +40,9 @@ import { containsUnknown, isUnknown } from "./inputs";
 import { auditLogOf, check as checkInputs, formatOf, parseNamed, rulesOf, valuePath, type SecretFileInputs } from "./secret-file-inputs";
 import { isMove, moveFile, moveNote } from "./secret-file-move";
 import { initialDocument } from "./secret-file-doc";
-import { digestsOf, leafData, valueDigest } from "./secret-file-digests";
+import { currentDigestsOf, leafData, valueDigest } from "./secret-file-digests";
+import { pendingDetail } from "./secret-file-pending";
+import { pendingKeysOfFile } from "../access/pending-file";
 import { secretFileOlds } from "./olds";
 
 export { MoveConflictError, moveFaults } from "./secret-file-move";
@@ -72,6 +74,11 @@ export interface SecretFileOutputs {
   lastmodified: string;
   /** What recipients removed by the last rotation could read. */
   exposure: Exposure[];
+  /**
+   * Key names (never values) pending rotation in this file, from the audit log: exposed to someone
+   * who lost access (or marked by hand) and not changed since, as `keyfleet log --pending` decides.
+   */
+  pendingRotations: string[];
   auditLog: string;
   deleteFileOnDestroy: boolean;
 }
@@ -129,7 +136,7 @@ async function decryptLeaves(text: string, format: SopsFormat, file: string, key
 type DigestOutputs = Pick<SecretFileOutputs, "valueDigests" | "digestsStale">;
 
 /** Outputs describing `text` as it is on disk, with digests computed by the caller. */
-function describe(text: string, i: SecretFileInputs, named: readonly NamedRecipient[], exposure: Exposure[], digests: DigestOutputs): SecretFileOutputs {
+function describe(text: string, i: SecretFileInputs, named: readonly NamedRecipient[], exposure: Exposure[], digests: DigestOutputs, pendingRotations: string[]): SecretFileOutputs {
   const format = formatOf(i);
   const meta = readMetadata(text, format, i.path);
   const byKey = new Map(named.map((r) => [canonicalRecipientText(r.recipient), r.name] as const));
@@ -146,6 +153,7 @@ function describe(text: string, i: SecretFileInputs, named: readonly NamedRecipi
     fileSha256: sha256(text),
     lastmodified: meta.lastmodified,
     exposure,
+    pendingRotations,
     auditLog: auditLogOf(i),
     deleteFileOnDestroy: i.deleteFileOnDestroy ?? false,
   };
@@ -193,6 +201,9 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
   let exposure = previousExposure;
   const original = readText(abs);
   recoverPending(auditLogOf(i), i.path, original === undefined ? null : sha256(original)); // a change a failed run made lands in the log now
+  const log = readAudit(auditLogOf(i));
+  // keys pending before this run: each write records their digests again (see access/pending.ts)
+  const pendingBefore = pendingKeysOfFile(log, i.path);
   let text: string;
   // the data key of `text`, while this run knows it (fresh file, or unwrapped and not rotated since)
   let dataKey: Uint8Array | undefined;
@@ -220,9 +231,10 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
       dataKey = res.dataKey;
       if (removed.length > 0) {
         exposure = computeExposure(removed, keys);
-        audit.push(auditEntry(i.path, "rotate", "provider", { recipientsAdded: added, recipientsRemoved: removed, exposure }));
+        const pending = pendingDetail(text, format, i.path, dataKey, [...pendingBefore, ...exposure.flatMap((x) => x.keys)]);
+        audit.push(auditEntry(i.path, "rotate", "provider", { recipientsAdded: added, recipientsRemoved: removed, exposure, ...pending }));
       } else {
-        audit.push(auditEntry(i.path, "add-recipients", "provider", { recipientsAdded: added }));
+        audit.push(auditEntry(i.path, "add-recipients", "provider", { recipientsAdded: added, ...pendingDetail(text, format, i.path, dataKey, pendingBefore) }));
       }
     }
     const keys = Object.keys(values).sort();
@@ -233,7 +245,12 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
       const changed = keys.filter((k) => leaves.get(keyName(valuePath(k, format))) !== values[k]);
       if (changed.length > 0) {
         text = setValuesWithDataKey(text, format, dataKey, changed.map((k) => ({ path: valuePath(k, format), value: values[k] as string })), { file: i.path });
-        audit.push(auditEntry(i.path, "set-values", "provider", { keysChanged: changed }));
+        // a pending key this run set to a new value is rotated; the others keep their digests
+        const was = new Set([...pendingBefore, ...audit.flatMap((e) => e.exposure.flatMap((x) => x.keys))]);
+        const cleared = changed.filter((k) => was.has(keyName(valuePath(k, format))));
+        const still = [...was].filter((k) => !cleared.some((c) => keyName(valuePath(c, format)) === k));
+        const pending = pendingDetail(text, format, i.path, dataKey, still, cleared.map((k) => keyName(valuePath(k, format))));
+        audit.push(auditEntry(i.path, "set-values", "provider", { keysChanged: changed, ...pending }));
       }
     }
     // create found the file and changed nothing: record that keyfleet now manages it. An update that
@@ -241,7 +258,8 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
     if (audit.length === 0 && adopting) audit.unshift(auditEntry(i.path, "adopt", "provider"));
   }
   // digests of every leaf, computed before the write so a corrupt file is refused untouched
-  const valueDigests = (await digestsOf(text, format, i.path, { ...(dataKey ? { dataKey } : {}), identities: ids })) ?? {};
+  const current = await currentDigestsOf(text, format, i.path, { ...(dataKey ? { dataKey } : {}), identities: ids });
+  const valueDigests = current?.digests ?? {};
   // write-ahead: the audit entries are recorded before the file changes and appended to the log after
   const wal = audit.length > 0 ? writeAhead(auditLogOf(i), { file: i.path, before: original === undefined ? null : sha256(original), after: sha256(text), entries: audit }) : undefined;
   reconcileFaults.after?.("write-ahead");
@@ -249,7 +267,7 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
   reconcileFaults.after?.("file");
   if (wal) complete(auditLogOf(i), wal);
   reconcileFaults.after?.("audit");
-  return describe(text, i, named, exposure, { valueDigests, digestsStale: false });
+  return describe(text, i, named, exposure, { valueDigests, digestsStale: false }, pendingKeysOfFile([...log, ...audit], i.path, current));
 }
 
 /**
@@ -291,18 +309,19 @@ export async function read(id: string, recorded: SecretFileOutputs): Promise<pul
   const text = readText(absPath(props.path));
   if (text === undefined) return { id, props: { ...props, fileSha256: "", keyNames: [], valueDigests: {}, digestsStale: false } };
   const format = formatOf(props);
-  let fresh: Record<string, string> | undefined;
+  let now: Awaited<ReturnType<typeof currentDigestsOf>>;
   try {
-    fresh = await digestsOf(text, format, props.path, { identities: identitiesOnce() });
+    now = await currentDigestsOf(text, format, props.path, { identities: identitiesOnce() });
   } catch {
-    fresh = undefined; // a corrupt file: fileSha256 shows the change, update reports why
+    now = undefined; // a corrupt file: fileSha256 shows the change, update reports why
   }
+  const fresh = now?.digests;
   let digests: DigestOutputs;
   if (fresh) digests = { valueDigests: fresh, digestsStale: false };
   else if (sha256(text) === props.fileSha256) digests = { valueDigests: props.valueDigests ?? {}, digestsStale: props.digestsStale ?? false };
   else digests = { valueDigests: {}, digestsStale: true };
   const inputs: SecretFileInputs = { path: props.path, format, recipients: props.recipients, auditLog: props.auditLog, deleteFileOnDestroy: props.deleteFileOnDestroy };
-  const out = describe(text, inputs, props.recipients, props.exposure ?? [], digests);
+  const out = describe(text, inputs, props.recipients, props.exposure ?? [], digests, pendingKeysOfFile(readAudit(props.auditLog), props.path, now));
   return { id, props: { ...out, managedKeys: props.managedKeys ?? [] } };
 }
 
