@@ -27,16 +27,52 @@ export default tseslint.config(
   // A ratchet, not an exemption: functions that were still over 60 lines when the linter arrived
   // (measured after prettier). Each file's cap is its longest function today, so none can grow;
   // split one and lower or delete its line.
-  { files: ["cli/edit.ts"], rules: { "max-lines-per-function": ["error", { max: 76, skipBlankLines: true, skipComments: true }] } },
-  { files: ["cli/provision.ts"], rules: { "max-lines-per-function": ["error", { max: 93, skipBlankLines: true, skipComments: true }] } },
-  { files: ["cli/rotate.ts"], rules: { "max-lines-per-function": ["error", { max: 96, skipBlankLines: true, skipComments: true }] } },
-  { files: ["cli/scan.ts"], rules: { "max-lines-per-function": ["error", { max: 125, skipBlankLines: true, skipComments: true }] } },
-  { files: ["cli/updatekeys.ts"], rules: { "max-lines-per-function": ["error", { max: 97, skipBlankLines: true, skipComments: true }] } },
-  { files: ["examples/demo/cli-step.ts"], rules: { "max-lines-per-function": ["error", { max: 71, skipBlankLines: true, skipComments: true }] } },
-  { files: ["examples/demo/flow.ts"], rules: { "max-lines-per-function": ["error", { max: 343, skipBlankLines: true, skipComments: true }] } },
-  { files: ["provider/resources/secret-file-inputs.ts"], rules: { "max-lines-per-function": ["error", { max: 103, skipBlankLines: true, skipComments: true }] } },
-  { files: ["provider/resources/secret-file-move.ts"], rules: { "max-lines-per-function": ["error", { max: 64, skipBlankLines: true, skipComments: true }] } },
-  { files: ["provider/resources/secret-file.ts"], rules: { "max-lines-per-function": ["error", { max: 98, skipBlankLines: true, skipComments: true }] } },
-  { files: ["provider/ssh/connect.ts"], rules: { "max-lines-per-function": ["error", { max: 88, skipBlankLines: true, skipComments: true }] } },
-  { files: ["provider/ssh/pool.ts"], rules: { "max-lines-per-function": ["error", { max: 71, skipBlankLines: true, skipComments: true }] } },
+  {
+    files: ["cli/edit.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 76, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["cli/provision.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 93, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["cli/rotate.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 96, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["cli/scan.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 125, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["cli/updatekeys.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 97, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["examples/demo/cli-step.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 71, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["examples/demo/flow.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 343, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["provider/resources/secret-file-inputs.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 103, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["provider/resources/secret-file-move.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 64, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["provider/resources/secret-file.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 98, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["provider/ssh/connect.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 88, skipBlankLines: true, skipComments: true }] },
+  },
+  {
+    files: ["provider/ssh/pool.ts"],
+    rules: { "max-lines-per-function": ["error", { max: 71, skipBlankLines: true, skipComments: true }] },
+  },
 );

@@ -10,11 +10,28 @@
  * Prints medians of several samples; judges the ratios ours / peer (bench/judge.ts).
  */
 import { spawnSync } from "node:child_process";
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomBytes,
+  type KeyObject,
+} from "node:crypto";
 import { existsSync } from "node:fs";
 import { Decrypter, Encrypter, armor } from "age-encryption";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { SshEd25519Identity, X25519Identity, decryptDataKeySync, encryptDataKeySync, generateX25519, parseIdentities, parseRecipient, type AgeIdentity, type AgeRecipient } from "../provider/age";
+import {
+  SshEd25519Identity,
+  X25519Identity,
+  decryptDataKeySync,
+  encryptDataKeySync,
+  generateX25519,
+  parseIdentities,
+  parseRecipient,
+  type AgeIdentity,
+  type AgeRecipient,
+} from "../provider/age";
 import { median, report, type Comparison } from "./judge";
 
 const N = 21;
@@ -52,7 +69,10 @@ const judged: Comparison[] = [];
 
 /** node:crypto's key object for 32 raw X25519 public bytes. */
 function rawPublicKey(raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(raw).toString("base64url") }, format: "jwk" });
+  return createPublicKey({
+    key: { kty: "OKP", crv: "X25519", x: Buffer.from(raw).toString("base64url") },
+    format: "jwk",
+  });
 }
 
 /** node:crypto's key object for an age1… recipient (made before timing: the floor does no parsing). */
@@ -67,7 +87,10 @@ const JWK_ZERO_X = Buffer.alloc(32).toString("base64url");
 /** The X25519 floor for `keys`: a key from 32 random bytes, DH and public export, per recipient. */
 function floorWrapAll(keys: readonly KeyObject[]): unknown[] {
   return keys.map((pub) => {
-    const priv = createPrivateKey({ key: { kty: "OKP", crv: "X25519", d: randomBytes(32).toString("base64url"), x: JWK_ZERO_X }, format: "jwk" });
+    const priv = createPrivateKey({
+      key: { kty: "OKP", crv: "X25519", d: randomBytes(32).toString("base64url"), x: JWK_ZERO_X },
+      format: "jwk",
+    });
     const ss = diffieHellman({ privateKey: priv, publicKey: pub });
     return [ss, createPublicKey(priv).export({ format: "jwk" }).x];
   });
@@ -75,7 +98,9 @@ function floorWrapAll(keys: readonly KeyObject[]): unknown[] {
 
 /** Wrap against the floor at 1, 21 and 200 recipients (how the cost grows), judged at each. */
 async function wrapCurve(): Promise<void> {
-  process.stdout.write(`\nwrap against the X25519 floor by recipient count (one armored file each); medians of ${SAMPLES}\n`);
+  process.stdout.write(
+    `\nwrap against the X25519 floor by recipient count (one armored file each); medians of ${SAMPLES}\n`,
+  );
   for (const n of [1, N, 200]) {
     const keys = Array.from({ length: n }, () => generateX25519());
     const rs = keys.map((k) => parseRecipient(k.recipient));
@@ -85,7 +110,14 @@ async function wrapCurve(): Promise<void> {
     const o = await measure(iters, () => rs.map((r) => encryptDataKeySync(dataKey, r)));
     const f = await measure(iters, () => floorWrapAll(pubs));
     row(`ours, ${n} × X25519 (floor ${f.toFixed(3)} ms)`, o, f);
-    judged.push({ what: `wrap for ${n} X25519 recipient${n > 1 ? "s" : ""}`, ours: o, peer: f, peerName: "node:crypto X25519 (floor)", unit: "ms", maxRatio: WRAP_OVER_FLOOR });
+    judged.push({
+      what: `wrap for ${n} X25519 recipient${n > 1 ? "s" : ""}`,
+      ours: o,
+      peer: f,
+      peerName: "node:crypto X25519 (floor)",
+      unit: "ms",
+      maxRatio: WRAP_OVER_FLOOR,
+    });
   }
 }
 
@@ -100,7 +132,9 @@ async function main(): Promise<void> {
   });
   const sshRecipients: AgeRecipient[] = sshIds.map((id) => parseRecipient(id.recipient().toString()));
 
-  process.stdout.write(`wrap a 32-byte data key for ${N} recipients (${N} armored files) = one sops file; medians of ${SAMPLES}\n`);
+  process.stdout.write(
+    `wrap a 32-byte data key for ${N} recipients (${N} armored files) = one sops file; medians of ${SAMPLES}\n`,
+  );
   const oursX = await measure(50, () => xRecipients.map((r) => encryptDataKeySync(dataKey, r)));
   const oursS = await measure(50, () => sshRecipients.map((r) => encryptDataKeySync(dataKey, r)));
   const typageX = await measure(2, async () => {
@@ -140,8 +174,22 @@ async function main(): Promise<void> {
   row(`age CLI, one process, -r × ${N} (floor for shelling out)`, cli, oursX);
   row(`node:crypto X25519 key from 32 bytes + DH + export × ${N} (floor)`, floorWrap, oursX);
   judged.push(
-    { what: `wrap for ${N} X25519 (one sops file)`, ours: oursX, peer: typageX, peerName: "age-encryption", unit: "ms", maxRatio: 1 },
-    { what: `wrap for ${N} X25519 (one sops file)`, ours: oursX, peer: cli, peerName: "age CLI process", unit: "ms", maxRatio: 1 },
+    {
+      what: `wrap for ${N} X25519 (one sops file)`,
+      ours: oursX,
+      peer: typageX,
+      peerName: "age-encryption",
+      unit: "ms",
+      maxRatio: 1,
+    },
+    {
+      what: `wrap for ${N} X25519 (one sops file)`,
+      ours: oursX,
+      peer: cli,
+      peerName: "age CLI process",
+      unit: "ms",
+      maxRatio: 1,
+    },
   );
 
   process.stdout.write(`\nunwrap (one identity, its own file), ×${N} files\n`);
@@ -175,17 +223,42 @@ async function main(): Promise<void> {
   // node's own identity keys, made before timing; timed: importing each file's 32-byte ephemeral share
   // (as any reader of an age file must) and the Diffie-Hellman
   const idKeys = xKeys.map(() => generateKeyPairSync("x25519").privateKey);
-  const shares = xKeys.map(() => (parseRecipient(generateX25519().recipient) as unknown as { publicKey: Uint8Array }).publicKey);
-  const floorUnwrap = await measure(50, () => idKeys.map((priv, i) => diffieHellman({ privateKey: priv, publicKey: rawPublicKey(shares[i] as Uint8Array) })));
+  const shares = xKeys.map(
+    () => (parseRecipient(generateX25519().recipient) as unknown as { publicKey: Uint8Array }).publicKey,
+  );
+  const floorUnwrap = await measure(50, () =>
+    idKeys.map((priv, i) => diffieHellman({ privateKey: priv, publicKey: rawPublicKey(shares[i] as Uint8Array) })),
+  );
   row(`ours, ${N} × X25519`, unX);
   row(`ours, ${N} × ssh-ed25519`, unS);
   row(`age-encryption Decrypter("AGE-SECRET-KEY-1…"), ${N} × X25519`, unTypage, unX);
   row(`age CLI -d, one file (ratio vs ours per file; × ${N} = ${(unCli * N).toFixed(0)} ms)`, unCli, unX / N);
   row(`node:crypto X25519 share import + DH × ${N} (floor)`, floorUnwrap, unX);
   judged.push(
-    { what: `unwrap ${N} files (X25519)`, ours: unX, peer: floorUnwrap, peerName: "node:crypto X25519 (floor)", unit: "ms", maxRatio: UNWRAP_OVER_FLOOR },
-    { what: `unwrap ${N} files (X25519)`, ours: unX, peer: unTypage, peerName: "age-encryption", unit: "ms", maxRatio: 1 },
-    { what: "unwrap one file (X25519)", ours: unX / N, peer: unCli, peerName: "age CLI -d process", unit: "ms", maxRatio: 1 },
+    {
+      what: `unwrap ${N} files (X25519)`,
+      ours: unX,
+      peer: floorUnwrap,
+      peerName: "node:crypto X25519 (floor)",
+      unit: "ms",
+      maxRatio: UNWRAP_OVER_FLOOR,
+    },
+    {
+      what: `unwrap ${N} files (X25519)`,
+      ours: unX,
+      peer: unTypage,
+      peerName: "age-encryption",
+      unit: "ms",
+      maxRatio: 1,
+    },
+    {
+      what: "unwrap one file (X25519)",
+      ours: unX / N,
+      peer: unCli,
+      peerName: "age CLI -d process",
+      unit: "ms",
+      maxRatio: 1,
+    },
   );
   await wrapCurve();
   process.stdout.write("\n");

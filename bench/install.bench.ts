@@ -15,7 +15,12 @@ import { join, sep } from "node:path";
 import { report } from "./judge.js";
 
 const root = join(__dirname, "..", "..");
-const env = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
+const env = {
+  ...process.env,
+  npm_config_audit: "false",
+  npm_config_fund: "false",
+  npm_config_update_notifier: "false",
+};
 
 interface Install {
   packages: number;
@@ -38,7 +43,8 @@ function measure(dir: string): { packages: number; bytes: number; disk: number }
         const st = statSync(p);
         bytes += st.size;
         disk += st.blocks * 512;
-        if (e.name === "package.json" && /(^|\/)node_modules\/(@[^/]+\/)?[^/@]+$/.test(d.split(sep).join("/"))) packages++;
+        if (e.name === "package.json" && /(^|\/)node_modules\/(@[^/]+\/)?[^/@]+$/.test(d.split(sep).join("/")))
+          packages++;
       }
     }
   };
@@ -52,13 +58,20 @@ function install(work: string, name: string, specs: string[]): Install | undefin
   mkdirSync(dir);
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: `kf-${name}`, version: "1.0.0", private: true }));
   const t = process.hrtime.bigint();
-  const r = spawnSync("npm", ["install", ...specs, "--offline", "--no-package-lock"], { cwd: dir, env, encoding: "utf8", timeout: 300_000 });
+  const r = spawnSync("npm", ["install", ...specs, "--offline", "--no-package-lock"], {
+    cwd: dir,
+    env,
+    encoding: "utf8",
+    timeout: 300_000,
+  });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) {
     if (/ENOTCACHED/.test(r.stderr)) return undefined;
     throw new Error(`npm install ${specs.join(" ")} failed: ${r.stderr.slice(-2000)}`);
   }
-  const scriptWarnings = r.stderr.split("\n").filter((l) => /install-scripts\s+\S+@\S+\s+\(/.test(l) || /install script/i.test(l)).length;
+  const scriptWarnings = r.stderr
+    .split("\n")
+    .filter((l) => /install-scripts\s+\S+@\S+\s+\(/.test(l) || /install script/i.test(l)).length;
   return { ...measure(dir), scriptWarnings, ms };
 }
 
@@ -69,24 +82,52 @@ function mb(b: number): string {
 function run(): void {
   const work = mkdtempSync(join(tmpdir(), "kf-install-"));
   try {
-    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { devDependencies: Record<string, string> };
-    const packed = spawnSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], { cwd: root, env, encoding: "utf8" });
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+      devDependencies: Record<string, string>;
+    };
+    const packed = spawnSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], {
+      cwd: root,
+      env,
+      encoding: "utf8",
+    });
     if (packed.status !== 0) throw new Error(`npm pack failed: ${packed.stderr}`);
     const tarball = join(work, (JSON.parse(packed.stdout) as { filename: string }[])[0]?.filename ?? "");
     const formerDeps = ["@pulumi/pulumi", "@pulumi/command", "ssh2"].map((n) => `${n}@${pkg.devDependencies[n]}`);
     const before = install(work, "before", [tarball, ...formerDeps]);
     const after = install(work, "after", [tarball]);
     if (!before || !after) {
-      process.stdout.write("install size: not measured: the local npm cache lacks packages (ENOTCACHED); run `npm ci` online once to warm it\n");
+      process.stdout.write(
+        "install size: not measured: the local npm cache lacks packages (ENOTCACHED); run `npm ci` online once to warm it\n",
+      );
       return;
     }
     process.stdout.write(`npm install of the packed tarball into an empty project, offline (local cache)\n`);
-    process.stdout.write(`before (tarball + ${formerDeps.join(" ")}): ${before.packages} packages, ${mb(before.bytes)} (${mb(before.disk)} on disk), ${before.scriptWarnings} install-script warning lines, ${(before.ms / 1000).toFixed(1)} s\n`);
-    process.stdout.write(`after (tarball alone, CLI use):  ${after.packages} packages, ${mb(after.bytes)} (${mb(after.disk)} on disk), ${after.scriptWarnings} install-script warning lines, ${(after.ms / 1000).toFixed(1)} s\n`);
-    process.stdout.write(`after / before: ${(after.packages / before.packages).toFixed(2)}× packages, ${(after.bytes / before.bytes).toFixed(2)}× bytes\n`);
+    process.stdout.write(
+      `before (tarball + ${formerDeps.join(" ")}): ${before.packages} packages, ${mb(before.bytes)} (${mb(before.disk)} on disk), ${before.scriptWarnings} install-script warning lines, ${(before.ms / 1000).toFixed(1)} s\n`,
+    );
+    process.stdout.write(
+      `after (tarball alone, CLI use):  ${after.packages} packages, ${mb(after.bytes)} (${mb(after.disk)} on disk), ${after.scriptWarnings} install-script warning lines, ${(after.ms / 1000).toFixed(1)} s\n`,
+    );
+    process.stdout.write(
+      `after / before: ${(after.packages / before.packages).toFixed(2)}× packages, ${(after.bytes / before.bytes).toFixed(2)}× bytes\n`,
+    );
     report([
-      { what: "CLI install: packages", ours: after.packages, peer: 25, peerName: "budget (issue 15)", unit: "pkgs", maxRatio: 1 },
-      { what: "CLI install: size", ours: after.bytes / 1e6, peer: (20 * 1024 * 1024) / 1e6, peerName: "budget 20 MiB (issue 15)", unit: "MB", maxRatio: 1 },
+      {
+        what: "CLI install: packages",
+        ours: after.packages,
+        peer: 25,
+        peerName: "budget (issue 15)",
+        unit: "pkgs",
+        maxRatio: 1,
+      },
+      {
+        what: "CLI install: size",
+        ours: after.bytes / 1e6,
+        peer: (20 * 1024 * 1024) / 1e6,
+        peerName: "budget 20 MiB (issue 15)",
+        unit: "MB",
+        maxRatio: 1,
+      },
     ]);
     if (after.scriptWarnings > 0) {
       process.stdout.write("CLI install printed install-script warnings\n");

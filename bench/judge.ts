@@ -53,10 +53,23 @@ export function report(rows: readonly Comparison[]): boolean {
     const ratio = c.ours / c.peer;
     const good = withinBound(c);
     ok &&= good;
-    table.push([c.what, fmt(c.ours, c.unit), `${fmt(c.peer, c.unit)} ${c.peerName}`, Number.isNaN(ratio) ? "n/a" : `${ratio.toFixed(2)}×`, `≤ ${c.maxRatio}×`, Number.isNaN(ratio) ? "no peer" : good ? "ok" : "OVER"]);
+    table.push([
+      c.what,
+      fmt(c.ours, c.unit),
+      `${fmt(c.peer, c.unit)} ${c.peerName}`,
+      Number.isNaN(ratio) ? "n/a" : `${ratio.toFixed(2)}×`,
+      `≤ ${c.maxRatio}×`,
+      Number.isNaN(ratio) ? "no peer" : good ? "ok" : "OVER",
+    ]);
   }
   const w = (table[0] as string[]).map((_, i) => Math.max(...table.map((r) => (r[i] ?? "").length)));
-  for (const r of table) process.stdout.write(r.map((x, i) => x.padEnd(w[i] as number)).join(" | ").trimEnd() + "\n");
+  for (const r of table)
+    process.stdout.write(
+      r
+        .map((x, i) => x.padEnd(w[i] as number))
+        .join(" | ")
+        .trimEnd() + "\n",
+    );
   if (!ok) process.exitCode = 3;
   return ok;
 }

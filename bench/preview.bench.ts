@@ -50,7 +50,8 @@ async function main(): Promise<void> {
   const n = Number(process.argv[4] ?? 1000);
   const mod = require(modPath) as Record<string, unknown>;
   const target = mod[exportName];
-  if (typeof target !== "object" || target === null) throw new Error(`${modPath} has no provider object export ${exportName}`);
+  if (typeof target !== "object" || target === null)
+    throw new Error(`${modPath} has no provider object export ${exportName}`);
   const inputs = (typeof mod["benchInputs"] === "function" ? mod["benchInputs"] : defaultInputs) as Inputs;
   const ours = (await serializeProvider(target, exportName)).text;
   const floor = (await serializeProvider(noop, "noop")).text;
@@ -71,7 +72,16 @@ async function main(): Promise<void> {
     console.log(`preview Check+Diff, ${n} resources, median of 5 runs, per resource:`);
     console.log(`  ${exportName.padEnd(18)} ${ma.toFixed(3)} ms`);
     console.log(`  no-op provider     ${mb.toFixed(3)} ms (floor: server round trips)`);
-    report([{ what: `Check+Diff per resource (${exportName})`, ours: ma, peer: mb, peerName: "no-op provider (floor)", unit: "ms", maxRatio: 2 }]);
+    report([
+      {
+        what: `Check+Diff per resource (${exportName})`,
+        ours: ma,
+        peer: mb,
+        peerName: "no-op provider (floor)",
+        unit: "ms",
+        maxRatio: 2,
+      },
+    ]);
   } finally {
     await pc.stop();
     rmSync(dir, { recursive: true, force: true });

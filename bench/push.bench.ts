@@ -29,13 +29,24 @@ const SIZES = (process.env.BENCH_PUSH_SIZES ?? "1,10,30,100,200").split(",").map
 const PEER_SIZES = new Set([1, 10, 30]);
 
 /** One "host": a port of the shared daemon and the file pushed there. */
-interface Target { host: string; port: number; user: string; privateKey: string; hostKey: string; keyFile: string; file: string; manual: string }
+interface Target {
+  host: string;
+  port: number;
+  user: string;
+  privateKey: string;
+  hostKey: string;
+  keyFile: string;
+  file: string;
+  manual: string;
+}
 
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const c = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
-    c.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+    c.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
     c.on("error", reject);
     c.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited ${code}: ${err}`))));
   });
@@ -47,7 +58,13 @@ async function ours(hosts: Target[], content: Buffer): Promise<void> {
   const worker = async () => {
     while (next < hosts.length) {
       const h = hosts[next++]!;
-      const s = await pool.session({ host: h.host, port: h.port, user: h.user, privateKey: h.privateKey, hostKey: h.hostKey });
+      const s = await pool.session({
+        host: h.host,
+        port: h.port,
+        user: h.user,
+        privateKey: h.privateKey,
+        hostKey: h.hostKey,
+      });
       await s.writeFileAtomic(h.file, content, { mode: 0o600 });
     }
   };
@@ -60,7 +77,18 @@ async function ours(hosts: Target[], content: Buffer): Promise<void> {
 
 async function manual(hosts: Target[], file: string, knownHosts: string): Promise<void> {
   for (const h of hosts) {
-    const common = ["-i", h.keyFile, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "LogLevel=ERROR"];
+    const common = [
+      "-i",
+      h.keyFile,
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${knownHosts}`,
+      "-o",
+      "LogLevel=ERROR",
+    ];
     await run("scp", ["-q", "-P", String(h.port), ...common, file, `${h.user}@${h.host}:${h.manual}.tmp`]);
     await run("ssh", ["-p", String(h.port), ...common, `${h.user}@${h.host}`, `mv -f ${h.manual}.tmp ${h.manual}`]);
   }
@@ -68,19 +96,34 @@ async function manual(hosts: Target[], file: string, knownHosts: string): Promis
 
 async function main(): Promise<void> {
   const max = Math.max(...SIZES);
-  const started = await Promise.allSettled(Array.from({ length: Math.ceil(max / MAX_PORTS_PER_SSHD) }, () => startSshd({ ports: MAX_PORTS_PER_SSHD, maxStartups: 64 })));
+  const started = await Promise.allSettled(
+    Array.from({ length: Math.ceil(max / MAX_PORTS_PER_SSHD) }, () =>
+      startSshd({ ports: MAX_PORTS_PER_SSHD, maxStartups: 64 }),
+    ),
+  );
   const daemons = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const dir = mkdtempSync(join(tmpdir(), "kf-bench-push-"));
   const judged: Comparison[] = [];
   try {
     const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
-    const hosts: Target[] = daemons.flatMap((d: SshdHost) => d.ports.map((port) => ({
-      host: d.host, port, user: d.user, privateKey: d.clientKeyPem, hostKey: d.hostKeyLine, keyFile: d.clientKeyFile,
-      file: join(d.dataDir, `app-${port}.env`), manual: join(d.dataDir, `manual-${port}.env`),
-    })));
+    const hosts: Target[] = daemons.flatMap((d: SshdHost) =>
+      d.ports.map((port) => ({
+        host: d.host,
+        port,
+        user: d.user,
+        privateKey: d.clientKeyPem,
+        hostKey: d.hostKeyLine,
+        keyFile: d.clientKeyFile,
+        file: join(d.dataDir, `app-${port}.env`),
+        manual: join(d.dataDir, `manual-${port}.env`),
+      })),
+    );
     if (hosts.length < max) throw new Error(`the daemons listen on ${hosts.length} ports, ${max} needed`);
-    const env = renderEnv(Array.from({ length: 20 }, (_, i) => [`KEY_${i}`, `bench-value-${i}-${"v".repeat(40)}`] as [string, string]), "dotenv");
+    const env = renderEnv(
+      Array.from({ length: 20 }, (_, i) => [`KEY_${i}`, `bench-value-${i}-${"v".repeat(40)}`] as [string, string]),
+      "dotenv",
+    );
     const content = Buffer.from(env);
     const file = join(dir, "app.env");
     writeFileSync(file, content, { mode: 0o600 });
@@ -88,7 +131,9 @@ async function main(): Promise<void> {
     writeFileSync(knownHosts, hosts.map((h) => `[${h.host}]:${h.port} ${h.hostKey}\n`).join(""));
     const idleRss = process.memoryUsage().rss;
     let peakRss = 0;
-    process.stdout.write(`push one ${content.length}-byte env file; concurrency limit ${DEFAULT_HOST_CONCURRENCY}; ${RUNS} alternating rounds; medians\n`);
+    process.stdout.write(
+      `push one ${content.length}-byte env file; concurrency limit ${DEFAULT_HOST_CONCURRENCY}; ${RUNS} alternating rounds; medians\n`,
+    );
     process.stdout.write(`hosts | keyfleet ms (hosts/s) | scp+ssh mv loop ms (hosts/s) | speed-up\n`);
     const perHost = new Map<number, number>();
     for (const n of SIZES) {
@@ -96,7 +141,12 @@ async function main(): Promise<void> {
       const a: number[] = [];
       const b: number[] = [];
       for (let r = 0; r < RUNS; r++) {
-        const sampler = n === max ? setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 20) : undefined;
+        const sampler =
+          n === max
+            ? setInterval(() => {
+                peakRss = Math.max(peakRss, process.memoryUsage().rss);
+              }, 20)
+            : undefined;
         let t0 = performance.now();
         try {
           await ours(sel, content);
@@ -111,22 +161,51 @@ async function main(): Promise<void> {
       }
       for (const h of sel) {
         if (!readFileSync(h.file).equals(content)) throw new Error(`content check failed on port ${h.port}`);
-        if (PEER_SIZES.has(n) && !readFileSync(h.manual).equals(content)) throw new Error(`manual content check failed on port ${h.port}`);
+        if (PEER_SIZES.has(n) && !readFileSync(h.manual).equals(content))
+          throw new Error(`manual content check failed on port ${h.port}`);
       }
       const ma = median(a);
       const mb = b.length ? median(b) : Number.NaN;
       perHost.set(n, ma / n);
-      const peerCol = b.length ? `${mb.toFixed(0).padStart(10)} (${(n / (mb / 1000)).toFixed(1)})` : "(not run)".padStart(10);
-      process.stdout.write(`${String(n).padStart(5)} | ${ma.toFixed(0).padStart(8)} (${(n / (ma / 1000)).toFixed(1)}) | ${peerCol} | ${b.length ? `${(mb / ma).toFixed(1)}x` : "-"}\n`);
-      if (b.length) judged.push({ what: `push to ${n} host${n > 1 ? "s" : ""}`, ours: ma, peer: mb, peerName: "scp + ssh mv loop", unit: "ms", maxRatio: n >= 30 ? 1 / 8 : 1 });
+      const peerCol = b.length
+        ? `${mb.toFixed(0).padStart(10)} (${(n / (mb / 1000)).toFixed(1)})`
+        : "(not run)".padStart(10);
+      process.stdout.write(
+        `${String(n).padStart(5)} | ${ma.toFixed(0).padStart(8)} (${(n / (ma / 1000)).toFixed(1)}) | ${peerCol} | ${b.length ? `${(mb / ma).toFixed(1)}x` : "-"}\n`,
+      );
+      if (b.length)
+        judged.push({
+          what: `push to ${n} host${n > 1 ? "s" : ""}`,
+          ours: ma,
+          peer: mb,
+          peerName: "scp + ssh mv loop",
+          unit: "ms",
+          maxRatio: n >= 30 ? 1 / 8 : 1,
+        });
     }
     // past the concurrency limit, hosts/second stays flat: time per host no worse than the best below
     const best = Math.min(...SIZES.filter((n) => n <= 30).map((n) => perHost.get(n)!));
     for (const n of SIZES.filter((x) => x > 30)) {
-      judged.push({ what: `ms per host at ${n} hosts`, ours: perHost.get(n)!, peer: best, peerName: "best ms per host at ≤ 30 hosts", unit: "ms", maxRatio: 1.25 });
+      judged.push({
+        what: `ms per host at ${n} hosts`,
+        ours: perHost.get(n)!,
+        peer: best,
+        peerName: "best ms per host at ≤ 30 hosts",
+        unit: "ms",
+        maxRatio: 1.25,
+      });
     }
-    process.stdout.write(`deployer RSS: idle ${(idleRss / 2 ** 20).toFixed(0)} MiB, peak while pushing to ${max} hosts ${(peakRss / 2 ** 20).toFixed(0)} MiB\n\n`);
-    judged.push({ what: `deployer peak RSS at ${max} hosts`, ours: peakRss / 2 ** 20, peer: idleRss / 2 ** 20, peerName: "idle deployer", unit: "MiB", maxRatio: 3 });
+    process.stdout.write(
+      `deployer RSS: idle ${(idleRss / 2 ** 20).toFixed(0)} MiB, peak while pushing to ${max} hosts ${(peakRss / 2 ** 20).toFixed(0)} MiB\n\n`,
+    );
+    judged.push({
+      what: `deployer peak RSS at ${max} hosts`,
+      ours: peakRss / 2 ** 20,
+      peer: idleRss / 2 ** 20,
+      peerName: "idle deployer",
+      unit: "MiB",
+      maxRatio: 3,
+    });
     report(judged);
   } catch (e) {
     process.stderr.write(`push bench failed: ${(e as Error).stack}\n`);
@@ -138,4 +217,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => { process.stderr.write(`${(e as Error).stack}\n`); process.exit(1); });
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack}\n`);
+  process.exit(1);
+});

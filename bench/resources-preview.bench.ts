@@ -77,7 +77,16 @@ async function main(): Promise<void> {
     process.stdout.write(`  keyfleet SecretFile : ${o.toFixed(3)} ms/resource\n`);
     process.stdout.write(`  no-op dynamic (floor): ${f.toFixed(3)} ms/resource\n`);
     process.stdout.write(`  overhead ${(o - f).toFixed(3)} ms/resource\n`);
-    report([{ what: "SecretFile Check+Diff per resource", ours: o, peer: f, peerName: "no-op provider (floor)", unit: "ms", maxRatio: MAX_OVER_FLOOR }]);
+    report([
+      {
+        what: "SecretFile Check+Diff per resource",
+        ours: o,
+        peer: f,
+        peerName: "no-op provider (floor)",
+        unit: "ms",
+        maxRatio: MAX_OVER_FLOOR,
+      },
+    ]);
   } finally {
     await client.stop();
     rmSync(dir, { recursive: true, force: true });

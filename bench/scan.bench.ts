@@ -63,12 +63,20 @@ async function main(): Promise<void> {
     mkdirSync(join(tree, "secrets"), { recursive: true });
     writeFileSync(join(tree, ".sops.yaml"), `creation_rules:\n  - path_regex: ^secrets/\n    age: ${key.recipient}\n`);
     const plain = values.map((v, i) => `key_${i}: ${JSON.stringify(v)}`).join("\n") + "\n";
-    writeFileSync(join(tree, "secrets/values.yaml"), await encrypt(plain, { format: "yaml", recipients: [parseRecipient(key.recipient)] }));
+    writeFileSync(
+      join(tree, "secrets/values.yaml"),
+      await encrypt(plain, { format: "yaml", recipients: [parseRecipient(key.recipient)] }),
+    );
     // the tree: code-like lines (words, identifiers, base64-ish blobs), 10 leaks planted
-    const words = "const let function return value config host port user data import export from the and of to in if else for while async await string number".split(" ");
+    const words =
+      "const let function return value config host port user data import export from the and of to in if else for while async await string number".split(
+        " ",
+      );
     const pool = Array.from({ length: 4000 }, () => {
       const n = 3 + Math.floor(rand() * 10);
-      const parts = Array.from({ length: n }, () => (rand() < 0.15 ? word(8 + Math.floor(rand() * 30)) : words[Math.floor(rand() * words.length)]));
+      const parts = Array.from({ length: n }, () =>
+        rand() < 0.15 ? word(8 + Math.floor(rand() * 30)) : words[Math.floor(rand() * words.length)],
+      );
       return "  ".repeat(Math.floor(rand() * 4)) + parts.join(" ") + (rand() < 0.3 ? ";" : "");
     });
     const per = Math.floor(BYTES / FILES);
@@ -90,8 +98,13 @@ async function main(): Promise<void> {
       writeFileSync(join(sub, `f${f}.ts`), text);
     }
     const patterns = join(dir, "patterns.txt");
-    writeFileSync(patterns, values.flatMap((v) => encodedForms(v).map((f) => Buffer.from(f.bytes).toString("latin1"))).join("\n") + "\n");
-    process.stdout.write(`fixture: ${FILES} files, ${(total / 1e6).toFixed(0)} MB, ${VALUES} values in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    writeFileSync(
+      patterns,
+      values.flatMap((v) => encodedForms(v).map((f) => Buffer.from(f.bytes).toString("latin1"))).join("\n") + "\n",
+    );
+    process.stdout.write(
+      `fixture: ${FILES} files, ${(total / 1e6).toFixed(0)} MB, ${VALUES} values in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
 
     const cli = join(__dirname, "../cli/main.js");
     const ours: number[] = [];
@@ -103,14 +116,24 @@ async function main(): Promise<void> {
     for (let r = 0; r < RUNS; r++) {
       let c = childCpu() ?? 0;
       let t = performance.now();
-      const a = spawnSync(process.execPath, [cli, "scan", tree], { cwd: tree, env: { PATH: process.env.PATH, HOME: dir, SOPS_AGE_KEY_FILE: keyFile }, maxBuffer: 64 * 1024 * 1024 });
+      const a = spawnSync(process.execPath, [cli, "scan", tree], {
+        cwd: tree,
+        env: { PATH: process.env.PATH, HOME: dir, SOPS_AGE_KEY_FILE: keyFile },
+        maxBuffer: 64 * 1024 * 1024,
+      });
       ours.push(performance.now() - t);
       oursCpu.push((childCpu() ?? 0) - c);
       if (a.status !== 1) throw new Error(`keyfleet scan exited ${a.status}: ${a.stderr.toString().slice(0, 500)}`);
-      oursHits = a.stdout.toString().split("\n").filter((l) => l.includes("the value of")).length;
+      oursHits = a.stdout
+        .toString()
+        .split("\n")
+        .filter((l) => l.includes("the value of")).length;
       c = childCpu() ?? 0;
       t = performance.now();
-      const g = spawnSync("grep", ["-r", "-F", "-n", "-f", patterns, tree], { maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH, LC_ALL: "C" } });
+      const g = spawnSync("grep", ["-r", "-F", "-n", "-f", patterns, tree], {
+        maxBuffer: 64 * 1024 * 1024,
+        env: { PATH: process.env.PATH, LC_ALL: "C" },
+      });
       peer.push(performance.now() - t);
       peerCpu.push((childCpu() ?? 0) - c);
       if (g.status !== 0) throw new Error(`grep exited ${g.status}`);
@@ -118,10 +141,18 @@ async function main(): Promise<void> {
     }
     const o = median(ours);
     const p = median(peer);
-    process.stdout.write(`keyfleet scan (end to end, ${oursHits} hits): median ${(o / 1000).toFixed(2)} s of ${ours.map((x) => (x / 1000).toFixed(2)).join(", ")}\n`);
-    process.stdout.write(`grep -r -F -n -f (${peerHits} lines):       median ${(p / 1000).toFixed(2)} s of ${peer.map((x) => (x / 1000).toFixed(2)).join(", ")}\n`);
-    process.stdout.write(`ratio keyfleet/grep: ${(o / p).toFixed(2)} wall, ${(median(oursCpu) / median(peerCpu)).toFixed(2)} cpu (cpu s: keyfleet ${median(oursCpu).toFixed(2)}, grep ${median(peerCpu).toFixed(2)})\n`);
-    process.stdout.write(`target < ${TARGET_MS / 1000} s wall: ${o < TARGET_MS ? "PASS" : "MISS"} (${(o / 1000).toFixed(2)} s; a loaded machine inflates wall time, cpu time is the steadier figure)\n`);
+    process.stdout.write(
+      `keyfleet scan (end to end, ${oursHits} hits): median ${(o / 1000).toFixed(2)} s of ${ours.map((x) => (x / 1000).toFixed(2)).join(", ")}\n`,
+    );
+    process.stdout.write(
+      `grep -r -F -n -f (${peerHits} lines):       median ${(p / 1000).toFixed(2)} s of ${peer.map((x) => (x / 1000).toFixed(2)).join(", ")}\n`,
+    );
+    process.stdout.write(
+      `ratio keyfleet/grep: ${(o / p).toFixed(2)} wall, ${(median(oursCpu) / median(peerCpu)).toFixed(2)} cpu (cpu s: keyfleet ${median(oursCpu).toFixed(2)}, grep ${median(peerCpu).toFixed(2)})\n`,
+    );
+    process.stdout.write(
+      `target < ${TARGET_MS / 1000} s wall: ${o < TARGET_MS ? "PASS" : "MISS"} (${(o / 1000).toFixed(2)} s; a loaded machine inflates wall time, cpu time is the steadier figure)\n`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

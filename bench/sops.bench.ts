@@ -48,9 +48,12 @@ async function main(): Promise<void> {
       writeFileSync(p, await encrypt(plain, { format: "yaml", recipients }));
       paths.push(p);
     }
-    process.stdout.write(`fixture: ${FILES} yaml files × ${KEYS} keys × ${RECIPIENTS} recipients in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `fixture: ${FILES} yaml files × ${KEYS} keys × ${RECIPIENTS} recipients in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
     const originals = paths.map((p) => readFileSync(p, "utf8"));
-    let peer: { decryptSops: (input: string, o: { fileType: string; secretKey: string }) => Promise<unknown> } | undefined;
+    let peer:
+      { decryptSops: (input: string, o: { fileType: string; secretKey: string }) => Promise<unknown> } | undefined;
     let oursRssMb = 0;
 
     const add: number[] = [];
@@ -70,14 +73,20 @@ async function main(): Promise<void> {
       t = performance.now();
       const res = await updateRecipientsMany(paths, { format: "yaml", identities: ids, recipients: all });
       add.push(performance.now() - t);
-      if (res.some((r) => r.added.length !== 1 || r.rotated || !r.written)) throw new Error("bench: unexpected updateRecipientsMany result");
+      if (res.some((r) => r.added.length !== 1 || r.rotated || !r.written))
+        throw new Error("bench: unexpected updateRecipientsMany result");
       const last = paths[FILES - 1] as string;
-      const byNewcomer = await decrypt(readFileSync(last, "utf8"), { format: "yaml", identities: parseIdentities(nk.identity, "newcomer"), file: last });
+      const byNewcomer = await decrypt(readFileSync(last, "utf8"), {
+        format: "yaml",
+        identities: parseIdentities(nk.identity, "newcomer"),
+        file: last,
+      });
       if (byNewcomer.leaves.length !== KEYS) throw new Error("bench: the added recipient cannot decrypt");
 
       t = performance.now();
       let leaves = 0;
-      for (const p of paths) leaves += (await decrypt(readFileSync(p, "utf8"), { format: "yaml", identities: ids, file: p })).leaves.length;
+      for (const p of paths)
+        leaves += (await decrypt(readFileSync(p, "utf8"), { format: "yaml", identities: ids, file: p })).leaves.length;
       dec.push(performance.now() - t);
       if (leaves !== FILES * KEYS) throw new Error("bench: wrong leaf count");
 
@@ -87,7 +96,8 @@ async function main(): Promise<void> {
         peer = require("sops-age") as NonNullable<typeof peer>;
       }
       t = performance.now();
-      for (let i = 0; i < PEER_SUBSET; i++) await peer.decryptSops(readFileSync(paths[i] as string, "utf8"), { fileType: "yaml", secretKey: key0 });
+      for (let i = 0; i < PEER_SUBSET; i++)
+        await peer.decryptSops(readFileSync(paths[i] as string, "utf8"), { fileType: "yaml", secretKey: key0 });
       peerDec.push(((performance.now() - t) * FILES) / PEER_SUBSET);
 
       const dk = Buffer.alloc(32, run);
@@ -103,15 +113,44 @@ async function main(): Promise<void> {
     const c = median(compute);
     const d = median(dec);
     report([
-      { what: `(a) add 1 recipient × ${FILES}`, ours: a / 1000, peer: median(cli) / 1000, peerName: "age CLI loop¹", unit: "s", maxRatio: 1 },
-      { what: `(b) decrypt × ${FILES}`, ours: d / 1000, peer: median(peerDec) / 1000, peerName: "sops-age²", unit: "s", maxRatio: 1 },
-      { what: "(c) peak RSS growth", ours: growthMb, peer: filesMb, peerName: "the files' bytes (floor)", unit: "MB", maxRatio: RSS_OVER_FILES },
+      {
+        what: `(a) add 1 recipient × ${FILES}`,
+        ours: a / 1000,
+        peer: median(cli) / 1000,
+        peerName: "age CLI loop¹",
+        unit: "s",
+        maxRatio: 1,
+      },
+      {
+        what: `(b) decrypt × ${FILES}`,
+        ours: d / 1000,
+        peer: median(peerDec) / 1000,
+        peerName: "sops-age²",
+        unit: "s",
+        maxRatio: 1,
+      },
+      {
+        what: "(c) peak RSS growth",
+        ours: growthMb,
+        peer: filesMb,
+        peerName: "the files' bytes (floor)",
+        unit: "MB",
+        maxRatio: RSS_OVER_FILES,
+      },
     ]);
-    process.stdout.write(`¹ one \`age -a -r NEW\` process per file wrapping the data key, measured on ${PEER_SUBSET} files and scaled ×${(FILES / PEER_SUBSET).toFixed(0)}\n`);
-    process.stdout.write(`² npm sops-age decryptSops per file, measured on ${PEER_SUBSET} files and scaled ×${(FILES / PEER_SUBSET).toFixed(0)}\n`);
-    process.stdout.write(`(c) peak RSS after run 1 of keyfleet only (fixture, re-key, decrypt): ${rssMb.toFixed(0)} MB, ${(rssBefore / 1024 / 1024).toFixed(0)} MB before the fixture; whole process incl. the peers and 3 runs: ${allRssMb.toFixed(0)} MB\n`);
+    process.stdout.write(
+      `¹ one \`age -a -r NEW\` process per file wrapping the data key, measured on ${PEER_SUBSET} files and scaled ×${(FILES / PEER_SUBSET).toFixed(0)}\n`,
+    );
+    process.stdout.write(
+      `² npm sops-age decryptSops per file, measured on ${PEER_SUBSET} files and scaled ×${(FILES / PEER_SUBSET).toFixed(0)}\n`,
+    );
+    process.stdout.write(
+      `(c) peak RSS after run 1 of keyfleet only (fixture, re-key, decrypt): ${rssMb.toFixed(0)} MB, ${(rssBefore / 1024 / 1024).toFixed(0)} MB before the fixture; whole process incl. the peers and 3 runs: ${allRssMb.toFixed(0)} MB\n`,
+    );
     process.stdout.write(`(a) breakdown: re-key in memory ${sec(c)}, batched atomic write + reads ≈ ${sec(a - c)}\n`);
-    process.stdout.write(`runs: add ${add.map(sec).join(", ")}; in-memory ${compute.map(sec).join(", ")}; decrypt ${dec.map(sec).join(", ")}; age CLI ${cli.map(sec).join(", ")}; sops-age ${peerDec.map(sec).join(", ")}\n`);
+    process.stdout.write(
+      `runs: add ${add.map(sec).join(", ")}; in-memory ${compute.map(sec).join(", ")}; decrypt ${dec.map(sec).join(", ")}; age CLI ${cli.map(sec).join(", ")}; sops-age ${peerDec.map(sec).join(", ")}\n`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -29,7 +29,12 @@ function childCpuMs(): number {
 }
 
 /** Wall milliseconds of one process from spawn to exit, and its CPU milliseconds; throws on a non-zero exit. */
-function timed(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv, input?: string): { wall: number; cpu: number } {
+function timed(
+  argv: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  input?: string,
+): { wall: number; cpu: number } {
   const c = childCpuMs();
   const t = process.hrtime.bigint();
   const r = spawnSync(process.execPath, argv, { cwd, env, input, encoding: "utf8", timeout: 30_000 });
@@ -45,7 +50,11 @@ function run(): void {
     timed([CLI, "keygen", "-o", "key.txt"], dir, env);
     const recipient = /age1[0-9a-z]+/.exec(readFileSync(join(dir, "key.txt"), "utf8"))?.[0] ?? "";
     writeFileSync(join(dir, "plain.yaml"), "db:\n  user: app\n  password: correct-horse\nport: 5432\n");
-    const enc = spawnSync(process.execPath, [CLI, "encrypt", "--age", recipient, "plain.yaml"], { cwd: dir, env, encoding: "utf8" });
+    const enc = spawnSync(process.execPath, [CLI, "encrypt", "--age", recipient, "plain.yaml"], {
+      cwd: dir,
+      env,
+      encoding: "utf8",
+    });
     if (enc.status !== 0) throw new Error(`encrypt failed: ${enc.stderr}`);
     writeFileSync(join(dir, "s.yaml"), enc.stdout);
     const cases: { name: string; argv: string[]; input?: string }[] = [
@@ -68,11 +77,22 @@ function run(): void {
     const floorCpu = (cpu.get("node -e 0") ?? 0) / RUNS;
     for (const c of cases) {
       const mean = (cpu.get(c.name) ?? 0) / RUNS;
-      process.stdout.write(`cpu per process (mean, not judged): ${c.name.padEnd(17)} ${mean.toFixed(1)} ms (${(mean / floorCpu).toFixed(2)}× node -e 0)\n`);
+      process.stdout.write(
+        `cpu per process (mean, not judged): ${c.name.padEnd(17)} ${mean.toFixed(1)} ms (${(mean / floorCpu).toFixed(2)}× node -e 0)\n`,
+      );
     }
     process.stdout.write(`start-up of a small YAML file, whole processes, medians of ${RUNS} interleaved runs\n`);
     report(
-      cases.slice(1).map((c) => ({ what: c.name, ours: median(times.get(c.name) ?? []), peer: floor, peerName: "node -e 0 (floor)", unit: "ms", maxRatio: 1.5 })),
+      cases
+        .slice(1)
+        .map((c) => ({
+          what: c.name,
+          ours: median(times.get(c.name) ?? []),
+          peer: floor,
+          peerName: "node -e 0 (floor)",
+          unit: "ms",
+          maxRatio: 1.5,
+        })),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

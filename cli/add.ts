@@ -44,24 +44,41 @@ export const addVerb = sopsVerb(
     const exists = existsSync(file);
     const text = exists ? readInputText(file) : undefined;
     if (text !== undefined && listKeys(text, format, file).some((k) => keyName(k.path) === keyName(path))) {
-      throw new KeyfleetError("KEY_EXISTS", `${name} is already in ${file}`, { file, hint: `change its value with keyfleet set ${file} ${name}` });
+      throw new KeyfleetError("KEY_EXISTS", `${name} is already in ${file}`, {
+        file,
+        hint: `change its value with keyfleet set ${file} ${name}`,
+      });
     }
     // recipients (new file) or identities (existing file) first: no prompt for a value that cannot be stored
     const rule = text === undefined ? ruleRecipients(file) : undefined;
     const ids = text === undefined ? undefined : await loadIdentities(io);
-    if (text !== undefined && ids !== undefined) await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, report: ids.report }));
+    if (text !== undefined && ids !== undefined)
+      await explainingIdentities(file, ids, () =>
+        decrypt(text, { format, identities: ids.identities, file, report: ids.report }),
+      );
     const value = await readSecretValue(io, name);
-    if (value === "") throw new KeyfleetError("EMPTY_VALUE", `the value for ${name} is empty; nothing was written`, { file, hint: "type or pipe the value; an empty secret is almost always a mistake" });
+    if (value === "")
+      throw new KeyfleetError("EMPTY_VALUE", `the value for ${name} is empty; nothing was written`, {
+        file,
+        hint: "type or pipe the value; an empty secret is almost always a mistake",
+      });
     let out: string;
     if (text === undefined) {
       const r = rule as ReturnType<typeof ruleRecipients>;
       out = await encryptNewFile(file, format, { [name]: value }, r.recipients, r.lookup.rule.rules);
     } else {
       const l = ids as Awaited<ReturnType<typeof loadIdentities>>;
-      out = await explainingIdentities(file, l, () => setValues(text, { format, identities: l.identities, changes: [{ path, value }], file }));
+      out = await explainingIdentities(file, l, () =>
+        setValues(text, { format, identities: l.identities, changes: [{ path, value }], file }),
+      );
     }
     writeOutput(file, out, existingMode(file) ?? 0o644);
-    recordChange({ file, operation: exists ? "set-values" : "create", keysChanged: [keyName(path)], ...(exists ? {} : { added: (rule?.recipients ?? []).map((r) => r.toString()) }) });
+    recordChange({
+      file,
+      operation: exists ? "set-values" : "create",
+      keysChanged: [keyName(path)],
+      ...(exists ? {} : { added: (rule?.recipients ?? []).map((r) => r.toString()) }),
+    });
     io.stderr(`${file}: ${exists ? "added" : "created with"} ${name}\n`);
     return 0;
   },
@@ -75,15 +92,26 @@ export const addVerb = sopsVerb(
 function addTarget(args: ParsedArgs): { name: string; file: string; format: ReturnType<typeof resolveFormat> } {
   if (args.positionals.length === 0) throw new UsageError("add", "missing NAME");
   // a value typed as an argument is refused without being repeated
-  if (args.positionals.length > 1) throw new UsageError("add", "add takes only NAME: the value comes from stdin or a hidden prompt, never from the command line (the extra argument was not used; clear it from your shell history)");
+  if (args.positionals.length > 1)
+    throw new UsageError(
+      "add",
+      "add takes only NAME: the value comes from stdin or a hidden prompt, never from the command line (the extra argument was not used; clear it from your shell history)",
+    );
   const name = args.positionals[0] as string;
   const perSecret = args.flags["per-secret"] === true;
-  if (perSecret && strFlag(args.flags.file) !== undefined) throw new UsageError("add", "give --file or --per-secret, not both");
+  if (perSecret && strFlag(args.flags.file) !== undefined)
+    throw new UsageError("add", "give --file or --per-secret, not both");
   const file = perSecret ? `secrets/${name}.env` : (strFlag(args.flags.file) ?? "secrets/app.yaml");
   const format = resolveFormat("add", undefined, file);
   if (!(format === "dotenv" ? ENV_NAME : KEY).test(name)) {
-    throw new UsageError("add", format === "dotenv" ? `NAME must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*) in ${file}` : `NAME must be a key name (letters, digits, _ . -) in ${file}`);
+    throw new UsageError(
+      "add",
+      format === "dotenv"
+        ? `NAME must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*) in ${file}`
+        : `NAME must be a key name (letters, digits, _ . -) in ${file}`,
+    );
   }
-  if (format === "binary") throw new UsageError("add", `${file} is a binary file; use a yaml, json, dotenv or ini file`);
+  if (format === "binary")
+    throw new UsageError("add", `${file} is a binary file; use a yaml, json, dotenv or ini file`);
   return { name, file, format };
 }

@@ -83,7 +83,10 @@ export function parseArgs(argv: readonly string[], spec: VerbSpec): ParsedArgs {
     const f = name === undefined ? undefined : spec.flags[name];
     if (name === undefined || !f) {
       const hint = sopsFlagHint(a);
-      throw new UsageError(spec.name, `unknown flag ${a.split("=")[0]}${hint ? `; sops has it, with keyfleet use ${hint}` : ""}`);
+      throw new UsageError(
+        spec.name,
+        `unknown flag ${a.split("=")[0]}${hint ? `; sops has it, with keyfleet use ${hint}` : ""}`,
+      );
     }
     if (f.type === "boolean") {
       if (eq >= 0) {

@@ -5,7 +5,13 @@
  */
 import { relative, resolve } from "node:path";
 import { resolveActor } from "../provider/access/actor";
-import { appendAudit, auditEntry, DEFAULT_AUDIT_LOG, type AuditOperation, type PendingDigests } from "../provider/access/audit-log";
+import {
+  appendAudit,
+  auditEntry,
+  DEFAULT_AUDIT_LOG,
+  type AuditOperation,
+  type PendingDigests,
+} from "../provider/access/audit-log";
 import { computeExposure, exposureMessage, type ListedKey } from "../provider/access/exposure";
 import { canonicalRecipientText, deriveRecipientName, fingerprinted } from "../provider/access/names";
 import { loadNames, projectDir } from "./recipient-names";
@@ -47,10 +53,12 @@ export function auditPath(file: string): string {
 export function recordChange(c: CliChange): string {
   const dir = projectDir(c.file);
   const names = loadNames(dir);
-  const named = (r: string) => fingerprinted({ name: names.get(canonicalRecipientText(r)) ?? deriveRecipientName(r), recipient: r });
+  const named = (r: string) =>
+    fingerprinted({ name: names.get(canonicalRecipientText(r)) ?? deriveRecipientName(r), recipient: r });
   const removed = (c.removed ?? []).map(named);
   const exposure = computeExposure(removed, c.keysBefore ?? []);
-  if (c.exposedKeys?.length) exposure.push({ recipient: c.exposedBy ?? "marked by hand", fingerprint: "", keys: [...c.exposedKeys] });
+  if (c.exposedKeys?.length)
+    exposure.push({ recipient: c.exposedBy ?? "marked by hand", fingerprint: "", keys: [...c.exposedKeys] });
   const rel = auditPath(c.file);
   appendAudit(
     DEFAULT_AUDIT_LOG,

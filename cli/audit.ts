@@ -8,7 +8,16 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { canonicalRecipientText, shortRecipient } from "../provider/access/names";
 import { discoverIdentities, type AgeIdentity } from "../provider/age";
-import { describeMismatch, formatFromPath, labelMismatches, listKeys, loadEncrypted, MAX_SOPS_FILE_BYTES, readMetadata, type SopsFormat } from "../provider/sops";
+import {
+  describeMismatch,
+  formatFromPath,
+  labelMismatches,
+  listKeys,
+  loadEncrypted,
+  MAX_SOPS_FILE_BYTES,
+  readMetadata,
+  type SopsFormat,
+} from "../provider/sops";
 import { isKeyfleetError, KeyfleetError } from "../provider/errors";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { exitCodeFor, sopsVerb } from "./exit-codes";
@@ -54,7 +63,13 @@ export interface AuditProblem {
  * fails for another reason than missing metadata (invalid yaml, an alias bomb, nesting too deep) is
  * passed to `problem`, so audit reports it instead of skipping it silently.
  */
-export function auditFile(path: string, shown: string, names: Map<string, string>, problem?: (p: AuditProblem) => void, identities: readonly AgeIdentity[] = []): AuditedFile | undefined {
+export function auditFile(
+  path: string,
+  shown: string,
+  names: Map<string, string>,
+  problem?: (p: AuditProblem) => void,
+  identities: readonly AgeIdentity[] = [],
+): AuditedFile | undefined {
   let text: string;
   try {
     if (statSync(path).size > MAX_FILE_BYTES) return undefined;
@@ -66,9 +81,14 @@ export function auditFile(path: string, shown: string, names: Map<string, string
   const format = formatFromPath(path);
   try {
     const meta = readMetadata(text, format, shown);
-    const named = (r: string) => ({ recipient: canonicalRecipientText(r), name: names.get(canonicalRecipientText(r)) ?? null });
+    const named = (r: string) => ({
+      recipient: canonicalRecipientText(r),
+      name: names.get(canonicalRecipientText(r)) ?? null,
+    });
     const keys = listKeys(text, format, shown).map((k) => ({ name: k.path.join("."), encrypted: k.encrypted }));
-    const labelWarnings = identities.length ? labelMismatches(loadEncrypted(text, format, shown).meta.age, identities).map((m) => describeMismatch(shown, m)) : [];
+    const labelWarnings = identities.length
+      ? labelMismatches(loadEncrypted(text, format, shown).meta.age, identities).map((m) => describeMismatch(shown, m))
+      : [];
     return {
       ...(labelWarnings.length ? { labelWarnings } : {}),
       file: shown,
@@ -78,10 +98,23 @@ export function auditFile(path: string, shown: string, names: Map<string, string
       keyGroups: meta.keyGroups,
       recipients: meta.recipients.map(named),
       keys,
-      ...(meta.groupRecipients ? { groups: { threshold: meta.shamirThreshold ?? meta.groupRecipients.length, recipients: meta.groupRecipients.map((g) => g.map(named)) } } : {}),
+      ...(meta.groupRecipients
+        ? {
+            groups: {
+              threshold: meta.shamirThreshold ?? meta.groupRecipients.length,
+              recipients: meta.groupRecipients.map((g) => g.map(named)),
+            },
+          }
+        : {}),
     };
   } catch (e) {
-    if (problem && isKeyfleetError(e) && !/sops metadata not found/.test(e.message) && (SOPS_MARKER.test(text) || /excessive aliasing|levels deep/.test(e.message))) problem({ file: shown, error: e });
+    if (
+      problem &&
+      isKeyfleetError(e) &&
+      !/sops metadata not found/.test(e.message) &&
+      (SOPS_MARKER.test(text) || /excessive aliasing|levels deep/.test(e.message))
+    )
+      problem({ file: shown, error: e });
     return undefined;
   }
 }
@@ -111,7 +144,11 @@ export function walkFiles(dir: string): string[] {
 }
 
 /** Audits every sops file under `dir`; paths are shown relative to `dir`. */
-export function auditDir(dir: string, problems: AuditProblem[] = [], identities: readonly AgeIdentity[] = []): AuditedFile[] {
+export function auditDir(
+  dir: string,
+  problems: AuditProblem[] = [],
+  identities: readonly AgeIdentity[] = [],
+): AuditedFile[] {
   const names = loadNames(projectDir(dir));
   const out: AuditedFile[] = [];
   for (const p of walkFiles(dir)) {
@@ -131,12 +168,19 @@ export function formatAudit(files: readonly AuditedFile[]): string {
   const lines: string[] = [];
   const byRecipient = new Map<string, { label: string; files: string[] }>();
   for (const f of files) {
-    lines.push(`${f.file} (${f.format}, sops ${f.version || "?"}, last modified ${f.lastmodified || "?"}${f.keyGroups > 1 ? `, ${f.keyGroups} key groups` : ""})`);
+    lines.push(
+      `${f.file} (${f.format}, sops ${f.version || "?"}, last modified ${f.lastmodified || "?"}${f.keyGroups > 1 ? `, ${f.keyGroups} key groups` : ""})`,
+    );
     if (f.groups) {
       // Shamir: nobody decrypts alone; keyfleet cannot decrypt these files at all
-      lines.push(`  key groups: ${f.groups.threshold} of ${f.groups.recipients.length} groups needed to decrypt (Shamir; use the sops binary)`);
-      f.groups.recipients.forEach((g, i) => lines.push(`    group ${i + 1}: ${g.length ? g.map(who).join(", ") : "no age entries"}`));
-    } else lines.push(`  recipients: ${f.recipients.length ? f.recipients.map(who).join(", ") : "none (no age entries)"}`);
+      lines.push(
+        `  key groups: ${f.groups.threshold} of ${f.groups.recipients.length} groups needed to decrypt (Shamir; use the sops binary)`,
+      );
+      f.groups.recipients.forEach((g, i) =>
+        lines.push(`    group ${i + 1}: ${g.length ? g.map(who).join(", ") : "no age entries"}`),
+      );
+    } else
+      lines.push(`  recipients: ${f.recipients.length ? f.recipients.map(who).join(", ") : "none (no age entries)"}`);
     const enc = f.keys.filter((k) => k.encrypted).map((k) => k.name);
     const clear = f.keys.filter((k) => !k.encrypted).map((k) => k.name);
     for (const w of f.labelWarnings ?? []) lines.push(`  ${w}`);
@@ -149,7 +193,8 @@ export function formatAudit(files: readonly AuditedFile[]): string {
     }
   }
   lines.push("", "who can decrypt what:");
-  for (const { label, files: fs } of [...byRecipient.values()].sort((a, b) => (a.label < b.label ? -1 : 1))) lines.push(`  ${label}: ${fs.join(", ")}`);
+  for (const { label, files: fs } of [...byRecipient.values()].sort((a, b) => (a.label < b.label ? -1 : 1)))
+    lines.push(`  ${label}: ${fs.join(", ")}`);
   return lines.join("\n") + "\n";
 }
 
@@ -167,25 +212,35 @@ export const auditVerb = sopsVerb(
     flags: { json: { type: "boolean", description: "machine-readable output: a JSON list of files" } },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
-    if (args.positionals.length > 1) throw new UsageError("audit", `unexpected argument ${JSON.stringify(args.positionals[1])}`);
+    if (args.positionals.length > 1)
+      throw new UsageError("audit", `unexpected argument ${JSON.stringify(args.positionals[1])}`);
     const dir = args.positionals[0] ?? ".";
     let isDir = false;
     try {
       isDir = statSync(dir).isDirectory();
     } catch (e) {
-      throw new KeyfleetError("IO_READ", `cannot read ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : (e as Error).message}`, { file: dir, hint: "pass a directory" });
+      throw new KeyfleetError(
+        "IO_READ",
+        `cannot read ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : (e as Error).message}`,
+        { file: dir, hint: "pass a directory" },
+      );
     }
-    if (!isDir) throw new KeyfleetError("IO_READ", `${dir} is not a directory`, { file: dir, hint: "pass a directory" });
+    if (!isDir)
+      throw new KeyfleetError("IO_READ", `${dir} is not a directory`, { file: dir, hint: "pass a directory" });
     const problems: AuditProblem[] = [];
     // your identities, when any can be found, check the labels (audit itself needs no key)
-    const ids = await discoverIdentities({ env: io.env, ...(io.env.HOME ? { home: io.env.HOME } : {}) }).then((r) => r.identities, () => [] as AgeIdentity[]);
+    const ids = await discoverIdentities({ env: io.env, ...(io.env.HOME ? { home: io.env.HOME } : {}) }).then(
+      (r) => r.identities,
+      () => [] as AgeIdentity[],
+    );
     const files = auditDir(dir, problems, ids);
     io.stdout(args.flags.json === true ? JSON.stringify(files, null, 2) + "\n" : formatAudit(files));
     for (const f of files) for (const w of f.labelWarnings ?? []) io.stderr(`keyfleet: ${w}\n`);
     if (args.flags.json !== true) {
       // from the audit log alone (no value is decrypted here): keyfleet log --pending checks the files
       const pending = computePending(readAudit(DEFAULT_AUDIT_LOG, projectDir(dir)));
-      if (pending.length) io.stdout(["", "pending rotations:", ...pending.map((p) => `  ${formatPending(p)}`)].join("\n") + "\n");
+      if (pending.length)
+        io.stdout(["", "pending rotations:", ...pending.map((p) => `  ${formatPending(p)}`)].join("\n") + "\n");
     }
     // unreadable sops files are reported, never skipped silently: exit with the first one's code
     for (const p of problems) io.stderr(`keyfleet: cannot audit ${p.file}: ${p.error.message}\n`);

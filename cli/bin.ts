@@ -25,7 +25,11 @@ function cachePath(bundle: string): string | undefined {
   const base = process.env["XDG_CACHE_HOME"] || (homedir() ? join(homedir(), ".cache") : "");
   if (!base) return undefined;
   const st = statSync(bundle);
-  return join(base, "keyfleet", `cli-${st.size}-${Math.trunc(st.mtimeMs)}-node${process.version}-${process.arch}.v8cache`);
+  return join(
+    base,
+    "keyfleet",
+    `cli-${st.size}-${Math.trunc(st.mtimeMs)}-node${process.version}-${process.arch}.v8cache`,
+  );
 }
 
 /** Loads the bundle as a CommonJS module of its own, compiled with the code cache when there is one. */
@@ -42,7 +46,14 @@ function loadBundle(bundle: string): typeof Main {
   const mod = new Module(bundle, module);
   mod.filename = bundle;
   mod.paths = module.paths;
-  (script.runInThisContext() as (...a: unknown[]) => void).call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, dirname(bundle));
+  (script.runInThisContext() as (...a: unknown[]) => void).call(
+    mod.exports,
+    mod.exports,
+    Module.createRequire(bundle),
+    mod,
+    bundle,
+    dirname(bundle),
+  );
   if (cache && (!cached || script.cachedDataRejected)) {
     // after the run, so the functions this verb compiled are in the cache too
     process.once("exit", () => {
@@ -52,7 +63,8 @@ function loadBundle(bundle: string): typeof Main {
         writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
         renameSync(tmp, cache);
         // the caches of earlier keyfleet builds are dead weight
-        for (const f of readdirSync(dirname(cache))) if (/^cli-.*\.v8cache$/.test(f) && f !== basename(cache)) rmSync(join(dirname(cache), f), { force: true });
+        for (const f of readdirSync(dirname(cache)))
+          if (/^cli-.*\.v8cache$/.test(f) && f !== basename(cache)) rmSync(join(dirname(cache), f), { force: true });
       } catch {
         // a read-only or missing cache directory only costs speed
       }

@@ -26,12 +26,28 @@ export const decryptVerb = sopsVerb(
       "128 none of your identities can decrypt the file.\n" +
       `example: keyfleet decrypt secrets/app.yaml --extract '["db"]["password"]'`,
     flags: {
-      extract: { type: "string", valueName: "PATH", description: `print only this key, e.g. '["db"]["password"]' or db.password` },
-      "output-type": { type: "string", valueName: "FORMAT", description: "format of the output; default: the input format" },
+      extract: {
+        type: "string",
+        valueName: "PATH",
+        description: `print only this key, e.g. '["db"]["password"]' or db.password`,
+      },
+      "output-type": {
+        type: "string",
+        valueName: "FORMAT",
+        description: "format of the output; default: the input format",
+      },
       "input-type": { type: "string", valueName: "FORMAT", description: "format of FILE; default: from its extension" },
       "ignore-mac": { type: "boolean", description: "do not verify the mac (recovering a damaged file)" },
-      output: { type: "string", valueName: "FILE", description: "write to FILE (mode 0600, atomically) instead of stdout" },
-      "in-place": { type: "boolean", short: "i", description: "replace FILE with its plaintext (mode 0600, atomically), as sops decrypt -i" },
+      output: {
+        type: "string",
+        valueName: "FILE",
+        description: "write to FILE (mode 0600, atomically) instead of stdout",
+      },
+      "in-place": {
+        type: "boolean",
+        short: "i",
+        description: "replace FILE with its plaintext (mode 0600, atomically), as sops decrypt -i",
+      },
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
@@ -43,9 +59,19 @@ export const decryptVerb = sopsVerb(
     const path = extract === undefined ? undefined : parseKeyPath(extract);
     const text = readInputText(file);
     const ids = await loadIdentities(io);
-    const d = await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, ignoreMac: args.flags["ignore-mac"] === true, report: ids.report, stores: storeOptionsOf(file) }));
+    const d = await explainingIdentities(file, ids, () =>
+      decrypt(text, {
+        format,
+        identities: ids.identities,
+        file,
+        ignoreMac: args.flags["ignore-mac"] === true,
+        report: ids.report,
+        stores: storeOptionsOf(file),
+      }),
+    );
     const out = path ? extractOutput(d.tree, path, outputType, file) : d.emit(outputType);
-    if (args.flags["in-place"] === true && strFlag(args.flags.output) !== undefined) throw new UsageError("decrypt", "give -i or --output, not both");
+    if (args.flags["in-place"] === true && strFlag(args.flags.output) !== undefined)
+      throw new UsageError("decrypt", "give -i or --output, not both");
     const dest = args.flags["in-place"] === true ? file : strFlag(args.flags.output);
     if (dest !== undefined) writeOutput(dest, out, 0o600);
     else writeStdout(io, out);

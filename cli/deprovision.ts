@@ -32,7 +32,10 @@ export const deprovisionVerb = sopsVerb(
     const name = args.positionals[0] as string;
     const project = openProject(args.flags.inventory, io.env);
     if (!(project.inventory.hosts ?? {})[name]) {
-      throw new KeyfleetError("NOT_FOUND", `no host named ${name} in ${project.file}`, { file: project.file, hint: `hosts: ${Object.keys(project.inventory.hosts ?? {}).join(", ") || "none"}` });
+      throw new KeyfleetError("NOT_FOUND", `no host named ${name} in ${project.file}`, {
+        file: project.file,
+        hint: `hosts: ${Object.keys(project.inventory.hosts ?? {}).join(", ") || "none"}`,
+      });
     }
     const before = desiredFleet(project.inventory, project.file, { env: io.env });
     const used = before.plan.hostFiles[name] ?? [];
@@ -42,16 +45,23 @@ export const deprovisionVerb = sopsVerb(
     io.stderr(`${project.file}: host ${name} removed\n`);
     const after = desiredFleet(readInventory(project.file), project.file, { env: io.env });
     return withConnections(async () => {
-      const results = await applyFiles(after.files.filter((f) => used.includes(f.name)), previous);
+      const results = await applyFiles(
+        after.files.filter((f) => used.includes(f.name)),
+        previous,
+      );
       for (const l of fileLines(results)) io.stderr(l + "\n");
       const problem = before.hostProblems[name];
-      const paths = (project.inventory.hosts?.[name]?.envFiles ?? []).filter((e) => e.keepOnDelete !== true).map((e) => e.path);
+      const paths = (project.inventory.hosts?.[name]?.envFiles ?? [])
+        .filter((e) => e.keepOnDelete !== true)
+        .map((e) => e.path);
       if (paths.length === 0) return 0;
       try {
         if (problem !== undefined) throw new Error(problem);
         for (const p of await removeEnvs(envs)) io.stderr(`${name}: removed ${p}\n`);
       } catch (e) {
-        io.stderr(`keyfleet: ${name} is not reachable (${e instanceof Error ? e.message : String(e)}); remove ${paths.join(", ")} from it by hand. The files were rotated: it cannot read new values\n`);
+        io.stderr(
+          `keyfleet: ${name} is not reachable (${e instanceof Error ? e.message : String(e)}); remove ${paths.join(", ")} from it by hand. The files were rotated: it cannot read new values\n`,
+        );
         return EXIT_SOME_HOSTS_FAILED;
       }
       return 0;

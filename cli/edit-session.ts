@@ -49,7 +49,10 @@ export type SessionResult<T> =
 export function errorHeader(error: string): string {
   const lines = [
     "the text below does not parse, so nothing was saved yet:",
-    ...error.split("\n").slice(0, 8).map((l) => "  " + l.slice(0, 300)),
+    ...error
+      .split("\n")
+      .slice(0, 8)
+      .map((l) => "  " + l.slice(0, 300)),
     "fix it and save to try again (these lines are removed), or quit without saving to give up:",
     "the file then stays as it was",
   ];
@@ -69,10 +72,30 @@ export function stripHeader(bytes: Buffer): Buffer {
 }
 
 function endError(end: Exclude<EditorEnd, { kind: "exit"; code: 0 }>, editor: string): EditorError {
-  if (end.kind === "spawn-error") return new EditorError("EDITOR", `cannot run the editor ${JSON.stringify(editor)}: ${end.message}; nothing was written`, "set $SOPS_EDITOR, $VISUAL or $EDITOR to an installed editor, e.g. EDITOR=nano");
-  if (end.kind === "interrupted") return new EditorError("INTERRUPTED", `stopped by ${end.signal} while the editor was open; nothing was written`, "run keyfleet edit again", 128 + (SIGNO[end.signal] ?? 0));
-  if (end.kind === "signal") return new EditorError("EDITOR_FAILED", `the editor was killed by ${end.signal}; nothing was written`, "run keyfleet edit again");
-  return new EditorError("EDITOR_FAILED", `the editor exited with status ${end.code}; nothing was written`, "save and quit normally (in vi :wq) to keep the edit, or quit with an error (:cq) to discard it");
+  if (end.kind === "spawn-error")
+    return new EditorError(
+      "EDITOR",
+      `cannot run the editor ${JSON.stringify(editor)}: ${end.message}; nothing was written`,
+      "set $SOPS_EDITOR, $VISUAL or $EDITOR to an installed editor, e.g. EDITOR=nano",
+    );
+  if (end.kind === "interrupted")
+    return new EditorError(
+      "INTERRUPTED",
+      `stopped by ${end.signal} while the editor was open; nothing was written`,
+      "run keyfleet edit again",
+      128 + (SIGNO[end.signal] ?? 0),
+    );
+  if (end.kind === "signal")
+    return new EditorError(
+      "EDITOR_FAILED",
+      `the editor was killed by ${end.signal}; nothing was written`,
+      "run keyfleet edit again",
+    );
+  return new EditorError(
+    "EDITOR_FAILED",
+    `the editor exited with status ${end.code}; nothing was written`,
+    "save and quit normally (in vi :wq) to keep the edit, or quit with an error (:cq) to discard it",
+  );
 }
 
 /**
@@ -109,7 +132,10 @@ async function saveOrKeep<T, R>(
 ): Promise<SessionResult<R>> {
   const keep = (): string => {
     // keep what was typed: out of the private directory (which is removed below), still 0600
-    const kept = join(dirname(dirPath), `keyfleet-edit-kept.${process.pid}.${randomBytes(6).toString("hex")}${extname(name)}`);
+    const kept = join(
+      dirname(dirPath),
+      `keyfleet-edit-kept.${process.pid}.${randomBytes(6).toString("hex")}${extname(name)}`,
+    );
     renameSync(path, kept);
     chmodSync(kept, 0o600); // an editor that wrote a new file may have left another mode
     return kept;
@@ -120,7 +146,11 @@ async function saveOrKeep<T, R>(
   } catch (e) {
     // lock timeout, unwritable directory, …: nothing was written, and nothing typed is lost
     const kept = keep();
-    throw new KeyfleetError(isKeyfleetError(e) ? e.code : "WRITE_FAILED", `${e instanceof Error ? e.message : String(e)}; your edited text (plaintext) is kept in ${kept} (mode 0600)`, { cause: e });
+    throw new KeyfleetError(
+      isKeyfleetError(e) ? e.code : "WRITE_FAILED",
+      `${e instanceof Error ? e.message : String(e)}; your edited text (plaintext) is kept in ${kept} (mode 0600)`,
+      { cause: e },
+    );
   }
   if (saved.ok) return { kind: "saved", result: saved.result };
   return { kind: "conflict", kept: keep() };
@@ -155,7 +185,11 @@ export async function editSession<T, R>(o: {
   const unguard = guardSignals(dir, state);
   try {
     // the directory is private: the file keeps the target's name (editors pick a syntax from it)
-    const fileName = o.name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_").slice(-60) || "edit";
+    const fileName =
+      o.name
+        .replace(/[^A-Za-z0-9._-]/g, "_")
+        .replace(/^\.+/, "_")
+        .slice(-60) || "edit";
     let path = dir.write(fileName, o.initial);
     let shown = Buffer.from(o.initial);
     for (let round = 1; round <= MAX_ROUNDS; round++) {
@@ -172,7 +206,11 @@ export async function editSession<T, R>(o: {
       // a new file each round: the editor may have replaced the old one (write to a new name, rename)
       path = dir.write(`${round}-${fileName}`, shown);
     }
-    throw new EditorError("EDITOR_FAILED", `the edit still did not parse after ${MAX_ROUNDS} rounds; nothing was written`, "run keyfleet edit again");
+    throw new EditorError(
+      "EDITOR_FAILED",
+      `the edit still did not parse after ${MAX_ROUNDS} rounds; nothing was written`,
+      "run keyfleet edit again",
+    );
   } finally {
     unguard();
     dir.remove();

@@ -54,7 +54,11 @@ async function writeIfUnchanged(file: string, expected: string | null, out: stri
       writeOutput(file, out);
       return true;
     },
-    { command: "keyfleet edit", onWait: (h) => io.stderr(`keyfleet: waiting for ${h ? describeHolder(h) : "another writer"} to finish with ${file}\n`) },
+    {
+      command: "keyfleet edit",
+      onWait: (h) =>
+        io.stderr(`keyfleet: waiting for ${h ? describeHolder(h) : "another writer"} to finish with ${file}\n`),
+    },
   );
 }
 
@@ -94,10 +98,14 @@ function newFileTarget(file: string): ReturnType<typeof ruleRecipients> {
     return ruleRecipients(file);
   } catch (e) {
     if (isKeyfleetError(e) && e.code === "NO_CONFIG") {
-      throw new KeyfleetError("NO_CONFIG", `${file} does not exist and no .sops.yaml creation rule says whom to encrypt it to: ${e.message.split(";")[0]}`, {
-        file,
-        hint: `add a creation rule whose path_regex matches ${file} with age: recipients, or encrypt a plaintext file with keyfleet encrypt --age age1… first`,
-      });
+      throw new KeyfleetError(
+        "NO_CONFIG",
+        `${file} does not exist and no .sops.yaml creation rule says whom to encrypt it to: ${e.message.split(";")[0]}`,
+        {
+          file,
+          hint: `add a creation rule whose path_regex matches ${file} with age: recipients, or encrypt a plaintext file with keyfleet encrypt --age age1… first`,
+        },
+      );
     }
     throw e;
   }
@@ -106,10 +114,14 @@ function newFileTarget(file: string): ReturnType<typeof ruleRecipients> {
 /** Exit status and message for a session that ended without a write. */
 function reportNoWrite(io: CliIo, file: string, kind: "unchanged" | "abandoned", isNew: boolean): number {
   if (kind === "unchanged") {
-    io.stderr(isNew ? `keyfleet: no changes; ${file} was not created\n` : `keyfleet: no changes; ${file} left as it was\n`);
+    io.stderr(
+      isNew ? `keyfleet: no changes; ${file} was not created\n` : `keyfleet: no changes; ${file} left as it was\n`,
+    );
     return EXIT.OK;
   }
-  io.stderr(`keyfleet: edit given up after a parse error; ${isNew ? `${file} was not created` : `${file} left as it was`}\n`);
+  io.stderr(
+    `keyfleet: edit given up after a parse error; ${isNew ? `${file} was not created` : `${file} left as it was`}\n`,
+  );
   return EXIT.FILE_NOT_MODIFIED;
 }
 
@@ -128,15 +140,21 @@ type Prepared = { out: string; keys: KeyLists } | "same";
  * resealDecrypted (same data key, untouched ENC strings kept), for a new one with the rule's
  * recipients. Every rejection goes back to the editor (never to the terminal: it may quote the text).
  */
-function prepare(format: SopsFormat, file: string, from: { d: DecryptedFile } | { target: ReturnType<typeof ruleRecipients> }): (bytes: Buffer) => Promise<ParseOutcome<Prepared>> {
+function prepare(
+  format: SopsFormat,
+  file: string,
+  from: { d: DecryptedFile } | { target: ReturnType<typeof ruleRecipients> },
+): (bytes: Buffer) => Promise<ParseOutcome<Prepared>> {
   const store = storeFor(format);
   const oldPlain = "d" in from ? bytesOf(from.d.emit()) : undefined;
   return async (bytes) => {
     try {
       const input = format === "binary" ? new Uint8Array(bytes) : bytes.toString("utf8");
       const p = store.parsePlain(input, file);
-      if (p.meta) return { ok: false, error: 'the text has sops metadata (a top-level "sops" key or sops_ lines); remove it' };
-      if (format !== "binary" && !bytes.toString("utf8").trim()) return { ok: false, error: "the text is empty; to delete the file, remove it with git rm" };
+      if (p.meta)
+        return { ok: false, error: 'the text has sops metadata (a top-level "sops" key or sops_ lines); remove it' };
+      if (format !== "binary" && !bytes.toString("utf8").trim())
+        return { ok: false, error: "the text is empty; to delete the file, remove it with git rm" };
       if ("d" in from) {
         // the same data in other words (spacing, quoting): nothing to write
         if (oldPlain && bytesOf(store.emitPlain(p.tree)).equals(oldPlain)) return { ok: true, value: "same" };
@@ -145,7 +163,12 @@ function prepare(format: SopsFormat, file: string, from: { d: DecryptedFile } | 
       }
       const keys = { added: [...leafMap(p.tree).keys()], changed: [], removed: [] };
       const rules = from.target.lookup.rule.rules;
-      const out = await encrypt(input, { format, recipients: from.target.recipients, ...(rules ? { rules } : {}), file });
+      const out = await encrypt(input, {
+        format,
+        recipients: from.target.recipients,
+        ...(rules ? { rules } : {}),
+        file,
+      });
       return { ok: true, value: { out, keys } };
     } catch (e) {
       if (!isKeyfleetError(e)) throw e;
@@ -188,7 +211,9 @@ export const editVerb = sopsVerb(
       before = textVersion(raw);
       const text = raw.toString("utf8");
       const ids = await loadIdentities(io);
-      d = await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, report: ids.report }));
+      d = await explainingIdentities(file, ids, () =>
+        decrypt(text, { format, identities: ids.identities, file, report: ids.report }),
+      );
       initial = bytesOf(d.emit());
     } else {
       target = newFileTarget(file);
@@ -201,7 +226,10 @@ export const editVerb = sopsVerb(
         editor,
         env: io.env,
         text: format !== "binary",
-        onDisk: (dir) => io.stderr(`keyfleet: no tmpfs found ($XDG_RUNTIME_DIR, /dev/shm); the plaintext is on disk in ${dir} (mode 0700) until the editor exits\n`),
+        onDisk: (dir) =>
+          io.stderr(
+            `keyfleet: no tmpfs found ($XDG_RUNTIME_DIR, /dev/shm); the plaintext is on disk in ${dir} (mode 0700) until the editor exits\n`,
+          ),
         parse: prepare(format, file, d ? { d } : { target: target as ReturnType<typeof ruleRecipients> }),
         async save(prepared) {
           if (prepared === "same") return { ok: true, result: "same" };
@@ -211,15 +239,31 @@ export const editVerb = sopsVerb(
       });
       if (end.kind === "unchanged" || end.kind === "abandoned") return reportNoWrite(io, file, end.kind, isNew);
       if (end.kind === "conflict") {
-        io.stderr(`keyfleet: ${file} ${isNew ? "was created" : "changed"} while the editor was open; nothing was written\n`);
-        io.stderr(`keyfleet: your edited text (plaintext) is kept in ${end.kept} (mode 0600); merge it with keyfleet edit ${file}, then delete it\n`);
+        io.stderr(
+          `keyfleet: ${file} ${isNew ? "was created" : "changed"} while the editor was open; nothing was written\n`,
+        );
+        io.stderr(
+          `keyfleet: your edited text (plaintext) is kept in ${end.kept} (mode 0600); merge it with keyfleet edit ${file}, then delete it\n`,
+        );
         return EXIT.GENERIC;
       }
       if (end.result === "same") return reportNoWrite(io, file, "unchanged", false);
       const k = end.result;
-      recordChange({ file, operation: isNew ? "create" : "set-values", keysChanged: [...k.added, ...k.changed], keysAdded: k.added, keysRemoved: k.removed });
-      const parts = [k.added.length && `${k.added.length} added`, k.changed.length && `${k.changed.length} changed`, k.removed.length && `${k.removed.length} removed`].filter(Boolean);
-      io.stderr(`keyfleet: ${isNew ? "created" : "saved"} ${file}${parts.length ? ` (${parts.join(", ")})` : " (comments or order only)"}\n`);
+      recordChange({
+        file,
+        operation: isNew ? "create" : "set-values",
+        keysChanged: [...k.added, ...k.changed],
+        keysAdded: k.added,
+        keysRemoved: k.removed,
+      });
+      const parts = [
+        k.added.length && `${k.added.length} added`,
+        k.changed.length && `${k.changed.length} changed`,
+        k.removed.length && `${k.removed.length} removed`,
+      ].filter(Boolean);
+      io.stderr(
+        `keyfleet: ${isNew ? "created" : "saved"} ${file}${parts.length ? ` (${parts.join(", ")})` : " (comments or order only)"}\n`,
+      );
       return EXIT.OK;
     } catch (e) {
       if (e instanceof EditorError && e.exitCode !== undefined) {

@@ -25,7 +25,10 @@ export function splitWords(text: string, where: string): string[] {
   let cur = "";
   let inWord = false;
   let i = 0;
-  const bad = (what: string) => new KeyfleetError("EDITOR", `${where}: ${what}`, { hint: `fix the quoting in ${where}, e.g. EDITOR="code --wait" or EDITOR="'/path with space/ed' -n"` });
+  const bad = (what: string) =>
+    new KeyfleetError("EDITOR", `${where}: ${what}`, {
+      hint: `fix the quoting in ${where}, e.g. EDITOR="code --wait" or EDITOR="'/path with space/ed' -n"`,
+    });
   while (i < text.length) {
     const c = text[i] as string;
     if (c === " " || c === "\t" || c === "\n") {
@@ -103,7 +106,11 @@ const IGNORE: NodeJS.Signals[] = ["SIGINT", "SIGQUIT"];
  * Runs `argv` plus `file` without a shell, with the terminal (stdin, stdout, stderr) inherited, and
  * waits for it. Never throws for the editor's own failures: they come back as an {@link EditorEnd}.
  */
-export function runEditor(argv: readonly string[], file: string, env: Record<string, string | undefined>): Promise<EditorEnd> {
+export function runEditor(
+  argv: readonly string[],
+  file: string,
+  env: Record<string, string | undefined>,
+): Promise<EditorEnd> {
   const [cmd, ...args] = argv as [string, ...string[]];
   return new Promise((resolve) => {
     let forwarded: NodeJS.Signals | undefined;
@@ -124,7 +131,9 @@ export function runEditor(argv: readonly string[], file: string, env: Record<str
       });
     }
     for (const [sig, h] of handlers) process.on(sig, h);
-    child.once("error", (e) => done({ kind: "spawn-error", message: (e as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : e.message }));
+    child.once("error", (e) =>
+      done({ kind: "spawn-error", message: (e as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : e.message }),
+    );
     child.once("exit", (code, signal) => done(signal ? { kind: "signal", signal } : { kind: "exit", code: code ?? 0 }));
   });
 }

@@ -8,7 +8,16 @@ import { isKeyfleetError, KeyfleetError } from "../provider/errors";
 import { encrypt, readMetadata, storeFor, type EncryptRules } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
-import { existingMode, INPUT_TYPE_FLAG, positionals, readInput, resolveFormat, strFlag, withWriteLocks, writeOutput } from "./files";
+import {
+  existingMode,
+  INPUT_TYPE_FLAG,
+  positionals,
+  readInput,
+  resolveFormat,
+  strFlag,
+  withWriteLocks,
+  writeOutput,
+} from "./files";
 import { textVersion } from "../provider/fs";
 import { parseRecipientList, ruleRecipients, storeOptionsOf } from "./recipients";
 
@@ -50,12 +59,18 @@ function isSopsFile(text: string, format: Parameters<typeof readMetadata>[1]): b
 }
 
 /** Recipients and rules: `--age` (+ rule flags), else the .sops.yaml creation rule. */
-function recipientsFor(file: string, args: ParsedArgs): { recipients: AgeRecipient[]; rules: EncryptRules | undefined } {
+function recipientsFor(
+  file: string,
+  args: ParsedArgs,
+): { recipients: AgeRecipient[]; rules: EncryptRules | undefined } {
   const age = strFlag(args.flags.age);
   const rules = flagRules(args);
   if (age !== undefined) {
     const recipients = parseRecipientList(age);
-    if (!recipients.length) throw new KeyfleetError("NO_RECIPIENTS", "--age lists no recipients", { hint: "pass --age age1…,ssh-ed25519 AAAA…" });
+    if (!recipients.length)
+      throw new KeyfleetError("NO_RECIPIENTS", "--age lists no recipients", {
+        hint: "pass --age age1…,ssh-ed25519 AAAA…",
+      });
     return { recipients, rules };
   }
   try {
@@ -63,7 +78,10 @@ function recipientsFor(file: string, args: ParsedArgs): { recipients: AgeRecipie
     return { recipients, rules: rules ?? lookup.rule.rules };
   } catch (e) {
     if (isKeyfleetError(e) && e.code === "NO_CONFIG") {
-      throw new KeyfleetError("NO_RECIPIENTS", `no recipients for ${file}: ${e.message.split(";")[0]}`, { file, hint: "pass --age age1…,ssh-ed25519 AAAA… or add a .sops.yaml creation rule for the file" });
+      throw new KeyfleetError("NO_RECIPIENTS", `no recipients for ${file}: ${e.message.split(";")[0]}`, {
+        file,
+        hint: "pass --age age1…,ssh-ed25519 AAAA… or add a .sops.yaml creation rule for the file",
+      });
     }
     throw e;
   }
@@ -80,26 +98,43 @@ export const encryptVerb = sopsVerb(
       "creation rule of the nearest .sops.yaml whose path_regex matches FILE (its encrypt rules too).\n" +
       "Without --in-place or --output the encrypted file is printed to stdout.\n" +
       "Exit codes (as sops): 2 cannot read FILE, 111 no recipients, 203 FILE is already encrypted.\n" +
-      "example: keyfleet encrypt --age age1…,\"ssh-ed25519 AAAA… host\" --in-place secrets/app.yaml",
+      'example: keyfleet encrypt --age age1…,"ssh-ed25519 AAAA… host" --in-place secrets/app.yaml',
     flags: {
       age: { type: "string", valueName: "R1,R2", description: "recipients, comma separated; default: from .sops.yaml" },
       "in-place": { type: "boolean", short: "i", description: "replace FILE with the encrypted file (atomically)" },
       output: { type: "string", valueName: "FILE", description: "write the encrypted file to FILE instead of stdout" },
       "input-type": INPUT_TYPE_FLAG,
-      "output-type": { type: "string", valueName: "FORMAT", description: "format of the encrypted file; default: the input format" },
-      "unencrypted-suffix": { type: "string", valueName: "S", description: "keys ending in S stay in clear (default _unencrypted)" },
+      "output-type": {
+        type: "string",
+        valueName: "FORMAT",
+        description: "format of the encrypted file; default: the input format",
+      },
+      "unencrypted-suffix": {
+        type: "string",
+        valueName: "S",
+        description: "keys ending in S stay in clear (default _unencrypted)",
+      },
       "encrypted-suffix": { type: "string", valueName: "S", description: "only keys ending in S are encrypted" },
       "unencrypted-regex": { type: "string", valueName: "RE", description: "keys matching RE stay in clear" },
       "encrypted-regex": { type: "string", valueName: "RE", description: "only keys matching RE are encrypted" },
-      "unencrypted-comment-regex": { type: "string", valueName: "RE", description: "values after a comment matching RE stay in clear" },
-      "encrypted-comment-regex": { type: "string", valueName: "RE", description: "only values after a comment matching RE are encrypted" },
+      "unencrypted-comment-regex": {
+        type: "string",
+        valueName: "RE",
+        description: "values after a comment matching RE stay in clear",
+      },
+      "encrypted-comment-regex": {
+        type: "string",
+        valueName: "RE",
+        description: "only values after a comment matching RE are encrypted",
+      },
       "mac-only-encrypted": { type: "boolean", description: "compute the mac over encrypted values only" },
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const [file] = positionals("encrypt", args.positionals, 1, "FILE") as [string];
     // in place: one writer at a time, and the plaintext must still be what was read when it is replaced
-    if (args.flags["in-place"] === true) return withWriteLocks("encrypt", io, [file], () => encryptFile(file, args, io));
+    if (args.flags["in-place"] === true)
+      return withWriteLocks("encrypt", io, [file], () => encryptFile(file, args, io));
     return encryptFile(file, args, io);
   },
 );
@@ -109,16 +144,35 @@ async function encryptFile(file: string, args: ParsedArgs, io: CliIo): Promise<n
   const format = resolveFormat("encrypt", args.flags["input-type"], file);
   const bytes = readInput(file);
   if (isSopsFile(bytes.toString("utf8"), format)) {
-    throw new KeyfleetError("ALREADY_ENCRYPTED", `${file} is already encrypted with sops`, { file, hint: "use keyfleet set, updatekeys or rotate to change it, or decrypt it first" });
+    throw new KeyfleetError("ALREADY_ENCRYPTED", `${file} is already encrypted with sops`, {
+      file,
+      hint: "use keyfleet set, updatekeys or rotate to change it, or decrypt it first",
+    });
   }
   const { recipients, rules } = recipientsFor(file, args);
   const plain = format === "binary" ? new Uint8Array(bytes) : bytes.toString("utf8");
   // --output-type: the plaintext tree re-emitted in the output format (in memory), then encrypted
-  const outFormat = typeof args.flags["output-type"] === "string" ? resolveFormat("encrypt", args.flags["output-type"], file, "output-type") : format;
-  const input = outFormat === format ? plain : storeFor(outFormat).emitPlain(storeFor(format).parsePlain(plain, file).tree);
-  const out = await encrypt(input, { format: outFormat, recipients, ...(rules ? { rules } : {}), file, stores: storeOptionsOf(file) });
+  const outFormat =
+    typeof args.flags["output-type"] === "string"
+      ? resolveFormat("encrypt", args.flags["output-type"], file, "output-type")
+      : format;
+  const input =
+    outFormat === format ? plain : storeFor(outFormat).emitPlain(storeFor(format).parsePlain(plain, file).tree);
+  const out = await encrypt(input, {
+    format: outFormat,
+    recipients,
+    ...(rules ? { rules } : {}),
+    file,
+    stores: storeOptionsOf(file),
+  });
   const dest = args.flags["in-place"] === true ? file : strFlag(args.flags.output);
   if (dest === undefined) io.stdout(out);
-  else writeOutput(dest, out, existingMode(dest) ?? existingMode(file) ?? 0o600, dest === file ? textVersion(bytes) : undefined);
+  else
+    writeOutput(
+      dest,
+      out,
+      existingMode(dest) ?? existingMode(file) ?? 0o600,
+      dest === file ? textVersion(bytes) : undefined,
+    );
   return 0;
 }

@@ -22,7 +22,10 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * Environment entries of a decrypted file: top-level scalars (ini: the keys of every section), in
  * file order. Names that are not valid variable names are reported in `skipped` (names only).
  */
-export function envEntries(leaves: readonly DecryptedLeaf[], format: SopsFormat): { entries: [string, string][]; skipped: string[] } {
+export function envEntries(
+  leaves: readonly DecryptedLeaf[],
+  format: SopsFormat,
+): { entries: [string, string][]; skipped: string[] } {
   const depth = format === "ini" ? 2 : 1;
   const entries: [string, string][] = [];
   const skipped: string[] = [];
@@ -40,7 +43,12 @@ export function envEntries(leaves: readonly DecryptedLeaf[], format: SopsFormat)
  * command that yields it). The child never gets them: it is given the file's values, not the key
  * that opens every other file. `SOPS_AGE_RECIPIENTS` (public keys) passes through.
  */
-export const AGE_KEY_VARIABLES: readonly string[] = ["SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY_CMD", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"];
+export const AGE_KEY_VARIABLES: readonly string[] = [
+  "SOPS_AGE_KEY",
+  "SOPS_AGE_KEY_FILE",
+  "SOPS_AGE_KEY_CMD",
+  "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+];
 
 /** `env` without {@link AGE_KEY_VARIABLES} (unless `keep`). */
 export function childEnv(env: Record<string, string | undefined>, keep = false): Record<string, string | undefined> {
@@ -53,11 +61,18 @@ export function childEnv(env: Record<string, string | undefined>, keep = false):
 function tooBig(cmd: string, env: Record<string, string | undefined>, cause: unknown): KeyfleetError {
   const vars = Object.entries(env).filter(([, v]) => v !== undefined);
   const bytes = vars.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v as string) + 2, 0);
-  const largest = vars.reduce<[string, number]>((m, [k, v]) => (Buffer.byteLength(v as string) > m[1] ? [k, Buffer.byteLength(v as string)] : m), ["", 0]);
-  return new KeyfleetError("ENV_TOO_LARGE", `cannot run ${JSON.stringify(cmd)}: its environment is too large for the kernel (E2BIG: ${vars.length} variables, ${bytes} bytes; largest ${largest[0]}, ${largest[1]} bytes; Linux caps one variable at 128 KiB)`, {
-    hint: "pass fewer keys with --only, or keep large values out of the environment (decrypt them to a file with keyfleet decrypt --extract --output)",
-    cause,
-  });
+  const largest = vars.reduce<[string, number]>(
+    (m, [k, v]) => (Buffer.byteLength(v as string) > m[1] ? [k, Buffer.byteLength(v as string)] : m),
+    ["", 0],
+  );
+  return new KeyfleetError(
+    "ENV_TOO_LARGE",
+    `cannot run ${JSON.stringify(cmd)}: its environment is too large for the kernel (E2BIG: ${vars.length} variables, ${bytes} bytes; largest ${largest[0]}, ${largest[1]} bytes; Linux caps one variable at 128 KiB)`,
+    {
+      hint: "pass fewer keys with --only, or keep large values out of the environment (decrypt them to a file with keyfleet decrypt --extract --output)",
+      cause,
+    },
+  );
 }
 
 /** Runs argv with env; resolves with its exit status (128 + signal number when killed). */
@@ -70,7 +85,13 @@ export function runChild(argv: readonly string[], env: Record<string, string | u
     } catch (e) {
       // spawn throws E2BIG synchronously when argv + environment exceed the kernel's limits
       if ((e as NodeJS.ErrnoException).code === "E2BIG") return reject(tooBig(cmd, env, e));
-      return reject(new KeyfleetError("EXEC_FAILED", `cannot run ${JSON.stringify(cmd)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: "check the command after --", cause: e }));
+      return reject(
+        new KeyfleetError(
+          "EXEC_FAILED",
+          `cannot run ${JSON.stringify(cmd)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          { hint: "check the command after --", cause: e },
+        ),
+      );
     }
     const forward = (sig: NodeJS.Signals) => () => void child.kill(sig);
     const onTerm = forward("SIGTERM");
@@ -85,7 +106,19 @@ export function runChild(argv: readonly string[], env: Record<string, string | u
       cleanup();
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "E2BIG") return reject(tooBig(cmd, env, e));
-      reject(new KeyfleetError("EXEC_FAILED", `cannot run ${JSON.stringify(cmd)}: ${code === "ENOENT" ? "command not found" : (code ?? e.message)}`, { hint: code === "ENOENT" && /\s/.test(cmd) ? "keyfleet runs CMD without a shell: split it into words after -- (e.g. -- ./migrate --up), or use -- sh -c '…' for shell syntax" : "check the command after --", cause: e }));
+      reject(
+        new KeyfleetError(
+          "EXEC_FAILED",
+          `cannot run ${JSON.stringify(cmd)}: ${code === "ENOENT" ? "command not found" : (code ?? e.message)}`,
+          {
+            hint:
+              code === "ENOENT" && /\s/.test(cmd)
+                ? "keyfleet runs CMD without a shell: split it into words after -- (e.g. -- ./migrate --up), or use -- sh -c '…' for shell syntax"
+                : "check the command after --",
+            cause: e,
+          },
+        ),
+      );
     });
     child.on("exit", (code, signal) => {
       cleanup();
@@ -108,10 +141,24 @@ export function expandSources(named: readonly string[]): string[] {
       out.push(n); // readInputText reports it
       continue;
     }
-    if (!st.isDirectory()) { out.push(n); continue; }
-    const files = readdirSync(n, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith(".")).map((e) => join(n, e.name)).sort();
-    if (files.length === 0) throw new KeyfleetError("IO_READ", `${n} holds no files`, { file: n, hint: "pass a directory of per-secret sops files (keyfleet add --per-secret)" });
-    if (files.length > MAX_DIR_FILES) throw new KeyfleetError("IO_READ", `${n} holds more than ${MAX_DIR_FILES} files`, { file: n, hint: "pass the files you need" });
+    if (!st.isDirectory()) {
+      out.push(n);
+      continue;
+    }
+    const files = readdirSync(n, { withFileTypes: true })
+      .filter((e) => e.isFile() && !e.name.startsWith("."))
+      .map((e) => join(n, e.name))
+      .sort();
+    if (files.length === 0)
+      throw new KeyfleetError("IO_READ", `${n} holds no files`, {
+        file: n,
+        hint: "pass a directory of per-secret sops files (keyfleet add --per-secret)",
+      });
+    if (files.length > MAX_DIR_FILES)
+      throw new KeyfleetError("IO_READ", `${n} holds more than ${MAX_DIR_FILES} files`, {
+        file: n,
+        hint: "pass the files you need",
+      });
     out.push(...files);
   }
   return out;
@@ -144,7 +191,11 @@ export const execEnvVerb = sopsVerb(
       "example: keyfleet exec-env secrets/app.env --only DB_PASSWORD -- ./migrate --up",
     flags: {
       only: { type: "string", valueName: "K1,K2", description: "pass only these keys (error if one is missing)" },
-      "keep-age-env": { type: "boolean", description: "also pass SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD and SOPS_AGE_SSH_PRIVATE_KEY_FILE to CMD (default: removed)" },
+      "keep-age-env": {
+        type: "boolean",
+        description:
+          "also pass SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD and SOPS_AGE_SSH_PRIVATE_KEY_FILE to CMD (default: removed)",
+      },
       "input-type": INPUT_TYPE_FLAG,
     },
   },
@@ -162,16 +213,29 @@ export const execEnvVerb = sopsVerb(
     const file = files.length === 1 ? (files[0] as string) : files.join(", ");
     const only = strFlag(args.flags.only);
     if (only !== undefined) {
-      const want = only.split(",").map((s) => s.trim()).filter(Boolean);
+      const want = only
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       const missing = want.filter((k) => !entries.some(([n]) => n === k));
-      if (missing.length) throw new KeyfleetError("KEY_NOT_FOUND", `${file}: --only names keys the file lacks: ${missing.join(", ")}`, { file: files[0] as string, hint: "list the keys with keyfleet audit" });
+      if (missing.length)
+        throw new KeyfleetError("KEY_NOT_FOUND", `${file}: --only names keys the file lacks: ${missing.join(", ")}`, {
+          file: files[0] as string,
+          hint: "list the keys with keyfleet audit",
+        });
       entries = entries.filter(([n]) => want.includes(n));
       skipped = skipped.filter((n) => want.includes(n));
     }
-    if (skipped.length) io.stderr(`keyfleet: skipped keys that are not environment variable names: ${skipped.join(", ")}\n`);
+    if (skipped.length)
+      io.stderr(`keyfleet: skipped keys that are not environment variable names: ${skipped.join(", ")}\n`);
     const env = childEnv(io.env, args.flags["keep-age-env"] === true);
     for (const [k, v] of entries) {
-      if (v.includes("\0")) throw new KeyfleetError("BAD_VALUE", `${from.get(k) ?? file}: the value of ${k} contains a NUL byte, which an environment variable cannot hold`, { file: from.get(k) ?? file });
+      if (v.includes("\0"))
+        throw new KeyfleetError(
+          "BAD_VALUE",
+          `${from.get(k) ?? file}: the value of ${k} contains a NUL byte, which an environment variable cannot hold`,
+          { file: from.get(k) ?? file },
+        );
       env[k] = v;
     }
     return runChild(cmd, env);
@@ -184,7 +248,11 @@ export const execEnvVerb = sopsVerb(
  * @returns the entries, the keys skipped as not being env names, and which file set each key
  * @throws KeyfleetError `DUPLICATE_KEY` when two files set the same key
  */
-async function readEntries(files: string[], inputType: ParsedArgs["flags"][string], io: CliIo): Promise<{ entries: [string, string][]; skipped: string[]; from: Map<string, string> }> {
+async function readEntries(
+  files: string[],
+  inputType: ParsedArgs["flags"][string],
+  io: CliIo,
+): Promise<{ entries: [string, string][]; skipped: string[]; from: Map<string, string> }> {
   let ids: Awaited<ReturnType<typeof loadIdentities>> | undefined;
   let entries: [string, string][] = [];
   let skipped: string[] = [];
@@ -198,12 +266,18 @@ async function readEntries(files: string[], inputType: ParsedArgs["flags"][strin
       got = { entries: plainDotenvEntries(text, file), skipped: [] };
     } else {
       const l = (ids ??= await loadIdentities(io));
-      const d = await explainingIdentities(file, l, () => decrypt(text, { format, identities: l.identities, file, report: l.report }));
+      const d = await explainingIdentities(file, l, () =>
+        decrypt(text, { format, identities: l.identities, file, report: l.report }),
+      );
       got = envEntries(d.leaves, format);
     }
     for (const [k] of got.entries) {
       const prev = from.get(k);
-      if (prev !== undefined) throw new KeyfleetError("DUPLICATE_KEY", `${k} is set by both ${prev} and ${file}`, { file, hint: "pass only one of the files, or use --only" });
+      if (prev !== undefined)
+        throw new KeyfleetError("DUPLICATE_KEY", `${k} is set by both ${prev} and ${file}`, {
+          file,
+          hint: "pass only one of the files, or use --only",
+        });
       from.set(k, file);
     }
     entries = entries.concat(got.entries);

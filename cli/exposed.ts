@@ -31,20 +31,39 @@ export const exposedVerb = sopsVerb(
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const [file, ...keyTexts] = args.positionals;
-    if (file === undefined || keyTexts.length === 0) throw new UsageError("exposed", file === undefined ? "missing FILE and KEYPATH" : "missing KEYPATH");
+    if (file === undefined || keyTexts.length === 0)
+      throw new UsageError("exposed", file === undefined ? "missing FILE and KEYPATH" : "missing KEYPATH");
     const reason = reasonOf("exposed", args);
     if (!reason) throw new UsageError("exposed", "missing --reason TEXT (say how the values were exposed)");
     const format = resolveFormat("exposed", undefined, file);
     const text = readInputText(file);
-    const encrypted = new Set(listKeys(text, format, file).filter((k) => k.encrypted).map((k) => keyName(k.path)));
+    const encrypted = new Set(
+      listKeys(text, format, file)
+        .filter((k) => k.encrypted)
+        .map((k) => keyName(k.path)),
+    );
     const keys = [...new Set(keyTexts.map((k) => parseKeyPath(k).join(".")))];
     for (const k of keys) {
-      if (!encrypted.has(k)) throw new KeyfleetError("BAD_KEY_PATH", `${file} has no encrypted key ${JSON.stringify(k)}`, { file, hint: "list the keys with keyfleet audit" });
+      if (!encrypted.has(k))
+        throw new KeyfleetError("BAD_KEY_PATH", `${file} has no encrypted key ${JSON.stringify(k)}`, {
+          file,
+          hint: "list the keys with keyfleet audit",
+        });
     }
     const ids = await loadIdentities(io);
-    const pending = await cliPendingDigests({ root: projectDir(file), file: auditPath(file), format, textBefore: text, textAfter: text, identities: ids.identities, exposedNow: keys });
+    const pending = await cliPendingDigests({
+      root: projectDir(file),
+      file: auditPath(file),
+      format,
+      textBefore: text,
+      textAfter: text,
+      identities: ids.identities,
+      exposedNow: keys,
+    });
     recordChange({ file, operation: "exposed", exposedKeys: keys, reason, ...(pending ? { pending } : {}) });
-    io.stderr(`${file}: ${keys.join(", ")} marked exposed: pending rotation until the value${keys.length > 1 ? "s change" : " changes"}${pending ? "" : " (no identity opens the file: keyfleet cannot check the values; it clears when keyfleet set changes them)"}\n`);
+    io.stderr(
+      `${file}: ${keys.join(", ")} marked exposed: pending rotation until the value${keys.length > 1 ? "s change" : " changes"}${pending ? "" : " (no identity opens the file: keyfleet cannot check the values; it clears when keyfleet set changes them)"}\n`,
+    );
     return 0;
   },
 );

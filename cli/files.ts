@@ -12,7 +12,11 @@ import { UsageError, type CliIo, type FlagSpec } from "./args";
 export const FORMATS: readonly SopsFormat[] = SOPS_FORMATS;
 
 /** The `--input-type` flag of a verb that reads one sops file. */
-export const INPUT_TYPE_FLAG: FlagSpec = { type: "string", valueName: "FORMAT", description: "yaml, json, dotenv, ini or binary; default: from the extension" };
+export const INPUT_TYPE_FLAG: FlagSpec = {
+  type: "string",
+  valueName: "FORMAT",
+  description: "yaml, json, dotenv, ini or binary; default: from the extension",
+};
 
 /** Upper bound on an input file; sops files are small and this keeps a mistake from eating memory. */
 export const MAX_INPUT_BYTES = MAX_SOPS_FILE_BYTES;
@@ -24,14 +28,24 @@ export const MAX_INPUT_BYTES = MAX_SOPS_FILE_BYTES;
 export function readInput(path: string): Buffer {
   try {
     const st = statSync(path);
-    if (st.isDirectory()) throw new KeyfleetError("IO_READ", `${path} is a directory`, { file: path, hint: "pass a file" });
-    if (st.size > MAX_INPUT_BYTES) throw new KeyfleetError("IO_READ", `${path} is larger than ${MAX_INPUT_BYTES} bytes`, { file: path, hint: "sops files are small; check the path" });
+    if (st.isDirectory())
+      throw new KeyfleetError("IO_READ", `${path} is a directory`, { file: path, hint: "pass a file" });
+    if (st.size > MAX_INPUT_BYTES)
+      throw new KeyfleetError("IO_READ", `${path} is larger than ${MAX_INPUT_BYTES} bytes`, {
+        file: path,
+        hint: "sops files are small; check the path",
+      });
     return readFileSync(path);
   } catch (e) {
     if (e instanceof KeyfleetError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "file not found" : code === "EACCES" ? "permission denied" : (code ?? (e as Error).message);
-    throw new KeyfleetError("IO_READ", `cannot read ${path}: ${why}`, { file: path, hint: code === "ENOENT" ? "check the path" : "check the file's permissions", cause: e });
+    const why =
+      code === "ENOENT" ? "file not found" : code === "EACCES" ? "permission denied" : (code ?? (e as Error).message);
+    throw new KeyfleetError("IO_READ", `cannot read ${path}: ${why}`, {
+      file: path,
+      hint: code === "ENOENT" ? "check the path" : "check the file's permissions",
+      cause: e,
+    });
   }
 }
 
@@ -44,9 +58,15 @@ export function readInputText(path: string): string {
  * The format from a `--input-type`/`--output-type` value, or from the path's extension as sops does.
  * @throws UsageError for an unknown format name
  */
-export function resolveFormat(verb: string, flag: string | boolean | undefined, path: string, flagName = "input-type"): SopsFormat {
+export function resolveFormat(
+  verb: string,
+  flag: string | boolean | undefined,
+  path: string,
+  flagName = "input-type",
+): SopsFormat {
   if (typeof flag !== "string") return formatFromPath(path);
-  if (!(FORMATS as readonly string[]).includes(flag)) throw new UsageError(verb, `--${flagName} must be one of ${FORMATS.join(", ")}, got ${JSON.stringify(flag)}`);
+  if (!(FORMATS as readonly string[]).includes(flag))
+    throw new UsageError(verb, `--${flagName} must be one of ${FORMATS.join(", ")}, got ${JSON.stringify(flag)}`);
   return flag as SopsFormat;
 }
 
@@ -66,7 +86,10 @@ export function existingMode(path: string): number | undefined {
  * @throws KeyfleetError `WRITE_FAILED` naming the file; `FILE_CHANGED` when `expect` does not match
  */
 export function writeOutput(path: string, data: string | Uint8Array, mode?: number, expect?: string | null): void {
-  writeFileAtomic(path, data, { mode: mode ?? existingMode(path) ?? 0o600, ...(expect !== undefined ? { expect } : {}) });
+  writeFileAtomic(path, data, {
+    mode: mode ?? existingMode(path) ?? 0o600,
+    ...(expect !== undefined ? { expect } : {}),
+  });
 }
 
 /**
@@ -77,7 +100,8 @@ export function writeOutput(path: string, data: string | Uint8Array, mode?: numb
 export function withWriteLocks<T>(verb: string, io: CliIo, files: readonly string[], fn: () => Promise<T>): Promise<T> {
   return withFileLocks(files, fn, {
     command: `keyfleet ${verb}`,
-    onWait: (h, lockFile) => io.stderr(`keyfleet: waiting for ${h ? describeHolder(h) : "another writer"} to release ${lockFile}\n`),
+    onWait: (h, lockFile) =>
+      io.stderr(`keyfleet: waiting for ${h ? describeHolder(h) : "another writer"} to release ${lockFile}\n`),
   });
 }
 
@@ -89,7 +113,12 @@ export function strFlag(v: string | boolean | undefined): string | undefined {
 /** Requires exactly `n` positionals (or at least one when `n` is "some"). @throws UsageError */
 export function positionals(verb: string, got: string[], n: number | "some", what: string): string[] {
   if (n === "some" ? got.length === 0 : got.length !== n) {
-    throw new UsageError(verb, got.length === 0 || (n !== "some" && got.length < n) ? `missing ${what}` : `unexpected argument ${JSON.stringify(got[typeof n === "number" ? n : 0])}`);
+    throw new UsageError(
+      verb,
+      got.length === 0 || (n !== "some" && got.length < n)
+        ? `missing ${what}`
+        : `unexpected argument ${JSON.stringify(got[typeof n === "number" ? n : 0])}`,
+    );
   }
   return got;
 }

@@ -12,10 +12,18 @@ import { closeConnections, DEFAULT_CONCURRENCY } from "../provider/fleet/reconci
 import { UsageError } from "./args";
 
 /** The `--inventory` flag. */
-export const INVENTORY_FLAG: FlagSpec = { type: "string", valueName: "FILE", description: "the fleet inventory; default: $KEYFLEET_INVENTORY, else ./fleet.yaml" };
+export const INVENTORY_FLAG: FlagSpec = {
+  type: "string",
+  valueName: "FILE",
+  description: "the fleet inventory; default: $KEYFLEET_INVENTORY, else ./fleet.yaml",
+};
 
 /** The `--concurrency` flag. */
-export const CONCURRENCY_FLAG: FlagSpec = { type: "string", valueName: "N", description: `hosts pushed at once, 1 to 64; default: ${DEFAULT_CONCURRENCY}` };
+export const CONCURRENCY_FLAG: FlagSpec = {
+  type: "string",
+  valueName: "N",
+  description: `hosts pushed at once, 1 to 64; default: ${DEFAULT_CONCURRENCY}`,
+};
 
 /** An opened project. */
 export interface FleetProject {
@@ -46,7 +54,8 @@ export function desiredOf(p: FleetProject, env: Record<string, string | undefine
 export function concurrencyOf(verb: string, flag: string | boolean | undefined): number {
   if (typeof flag !== "string") return DEFAULT_CONCURRENCY;
   const n = Number(flag);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(verb, "--concurrency must be an integer from 1 to 64");
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new UsageError(verb, "--concurrency must be an integer from 1 to 64");
   return n;
 }
 

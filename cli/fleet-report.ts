@@ -16,12 +16,21 @@ export function planLines(p: ChangePlan): string[] {
     if (!f.exists) out.push(`  ${f.path}: new file for ${f.gains.join(", ")}`);
     else if (f.gains.length + f.loses.length > 0) {
       const parts = [...f.gains.map((g) => `+ ${g}`), ...f.loses.map((l) => `- ${l}`)];
-      out.push(`  ${f.path}: ${parts.join(", ")}${f.loses.length > 0 ? " (loses access: data key rotated, values re-encrypted)" : " (same data key, new age entries only)"}`);
+      out.push(
+        `  ${f.path}: ${parts.join(", ")}${f.loses.length > 0 ? " (loses access: data key rotated, values re-encrypted)" : " (same data key, new age entries only)"}`,
+      );
     }
   }
   for (const h of p.hosts) {
-    if (h.error !== undefined) { out.push(`  ${h.host}: cannot plan: ${h.error}`); continue; }
-    for (const e of h.envs) if (e.status !== "unchanged") out.push(`  ${h.host} ${e.path}: ${e.status === "new" ? "new env file" : e.status === "update" ? "env file changes" : "restart pending from an earlier run"}`);
+    if (h.error !== undefined) {
+      out.push(`  ${h.host}: cannot plan: ${h.error}`);
+      continue;
+    }
+    for (const e of h.envs)
+      if (e.status !== "unchanged")
+        out.push(
+          `  ${h.host} ${e.path}: ${e.status === "new" ? "new env file" : e.status === "update" ? "env file changes" : "restart pending from an earlier run"}`,
+        );
   }
   return out;
 }
@@ -46,7 +55,11 @@ export function summaryTable(results: readonly HostResult[]): string[] {
   ]);
   const head = ["HOST", "STATUS", "WRITTEN", "RESTARTS"];
   const w = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, k) => c.padEnd(w[k] ?? 0)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, k) => c.padEnd(w[k] ?? 0))
+      .join("  ")
+      .trimEnd();
   return [line(head), ...rows.map(line)];
 }
 

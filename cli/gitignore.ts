@@ -20,6 +20,8 @@ export function ensureIgnored(file: string, patterns: readonly string[], comment
   const missing = patterns.filter((p) => !have.has(p));
   if (missing.length === 0) return [];
   const sep = text === "" || text.endsWith("\n") ? "" : "\n";
-  writeFileAtomic(file, `${text}${sep}${text === "" ? "" : "\n"}# ${comment}\n${missing.join("\n")}\n`, { mode: 0o644 });
+  writeFileAtomic(file, `${text}${sep}${text === "" ? "" : "\n"}# ${comment}\n${missing.join("\n")}\n`, {
+    mode: 0o644,
+  });
   return missing;
 }

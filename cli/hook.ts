@@ -36,7 +36,11 @@ export function hookScript(node: string, cli: string): string {
 /** The hooks directory git uses for the repository at `top` (core.hooksPath honoured). */
 export function hooksDir(top: string): string {
   const r = spawnSync("git", ["rev-parse", "--git-path", "hooks"], { cwd: top, env: gitEnv() });
-  if (r.status !== 0) throw new KeyfleetError("GIT", "cannot find the git hooks directory", { file: top, hint: "run keyfleet hook install inside a git repository" });
+  if (r.status !== 0)
+    throw new KeyfleetError("GIT", "cannot find the git hooks directory", {
+      file: top,
+      hint: "run keyfleet hook install inside a git repository",
+    });
   const p = r.stdout.toString("utf8").trim();
   return isAbsolute(p) ? p : resolve(top, p);
 }
@@ -54,7 +58,13 @@ export const hookVerb = sopsVerb(
     flags: {},
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
-    if (args.positionals[0] !== "install" || args.positionals.length > 1) throw new UsageError("hook", args.positionals.length ? `unknown argument ${JSON.stringify(args.positionals.slice(-1)[0])}` : "missing install");
+    if (args.positionals[0] !== "install" || args.positionals.length > 1)
+      throw new UsageError(
+        "hook",
+        args.positionals.length
+          ? `unknown argument ${JSON.stringify(args.positionals.slice(-1)[0])}`
+          : "missing install",
+      );
     const top = gitTop(process.cwd());
     const dir = hooksDir(top);
     mkdirSync(dir, { recursive: true });
@@ -69,7 +79,11 @@ export const hookVerb = sopsVerb(
         }
       } else {
         const kept = join(dir, CHAINED);
-        if (existsSync(kept)) throw new KeyfleetError("HOOK_EXISTS", `${target} is not keyfleet's and ${kept} exists too`, { file: target, hint: `merge them by hand, then run keyfleet hook install again` });
+        if (existsSync(kept))
+          throw new KeyfleetError("HOOK_EXISTS", `${target} is not keyfleet's and ${kept} exists too`, {
+            file: target,
+            hint: `merge them by hand, then run keyfleet hook install again`,
+          });
         renameSync(target, kept);
         io.stderr(`keyfleet hook: kept the existing hook as ${kept}; it runs first\n`);
       }

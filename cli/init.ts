@@ -36,20 +36,34 @@ export const initVerb = sopsVerb(
     usage: "[--name OPERATOR]",
     details:
       "Run it at the root of the repository. Existing files are kept as they are; a second run says\n" +
-      "\"nothing to do\". The operator key goes to $XDG_CONFIG_HOME/sops/age/keys.txt (default\n" +
+      '"nothing to do". The operator key goes to $XDG_CONFIG_HOME/sops/age/keys.txt (default\n' +
       "~/.config/sops/age/keys.txt) when none of your identities is an age key.\n" +
       "example: keyfleet init --name alice",
-    flags: { name: { type: "string", valueName: "OPERATOR", description: "your name in fleet.yaml; default: $USER, else operator" } },
+    flags: {
+      name: {
+        type: "string",
+        valueName: "OPERATOR",
+        description: "your name in fleet.yaml; default: $USER, else operator",
+      },
+    },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
-    if (args.positionals.length > 0) throw new UsageError("init", "init takes no arguments; run it in the project directory");
-    const name = typeof args.flags.name === "string" ? args.flags.name : (io.env.USER ?? "operator").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "operator";
+    if (args.positionals.length > 0)
+      throw new UsageError("init", "init takes no arguments; run it in the project directory");
+    const name =
+      typeof args.flags.name === "string"
+        ? args.flags.name
+        : (io.env.USER ?? "operator").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "operator";
     if (!NAME.test(name)) throw new UsageError("init", `--name must match ${NAME.source}`);
     const done: string[] = [];
     const needKey = !existsSync(".sops.yaml") || !existsSync("fleet.yaml");
     const recipient = needKey ? await operatorRecipient(io, done) : "";
     if (!existsSync(".sops.yaml")) {
-      writeFileAtomic(".sops.yaml", `# keyfleet: files under secrets/ are encrypted to the operators (hosts are added by keyfleet push)\ncreation_rules:\n  - path_regex: ^secrets/\n    age: ${recipient}\n`, { mode: 0o644 });
+      writeFileAtomic(
+        ".sops.yaml",
+        `# keyfleet: files under secrets/ are encrypted to the operators (hosts are added by keyfleet push)\ncreation_rules:\n  - path_regex: ^secrets/\n    age: ${recipient}\n`,
+        { mode: 0o644 },
+      );
       done.push("wrote .sops.yaml (secrets/ encrypted to you)");
     }
     if (!existsSync("secrets")) {

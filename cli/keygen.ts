@@ -39,11 +39,21 @@ export const keygenVerb: Verb = {
     details:
       "Appends the identity to $XDG_CONFIG_HOME/sops/age/keys.txt (default ~/.config/sops/age/keys.txt),\n" +
       "creating it with mode 0600 (directories 0700); never overwrites. `-o -` prints it to stdout.\n" +
-      "The public key is printed to stderr as \"Public key: age1…\".",
-    flags: { output: { type: "string", short: "o", valueName: "FILE", description: "write to FILE (appending) or - for stdout; default: the sops keys.txt" } },
+      'The public key is printed to stderr as "Public key: age1…".',
+    flags: {
+      output: {
+        type: "string",
+        short: "o",
+        valueName: "FILE",
+        description: "write to FILE (appending) or - for stdout; default: the sops keys.txt",
+      },
+    },
   },
   async run(args: ParsedArgs, io: CliIo): Promise<number> {
-    if (args.positionals.length) throw new KeyfleetError("USAGE", `unexpected argument ${args.positionals[0]}`, { hint: "see keyfleet keygen --help" });
+    if (args.positionals.length)
+      throw new KeyfleetError("USAGE", `unexpected argument ${args.positionals[0]}`, {
+        hint: "see keyfleet keygen --help",
+      });
     const { identity, recipient } = generateX25519();
     const entry = keyFileEntry(identity, recipient);
     const out = typeof args.flags.output === "string" ? args.flags.output : defaultKeysFile(io.env);

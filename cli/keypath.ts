@@ -80,8 +80,13 @@ export function findNode(tree: Tree, path: readonly string[], file: string): Nod
     const k = path[i] as string;
     let next: Node | undefined;
     if (cur?.kind === "map") next = getEntry(cur, k)?.value;
-    else if (cur?.kind === "seq" && /^\d+$/.test(k)) next = cur.items.filter((it) => it.kind !== "comment")[Number(k)] as Node | undefined;
-    if (!next) throw new KeyfleetError("KEY_NOT_FOUND", `${file}: key ${formatKeyPath(path.slice(0, i + 1))} not found`, { file, hint: "list the keys with keyfleet audit" });
+    else if (cur?.kind === "seq" && /^\d+$/.test(k))
+      next = cur.items.filter((it) => it.kind !== "comment")[Number(k)] as Node | undefined;
+    if (!next)
+      throw new KeyfleetError("KEY_NOT_FOUND", `${file}: key ${formatKeyPath(path.slice(0, i + 1))} not found`, {
+        file,
+        hint: "list the keys with keyfleet audit",
+      });
     cur = next;
   }
   if (!cur) throw new KeyfleetError("KEY_NOT_FOUND", `${file}: the file has no document`, { file });
@@ -103,7 +108,12 @@ function scalarText(n: Node & { kind: "scalar" }, format: SopsFormat): string | 
  * `--extract`: a string value raw (no newline, as sops prints it), another scalar or a list as a
  * value in the output format, a mapping as a whole plaintext file in the output format.
  */
-export function extractOutput(tree: Tree, path: readonly string[], format: SopsFormat, file: string): string | Uint8Array {
+export function extractOutput(
+  tree: Tree,
+  path: readonly string[],
+  format: SopsFormat,
+  file: string,
+): string | Uint8Array {
   const n = findNode(tree, path, file);
   if (n.kind === "scalar") return scalarText(n, format);
   if (n.kind === "map") return storeFor(format).emitPlain([n]);

@@ -26,9 +26,20 @@ const HEAD = ["date", "file", "operation", "access", "rotate", "reason", "by"];
 /** One row per audit line: never a value (the log holds none). */
 export function logRows(entries: readonly AuditEntry[]): string[][] {
   return entries.map((e) => {
-    const access = [...(e.recipientsAdded ?? []).map((r) => `+${r.name}`), ...(e.recipientsRemoved ?? []).map((r) => `-${r.name}`)].join(" ");
+    const access = [
+      ...(e.recipientsAdded ?? []).map((r) => `+${r.name}`),
+      ...(e.recipientsRemoved ?? []).map((r) => `-${r.name}`),
+    ].join(" ");
     const rotate = [...new Set((e.exposure ?? []).flatMap((x) => x.keys ?? []))].join(" ");
-    return [String(e.time).replace("T", " ").slice(0, 16), e.file, e.operation, access, rotate, e.reason ?? "", e.actor ?? e.by ?? ""];
+    return [
+      String(e.time).replace("T", " ").slice(0, 16),
+      e.file,
+      e.operation,
+      access,
+      rotate,
+      e.reason ?? "",
+      e.actor ?? e.by ?? "",
+    ];
   });
 }
 
@@ -36,10 +47,20 @@ export function logRows(entries: readonly AuditEntry[]): string[][] {
 export function textTable(rows: readonly string[][]): string {
   const all = [HEAD, ...rows];
   const widths = HEAD.map((_, c) => Math.max(...all.map((r) => (r[c] ?? "").length)));
-  return all.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] as number))).join("  ").trimEnd()).join("\n") + "\n";
+  return (
+    all
+      .map((r) =>
+        r
+          .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] as number)))
+          .join("  ")
+          .trimEnd(),
+      )
+      .join("\n") + "\n"
+  );
 }
 
-const md = (s: string): string => s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const md = (s: string): string =>
+  s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** The Markdown rotation log: the table and the pending rotations. */
 export function markdownLog(rows: readonly string[][], pending: readonly PendingRotation[]): string {
@@ -82,13 +103,19 @@ export const logVerb = sopsVerb(
       "example: keyfleet log --markdown -o docs/secrets-rotation-log.md",
     flags: {
       markdown: { type: "boolean", description: "Markdown fit to commit (e.g. docs/secrets-rotation-log.md)" },
-      output: { type: "string", short: "o", valueName: "FILE", description: "write to FILE (atomically) instead of stdout" },
+      output: {
+        type: "string",
+        short: "o",
+        valueName: "FILE",
+        description: "write to FILE (atomically) instead of stdout",
+      },
       pending: { type: "boolean", description: "list pending rotations with their age in days" },
       verify: { type: "boolean", description: "check the log against git history" },
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
-    if (args.positionals.length > 1) throw new UsageError("log", `unexpected argument ${JSON.stringify(args.positionals[1])}`);
+    if (args.positionals.length > 1)
+      throw new UsageError("log", `unexpected argument ${JSON.stringify(args.positionals[1])}`);
     const dir = projectDir(args.positionals[0] ?? ".");
     const entries = readAudit(DEFAULT_AUDIT_LOG, dir);
     const emit = (text: string): void => {
@@ -96,8 +123,7 @@ export const logVerb = sopsVerb(
       if (out) {
         mkdirSync(dirname(resolve(out)), { recursive: true });
         writeOutput(out, text, 0o644);
-      }
-      else io.stdout(text);
+      } else io.stdout(text);
     };
     if (args.flags.verify === true) {
       const top = gitTop(dir);
@@ -111,7 +137,9 @@ export const logVerb = sopsVerb(
       });
       const missing = unauditedChanges(await historyKeyChanges(top, sops), entries, top, dir);
       for (const m of missing) io.stdout(formatUnaudited(m) + "\n");
-      io.stderr(`keyfleet log --verify: ${sops.length} sops files in ${relative(process.cwd(), top) || "."}: ${missing.length ? `${missing.length} change${missing.length === 1 ? "" : "s"} without an audit line` : "every change of age entries has its audit line"}\n`);
+      io.stderr(
+        `keyfleet log --verify: ${sops.length} sops files in ${relative(process.cwd(), top) || "."}: ${missing.length ? `${missing.length} change${missing.length === 1 ? "" : "s"} without an audit line` : "every change of age entries has its audit line"}\n`,
+      );
       return missing.length ? 1 : 0;
     }
     if (args.flags.pending === true) {

@@ -46,7 +46,17 @@ export async function mainHelp(): Promise<string> {
   const width = Math.max(...Object.keys(VERBS).map((k) => k.length));
   const verbs = await Promise.all(Object.entries(VERBS).map(async ([k, load]) => [k, await load()] as const));
   const rows = verbs.map(([k, v]) => `  ${k.padEnd(width)}  ${v.spec.summary}`);
-  return ["usage: keyfleet <verb> [flags]", "", "verbs:", ...rows, "", "keyfleet FILE is keyfleet edit FILE.", "keyfleet <verb> --help describes each verb."].join("\n") + "\n";
+  return (
+    [
+      "usage: keyfleet <verb> [flags]",
+      "",
+      "verbs:",
+      ...rows,
+      "",
+      "keyfleet FILE is keyfleet edit FILE.",
+      "keyfleet <verb> --help describes each verb.",
+    ].join("\n") + "\n"
+  );
 }
 
 /** Runs the CLI with `argv` (words after the program name); returns the exit code. Never throws. */

@@ -5,13 +5,23 @@
 import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { AgeIdentity } from "../provider/age";
-import { currentDigests, computePending, overdue, pendingDigests, type CurrentDigests, type PendingRotation } from "../provider/access/pending";
+import {
+  currentDigests,
+  computePending,
+  overdue,
+  pendingDigests,
+  type CurrentDigests,
+  type PendingRotation,
+} from "../provider/access/pending";
 import type { Finding } from "../provider/access/scan/scan";
 import { DEFAULT_AUDIT_LOG, readAudit, type PendingDigests } from "../provider/access/audit-log";
 import { decrypt, decryptWithDataKey, formatFromPath, type SopsFormat } from "../provider/sops";
 
 /** Digests of a file now, or undefined when it cannot be read or opened. */
-export async function digestsOfFile(abs: string, identities: AgeIdentity[] | undefined): Promise<CurrentDigests | undefined> {
+export async function digestsOfFile(
+  abs: string,
+  identities: AgeIdentity[] | undefined,
+): Promise<CurrentDigests | undefined> {
   if (!identities?.length) return undefined;
   try {
     if (statSync(abs).size > 16 * 1024 * 1024) return undefined;
@@ -23,7 +33,11 @@ export async function digestsOfFile(abs: string, identities: AgeIdentity[] | und
 }
 
 /** Pending rotations of the project at `root` (files relative to it, as in the audit log). */
-export async function pendingNow(root: string, identities: AgeIdentity[] | undefined, now?: Date): Promise<PendingRotation[]> {
+export async function pendingNow(
+  root: string,
+  identities: AgeIdentity[] | undefined,
+  now?: Date,
+): Promise<PendingRotation[]> {
   const entries = readAudit(DEFAULT_AUDIT_LOG, root);
   const files = new Set(entries.filter((e) => (e.exposure ?? []).length > 0).map((e) => e.file));
   const cur = new Map<string, CurrentDigests | undefined>();
@@ -38,7 +52,11 @@ export function formatPending(p: PendingRotation): string {
 }
 
 /** Scan findings for rotations pending more than `maxDays` days. */
-export async function pendingFindings(root: string, maxDays: number, identities: AgeIdentity[] | undefined): Promise<Finding[]> {
+export async function pendingFindings(
+  root: string,
+  maxDays: number,
+  identities: AgeIdentity[] | undefined,
+): Promise<Finding[]> {
   return overdue(await pendingNow(root, identities), maxDays).map((p) => ({
     rule: "pending" as const,
     path: p.file,
@@ -76,7 +94,11 @@ export async function cliPendingDigests(o: {
       now = undefined;
     }
     if (now) {
-      const still = new Set(computePending(entries, { current: (f) => (f === o.file ? now : undefined) }).filter((p) => p.file === o.file).map((p) => p.key));
+      const still = new Set(
+        computePending(entries, { current: (f) => (f === o.file ? now : undefined) })
+          .filter((p) => p.file === o.file)
+          .map((p) => p.key),
+      );
       cleared = byLog.map((p) => p.key).filter((k) => !still.has(k));
     }
   }

@@ -23,7 +23,12 @@ export interface Progress {
 }
 
 /** A progress reporter writing through `write` (e.g. the CLI's stderr). */
-export function progressLine(verb: string, unit: string, write: (s: string) => void, o: ProgressOptions = {}): Progress {
+export function progressLine(
+  verb: string,
+  unit: string,
+  write: (s: string) => void,
+  o: ProgressOptions = {},
+): Progress {
   const now = o.now ?? (() => performance.now());
   const tty = o.tty ?? process.stderr.isTTY === true;
   const afterMs = o.afterMs ?? 2000;

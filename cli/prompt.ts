@@ -35,7 +35,10 @@ export function promptHidden(prompt: string, io: CliIo): Promise<string> {
     };
     const onData = (chunk: Buffer): void => {
       for (const b of chunk) {
-        if (b === 0x03) return done(new KeyfleetError("INTERRUPTED", "interrupted at the value prompt", { hint: "nothing was changed" }));
+        if (b === 0x03)
+          return done(
+            new KeyfleetError("INTERRUPTED", "interrupted at the value prompt", { hint: "nothing was changed" }),
+          );
         if (b === 0x0d || b === 0x0a || (b === 0x04 && buf.length === 0)) return done(null, buf.toString("utf8"));
         if (b === 0x7f || b === 0x08) {
           // drop the last UTF-8 character
@@ -44,7 +47,12 @@ export function promptHidden(prompt: string, io: CliIo): Promise<string> {
           buf = buf.subarray(0, Math.max(0, n));
           continue;
         }
-        if (buf.length >= MAX_VALUE_BYTES) return done(new KeyfleetError("VALUE_TOO_LARGE", `the value is larger than ${MAX_VALUE_BYTES} bytes`, { hint: "pipe large values on stdin" }));
+        if (buf.length >= MAX_VALUE_BYTES)
+          return done(
+            new KeyfleetError("VALUE_TOO_LARGE", `the value is larger than ${MAX_VALUE_BYTES} bytes`, {
+              hint: "pipe large values on stdin",
+            }),
+          );
         buf = Buffer.concat([buf, Buffer.of(b)]);
       }
     };
@@ -58,15 +66,25 @@ export function promptHidden(prompt: string, io: CliIo): Promise<string> {
  * newline removed (unless `raw`).
  * @throws KeyfleetError `VALUE_ENCODING` for non-UTF-8 input, `VALUE_TOO_LARGE`, `INTERRUPTED`
  */
-export async function readSecretValue(io: CliIo, label: string, o: { raw?: boolean; tty?: boolean } = {}): Promise<string> {
+export async function readSecretValue(
+  io: CliIo,
+  label: string,
+  o: { raw?: boolean; tty?: boolean } = {},
+): Promise<string> {
   if (o.tty ?? stdinIsTty()) return promptHidden(`value for ${label} (input hidden): `, io);
   const bytes = await io.readStdin();
-  if (bytes.length > MAX_VALUE_BYTES) throw new KeyfleetError("VALUE_TOO_LARGE", `the value on stdin is larger than ${MAX_VALUE_BYTES} bytes`, { hint: "sops values should be small; store a file reference instead" });
+  if (bytes.length > MAX_VALUE_BYTES)
+    throw new KeyfleetError("VALUE_TOO_LARGE", `the value on stdin is larger than ${MAX_VALUE_BYTES} bytes`, {
+      hint: "sops values should be small; store a file reference instead",
+    });
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (e) {
-    throw new KeyfleetError("VALUE_ENCODING", "the value on stdin is not valid utf-8", { hint: "pass text; encode binary values (e.g. base64) first", cause: e });
+    throw new KeyfleetError("VALUE_ENCODING", "the value on stdin is not valid utf-8", {
+      hint: "pass text; encode binary values (e.g. base64) first",
+      cause: e,
+    });
   }
   return o.raw ? text : text.replace(/\r?\n$/, "");
 }
@@ -84,7 +102,12 @@ export function confirm(question: string, io: CliIo): Promise<boolean> {
       stdin.off("data", onData);
       stdin.off("end", onEnd);
       stdin.pause();
-      if (answer === null) reject(new KeyfleetError("INTERRUPTED", "no answer to the confirmation prompt", { hint: "nothing was changed; pass -y to skip the question" }));
+      if (answer === null)
+        reject(
+          new KeyfleetError("INTERRUPTED", "no answer to the confirmation prompt", {
+            hint: "nothing was changed; pass -y to skip the question",
+          }),
+        );
       else resolve(/^\s*y(es)?\s*$/i.test(answer));
     };
     const onData = (chunk: Buffer): void => {

@@ -8,7 +8,14 @@ import { KeyfleetError } from "../provider/errors";
 import { applyFiles, applyHosts, nothingToDo, planChanges, selectedHosts } from "../provider/fleet/reconcile";
 import type { CliIo, ParsedArgs } from "./args";
 import { sopsVerb } from "./exit-codes";
-import { CONCURRENCY_FLAG, INVENTORY_FLAG, concurrencyOf, desiredOf, openProject, withConnections } from "./fleet-project";
+import {
+  CONCURRENCY_FLAG,
+  INVENTORY_FLAG,
+  concurrencyOf,
+  desiredOf,
+  openProject,
+  withConnections,
+} from "./fleet-project";
 import { EXIT_SOME_HOSTS_FAILED, fileLines, planLines, progressLine, summaryTable } from "./fleet-report";
 import { confirmOrRefuse } from "./updatekeys";
 
@@ -36,13 +43,19 @@ export const pushVerb = sopsVerb(
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
-    if (args.positionals.length > 0) throw new KeyfleetError("USAGE", "push takes no arguments (hosts go after --host)", { hint: "see keyfleet push --help" });
+    if (args.positionals.length > 0)
+      throw new KeyfleetError("USAGE", "push takes no arguments (hosts go after --host)", {
+        hint: "see keyfleet push --help",
+      });
     const concurrency = concurrencyOf("push", args.flags.concurrency);
     const project = openProject(args.flags.inventory, io.env);
     const d = desiredOf(project, io.env);
     const only = args.all?.["host"] ?? [];
     const unknown = only.filter((h) => !(project.inventory.hosts ?? {})[h]);
-    if (unknown.length > 0) throw new KeyfleetError("USAGE", `no host named ${unknown.join(", ")} in ${project.file}`, { hint: `hosts: ${Object.keys(project.inventory.hosts ?? {}).join(", ") || "none"}` });
+    if (unknown.length > 0)
+      throw new KeyfleetError("USAGE", `no host named ${unknown.join(", ")} in ${project.file}`, {
+        hint: `hosts: ${Object.keys(project.inventory.hosts ?? {}).join(", ") || "none"}`,
+      });
     const files = only.length === 0 ? undefined : [...new Set(only.flatMap((h) => d.plan.hostFiles[h] ?? []))];
     return withConnections(async () => {
       const plan = await planChanges(d, { hosts: only, ...(files ? { files } : {}), concurrency });
@@ -63,11 +76,17 @@ export const pushVerb = sopsVerb(
       for (const l of fileLines(fileResults)) io.stderr(l + "\n");
       const total = selectedHosts(d, only).length;
       let done = 0;
-      const results = await applyHosts(d, { hosts: only, concurrency, onHost: (r) => io.stderr(progressLine(r, ++done, total) + "\n") });
+      const results = await applyHosts(d, {
+        hosts: only,
+        concurrency,
+        onHost: (r) => io.stderr(progressLine(r, ++done, total) + "\n"),
+      });
       if (results.length > 0) io.stdout(summaryTable(results).join("\n") + "\n");
       const failed = results.filter((r) => r.error !== undefined);
       if (failed.length > 0) {
-        io.stderr(`keyfleet: ${failed.length} of ${results.length} hosts failed: ${failed.map((r) => r.host).join(", ")}; the others were pushed. Run keyfleet push again when they are reachable\n`);
+        io.stderr(
+          `keyfleet: ${failed.length} of ${results.length} hosts failed: ${failed.map((r) => r.host).join(", ")}; the others were pushed. Run keyfleet push again when they are reachable\n`,
+        );
         return EXIT_SOME_HOSTS_FAILED;
       }
       return 0;

@@ -6,7 +6,11 @@ import { checkReason } from "../provider/access/actor";
 import { UsageError, type FlagSpec, type ParsedArgs } from "./args";
 
 /** The `--reason` flag spec shared by every verb that writes an audit line. */
-export const REASON_FLAG: FlagSpec = { type: "string", valueName: "TEXT", description: "why: recorded in the audit log line (one line; no secrets)" };
+export const REASON_FLAG: FlagSpec = {
+  type: "string",
+  valueName: "TEXT",
+  description: "why: recorded in the audit log line (one line; no secrets)",
+};
 
 /** The checked `--reason` of `args`, or undefined. @throws UsageError for an empty, multi-line or over-long reason */
 export function reasonOf(verb: string, args: ParsedArgs): string | undefined {

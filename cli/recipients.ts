@@ -4,14 +4,24 @@
  */
 import { parseRecipient, type AgeRecipient } from "../provider/age";
 import { isKeyfleetError, KeyfleetError } from "../provider/errors";
-import { loadConfigFor, matchRule, storeOptionsFor, type CreationRule, type SopsConfig, type StoreOptions } from "../provider/sops";
+import {
+  loadConfigFor,
+  matchRule,
+  storeOptionsFor,
+  type CreationRule,
+  type SopsConfig,
+  type StoreOptions,
+} from "../provider/sops";
 
 /**
  * Parses a comma-separated recipient list (`age1…,ssh-ed25519 AAAA… comment`).
  * @throws KeyParseError naming the bad entry
  */
 export function parseRecipientList(text: string, where = "--age"): AgeRecipient[] {
-  const parts = text.split(",").map((s) => s.trim()).filter(Boolean);
+  const parts = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   return parts.map((p, i) => parseRecipient(p, `${where} entry ${i + 1}`));
 }
 
@@ -32,11 +42,20 @@ export function creationRuleFor(file: string): RuleLookup {
     config = loadConfigFor(file);
     rule = config ? matchRule(config, file) : undefined;
   } catch (e) {
-    if (isKeyfleetError(e) && e.code !== "SOPS_UNSUPPORTED") throw new KeyfleetError("CONFIG", `invalid .sops.yaml: ${e.message}`, { file: e.file, cause: e });
+    if (isKeyfleetError(e) && e.code !== "SOPS_UNSUPPORTED")
+      throw new KeyfleetError("CONFIG", `invalid .sops.yaml: ${e.message}`, { file: e.file, cause: e });
     throw e;
   }
-  if (!config) throw new KeyfleetError("NO_CONFIG", `no .sops.yaml found in the directories above ${file}`, { file, hint: "create a .sops.yaml with creation_rules whose path_regex matches the file" });
-  if (!rule) throw new KeyfleetError("NO_CONFIG", `${config.path}: no creation rule matches ${file}`, { file: config.path, hint: "add a creation rule whose path_regex matches the file" });
+  if (!config)
+    throw new KeyfleetError("NO_CONFIG", `no .sops.yaml found in the directories above ${file}`, {
+      file,
+      hint: "create a .sops.yaml with creation_rules whose path_regex matches the file",
+    });
+  if (!rule)
+    throw new KeyfleetError("NO_CONFIG", `${config.path}: no creation rule matches ${file}`, {
+      file: config.path,
+      hint: "add a creation rule whose path_regex matches the file",
+    });
   return { config, rule };
 }
 
@@ -47,9 +66,18 @@ export function creationRuleFor(file: string): RuleLookup {
 export function ruleRecipients(file: string): { lookup: RuleLookup; recipients: AgeRecipient[] } {
   const lookup = creationRuleFor(file);
   if (lookup.rule.age.length === 0) {
-    throw new KeyfleetError("NO_RECIPIENTS", `${lookup.config.path}: the creation rule for ${file} has no age recipients`, { file: lookup.config.path, hint: "add age: recipients to the rule" });
+    throw new KeyfleetError(
+      "NO_RECIPIENTS",
+      `${lookup.config.path}: the creation rule for ${file} has no age recipients`,
+      { file: lookup.config.path, hint: "add age: recipients to the rule" },
+    );
   }
-  return { lookup, recipients: lookup.rule.age.map((r, i) => parseRecipient(r, `${lookup.config.path} creation_rules[${lookup.rule.index}].age entry ${i + 1}`)) };
+  return {
+    lookup,
+    recipients: lookup.rule.age.map((r, i) =>
+      parseRecipient(r, `${lookup.config.path} creation_rules[${lookup.rule.index}].age entry ${i + 1}`),
+    ),
+  };
 }
 
 /**
@@ -60,7 +88,8 @@ export function storeOptionsOf(file: string): StoreOptions {
   try {
     return storeOptionsFor(file);
   } catch (e) {
-    if (isKeyfleetError(e)) throw new KeyfleetError("CONFIG", `invalid .sops.yaml: ${e.message}`, { file: e.file, cause: e, hint: e.hint });
+    if (isKeyfleetError(e))
+      throw new KeyfleetError("CONFIG", `invalid .sops.yaml: ${e.message}`, { file: e.file, cause: e, hint: e.hint });
     throw e;
   }
 }

@@ -10,9 +10,23 @@ import type { AgeIdentity } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
 import { loadConfigFor } from "../provider/sops";
 import { DEFAULT_SKIP, type SkipRules } from "../provider/access/scan/encodings";
-import { firstCommitWith, gitTop, historyBlobs, MAX_BLOB_BYTES, readObjects, stagedPaths, trackedPaths } from "../provider/access/scan/git";
+import {
+  firstCommitWith,
+  gitTop,
+  historyBlobs,
+  MAX_BLOB_BYTES,
+  readObjects,
+  stagedPaths,
+  trackedPaths,
+} from "../provider/access/scan/git";
 import { buildMatcher, loadInventory, type SopsCandidate } from "../provider/access/scan/inventory";
-import { formatFinding, scanTarget, type Finding, type ScanContext, type ScanTarget } from "../provider/access/scan/scan";
+import {
+  formatFinding,
+  scanTarget,
+  type Finding,
+  type ScanContext,
+  type ScanTarget,
+} from "../provider/access/scan/scan";
 import type { StructureConfig } from "../provider/access/scan/structure";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { walkFiles } from "./audit";
@@ -28,7 +42,8 @@ const DEFAULT_MAX_COMMITS = 10_000;
 function intFlag(args: ParsedArgs, name: string, dflt: number): number {
   const v = strFlag(args.flags[name]);
   if (v === undefined) return dflt;
-  if (!/^\d{1,9}$/.test(v)) throw new UsageError("scan", `--${name} must be a whole number, got ${JSON.stringify(v.slice(0, 20))}`);
+  if (!/^\d{1,9}$/.test(v))
+    throw new UsageError("scan", `--${name} must be a whole number, got ${JSON.stringify(v.slice(0, 20))}`);
   return Number(v);
 }
 
@@ -37,7 +52,10 @@ const toPosix = (p: string): string => p.split(sep).join("/");
 /** The structure config of the scan root: its `.sops.yaml` (searched upwards) and the exemptions. */
 function structureConfig(root: string, allow: string | undefined): StructureConfig {
   const cfg = loadConfigFor(join(root, ".keyfleet-scan-probe"));
-  const allowPlain = (allow ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const allowPlain = (allow ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!cfg) return { rules: [], relToConfig: () => undefined, allowPlain };
   return {
     rules: cfg.rules,
@@ -98,28 +116,53 @@ export const scanVerb = sopsVerb(
     flags: {
       staged: { type: "boolean", description: "scan what is about to be committed (the git index)" },
       history: { type: "boolean", description: "scan every blob reachable from HEAD (bounded by --max-commits)" },
-      "max-commits": { type: "string", valueName: "N", description: `commits --history walks (default ${DEFAULT_MAX_COMMITS})` },
-      public: { type: "boolean", description: "also fail on recipients, key fingerprints and key names (a tree to publish)" },
-      "min-length": { type: "string", valueName: "N", description: `values shorter than N characters are not searched (default ${DEFAULT_SKIP.minLength})` },
-      "min-number-digits": { type: "string", valueName: "N", description: `pure numbers with fewer digits are not searched (default ${DEFAULT_SKIP.minNumberDigits})` },
+      "max-commits": {
+        type: "string",
+        valueName: "N",
+        description: `commits --history walks (default ${DEFAULT_MAX_COMMITS})`,
+      },
+      public: {
+        type: "boolean",
+        description: "also fail on recipients, key fingerprints and key names (a tree to publish)",
+      },
+      "min-length": {
+        type: "string",
+        valueName: "N",
+        description: `values shorter than N characters are not searched (default ${DEFAULT_SKIP.minLength})`,
+      },
+      "min-number-digits": {
+        type: "string",
+        valueName: "N",
+        description: `pure numbers with fewer digits are not searched (default ${DEFAULT_SKIP.minNumberDigits})`,
+      },
       "include-booleans": { type: "boolean", description: "also search values true/false (skipped by default)" },
-      "allow-plain": { type: "string", valueName: "GLOB,…", description: "paths exempt from the structure rule, e.g. .env.example" },
+      "allow-plain": {
+        type: "string",
+        valueName: "GLOB,…",
+        description: "paths exempt from the structure rule, e.g. .env.example",
+      },
       "no-key": { type: "boolean", description: "do not decrypt: structure rule (and --public) only" },
-      "max-pending-days": { type: "string", valueName: "N", description: "also fail when a rotation has been pending more than N days" },
+      "max-pending-days": {
+        type: "string",
+        valueName: "N",
+        description: "also fail when a rotation has been pending more than N days",
+      },
       json: { type: "boolean", description: "print the findings as JSON" },
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const staged = args.flags.staged === true;
     const history = args.flags.history === true;
-    if ((staged ? 1 : 0) + (history ? 1 : 0) + (args.positionals.length ? 1 : 0) > 1) throw new UsageError("scan", "give one of --staged, --history or PATHs");
+    if ((staged ? 1 : 0) + (history ? 1 : 0) + (args.positionals.length ? 1 : 0) > 1)
+      throw new UsageError("scan", "give one of --staged, --history or PATHs");
     const skip: SkipRules = {
       minLength: intFlag(args, "min-length", DEFAULT_SKIP.minLength),
       minNumberDigits: intFlag(args, "min-number-digits", DEFAULT_SKIP.minNumberDigits),
       skipBooleans: args.flags["include-booleans"] !== true,
     };
     const maxCommits = intFlag(args, "max-commits", DEFAULT_MAX_COMMITS);
-    const maxPendingDays = strFlag(args.flags["max-pending-days"]) === undefined ? undefined : intFlag(args, "max-pending-days", 0);
+    const maxPendingDays =
+      strFlag(args.flags["max-pending-days"]) === undefined ? undefined : intFlag(args, "max-pending-days", 0);
     const git = staged || history;
     const root = git ? gitTop(process.cwd()) : projectDir(args.positionals[0] ?? ".");
     const started = performance.now();
@@ -130,10 +173,16 @@ export const scanVerb = sopsVerb(
     let stagedTargets: ScanTarget[] = [];
     if (staged) {
       const paths = stagedPaths(root);
-      await readObjects(root, paths.map((p) => `:${p}`), (i, data) => {
-        if (data) stagedTargets.push({ path: paths[i] as string, data, origin: "staged" });
-      });
-      for (const t of stagedTargets) if (Buffer.from(t.data).includes("sops")) candidates.push({ path: t.path, text: Buffer.from(t.data).toString("utf8") });
+      await readObjects(
+        root,
+        paths.map((p) => `:${p}`),
+        (i, data) => {
+          if (data) stagedTargets.push({ path: paths[i] as string, data, origin: "staged" });
+        },
+      );
+      for (const t of stagedTargets)
+        if (Buffer.from(t.data).includes("sops"))
+          candidates.push({ path: t.path, text: Buffer.from(t.data).toString("utf8") });
     }
     let identities: AgeIdentity[] | undefined;
     if (args.flags["no-key"] !== true) {
@@ -142,9 +191,20 @@ export const scanVerb = sopsVerb(
     }
     const inventory = await loadInventory(candidates, identities);
     const matcher = buildMatcher(inventory, { skip, public: args.flags.public === true });
-    const ctx: ScanContext = { inventory, matcher, structure: structureConfig(root, strFlag(args.flags["allow-plain"])), public: args.flags.public === true };
-    if (!identities) io.stderr(`keyfleet scan: no age identity${args.flags["no-key"] === true ? " (--no-key)" : " found"}: structure check only, values are not searched\n`);
-    else if (inventory.undecrypted.length) io.stderr(`keyfleet scan: your identities do not open ${inventory.undecrypted.join(", ")}: their values are not searched\n`);
+    const ctx: ScanContext = {
+      inventory,
+      matcher,
+      structure: structureConfig(root, strFlag(args.flags["allow-plain"])),
+      public: args.flags.public === true,
+    };
+    if (!identities)
+      io.stderr(
+        `keyfleet scan: no age identity${args.flags["no-key"] === true ? " (--no-key)" : " found"}: structure check only, values are not searched\n`,
+      );
+    else if (inventory.undecrypted.length)
+      io.stderr(
+        `keyfleet scan: your identities do not open ${inventory.undecrypted.join(", ")}: their values are not searched\n`,
+      );
     for (const b of inventory.broken) io.stderr(`keyfleet scan: ${b.path}: ${b.reason}\n`);
 
     const findings: Finding[] = [];
@@ -162,19 +222,27 @@ export const scanVerb = sopsVerb(
       const { blobs, commits } = historyBlobs(root, maxCommits);
       io.stderr(`keyfleet scan: history: ${commits} commits, ${blobs.length} blobs\n`);
       const step = Math.max(1000, Math.ceil(blobs.length / 10));
-      await readObjects(root, blobs.map((b) => b.id), (i, data) => {
-        const b = blobs[i] as { id: string; path: string };
-        if (data) {
-          const before = findings.length;
-          scanOne({ path: b.path, data });
-          if (findings.length > before) {
-            const commit = firstCommitWith(root, b.id);
-            const origin = commit ? `commit ${commit}` : `blob ${b.id.slice(0, 12)}`;
-            findings.splice(before, findings.length - before, ...findings.slice(before).map((f) => ({ ...f, origin })));
+      await readObjects(
+        root,
+        blobs.map((b) => b.id),
+        (i, data) => {
+          const b = blobs[i] as { id: string; path: string };
+          if (data) {
+            const before = findings.length;
+            scanOne({ path: b.path, data });
+            if (findings.length > before) {
+              const commit = firstCommitWith(root, b.id);
+              const origin = commit ? `commit ${commit}` : `blob ${b.id.slice(0, 12)}`;
+              findings.splice(
+                before,
+                findings.length - before,
+                ...findings.slice(before).map((f) => ({ ...f, origin })),
+              );
+            }
           }
-        }
-        if ((i + 1) % step === 0) io.stderr(`keyfleet scan: history: ${i + 1}/${blobs.length} blobs\n`);
-      });
+          if ((i + 1) % step === 0) io.stderr(`keyfleet scan: history: ${i + 1}/${blobs.length} blobs\n`);
+        },
+      );
     } else {
       const inputs = args.positionals.length ? args.positionals : ["."];
       for (const p of inputs) {
@@ -182,7 +250,10 @@ export const scanVerb = sopsVerb(
         try {
           isDir = statSync(p).isDirectory();
         } catch {
-          throw new KeyfleetError("IO_READ", `cannot read ${p}: not found`, { file: p, hint: "pass existing files or directories" });
+          throw new KeyfleetError("IO_READ", `cannot read ${p}: not found`, {
+            file: p,
+            hint: "pass existing files or directories",
+          });
         }
         for (const abs of isDir ? walkFiles(p) : [p]) {
           const data = cache.get(resolve(abs)) ?? readSmall(abs, MAX_BLOB_BYTES);
@@ -195,7 +266,8 @@ export const scanVerb = sopsVerb(
       }
     }
     cache.clear();
-    if (maxPendingDays !== undefined) findings.push(...(await pendingFindings(projectDir(root), maxPendingDays, identities)));
+    if (maxPendingDays !== undefined)
+      findings.push(...(await pendingFindings(projectDir(root), maxPendingDays, identities)));
 
     const ms = performance.now() - started;
     if (args.flags.json === true) io.stdout(JSON.stringify(findings, null, 2) + "\n");
@@ -208,4 +280,3 @@ export const scanVerb = sopsVerb(
     return findings.length ? 1 : 0;
   },
 );
-

@@ -28,10 +28,16 @@ export function jsonScalar(text: string): string | number | boolean {
   try {
     v = JSON.parse(text);
   } catch {
-    throw new KeyfleetError("BAD_VALUE", "the value is not valid json", { hint: 'with --json pass e.g. "text", 42 or true; without --json the text is stored as a string' });
+    throw new KeyfleetError("BAD_VALUE", "the value is not valid json", {
+      hint: 'with --json pass e.g. "text", 42 or true; without --json the text is stored as a string',
+    });
   }
   if (typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) return v;
-  throw new KeyfleetError("BAD_VALUE", `--json value must be a string, number or boolean, got ${v === null ? "null" : Array.isArray(v) ? "a list" : typeof v}`, { hint: "set one scalar per key" });
+  throw new KeyfleetError(
+    "BAD_VALUE",
+    `--json value must be a string, number or boolean, got ${v === null ? "null" : Array.isArray(v) ? "a list" : typeof v}`,
+    { hint: "set one scalar per key" },
+  );
 }
 
 /** The set verb. */
@@ -48,18 +54,25 @@ export const setVerb = sopsVerb(
       ".keyfleet/audit.jsonl. An empty value (closed stdin, Enter or Ctrl-D at the prompt) is refused\n" +
       "with exit code 10 unless --allow-empty. The file is locked while it is rewritten; a second\n" +
       "writer waits (exit code 11 when it gives up, 12 when the file changed underneath).\n" +
-      "example: printf %s \"$NEW_PASSWORD\" | keyfleet set secrets/app.yaml '[\"db\"][\"password\"]'",
+      'example: printf %s "$NEW_PASSWORD" | keyfleet set secrets/app.yaml \'["db"]["password"]\'',
     flags: {
       json: { type: "boolean", description: "the value is JSON (a string, number or boolean), as sops set takes it" },
       raw: { type: "boolean", description: "keep stdin byte for byte (no trailing newline removed)" },
-      "allow-empty": { type: "boolean", description: "store an empty string (refused by default: it is almost always a mistake)" },
+      "allow-empty": {
+        type: "boolean",
+        description: "store an empty string (refused by default: it is almost always a mistake)",
+      },
       "input-type": INPUT_TYPE_FLAG,
       reason: REASON_FLAG,
     },
   },
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     // a value typed as a third argument is refused, and the message does not repeat it
-    if (args.positionals.length > 2) throw new UsageError("set", "set takes FILE and KEYPATH only: the value comes from stdin or a hidden prompt, never from the command line (the extra argument was not used; clear it from your shell history)");
+    if (args.positionals.length > 2)
+      throw new UsageError(
+        "set",
+        "set takes FILE and KEYPATH only: the value comes from stdin or a hidden prompt, never from the command line (the extra argument was not used; clear it from your shell history)",
+      );
     const [file, keyText] = positionals("set", args.positionals, 2, "FILE and KEYPATH") as [string, string];
     const path = parseKeyPath(keyText);
     const reason = reasonOf("set", args);
@@ -67,7 +80,9 @@ export const setVerb = sopsVerb(
     const text = readInputText(file);
     const ids = await loadIdentities(io);
     // decrypt first: no prompt for a value that could not be stored
-    const before = await explainingIdentities(file, ids, () => decrypt(text, { format, identities: ids.identities, file, report: ids.report }));
+    const before = await explainingIdentities(file, ids, () =>
+      decrypt(text, { format, identities: ids.identities, file, report: ids.report }),
+    );
     const raw = await readSecretValue(io, formatKeyPath(path), { raw: args.flags.raw === true });
     const value = args.flags.json === true ? jsonScalar(raw) : raw;
     if (value === "" && args.flags["allow-empty"] !== true) {
@@ -79,12 +94,34 @@ export const setVerb = sopsVerb(
     // read, change and write under the file's lock, checking before the rename that nobody else wrote it
     await withWriteLocks("set", io, [file], async () => {
       const current = readInputText(file);
-      const out = await explainingIdentities(file, ids, () => setValues(current, { format, identities: ids.identities, changes: [{ path, value }], file, stores: storeOptionsOf(file) }));
+      const out = await explainingIdentities(file, ids, () =>
+        setValues(current, {
+          format,
+          identities: ids.identities,
+          changes: [{ path, value }],
+          file,
+          stores: storeOptionsOf(file),
+        }),
+      );
       // the data key read before the lock holds only if nobody rewrote the file meanwhile
       const dataKey = current === text ? before.dataKey : undefined;
-      const pending = await cliPendingDigests({ root: projectDir(file), file: auditPath(file), format, textBefore: current, textAfter: out, identities: ids.identities, ...(dataKey ? { dataKey } : {}) });
+      const pending = await cliPendingDigests({
+        root: projectDir(file),
+        file: auditPath(file),
+        format,
+        textBefore: current,
+        textAfter: out,
+        identities: ids.identities,
+        ...(dataKey ? { dataKey } : {}),
+      });
       writeOutput(file, out, undefined, textVersion(current));
-      recordChange({ file, operation: "set-values", keysChanged: [path.join(".")], ...(reason ? { reason } : {}), ...(pending ? { pending } : {}) });
+      recordChange({
+        file,
+        operation: "set-values",
+        keysChanged: [path.join(".")],
+        ...(reason ? { reason } : {}),
+        ...(pending ? { pending } : {}),
+      });
     });
     return 0;
   },

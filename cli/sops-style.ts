@@ -6,7 +6,14 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-const FORMS: Record<string, string> = { "-d": "decrypt", "--decrypt": "decrypt", "-e": "encrypt", "--encrypt": "encrypt", "-r": "rotate", "--rotate": "rotate" };
+const FORMS: Record<string, string> = {
+  "-d": "decrypt",
+  "--decrypt": "decrypt",
+  "-e": "encrypt",
+  "--encrypt": "encrypt",
+  "-r": "rotate",
+  "--rotate": "rotate",
+};
 
 /** keyfleet's version from its package.json (searched upwards from this module). */
 export function keyfleetVersion(): string {
@@ -29,7 +36,8 @@ export function keyfleetVersion(): string {
  */
 export function preDispatch(argv: readonly string[]): { argv: readonly string[]; version?: string } {
   const first = argv[0];
-  if (first === "--version" || first === "-v" || first === "version") return { argv, version: `keyfleet ${keyfleetVersion()}\n` };
+  if (first === "--version" || first === "-v" || first === "version")
+    return { argv, version: `keyfleet ${keyfleetVersion()}\n` };
   if (first === undefined || !first.startsWith("-")) return { argv };
   const at = argv.findIndex((a) => a === "--" || FORMS[a] !== undefined);
   if (at < 0 || argv[at] === "--") return { argv };

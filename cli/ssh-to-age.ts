@@ -27,7 +27,8 @@ export function convertPublicKeys(text: string, skipped: (note: string) => void 
     try {
       out.push(sshToAgeRecipient(l));
     } catch (e) {
-      if (e instanceof UnsupportedKeyError) skipped(`skipped key: got ${e.keyType} key type but: only ed25519 keys are supported`);
+      if (e instanceof UnsupportedKeyError)
+        skipped(`skipped key: got ${e.keyType} key type but: only ed25519 keys are supported`);
       else if (e instanceof KeyParseError) throw new KeyParseError(e.message, { where: `line ${n + 1}`, cause: e });
       else throw e;
     }
@@ -52,14 +53,21 @@ export const sshToAgeVerb: Verb = {
     },
   },
   async run(args: ParsedArgs, io: CliIo): Promise<number> {
-    if (args.positionals.length) throw new KeyfleetError("USAGE", `unexpected argument ${args.positionals[0]}`, { hint: "see keyfleet ssh-to-age --help" });
+    if (args.positionals.length)
+      throw new KeyfleetError("USAGE", `unexpected argument ${args.positionals[0]}`, {
+        hint: "see keyfleet ssh-to-age --help",
+      });
     const inPath = typeof args.flags.input === "string" ? args.flags.input : "-";
     const outPath = typeof args.flags.output === "string" ? args.flags.output : "-";
     let text: string;
     try {
       text = inPath === "-" ? (await io.readStdin()).toString("utf8") : readFileSync(inPath, "utf8");
     } catch (e) {
-      throw new KeyfleetError("IO_READ", `cannot read ${inPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: inPath, cause: e });
+      throw new KeyfleetError(
+        "IO_READ",
+        `cannot read ${inPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { file: inPath, cause: e },
+      );
     }
     const priv = args.flags["private-key"] === true;
     const lines = priv ? [sshToAgeIdentity(text)] : convertPublicKeys(text, (n) => io.stderr(n + "\n"));

@@ -9,7 +9,14 @@ import { recipientDelta, recipientText } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
 import { updateRecipientsMany } from "../provider/fleet/rekey-many";
 import { progressLine } from "./progress";
-import { describeMismatch, labelMismatches, listKeys, loadEncrypted, readMetadata, type SopsFormat } from "../provider/sops";
+import {
+  describeMismatch,
+  labelMismatches,
+  listKeys,
+  loadEncrypted,
+  readMetadata,
+  type SopsFormat,
+} from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
 import { auditPath, recordChange } from "./audit-trail";
 import { keyName } from "../provider/access/exposure";
@@ -37,7 +44,12 @@ interface Plan {
 /** Asks for confirmation unless `yes`; refuses without a terminal. @throws KeyfleetError `CONFIRM_NEEDED` */
 export async function confirmOrRefuse(io: CliIo, yes: boolean, what: string): Promise<boolean> {
   if (yes) return true;
-  if (!stdinIsTty()) throw new KeyfleetError("CONFIRM_NEEDED", `refusing to ${what} without confirmation: standard input is not a terminal`, { hint: "pass -y (--yes) to confirm non-interactively" });
+  if (!stdinIsTty())
+    throw new KeyfleetError(
+      "CONFIRM_NEEDED",
+      `refusing to ${what} without confirmation: standard input is not a terminal`,
+      { hint: "pass -y (--yes) to confirm non-interactively" },
+    );
   return confirm("Is this okay? (y/n): ", io);
 }
 
@@ -73,7 +85,10 @@ export const updatekeysVerb = sopsVerb(
       const mismatches = early ? labelMismatches(loadEncrypted(text, format, file).meta.age, early.identities) : [];
       for (const m of mismatches) io.stderr(`keyfleet: ${describeMismatch(file, m)}\n`);
       const relabelled = mismatches.length > 0;
-      if (relabelled) io.stderr(`${file}: the recipient labels cannot be trusted: the data key will be rotated and every entry rewritten for the .sops.yaml recipients\n`);
+      if (relabelled)
+        io.stderr(
+          `${file}: the recipient labels cannot be trusted: the data key will be rotated and every entry rewritten for the .sops.yaml recipients\n`,
+        );
       if (!added.length && !removed.length && !relabelled) {
         io.stderr(`${file}: already up to date\n`);
         continue;
@@ -81,7 +96,8 @@ export const updatekeysVerb = sopsVerb(
       io.stderr(`${file}: the following changes will be made to the recipients:\n`);
       for (const r of added) io.stderr(`+++ ${labelRecipient(r, names)}\n`);
       for (const r of removed) io.stderr(`--- ${labelRecipient(r, names)}\n`);
-      if (removed.length) io.stderr(`    (a recipient is removed: the data key is rotated and every value re-encrypted)\n`);
+      if (removed.length)
+        io.stderr(`    (a recipient is removed: the data key is rotated and every value re-encrypted)\n`);
       plans.push({ file, format, text, added, removed, recipients, relabelled });
     }
     if (!plans.length) return 0;
@@ -96,40 +112,63 @@ export const updatekeysVerb = sopsVerb(
     // may have changed it since the plan above was shown).
     const byFile = new Map(plans.map((p) => [p.file, p] as const));
     const plan = (file: string): Plan => byFile.get(file) as Plan;
-    await withWriteLocks("updatekeys", io, plans.map((p) => p.file), async () => {
-      const fresh = new Map(plans.map((p) => [p.file, readInputText(p.file)] as const));
-      // a batch running over 2 s shows "updatekeys: N/M files" on stderr (counts only)
-      const progress = progressLine("updatekeys", "files", (t) => io.stderr(t));
-      const results = await explainingIdentities(undefined, ids, () =>
-        updateRecipientsMany(
-          plans.map((p) => ({ path: p.file, text: fresh.get(p.file) as string })),
-          { identities: ids.identities, recipients: (f) => plan(f).recipients, format: (f) => plan(f).format, forceRotate: (f) => plan(f).relabelled, stores: storeOptionsOf, locked: true, onProgress: (d, n) => progress.update(d, n) },
-        ),
-      ).finally(() => progress.done());
-      for (const r of results) {
-        const p = plan(r.file);
-        const text = fresh.get(r.file) as string;
-        if (!r.written) {
-          io.stderr(`${p.file}: already up to date\n`);
-          continue;
+    await withWriteLocks(
+      "updatekeys",
+      io,
+      plans.map((p) => p.file),
+      async () => {
+        const fresh = new Map(plans.map((p) => [p.file, readInputText(p.file)] as const));
+        // a batch running over 2 s shows "updatekeys: N/M files" on stderr (counts only)
+        const progress = progressLine("updatekeys", "files", (t) => io.stderr(t));
+        const results = await explainingIdentities(undefined, ids, () =>
+          updateRecipientsMany(
+            plans.map((p) => ({ path: p.file, text: fresh.get(p.file) as string })),
+            {
+              identities: ids.identities,
+              recipients: (f) => plan(f).recipients,
+              format: (f) => plan(f).format,
+              forceRotate: (f) => plan(f).relabelled,
+              stores: storeOptionsOf,
+              locked: true,
+              onProgress: (d, n) => progress.update(d, n),
+            },
+          ),
+        ).finally(() => progress.done());
+        for (const r of results) {
+          const p = plan(r.file);
+          const text = fresh.get(r.file) as string;
+          if (!r.written) {
+            io.stderr(`${p.file}: already up to date\n`);
+            continue;
+          }
+          const rotated = r.removed.length > 0 || p.relabelled;
+          const keysBefore = rotated ? listKeys(text, p.format, p.file) : [];
+          const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
+          const pending = await cliPendingDigests({
+            root: projectDir(p.file),
+            file: auditPath(p.file),
+            format: p.format,
+            textBefore: text,
+            textAfter: r.text,
+            identities: ids.identities,
+            exposedNow,
+          });
+          const exposure = recordChange({
+            file: p.file,
+            operation: rotated ? "rotate" : "add-recipients",
+            added: r.added,
+            removed: r.removed,
+            keysBefore,
+            ...(reason ? { reason } : {}),
+            ...(pending ? { pending } : {}),
+          });
+          io.stderr(
+            `${p.file}: updated (${r.added.length} added, ${r.removed.length} removed${rotated ? ", data key rotated" : ""})\n`,
+          );
+          if (exposure) io.stderr(exposure + "\n");
         }
-        const rotated = r.removed.length > 0 || p.relabelled;
-        const keysBefore = rotated ? listKeys(text, p.format, p.file) : [];
-        const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
-        const pending = await cliPendingDigests({ root: projectDir(p.file), file: auditPath(p.file), format: p.format, textBefore: text, textAfter: r.text, identities: ids.identities, exposedNow });
-        const exposure = recordChange({
-          file: p.file,
-          operation: rotated ? "rotate" : "add-recipients",
-          added: r.added,
-          removed: r.removed,
-          keysBefore,
-          ...(reason ? { reason } : {}),
-          ...(pending ? { pending } : {}),
-        });
-        io.stderr(`${p.file}: updated (${r.added.length} added, ${r.removed.length} removed${rotated ? ", data key rotated" : ""})\n`);
-        if (exposure) io.stderr(exposure + "\n");
-      }
-    });
+      },
+    );
     return 0;
   },
 );

@@ -208,7 +208,10 @@ export class KeyfleetError extends Error {
   readonly file: string | undefined;
 
   constructor(code: ErrorCode, message: string, opts: { hint?: string; file?: string; cause?: unknown } = {}) {
-    super(opts.hint ? `${message}; ${opts.hint}` : message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(
+      opts.hint ? `${message}; ${opts.hint}` : message,
+      opts.cause === undefined ? undefined : { cause: opts.cause },
+    );
     this.name = new.target.name;
     this.code = code;
     this.hint = opts.hint;
@@ -218,5 +221,8 @@ export class KeyfleetError extends Error {
 
 /** True when `e` is a KeyfleetError (also across module copies, by duck typing on `code`). */
 export function isKeyfleetError(e: unknown): e is KeyfleetError {
-  return e instanceof KeyfleetError || (e instanceof Error && typeof (e as { code?: unknown }).code === "string" && "hint" in e);
+  return (
+    e instanceof KeyfleetError ||
+    (e instanceof Error && typeof (e as { code?: unknown }).code === "string" && "hint" in e)
+  );
 }

@@ -5,7 +5,12 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { listKeys, readMetadata, formatFromPath, type SopsFormat } from "../provider/sops";
-import { computeAccessChange, formatAccessChange, hasAccessChange, type AccessChange } from "../provider/access/access-change";
+import {
+  computeAccessChange,
+  formatAccessChange,
+  hasAccessChange,
+  type AccessChange,
+} from "../provider/access/access-change";
 import { namesFromAudit, readAudit, DEFAULT_AUDIT_LOG } from "../provider/access/audit-log";
 import type { NamedRecipient } from "../provider/access/names";
 
@@ -31,7 +36,8 @@ export function accessChangeOnDisk(o: {
   } catch {
     text = undefined;
   }
-  if (text === undefined) return computeAccessChange({ file: o.path, current: undefined, desired: o.desired, keys: [] });
+  if (text === undefined)
+    return computeAccessChange({ file: o.path, current: undefined, desired: o.desired, keys: [] });
   return computeAccessChange({
     file: o.path,
     current: readMetadata(text, format, o.path).recipients,
@@ -46,7 +52,9 @@ export function accessChangeOnDisk(o: {
  * program). `planned` are hosts pinned by expected fingerprint whose key is read only at up: each
  * gets `+ web-3 (host key SHA256:…, read at up) gains access`, and is not counted as leaving.
  */
-export function accessSummary(o: Parameters<typeof accessChangeOnDisk>[0] & { planned?: readonly { name: string; fingerprint: string }[] }): string {
+export function accessSummary(
+  o: Parameters<typeof accessChangeOnDisk>[0] & { planned?: readonly { name: string; fingerprint: string }[] },
+): string {
   try {
     const planned = o.planned ?? [];
     const full = accessChangeOnDisk(o);

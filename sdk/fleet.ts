@@ -16,7 +16,15 @@ import type { SopsFormat } from "../provider/sops";
 import { KeyfleetError } from "../provider/errors";
 import type { EnvFileOptions } from "../provider/resources/host-env-inputs";
 
-export { planFleet, formatAccessMatrix, pathSlug, envFileSlug, FleetPlanError, type FleetPlan, type PlanInput } from "./fleet-plan";
+export {
+  planFleet,
+  formatAccessMatrix,
+  pathSlug,
+  envFileSlug,
+  FleetPlanError,
+  type FleetPlan,
+  type PlanInput,
+} from "./fleet-plan";
 
 /** A host of the fleet. Exactly one of `hostKey`, `expectedFingerprint`, `trustOnFirstUse: true`. */
 export interface FleetHost {
@@ -143,7 +151,13 @@ export class Fleet extends pulumi.ComponentResource {
     this.exposure = exposureOf(this.files);
     this.pendingRotations = pendingOf(this.files);
     this.hostEnvKeys = hostEnvKeysOf(Object.keys(hosts), this.envFiles);
-    this.registerOutputs({ accessMatrix: this.accessMatrix, hostEnvKeys: this.hostEnvKeys, exposure: this.exposure, pendingRotations: this.pendingRotations, plan: this.plan.fileRecipients });
+    this.registerOutputs({
+      accessMatrix: this.accessMatrix,
+      hostEnvKeys: this.hostEnvKeys,
+      exposure: this.exposure,
+      pendingRotations: this.pendingRotations,
+      plan: this.plan.fileRecipients,
+    });
   }
 }
 
@@ -160,14 +174,23 @@ function planInput(name: string, args: FleetArgs): PlanInput {
 }
 
 /** One Recipient per operator / CI key given as text; Recipient resources given are used as they are. */
-function buildRecipients(fleet: string, keys: Record<string, string | Recipient>, child: pulumi.CustomResourceOptions): Record<string, Recipient> {
+function buildRecipients(
+  fleet: string,
+  keys: Record<string, string | Recipient>,
+  child: pulumi.CustomResourceOptions,
+): Record<string, Recipient> {
   const out: Record<string, Recipient> = {};
-  for (const [n, key] of Object.entries(keys)) out[n] = key instanceof Recipient ? key : new Recipient(`${fleet}-${n}`, { name: n, publicKey: key }, child);
+  for (const [n, key] of Object.entries(keys))
+    out[n] = key instanceof Recipient ? key : new Recipient(`${fleet}-${n}`, { name: n, publicKey: key }, child);
   return out;
 }
 
 /** One HostKey per host, trusted as the host spec says (pin, expected fingerprint or first use). */
-function buildHostKeys(fleet: string, hosts: Record<string, FleetHost>, child: pulumi.CustomResourceOptions): Record<string, HostKey> {
+function buildHostKeys(
+  fleet: string,
+  hosts: Record<string, FleetHost>,
+  child: pulumi.CustomResourceOptions,
+): Record<string, HostKey> {
   const out: Record<string, HostKey> = {};
   for (const [h, spec] of Object.entries(hosts)) {
     out[h] = new HostKey(
@@ -188,7 +211,13 @@ function buildHostKeys(fleet: string, hosts: Record<string, FleetHost>, child: p
 }
 
 /** One SecretFile per file, encrypted to the plan's minimal recipient set. */
-function buildFiles(fleet: string, args: FleetArgs, plan: FleetPlan, byName: (n: string) => Recipient | HostKey, child: pulumi.CustomResourceOptions): Record<string, SecretFile> {
+function buildFiles(
+  fleet: string,
+  args: FleetArgs,
+  plan: FleetPlan,
+  byName: (n: string) => Recipient | HostKey,
+  child: pulumi.CustomResourceOptions,
+): Record<string, SecretFile> {
   const out: Record<string, SecretFile> = {};
   for (const [f, spec] of Object.entries(args.files)) {
     out[f] = new SecretFile(
@@ -218,7 +247,11 @@ function buildEnvFiles(
 ): Record<string, HostEnv> {
   const envs: Record<string, HostEnv> = {};
   for (const env of spec.envFiles ?? []) {
-    if (spec.user === undefined) throw new KeyfleetError("BAD_ARGUMENTS", `fleet "${fleet}": host "${h}" has env files but no user; set hosts.${h}.user`);
+    if (spec.user === undefined)
+      throw new KeyfleetError(
+        "BAD_ARGUMENTS",
+        `fleet "${fleet}": host "${h}" has env files but no user; set hosts.${h}.user`,
+      );
     const { path, sources, name: _fragment, ...fileOptions } = env; // fileOptions: env and EnvFileOptions, passed to HostEnv as they are
     envs[env.path] = new HostEnv(
       `${fleet}-${h}-${plan.envFileNames[h]?.[path] ?? envFileSlug(env)}`,
@@ -249,7 +282,9 @@ function buildEnvFiles(
 /** File name → recipient names as recorded in the file after apply. */
 function accessMatrixOf(files: Record<string, SecretFile>): pulumi.Output<Record<string, string[]>> {
   const names = Object.keys(files);
-  return pulumi.all(names.map((f) => (files[f] as SecretFile).recipients)).apply((rs) => Object.fromEntries(names.map((f, k) => [f, (rs[k] ?? []).map((r) => r.name)])));
+  return pulumi
+    .all(names.map((f) => (files[f] as SecretFile).recipients))
+    .apply((rs) => Object.fromEntries(names.map((f, k) => [f, (rs[k] ?? []).map((r) => r.name)])));
 }
 
 /** File name → what recipients removed by its last rotation could read (files with nothing to rotate left out). */
@@ -258,7 +293,9 @@ function exposureOf(files: Record<string, SecretFile>): pulumi.Output<Record<str
   return pulumi.all(names.map((f) => (files[f] as SecretFile).exposure)).apply((es) => {
     const out: Record<string, FleetExposure[]> = {};
     names.forEach((f, k) => {
-      const e = (es[k] ?? []).filter((x) => x.keys.length > 0).map((x) => ({ recipient: x.recipient, keys: [...x.keys] }));
+      const e = (es[k] ?? [])
+        .filter((x) => x.keys.length > 0)
+        .map((x) => ({ recipient: x.recipient, keys: [...x.keys] }));
       if (e.length > 0) out[f] = e;
     });
     return out;
@@ -279,7 +316,10 @@ function pendingOf(files: Record<string, SecretFile>): pulumi.Output<Record<stri
 }
 
 /** Host name → env file path → the env names it holds (names only); hosts without env files map to {}. */
-function hostEnvKeysOf(hostNames: string[], envFiles: Record<string, Record<string, HostEnv>>): pulumi.Output<Record<string, Record<string, string[]>>> {
+function hostEnvKeysOf(
+  hostNames: string[],
+  envFiles: Record<string, Record<string, HostEnv>>,
+): pulumi.Output<Record<string, Record<string, string[]>>> {
   const envList = Object.entries(envFiles).flatMap(([h, envs]) => Object.entries(envs).map(([p, e]) => ({ h, p, e })));
   return pulumi.all(envList.map((x) => x.e.keyNames)).apply((ks) => {
     const out: Record<string, Record<string, string[]>> = Object.fromEntries(hostNames.map((h) => [h, {}]));

@@ -93,15 +93,29 @@ const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const hostEnvArgsSchema = z.object({
   connection: z.unknown(),
   path: z.string().startsWith("/", "must be an absolute path on the host"),
-  sources: z.array(z.object({
-    file: z.unknown(),
-    keys: z.array(z.string().min(1)).min(1, "list at least one key, or omit keys for all").optional(),
-    prefix: z.string().regex(/^([A-Za-z_][A-Za-z0-9_]*)?$/, "must be letters, digits and _").optional(),
-    rename: z.record(z.string(), z.string().regex(envName, "env names must match [A-Za-z_][A-Za-z0-9_]*")).optional(),
-  }).strict()).optional(),
+  sources: z
+    .array(
+      z
+        .object({
+          file: z.unknown(),
+          keys: z.array(z.string().min(1)).min(1, "list at least one key, or omit keys for all").optional(),
+          prefix: z
+            .string()
+            .regex(/^([A-Za-z_][A-Za-z0-9_]*)?$/, "must be letters, digits and _")
+            .optional(),
+          rename: z
+            .record(z.string(), z.string().regex(envName, "env names must match [A-Za-z_][A-Za-z0-9_]*"))
+            .optional(),
+        })
+        .strict(),
+    )
+    .optional(),
   env: z.record(z.string().regex(envName, "env names must match [A-Za-z_][A-Za-z0-9_]*"), z.unknown()).optional(),
   format: z.enum(["dotenv", "systemd", "json"]).optional(),
-  mode: z.string().regex(/^[0-7]{3,4}$/, "must be an octal string such as \"0600\"").optional(),
+  mode: z
+    .string()
+    .regex(/^[0-7]{3,4}$/, 'must be an octal string such as "0600"')
+    .optional(),
   owner: z.string().min(1).optional(),
   group: z.string().min(1).optional(),
   restartUnits: z.array(z.unknown()).optional(),
@@ -118,10 +132,18 @@ export const hostEnvArgsSchema = z.object({
  * could not decrypt the file, or the key does not exist) falls back to the file's sha256, which
  * changes with any edit of the file: conservative, never a missed change.
  */
-export function selectedDigests(keys: string[] | undefined, keyNames: string[], valueDigests: Record<string, string>, fileSha256: string, format: string): Record<string, string> {
+export function selectedDigests(
+  keys: string[] | undefined,
+  keyNames: string[],
+  valueDigests: Record<string, string>,
+  fileSha256: string,
+  format: string,
+): Record<string, string> {
   const selected = keys ?? keyNames.filter((k) => format === "dotenv" || format === "binary" || !k.includes("."));
   const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(valueDigests, k);
-  return Object.fromEntries([...new Set(selected)].sort().map((k) => [k, has(k) ? (valueDigests[k] as string) : `file:${fileSha256}`]));
+  return Object.fromEntries(
+    [...new Set(selected)].sort().map((k) => [k, has(k) ? (valueDigests[k] as string) : `file:${fileSha256}`]),
+  );
 }
 
 /** An env file on a host, materialised from sops sources. Outputs carry names and keyed digests, never values. */
@@ -180,7 +202,16 @@ export class HostEnv extends pulumi.dynamic.Resource {
         restarted: undefined,
         drift: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "sourceDigests", "contentDigest", "writtenDigest"] },
+      {
+        ...opts,
+        additionalSecretOutputs: [
+          ...(opts?.additionalSecretOutputs ?? []),
+          "connection",
+          "sourceDigests",
+          "contentDigest",
+          "writtenDigest",
+        ],
+      },
       RESOURCE_MODULE,
       "HostEnv",
     );
@@ -197,9 +228,14 @@ export class HostEnv extends pulumi.dynamic.Resource {
 function connectionInput(connection: HostEnvArgs["connection"]): Record<string, pulumi.Output<unknown>> {
   const conn = pulumi.output(connection);
   const given: unknown = connection;
-  const plainConn = pulumi.Output.isInstance(given) || given instanceof Promise ? undefined : (given as Record<string, pulumi.Input<unknown>>);
+  const plainConn =
+    pulumi.Output.isInstance(given) || given instanceof Promise
+      ? undefined
+      : (given as Record<string, pulumi.Input<unknown>>);
   const field = <K extends string>(k: K): pulumi.Output<unknown> =>
-    plainConn !== undefined ? pulumi.output(plainConn[k]) : conn.apply((c) => (c as unknown as Record<string, unknown>)[k]);
+    plainConn !== undefined
+      ? pulumi.output(plainConn[k])
+      : conn.apply((c) => (c as unknown as Record<string, unknown>)[k]);
   return {
     host: pulumi.unsecret(field("host")),
     port: pulumi.unsecret(field("port")),
@@ -211,14 +247,20 @@ function connectionInput(connection: HostEnvArgs["connection"]): Record<string, 
 }
 
 /** One source's provider input, with the digests of the values it selects (a SecretFile's; none for a plain path). */
-function sourceInput(s: HostEnvSource): { input: Record<string, unknown>; digests: pulumi.Output<Record<string, string>> } {
+function sourceInput(s: HostEnvSource): {
+  input: Record<string, unknown>;
+  digests: pulumi.Output<Record<string, string>>;
+} {
   const base = { keys: s.keys, prefix: s.prefix, rename: s.rename };
   if (s.file instanceof SecretFile) {
     const f = s.file;
     return {
       input: { ...base, path: f.path, format: f.format, secretFile: true },
-      digests: pulumi.all([f.keyNames, f.valueDigests, f.fileSha256, f.format]).apply(([names, digests, sha, format]) =>
-        selectedDigests(s.keys, names ?? [], digests ?? {}, sha ?? "", format)),
+      digests: pulumi
+        .all([f.keyNames, f.valueDigests, f.fileSha256, f.format])
+        .apply(([names, digests, sha, format]) =>
+          selectedDigests(s.keys, names ?? [], digests ?? {}, sha ?? "", format),
+        ),
     };
   }
   return { input: { ...base, path: s.file, secretFile: false }, digests: pulumi.output({} as Record<string, string>) };

@@ -62,7 +62,8 @@ export class HostKey extends pulumi.dynamic.Resource {
    * For a host trusted by `expectedFingerprint` (no pinned key): its name and fingerprint, known in
    * preview although the key itself is read only at up. Undefined otherwise.
    */
-  public readonly planned: { readonly name: pulumi.Input<string>; readonly fingerprint: pulumi.Input<string> } | undefined;
+  public readonly planned:
+    { readonly name: pulumi.Input<string>; readonly fingerprint: pulumi.Input<string> } | undefined;
 
   constructor(name: string, args: HostKeyArgs, opts?: pulumi.CustomResourceOptions) {
     validateArgs("HostKey", name, hostKeyArgsSchema, args);
@@ -85,7 +86,10 @@ export class HostKey extends pulumi.dynamic.Resource {
       "HostKey",
     );
     this.displayName = displayName;
-    this.planned = args.publicKey === undefined && args.expectedFingerprint !== undefined ? { name: displayName, fingerprint: args.expectedFingerprint } : undefined;
+    this.planned =
+      args.publicKey === undefined && args.expectedFingerprint !== undefined
+        ? { name: displayName, fingerprint: args.expectedFingerprint }
+        : undefined;
     // A pinned key gives the recipient before the scan, so preview can show it.
     this.named =
       args.publicKey !== undefined

@@ -39,8 +39,17 @@ export class Recipient extends pulumi.dynamic.Resource {
   constructor(name: string, args: RecipientArgs, opts?: pulumi.CustomResourceOptions) {
     validateArgs("Recipient", name, recipientArgsSchema, args);
     const displayName = args.name ?? name;
-    super(provider, name, { name: displayName, publicKey: args.publicKey, recipient: undefined, fingerprint: undefined, label: undefined }, opts, RESOURCE_MODULE, "Recipient");
-    this.named = pulumi.all([displayName, args.publicKey, this.urn]).apply(([n, pk]) => ({ name: n, recipient: canonicalRecipientText(pk) }));
+    super(
+      provider,
+      name,
+      { name: displayName, publicKey: args.publicKey, recipient: undefined, fingerprint: undefined, label: undefined },
+      opts,
+      RESOURCE_MODULE,
+      "Recipient",
+    );
+    this.named = pulumi
+      .all([displayName, args.publicKey, this.urn])
+      .apply(([n, pk]) => ({ name: n, recipient: canonicalRecipientText(pk) }));
   }
 }
 

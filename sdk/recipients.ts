@@ -2,7 +2,12 @@
  * What `recipients` accepts, and how it becomes plain `{ name, recipient }` inputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { canonicalRecipientText, deriveRecipientName, recipientLabel, type NamedRecipient } from "../provider/access/names";
+import {
+  canonicalRecipientText,
+  deriveRecipientName,
+  recipientLabel,
+  type NamedRecipient,
+} from "../provider/access/names";
 import { Recipient } from "./recipient";
 import { HostKey } from "./host-key";
 
@@ -33,7 +38,9 @@ export function knownOrPlanned(e: RecipientEntry): pulumi.Output<NamedRecipient 
   if (e.planned === undefined) return e.named;
   const planned = e.planned;
   const known = (e.named as unknown as { isKnown?: Promise<boolean> }).isKnown ?? Promise.resolve(true);
-  return pulumi.output(known.then((k) => (k ? e.named : planned)) as Promise<pulumi.Output<NamedRecipient | PlannedRecipient>>);
+  return pulumi.output(
+    known.then((k) => (k ? e.named : planned)) as Promise<pulumi.Output<NamedRecipient | PlannedRecipient>>,
+  );
 }
 
 function fromPlain(v: string | NamedRecipient): NamedRecipient {
@@ -53,7 +60,9 @@ export function recipientEntry(r: pulumi.Input<RecipientLike>): RecipientEntry {
     name = pulumi.output(r.displayName);
     if (r.planned) return { name, named, label: named.apply(recipientLabel), planned: pulumi.output(r.planned) };
   } else {
-    named = pulumi.output(r as pulumi.Input<string | NamedRecipient>).apply((v) => fromPlain(v as string | NamedRecipient));
+    named = pulumi
+      .output(r as pulumi.Input<string | NamedRecipient>)
+      .apply((v) => fromPlain(v as string | NamedRecipient));
     name = named.apply((n) => n.name);
   }
   return { name, named, label: named.apply(recipientLabel) };

@@ -12,7 +12,10 @@ const nonEmpty = z.string().trim().min(1);
 /** Recipient arguments. */
 export const recipientArgsSchema = z.object({
   name: nonEmpty.optional(),
-  publicKey: nonEmpty.refine((s) => s.startsWith("age1") || s.startsWith("ssh-"), "must be an age1… or ssh-ed25519 public key"),
+  publicKey: nonEmpty.refine(
+    (s) => s.startsWith("age1") || s.startsWith("ssh-"),
+    "must be an age1… or ssh-ed25519 public key",
+  ),
 });
 
 /** HostKey arguments. */
@@ -21,7 +24,10 @@ export const hostKeyArgsSchema = z.object({
   host: nonEmpty.refine((s) => !/\s/.test(s), "must not contain spaces"),
   port: z.number().int().min(1).max(65535).optional(),
   publicKey: z.string().startsWith("ssh-ed25519 ", "must be an ssh-ed25519 public key").optional(),
-  expectedFingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "must look like SHA256:<43 base64 chars>").optional(),
+  expectedFingerprint: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "must look like SHA256:<43 base64 chars>")
+    .optional(),
   trustOnFirstUse: z.boolean().optional(),
   mode: z.enum(["age", "ssh"]).optional(),
   timeoutMs: z.number().int().positive().max(600_000).optional(),

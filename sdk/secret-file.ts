@@ -133,12 +133,20 @@ export class SecretFile extends pulumi.dynamic.Resource {
       if (msg !== "") void pulumi.log.warn(msg, this);
     });
     if (logAccessChanges !== false) {
-      pulumi.all([args.path, args.format, args.auditLog, pulumi.all(entries.map(knownOrPlanned))]).apply(([path, format, auditLog, all]) => {
-        const desired = all.filter((r): r is NamedRecipient => "recipient" in r);
-        const planned = all.filter((r): r is PlannedRecipient => !("recipient" in r));
-        const msg = accessSummary({ path, desired, planned, ...(format ? { format } : {}), ...(auditLog ? { auditLog } : {}) });
-        if (msg !== "") void pulumi.log.info(msg, this);
-      });
+      pulumi
+        .all([args.path, args.format, args.auditLog, pulumi.all(entries.map(knownOrPlanned))])
+        .apply(([path, format, auditLog, all]) => {
+          const desired = all.filter((r): r is NamedRecipient => "recipient" in r);
+          const planned = all.filter((r): r is PlannedRecipient => !("recipient" in r));
+          const msg = accessSummary({
+            path,
+            desired,
+            planned,
+            ...(format ? { format } : {}),
+            ...(auditLog ? { auditLog } : {}),
+          });
+          if (msg !== "") void pulumi.log.info(msg, this);
+        });
     }
   }
 }

@@ -23,7 +23,10 @@ const NATIVE = ["cpu-features", "*.node"];
 const ssh2Inline: Plugin = {
   name: "ssh2-inline",
   setup(build) {
-    build.onLoad({ filter: /[\\/]provider[\\/]ssh[\\/]ssh2\.ts$/ }, () => ({ contents: 'export { Client } from "ssh2";', loader: "ts" }));
+    build.onLoad({ filter: /[\\/]provider[\\/]ssh[\\/]ssh2\.ts$/ }, () => ({
+      contents: 'export { Client } from "ssh2";',
+      loader: "ts",
+    }));
   },
 };
 
@@ -41,7 +44,9 @@ function licenses(meta: Metafile): string {
     const text = file ? readFileSync(join(dir, file), "utf8").trim() : "(no license file in the package)";
     return `${name}@${version}\n\n${text}`;
   });
-  return parts.length ? `\n/*! bundled packages and their licenses\n\n${parts.join("\n\n-----\n\n").replace(/\*\//g, "* /")}\n*/\n` : "";
+  return parts.length
+    ? `\n/*! bundled packages and their licenses\n\n${parts.join("\n\n-----\n\n").replace(/\*\//g, "* /")}\n*/\n`
+    : "";
 }
 
 async function bundle(entry: string, outfile: string, plugins: Plugin[]): Promise<void> {
@@ -66,7 +71,8 @@ async function bundle(entry: string, outfile: string, plugins: Plugin[]): Promis
 
 async function run(): Promise<void> {
   const dist = join(root, "dist");
-  if (!existsSync(join(dist, "cli", "main.d.ts"))) throw new Error("tools/bundle: run tsc first (dist/cli/main.d.ts is missing)");
+  if (!existsSync(join(dist, "cli", "main.d.ts")))
+    throw new Error("tools/bundle: run tsc first (dist/cli/main.d.ts is missing)");
   await bundle(require.resolve("ssh2", { paths: [root] }), join(dist, "vendor", "ssh2.js"), []);
   await bundle(join(root, "cli", "main.ts"), join(dist, "cli", "main.bundle.js"), [ssh2Inline]);
   writeFileSync(join(dist, "cli", "main.bundle.d.ts"), 'export * from "./main";\n');

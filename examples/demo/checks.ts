@@ -36,7 +36,11 @@ export function readEnvFile(path: string, format: EnvFormat): Record<string, str
 
 /** Lines in a host's restart marker file (one per restart the demo's onChange ran). */
 export function restartCount(path: string): number {
-  return existsSync(path) ? readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "").length : 0;
+  return existsSync(path)
+    ? readFileSync(path, "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "").length
+    : 0;
 }
 
 /** Recipients recorded in a sops file's metadata (no key needed). */
@@ -54,7 +58,10 @@ export function encStrings(file: string): string[] {
  * the ssh-to-age identity and the native ssh-ed25519 identity are both tried.
  */
 export async function hostCanDecrypt(file: string, hostKeyPem: string): Promise<boolean> {
-  const ids = [...parseIdentities(sshToAgeIdentity(hostKeyPem), "host key (ssh-to-age)"), ...parseIdentities(hostKeyPem, "host key (ssh)")];
+  const ids = [
+    ...parseIdentities(sshToAgeIdentity(hostKeyPem), "host key (ssh-to-age)"),
+    ...parseIdentities(hostKeyPem, "host key (ssh)"),
+  ];
   try {
     await decrypt(readFileSync(file, "utf8"), { format: formatFromPath(file), identities: ids, file });
     return true;
@@ -83,7 +90,10 @@ export function filesUnder(dir: string, depth = 8): string[] {
  * Where any of `secrets` occurs: in the given files and texts (also base64 and hex forms of each
  * value). Returns "where: which value's name" lines; empty means no leak.
  */
-export function findLeaks(secrets: Record<string, string>, o: { files?: string[]; texts?: Record<string, string> }): string[] {
+export function findLeaks(
+  secrets: Record<string, string>,
+  o: { files?: string[]; texts?: Record<string, string> },
+): string[] {
   const forms = Object.entries(secrets).flatMap(([name, v]) => [
     [name, v],
     [`${name} (base64)`, Buffer.from(v).toString("base64")],
@@ -101,5 +111,7 @@ export function findLeaks(secrets: Record<string, string>, o: { files?: string[]
 /** `KEY=****` lines of an env file's keys (values masked). */
 export function masked(env: Record<string, string> | undefined): string {
   if (!env) return "(no env file)";
-  return Object.keys(env).map((k) => `${k}=****`).join("  ");
+  return Object.keys(env)
+    .map((k) => `${k}=****`)
+    .join("  ");
 }

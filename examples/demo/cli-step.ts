@@ -28,10 +28,22 @@ export interface CliStepInput {
 }
 
 /** Runs the built CLI with `args`, the value (if any) on stdin only; resolves with its output. */
-export function keyfleetCli(repoRoot: string, cwd: string, env: Record<string, string | undefined>, args: string[], input = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function keyfleetCli(
+  repoRoot: string,
+  cwd: string,
+  env: Record<string, string | undefined>,
+  args: string[],
+  input = "",
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res) => {
-    const clean = Object.fromEntries(Object.entries({ ...process.env, ...env }).filter((e): e is [string, string] => e[1] !== undefined));
-    const child = spawn(process.execPath, [join(repoRoot, "dist/cli/main.js"), ...args], { cwd, env: clean, stdio: ["pipe", "pipe", "pipe"] });
+    const clean = Object.fromEntries(
+      Object.entries({ ...process.env, ...env }).filter((e): e is [string, string] => e[1] !== undefined),
+    );
+    const child = spawn(process.execPath, [join(repoRoot, "dist/cli/main.js"), ...args], {
+      cwd,
+      env: clean,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -56,17 +68,45 @@ export async function cliStep(i: CliStepInput): Promise<number> {
   const enc = encStrings(app);
   const others = i.apiHosts.map((a) => fileSha(join(a.host.dataDir, "app.env")));
   const fp = sshFingerprint(h.hostKeyLine);
-  const provision = ["provision", `web-4=${h.user}@${h.host}:${h.port}`, "--env", `${env}:secrets/app.yaml:DB_PASSWORD,API_TOKEN`, "--fingerprint", fp, "--ssh-key", join(i.keyDir, "web-4"), "--on-change", `echo restarted >> '${restarts}'`];
-  i.say(`    $ keyfleet provision web-4=${h.user}@${h.host}:${h.port} --env ${env}:secrets/app.yaml:DB_PASSWORD,API_TOKEN --fingerprint ${fp} …`);
+  const provision = [
+    "provision",
+    `web-4=${h.user}@${h.host}:${h.port}`,
+    "--env",
+    `${env}:secrets/app.yaml:DB_PASSWORD,API_TOKEN`,
+    "--fingerprint",
+    fp,
+    "--ssh-key",
+    join(i.keyDir, "web-4"),
+    "--on-change",
+    `echo restarted >> '${restarts}'`,
+  ];
+  i.say(
+    `    $ keyfleet provision web-4=${h.user}@${h.host}:${h.port} --env ${env}:secrets/app.yaml:DB_PASSWORD,API_TOKEN --fingerprint ${fp} …`,
+  );
   const p = await cli(provision);
   verify(p.code === 0, `keyfleet provision exited ${p.code}: ${p.stderr.trim().split("\n").slice(-3).join(" | ")}`);
   for (const l of p.stderr.trim().split("\n")) i.say(`    ${l}`);
-  verify(readEnvFile(env, "dotenv")?.["API_TOKEN"] !== undefined && restartCount(restarts) === 1, "web-4 should hold DB_PASSWORD and API_TOKEN and have restarted once");
-  verify(JSON.stringify(encStrings(app)) === JSON.stringify(enc), "provision must keep every encrypted value byte-identical (same data key, one new age entry)");
-  verify(sopsRecipients(app).length === 5, "secrets/app.yaml should have 5 recipients (alice, ci-runner, web-2, web-3, web-4)");
-  verify(i.apiHosts.every((a, k) => fileSha(join(a.host.dataDir, "app.env")) === others[k]), "provisioning web-4 must not touch the other hosts");
+  verify(
+    readEnvFile(env, "dotenv")?.["API_TOKEN"] !== undefined && restartCount(restarts) === 1,
+    "web-4 should hold DB_PASSWORD and API_TOKEN and have restarted once",
+  );
+  verify(
+    JSON.stringify(encStrings(app)) === JSON.stringify(enc),
+    "provision must keep every encrypted value byte-identical (same data key, one new age entry)",
+  );
+  verify(
+    sopsRecipients(app).length === 5,
+    "secrets/app.yaml should have 5 recipients (alice, ci-runner, web-2, web-3, web-4)",
+  );
+  verify(
+    i.apiHosts.every((a, k) => fileSha(join(a.host.dataDir, "app.env")) === others[k]),
+    "provisioning web-4 must not touch the other hosts",
+  );
   const again = await cli(provision);
-  verify(again.code === 0 && again.stderr.includes("nothing to do"), "a second provision of web-4 should say nothing to do");
+  verify(
+    again.code === 0 && again.stderr.includes("nothing to do"),
+    "a second provision of web-4 should say nothing to do",
+  );
   i.say("    second run: nothing to do");
 
   // the rotation, timed from `keyfleet set` to the new value on every host that uses it
@@ -80,8 +120,14 @@ export async function cliStep(i: CliStepInput): Promise<number> {
   verify(push.code === 0, `keyfleet push exited ${push.code}: ${push.stderr.trim().split("\n").slice(-3).join(" | ")}`);
   for (const l of push.stdout.trim().split("\n")) i.say(`    ${l}`);
   const on = [...i.apiHosts, { name: "web-4", host: h, format: "dotenv" as const }];
-  for (const a of on) verify(readEnvFile(join(a.host.dataDir, "app.env"), a.format)?.["API_TOKEN"] === i.newToken, `${a.name} should hold the new API_TOKEN`);
+  for (const a of on)
+    verify(
+      readEnvFile(join(a.host.dataDir, "app.env"), a.format)?.["API_TOKEN"] === i.newToken,
+      `${a.name} should hold the new API_TOKEN`,
+    );
   verify(fileSha(join(i.otherHost.dataDir, "app.env")) === otherSha, "web-2 (no API_TOKEN) must be untouched");
-  i.say(`    rotation: keyfleet set → new API_TOKEN on ${on.map((a) => a.name).join(", ")} in ${(ms / 1000).toFixed(1)} s (target: under 5 minutes); web-2 untouched`);
+  i.say(
+    `    rotation: keyfleet set → new API_TOKEN on ${on.map((a) => a.name).join(", ")} in ${(ms / 1000).toFixed(1)} s (target: under 5 minutes); web-2 untouched`,
+  );
   return ms;
 }

@@ -101,14 +101,18 @@ export function standInEngine(o: EngineSetup): DemoEngine {
       if (e instanceof EngineRunError) {
         const logs = e.summary.logs.filter((l) => l.severity === "error").map((l) => l.message);
         const tail = e.summary.programOutput.trim().split("\n").slice(-25).join("\n");
-        throw new Error(`${e.message}${logs.length ? "\n" + logs.join("\n") : ""}${tail ? "\nprogram output:\n" + tail : ""}`, { cause: e });
+        throw new Error(
+          `${e.message}${logs.length ? "\n" + logs.join("\n") : ""}${tail ? "\nprogram output:\n" + tail : ""}`,
+          { cause: e },
+        );
       }
       throw e;
     }
   };
   return {
     kind: "stand-in",
-    label: "engine stand-in (pulumi CLI not found): the real @pulumi/pulumi SDK runtime and dynamic-provider server, driven by test/harness/engine; a stand-in, not a replacement for `pulumi up`",
+    label:
+      "engine stand-in (pulumi CLI not found): the real @pulumi/pulumi SDK runtime and dynamic-provider server, driven by test/harness/engine; a stand-in, not a replacement for `pulumi up`",
     preview: (config, secretKeys = []) => wrap(engine(config, secretKeys).preview()),
     up: (config, secretKeys = []) => wrap(engine(config, secretKeys).up()),
     destroy: () => wrap(engine({}, []).destroy()),
@@ -129,9 +133,12 @@ export function automationEngine(o: EngineSetup): DemoEngine {
   mkdirSync(backendDir, { recursive: true });
   writeProgramEntry(o);
   const envVars = Object.fromEntries(
-    Object.entries({ ...o.env, PULUMI_BACKEND_URL: `file://${backendDir}`, PULUMI_CONFIG_PASSPHRASE: o.passphrase, PULUMI_SKIP_UPDATE_CHECK: "true" }).filter(
-      (e): e is [string, string] => e[1] !== undefined,
-    ),
+    Object.entries({
+      ...o.env,
+      PULUMI_BACKEND_URL: `file://${backendDir}`,
+      PULUMI_CONFIG_PASSPHRASE: o.passphrase,
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+    }).filter((e): e is [string, string] => e[1] !== undefined),
   );
   let stack: Promise<Stack> | undefined;
   const getStack = (): Promise<Stack> => (stack ??= openStack(o, backendDir, envVars));
@@ -173,8 +180,12 @@ export function automationEngine(o: EngineSetup): DemoEngine {
 function writeProgramEntry(o: EngineSetup): void {
   const entry = join(o.workDir, "keyfleet-demo-program.js");
   // the language host and the dynamic-provider plugin find @pulumi/pulumi from that directory
-  if (!existsSync(join(o.workDir, "node_modules"))) symlinkSync(join(o.programDir, "../../../node_modules"), join(o.workDir, "node_modules"), "dir");
-  writeFileSync(entry, `// written by the keyfleet demo: run the fleet program with this project as the working directory\nrequire(${JSON.stringify(join(o.programDir, "index.js"))});\n`);
+  if (!existsSync(join(o.workDir, "node_modules")))
+    symlinkSync(join(o.programDir, "../../../node_modules"), join(o.workDir, "node_modules"), "dir");
+  writeFileSync(
+    entry,
+    `// written by the keyfleet demo: run the fleet program with this project as the working directory\nrequire(${JSON.stringify(join(o.programDir, "index.js"))});\n`,
+  );
 }
 
 /** Creates or selects the demo stack in the work directory. */
@@ -196,7 +207,13 @@ function openStack(o: EngineSetup, backendDir: string, envVars: Record<string, s
 }
 
 /** Makes the stack's config exactly `config`; secret keys go through {@link setSecretConfig}. */
-async function setStackConfig(s: Stack, o: EngineSetup, config: Record<string, string>, secretKeys: string[], envVars: Record<string, string>): Promise<void> {
+async function setStackConfig(
+  s: Stack,
+  o: EngineSetup,
+  config: Record<string, string>,
+  secretKeys: string[],
+  envVars: Record<string, string>,
+): Promise<void> {
   const current = await s.getAllConfig();
   for (const k of Object.keys(current)) if (!(k in config)) await s.removeConfig(k);
   for (const [k, v] of Object.entries(config)) {
@@ -213,7 +230,8 @@ function eventCollector(): { changes: DemoChange[]; logs: string[]; onEvent: (ev
   const logs: string[] = [];
   const onEvent = (ev: EngineEvent): void => {
     const pre = ev.resourcePreEvent?.metadata;
-    if (pre && pre.type !== "pulumi:pulumi:Stack") changes.push({ name: shortName(pre.urn), op: pre.op, diffKeys: pre.diffs ?? [] });
+    if (pre && pre.type !== "pulumi:pulumi:Stack")
+      changes.push({ name: shortName(pre.urn), op: pre.op, diffKeys: pre.diffs ?? [] });
     const d = ev.diagnosticEvent;
     if (d) logs.push(`${d.severity}: ${d.message.trim()}`);
   };
@@ -230,7 +248,13 @@ function maskedOutputs(outs: Record<string, { value: unknown; secret: boolean }>
  * environment).
  * @throws Error naming the key (not the value) when the CLI fails
  */
-export function setSecretConfig(workDir: string, stack: string, key: string, value: string, env: Record<string, string>): void {
+export function setSecretConfig(
+  workDir: string,
+  stack: string,
+  key: string,
+  value: string,
+  env: Record<string, string>,
+): void {
   const r = spawnSync("pulumi", ["config", "set", key, "--secret", "--stack", stack, "--non-interactive"], {
     cwd: workDir,
     env: { ...process.env, ...env },
@@ -238,7 +262,10 @@ export function setSecretConfig(workDir: string, stack: string, key: string, val
     stdio: ["pipe", "ignore", "pipe"],
     timeout: 60_000,
   });
-  if (r.status !== 0) throw new Error(`pulumi config set ${key} --secret failed (${r.status ?? r.signal}): ${r.stderr?.toString().trim().slice(-400) ?? ""}`);
+  if (r.status !== 0)
+    throw new Error(
+      `pulumi config set ${key} --secret failed (${r.status ?? r.signal}): ${r.stderr?.toString().trim().slice(-400) ?? ""}`,
+    );
 }
 
 /** The CLI engine when `pulumi` is on PATH (unless `KEYFLEET_DEMO_ENGINE=stand-in`), else the stand-in. */

@@ -41,7 +41,10 @@ function envFiles(name: HostName, h: DemoHost): unknown[] {
   const p = hostPaths(h);
   const onChange = `echo restarted >> '${p.restarts}'`;
   const app = (keys: string[]) => ({ file: "app", keys });
-  const sources = name === "web-2" ? [app(["DB_PASSWORD"]), { file: "metrics", keys: ["TOKEN"], prefix: "METRICS_" }] : [app(["DB_PASSWORD", "API_TOKEN"])];
+  const sources =
+    name === "web-2"
+      ? [app(["DB_PASSWORD"]), { file: "metrics", keys: ["TOKEN"], prefix: "METRICS_" }]
+      : [app(["DB_PASSWORD", "API_TOKEN"])];
   // `name`: the HostEnv is fleet-<host>-app.env rather than a slug of the temporary path
   return [{ path: p.env, name: "app.env", format: ENV_FORMAT[name], mode: "0600", sources, onChange }];
 }
@@ -50,17 +53,30 @@ function envFiles(name: HostName, h: DemoHost): unknown[] {
  * Writes fleet.yaml for the hosts in `members` (public keys, addresses, key file paths only).
  * Values are seeded from secret config (`keyfleet:dbPassword`, …) when it is set.
  */
-export function writeInventory(file: string, o: { operator: string; ci: string; hosts: Record<HostName, DemoHost>; members: readonly HostName[]; keyDir: string }): void {
+export function writeInventory(
+  file: string,
+  o: { operator: string; ci: string; hosts: Record<HostName, DemoHost>; members: readonly HostName[]; keyDir: string },
+): void {
   const hosts: Record<string, unknown> = {};
   for (const n of o.members) {
     const h = o.hosts[n];
-    hosts[n] = { address: h.host, port: h.port, user: h.user, privateKeyFile: join(o.keyDir, n), hostKey: h.hostKeyLine, envFiles: envFiles(n, h) };
+    hosts[n] = {
+      address: h.host,
+      port: h.port,
+      user: h.user,
+      privateKeyFile: join(o.keyDir, n),
+      hostKey: h.hostKeyLine,
+      envFiles: envFiles(n, h),
+    };
   }
   const doc = {
     operators: { alice: o.operator },
     ci: { "ci-runner": o.ci },
     files: {
-      app: { path: FILE_PATHS.app, values: { DB_PASSWORD: { config: "dbPassword" }, API_TOKEN: { config: "apiToken" } } },
+      app: {
+        path: FILE_PATHS.app,
+        values: { DB_PASSWORD: { config: "dbPassword" }, API_TOKEN: { config: "apiToken" } },
+      },
       metrics: { path: FILE_PATHS.metrics, values: { TOKEN: { config: "metricsToken" } } },
     },
     hosts,

@@ -10,7 +10,13 @@ import type { FleetArgs, FleetHost } from "../../sdk/fleet";
 import { KeyfleetError } from "../../provider/errors";
 import { expandHome, type Inventory } from "../../provider/fleet/inventory";
 
-export { inventorySchema, readInventory, expandHome, inventoryPath, type Inventory } from "../../provider/fleet/inventory";
+export {
+  inventorySchema,
+  readInventory,
+  expandHome,
+  inventoryPath,
+  type Inventory,
+} from "../../provider/fleet/inventory";
 
 /**
  * Turns an inventory into Fleet arguments. Values come from the environment (`{ env }`) or secret
@@ -20,7 +26,10 @@ export { inventorySchema, readInventory, expandHome, inventoryPath, type Invento
  * its value (README "Empty values").
  * Private keys are read from `privateKeyFile` (relative to the inventory) and passed as secrets.
  */
-export function fleetArgsFrom(inv: Inventory, o: { file: string; env?: NodeJS.ProcessEnv; config?: pulumi.Config }): FleetArgs {
+export function fleetArgsFrom(
+  inv: Inventory,
+  o: { file: string; env?: NodeJS.ProcessEnv; config?: pulumi.Config },
+): FleetArgs {
   const env = o.env ?? process.env;
   const base = dirname(o.file);
   const files: FleetArgs["files"] = {};
@@ -30,7 +39,11 @@ export function fleetArgsFrom(inv: Inventory, o: { file: string; env?: NodeJS.Pr
       const v = "env" in ref ? env[ref.env] : o.config?.getSecret(ref.config);
       if (v !== undefined && v !== "") values[k] = pulumi.secret(v);
     }
-    files[f] = { path: spec.path, ...(spec.format ? { format: spec.format } : {}), ...(Object.keys(values).length > 0 ? { values } : {}) };
+    files[f] = {
+      path: spec.path,
+      ...(spec.format ? { format: spec.format } : {}),
+      ...(Object.keys(values).length > 0 ? { values } : {}),
+    };
   }
   const hosts: Record<string, FleetHost> = {};
   for (const [h, spec] of Object.entries(inv.hosts ?? {})) {
@@ -38,11 +51,19 @@ export function fleetArgsFrom(inv: Inventory, o: { file: string; env?: NodeJS.Pr
     hosts[h] = {
       ...rest,
       ...(hostKey ? { hostKey } : {}),
-      ...(privateKeyFile ? { privateKey: pulumi.secret(readPrivateKeyFile(o.file, h, expandHome(privateKeyFile, base))) } : {}),
+      ...(privateKeyFile
+        ? { privateKey: pulumi.secret(readPrivateKeyFile(o.file, h, expandHome(privateKeyFile, base))) }
+        : {}),
       ...(envFiles ? { envFiles } : {}),
     };
   }
-  return { operators: inv.operators ?? {}, ci: inv.ci ?? {}, hosts, files, ...(inv.auditLog ? { auditLog: inv.auditLog } : {}) };
+  return {
+    operators: inv.operators ?? {},
+    ci: inv.ci ?? {},
+    hosts,
+    files,
+    ...(inv.auditLog ? { auditLog: inv.auditLog } : {}),
+  };
 }
 
 /**
@@ -55,10 +76,14 @@ function readPrivateKeyFile(inventory: string, host: string, path: string): stri
     return readFileSync(path, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "error";
-    throw new KeyfleetError("INVENTORY_KEY_FILE", `${inventory}: hosts.${host}.privateKeyFile ${path} cannot be read (${code})`, {
-      file: inventory,
-      hint: "point privateKeyFile at the SSH private key that logs in to this host (relative paths are relative to the inventory)",
-      cause: e,
-    });
+    throw new KeyfleetError(
+      "INVENTORY_KEY_FILE",
+      `${inventory}: hosts.${host}.privateKeyFile ${path} cannot be read (${code})`,
+      {
+        file: inventory,
+        hint: "point privateKeyFile at the SSH private key that logs in to this host (relative paths are relative to the inventory)",
+        cause: e,
+      },
+    );
   }
 }

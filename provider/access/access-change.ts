@@ -3,7 +3,14 @@
  * disk (no decryption) and the new recipient list.
  */
 import { recipientDelta } from "../age/text";
-import { canonicalRecipientText, fingerprinted, recipientLabel, shortRecipient, type FingerprintedRecipient, type NamedRecipient } from "./names";
+import {
+  canonicalRecipientText,
+  fingerprinted,
+  recipientLabel,
+  shortRecipient,
+  type FingerprintedRecipient,
+  type NamedRecipient,
+} from "./names";
 import { computeExposure, type Exposure, type ListedKey } from "./exposure";
 
 /** The result of comparing the recipients in a file with the desired ones. */

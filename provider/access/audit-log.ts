@@ -13,7 +13,17 @@ import type { Exposure } from "./exposure";
 export const DEFAULT_AUDIT_LOG = ".keyfleet/audit.jsonl";
 
 /** What happened to a file. */
-export type AuditOperation = "create" | "adopt" | "add-recipients" | "rotate" | "set-values" | "rewrap-rules" | "delete" | "forget" | "exposed" | "move";
+export type AuditOperation =
+  | "create"
+  | "adopt"
+  | "add-recipients"
+  | "rotate"
+  | "set-values"
+  | "rewrap-rules"
+  | "delete"
+  | "forget"
+  | "exposed"
+  | "move";
 
 /**
  * Keyed digests of the values still to rotate, under the file's data key after the operation
@@ -67,14 +77,32 @@ export type AuditFront = "provider" | "cli";
 
 /** The parts of an entry a caller may give; the rest default to empty lists. */
 export type AuditDetails = Partial<
-  Pick<AuditEntry, "recipientsAdded" | "recipientsRemoved" | "keysChanged" | "keysAdded" | "keysRemoved" | "exposure" | "reason" | "actor" | "pending" | "movedFrom" | "oldKept">
+  Pick<
+    AuditEntry,
+    | "recipientsAdded"
+    | "recipientsRemoved"
+    | "keysChanged"
+    | "keysAdded"
+    | "keysRemoved"
+    | "exposure"
+    | "reason"
+    | "actor"
+    | "pending"
+    | "movedFrom"
+    | "oldKept"
+  >
 >;
 
 /**
  * The one builder of audit entries: time now, `by` from the front, every list present (empty
  * unless given).
  */
-export function auditEntry(file: string, operation: AuditOperation, front: AuditFront, details: AuditDetails = {}): AuditEntry {
+export function auditEntry(
+  file: string,
+  operation: AuditOperation,
+  front: AuditFront,
+  details: AuditDetails = {},
+): AuditEntry {
   return {
     time: new Date().toISOString(),
     file,
@@ -142,6 +170,7 @@ export function readAudit(logPath: string, baseDir: string = process.cwd()): Aud
 /** Recipient → the last name the audit log gave it (for naming recipients that leave). */
 export function namesFromAudit(entries: AuditEntry[]): Map<string, string> {
   const names = new Map<string, string>();
-  for (const e of entries) for (const r of e.recipientsAdded ?? []) if (r && r.recipient && r.name) names.set(r.recipient, r.name);
+  for (const e of entries)
+    for (const r of e.recipientsAdded ?? []) if (r && r.recipient && r.name) names.set(r.recipient, r.name);
   return names;
 }

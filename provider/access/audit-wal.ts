@@ -55,7 +55,9 @@ export function pendingFor(auditLog: string, file: string, baseDir: string = pro
   const dir = walDir(auditLog, baseDir);
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith(".json")).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith(".json"))
+      .sort();
   } catch {
     return [];
   }
@@ -75,7 +77,12 @@ export function pendingFor(auditLog: string, file: string, baseDir: string = pro
  * Settles the pending records of `file` given its current sha256 (null: absent): a change that
  * landed is appended to the audit log; one that did not is dropped. Returns the records appended.
  */
-export function recoverPending(auditLog: string, file: string, current: string | null, baseDir: string = process.cwd()): WalRecord[] {
+export function recoverPending(
+  auditLog: string,
+  file: string,
+  current: string | null,
+  baseDir: string = process.cwd(),
+): WalRecord[] {
   const landed: WalRecord[] = [];
   for (const r of pendingFor(auditLog, file, baseDir)) {
     if (current !== null && current === r.after) {

@@ -64,5 +64,9 @@ export function recipientLabel(r: NamedRecipient): string {
 
 /** Adds the fingerprint to a named recipient. */
 export function fingerprinted(r: NamedRecipient): FingerprintedRecipient {
-  return { name: r.name, recipient: canonicalRecipientText(r.recipient), fingerprint: recipientFingerprint(r.recipient) };
+  return {
+    name: r.name,
+    recipient: canonicalRecipientText(r.recipient),
+    fingerprint: recipientFingerprint(r.recipient),
+  };
 }

@@ -14,16 +14,27 @@ function same(p: string): string {
 
 /** Entries with their paths normalised, so CLI and provider spellings of a file meet. */
 function normalised(entries: readonly AuditEntry[]): AuditEntry[] {
-  return entries.map((e) => (e && typeof e.file === "string" ? { ...e, file: same(e.file), ...(typeof e.movedFrom === "string" ? { movedFrom: same(e.movedFrom) } : {}) } : e));
+  return entries.map((e) =>
+    e && typeof e.file === "string"
+      ? { ...e, file: same(e.file), ...(typeof e.movedFrom === "string" ? { movedFrom: same(e.movedFrom) } : {}) }
+      : e,
+  );
 }
 
 /**
  * The rotations pending for `file` after `entries`; `current` (the file's digests now, when known)
  * clears those whose value changed, as the CLI decides.
  */
-export function pendingOfFile(entries: readonly AuditEntry[], file: string, o: { current?: CurrentDigests; now?: Date } = {}): PendingRotation[] {
+export function pendingOfFile(
+  entries: readonly AuditEntry[],
+  file: string,
+  o: { current?: CurrentDigests; now?: Date } = {},
+): PendingRotation[] {
   const f = same(file);
-  return computePending(normalised(entries), { ...(o.now ? { now: o.now } : {}), current: (x) => (x === f ? o.current : undefined) }).filter((p) => p.file === f);
+  return computePending(normalised(entries), {
+    ...(o.now ? { now: o.now } : {}),
+    current: (x) => (x === f ? o.current : undefined),
+  }).filter((p) => p.file === f);
 }
 
 /** Key names (sorted, unique) pending rotation for `file`. */
@@ -46,9 +57,16 @@ function cause(p: PendingRotation): string {
  */
 export function pendingWarning(o: { path: string; auditLog?: string; baseDir?: string; now?: Date }): string {
   try {
-    const pending = pendingOfFile(readAudit(o.auditLog ?? DEFAULT_AUDIT_LOG, o.baseDir ?? process.cwd()), o.path, o.now ? { now: o.now } : {});
+    const pending = pendingOfFile(
+      readAudit(o.auditLog ?? DEFAULT_AUDIT_LOG, o.baseDir ?? process.cwd()),
+      o.path,
+      o.now ? { now: o.now } : {},
+    );
     if (pending.length === 0) return "";
-    const items = pending.map((p) => `${p.key} (${p.days} day${p.days === 1 ? "" : "s"}, since ${cause(p)}${p.reason ? `; reason: ${p.reason}` : ""})`);
+    const items = pending.map(
+      (p) =>
+        `${p.key} (${p.days} day${p.days === 1 ? "" : "s"}, since ${cause(p)}${p.reason ? `; reason: ${p.reason}` : ""})`,
+    );
     return `${o.path}: rotation pending for ${items.join(", ")}; change these values`;
   } catch {
     return "";

@@ -55,7 +55,11 @@ export function currentDigests(dataKey: Uint8Array, leaves: readonly DecryptedLe
  * The `pending` field for an audit entry: digests of `keys` under the file's data key after the
  * write (`after`), and the keys found already rotated (`cleared`).
  */
-export function pendingDigests(after: CurrentDigests, keys: Iterable<string>, cleared: readonly string[] = []): PendingDigests | undefined {
+export function pendingDigests(
+  after: CurrentDigests,
+  keys: Iterable<string>,
+  cleared: readonly string[] = [],
+): PendingDigests | undefined {
   const digests: Record<string, string> = {};
   for (const k of keys) {
     const d = after.digests[k];
@@ -81,7 +85,10 @@ const DAY_MS = 86_400_000;
  * The rotations still pending after the audit log `entries` (in log order). `current` gives a
  * file's digests now (undefined: cannot decrypt it), which clears those whose value changed.
  */
-export function computePending(entries: readonly AuditEntry[], o: { now?: Date; current?: (file: string) => CurrentDigests | undefined } = {}): PendingRotation[] {
+export function computePending(
+  entries: readonly AuditEntry[],
+  o: { now?: Date; current?: (file: string) => CurrentDigests | undefined } = {},
+): PendingRotation[] {
   return stillPending(replayLog(entries), o);
 }
 
@@ -102,7 +109,8 @@ function replayLog(entries: readonly AuditEntry[]): Map<string, Item> {
     }
     if (e.operation === "set-values") {
       // keyfleet changed these values: an item it has no digest for cannot be compared, so the change clears it
-      for (const k of e.keysChanged ?? []) if (items.get(id(e.file, k))?.digest === undefined || !p) items.delete(id(e.file, k));
+      for (const k of e.keysChanged ?? [])
+        if (items.get(id(e.file, k))?.digest === undefined || !p) items.delete(id(e.file, k));
     }
     if (p && typeof p === "object" && p.digests && typeof p.digests === "object") {
       for (const k of Array.isArray(p.cleared) ? p.cleared : []) items.delete(id(e.file, k));
@@ -125,7 +133,14 @@ function replayLog(entries: readonly AuditEntry[]): Map<string, Item> {
           continue;
         }
         const d = p?.digests?.[k];
-        items.set(key, { file: e.file, key: k, since: e.time, ...(e.reason ? { reason: e.reason } : {}), exposedTo: new Set([x.recipient]), ...(d !== undefined && p ? { digest: d, keyId: p.dataKeyId } : {}) });
+        items.set(key, {
+          file: e.file,
+          key: k,
+          since: e.time,
+          ...(e.reason ? { reason: e.reason } : {}),
+          exposedTo: new Set([x.recipient]),
+          ...(d !== undefined && p ? { digest: d, keyId: p.dataKeyId } : {}),
+        });
       }
     }
   }
@@ -133,7 +148,10 @@ function replayLog(entries: readonly AuditEntry[]): Map<string, Item> {
 }
 
 /** The open items whose value has not changed since (per `o.current`), aged against `o.now`, sorted. */
-function stillPending(items: Map<string, Item>, o: { now?: Date; current?: (file: string) => CurrentDigests | undefined }): PendingRotation[] {
+function stillPending(
+  items: Map<string, Item>,
+  o: { now?: Date; current?: (file: string) => CurrentDigests | undefined },
+): PendingRotation[] {
   const now = (o.now ?? new Date()).getTime();
   const out: PendingRotation[] = [];
   const currentCache = new Map<string, CurrentDigests | undefined>();

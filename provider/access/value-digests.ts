@@ -37,4 +37,3 @@ export function leafDigests(dataKey: Uint8Array, leaves: readonly DecryptedLeaf[
   for (const s of shared) out.delete(s);
   return Object.fromEntries([...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
-

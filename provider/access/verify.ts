@@ -38,16 +38,32 @@ function ageEntries(text: string, path: string): Map<string, string> | undefined
 }
 
 /** Changes of age entries in the history of `paths` (relative to `top`), oldest first, bounded by `maxCommits` per file. */
-export async function historyKeyChanges(top: string, paths: readonly string[], maxCommits = 10_000): Promise<HistoryKeyChange[]> {
+export async function historyKeyChanges(
+  top: string,
+  paths: readonly string[],
+  maxCommits = 10_000,
+): Promise<HistoryKeyChange[]> {
   const out: HistoryKeyChange[] = [];
   for (const path of paths) {
-    const r = spawnSync("git", ["log", `--max-count=${maxCommits}`, "--format=%H%x09%cI", "--reverse", "HEAD", "--", path], { cwd: top, env: gitEnv(), maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(
+      "git",
+      ["log", `--max-count=${maxCommits}`, "--format=%H%x09%cI", "--reverse", "HEAD", "--", path],
+      { cwd: top, env: gitEnv(), maxBuffer: 64 * 1024 * 1024 },
+    );
     if (r.status !== 0) continue;
-    const commits = r.stdout.toString("utf8").split("\n").filter(Boolean).map((l) => l.split("\t") as [string, string]);
+    const commits = r.stdout
+      .toString("utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split("\t") as [string, string]);
     const texts: (string | undefined)[] = [];
-    await readObjects(top, commits.map(([c]) => `${c}:${path}`), (i, data) => {
-      texts[i] = data?.toString("utf8");
-    });
+    await readObjects(
+      top,
+      commits.map(([c]) => `${c}:${path}`),
+      (i, data) => {
+        texts[i] = data?.toString("utf8");
+      },
+    );
     let prev: Map<string, string> | undefined;
     commits.forEach(([commit, time], i) => {
       const text = texts[i];
@@ -56,7 +72,8 @@ export async function historyKeyChanges(top: string, paths: readonly string[], m
         const added = [...cur.keys()].filter((k) => !prev?.has(k));
         const removed = [...(prev?.keys() ?? [])].filter((k) => !cur.has(k));
         const rewrapped = [...cur.entries()].some(([k, enc]) => prev?.has(k) && prev.get(k) !== enc);
-        if (added.length || removed.length || rewrapped) out.push({ commit, time, file: path, added, removed, rewrapped });
+        if (added.length || removed.length || rewrapped)
+          out.push({ commit, time, file: path, added, removed, rewrapped });
       }
       if (cur) prev = cur;
     });
@@ -64,13 +81,19 @@ export async function historyKeyChanges(top: string, paths: readonly string[], m
   return out.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }
 
-const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x) => b.includes(x));
+const sameSet = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((x) => b.includes(x));
 
 /**
  * The history changes without an audit line. `projectDir` is where the audit log's paths are
  * relative to; `top` is the repository top.
  */
-export function unauditedChanges(changes: readonly HistoryKeyChange[], entries: readonly AuditEntry[], top: string, projectDir: string): HistoryKeyChange[] {
+export function unauditedChanges(
+  changes: readonly HistoryKeyChange[],
+  entries: readonly AuditEntry[],
+  top: string,
+  projectDir: string,
+): HistoryKeyChange[] {
   const used = new Set<number>();
   const missing: HistoryKeyChange[] = [];
   for (const c of changes) {
@@ -81,7 +104,8 @@ export function unauditedChanges(changes: readonly HistoryKeyChange[], entries: 
       if (Date.parse(e.time) > limit) return false;
       const added = (e.recipientsAdded ?? []).map((r) => canonicalRecipientText(r.recipient));
       const removed = (e.recipientsRemoved ?? []).map((r) => canonicalRecipientText(r.recipient));
-      if (e.operation === "create" || e.operation === "adopt") return c.added.length > 0 && c.added.every((a) => added.includes(a)) && c.removed.length === 0;
+      if (e.operation === "create" || e.operation === "adopt")
+        return c.added.length > 0 && c.added.every((a) => added.includes(a)) && c.removed.length === 0;
       return sameSet(added, c.added) && sameSet(removed, c.removed);
     });
     if (idx >= 0) used.add(idx);

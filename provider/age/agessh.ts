@@ -6,7 +6,19 @@
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import type * as NobleEd25519 from "@noble/curves/ed25519.js";
 import { AgeFormatError, KeyParseError } from "./errors";
-import { b64raw, ephemeral, hkdf32, open, seal, Stanza, unb64raw, x25519, x25519Private, x25519Public, x25519Raw } from "./primitives";
+import {
+  b64raw,
+  ephemeral,
+  hkdf32,
+  open,
+  seal,
+  Stanza,
+  unb64raw,
+  x25519,
+  x25519Private,
+  x25519Public,
+  x25519Raw,
+} from "./primitives";
 import { ed25519Blob } from "./ssh";
 import type { AgeIdentity, AgeRecipient } from "./types";
 
@@ -20,7 +32,10 @@ export function edToMontgomery(pk: Uint8Array, where?: string): Uint8Array {
     const { ed25519 } = require("@noble/curves/ed25519.js") as typeof NobleEd25519;
     return ed25519.utils.toMontgomery(pk);
   } catch (e) {
-    throw new KeyParseError("ssh-ed25519 public key is not a valid curve point", { ...(where === undefined ? {} : { where }), cause: e });
+    throw new KeyParseError("ssh-ed25519 public key is not a valid curve point", {
+      ...(where === undefined ? {} : { where }),
+      cause: e,
+    });
   }
 }
 
@@ -54,7 +69,11 @@ export class SshEd25519Recipient implements AgeRecipient {
    * @param where - where the key came from, for errors
    * @param text - the trimmed `ssh-ed25519 AAAA… comment` line it was parsed from, kept for sops metadata
    */
-  constructor(readonly publicKey: Uint8Array, where?: string, text?: string) {
+  constructor(
+    readonly publicKey: Uint8Array,
+    where?: string,
+    text?: string,
+  ) {
     this.blob = ed25519Blob(publicKey);
     this.montgomery = edToMontgomery(publicKey, where);
     this.mkey = x25519Public(this.montgomery);
@@ -87,7 +106,11 @@ export class SshEd25519Identity implements AgeIdentity {
    * @param publicKey - 32-byte Ed25519 public key
    * @param source - where it came from, without key material
    */
-  constructor(seed: Uint8Array, publicKey: Uint8Array, readonly source: string) {
+  constructor(
+    seed: Uint8Array,
+    publicKey: Uint8Array,
+    readonly source: string,
+  ) {
     const scalar = createHash("sha512").update(seed).digest().subarray(0, 32);
     this.priv = x25519Private(scalar);
     this.pub = x25519Raw(createPublicKey(this.priv));
@@ -106,7 +129,8 @@ export class SshEd25519Identity implements AgeIdentity {
       if (s.args[0] !== "ssh-ed25519") continue;
       if (s.args.length !== 3) throw new AgeFormatError("invalid ssh-ed25519 stanza: expected two arguments");
       const share = unb64raw(s.args[2] as string);
-      if (!share || share.length !== 32) throw new AgeFormatError("invalid ssh-ed25519 stanza: ephemeral share must be 32 bytes of canonical base64");
+      if (!share || share.length !== 32)
+        throw new AgeFormatError("invalid ssh-ed25519 stanza: ephemeral share must be 32 bytes of canonical base64");
       if (s.args[1] !== this.rcpt.tag) continue;
       const ss = x25519(this.rcpt.tweak, x25519Public(x25519(this.priv, x25519Public(share))));
       const key = hkdf32(ss, Buffer.concat([share, this.pub]), LABEL);

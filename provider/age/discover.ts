@@ -38,7 +38,8 @@ async function readBounded(path: string, where: string): Promise<string | null> 
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw new KeyParseError(`cannot read key file: ${(e as Error).message}`, { where, file: path, cause: e });
   }
-  if (size > MAX_IDENTITY_FILE_BYTES) throw new KeyParseError(`key file larger than ${MAX_IDENTITY_FILE_BYTES} bytes`, { where, file: path });
+  if (size > MAX_IDENTITY_FILE_BYTES)
+    throw new KeyParseError(`key file larger than ${MAX_IDENTITY_FILE_BYTES} bytes`, { where, file: path });
   try {
     return await readFile(path, "utf8");
   } catch (e) {
@@ -109,15 +110,32 @@ function runCommand(argv: string[], env: Record<string, string | undefined>, tim
     const [file, ...args] = argv;
     // loaded on first use: node:child_process costs every CLI start-up ~5 ms, and few users set a key command
     const { execFile } = require("node:child_process") as typeof ChildProcess;
-    execFile(file as string, args, { env: env as NodeJS.ProcessEnv, timeout, maxBuffer: MAX_IDENTITY_FILE_BYTES, encoding: "utf8" }, (err, stdout, stderr) => {
-      if (err) {
-        // no `cause`: execFile's error carries the command's stdout and stderr (key material, maybe)
-        const why = err.code === "ENOENT" ? "command not found" : `command failed (${err.killed ? `timed out after ${timeout} ms` : typeof err.code === "number" ? `exit status ${err.code}` : `${err.signal ?? String(err.code)}`})`;
-        const last = stderr.trim().split("\n").slice(-1)[0] ?? "";
-        const tail = !last ? "" : /AGE-SECRET-KEY|PRIVATE KEY/i.test(last) ? ": (last stderr line withheld: it looks like key material)" : `: ${last.slice(0, 200)}`;
-        reject(new KeyParseError(`${why}${tail}`, { where: "SOPS_AGE_KEY_CMD", hint: "check the command prints age identities on stdout" }));
-      } else resolve(stdout);
-    }).stdin?.end();
+    execFile(
+      file as string,
+      args,
+      { env: env as NodeJS.ProcessEnv, timeout, maxBuffer: MAX_IDENTITY_FILE_BYTES, encoding: "utf8" },
+      (err, stdout, stderr) => {
+        if (err) {
+          // no `cause`: execFile's error carries the command's stdout and stderr (key material, maybe)
+          const why =
+            err.code === "ENOENT"
+              ? "command not found"
+              : `command failed (${err.killed ? `timed out after ${timeout} ms` : typeof err.code === "number" ? `exit status ${err.code}` : `${err.signal ?? String(err.code)}`})`;
+          const last = stderr.trim().split("\n").slice(-1)[0] ?? "";
+          const tail = !last
+            ? ""
+            : /AGE-SECRET-KEY|PRIVATE KEY/i.test(last)
+              ? ": (last stderr line withheld: it looks like key material)"
+              : `: ${last.slice(0, 200)}`;
+          reject(
+            new KeyParseError(`${why}${tail}`, {
+              where: "SOPS_AGE_KEY_CMD",
+              hint: "check the command prints age identities on stdout",
+            }),
+          );
+        } else resolve(stdout);
+      },
+    ).stdin?.end();
   });
 }
 
@@ -138,7 +156,14 @@ export async function discoverIdentities(opts: DiscoveryOptions = {}): Promise<D
   };
 
   const sshFile = env.SOPS_AGE_SSH_PRIVATE_KEY_FILE;
-  if (sshFile) add(...(await readNamedFile("SOPS_AGE_SSH_PRIVATE_KEY_FILE", sshFile, "point SOPS_AGE_SSH_PRIVATE_KEY_FILE at an ssh-ed25519 private key")));
+  if (sshFile)
+    add(
+      ...(await readNamedFile(
+        "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+        sshFile,
+        "point SOPS_AGE_SSH_PRIVATE_KEY_FILE at an ssh-ed25519 private key",
+      )),
+    );
   // sops (age/keysource.go loadAgeSSHIdentities) reads ~/.ssh/id_ed25519 as well, not instead
   const sshDefault = join(home, ".ssh", "id_ed25519");
   if (!sshFile || resolve(sshFile) !== resolve(sshDefault)) {
@@ -149,13 +174,16 @@ export async function discoverIdentities(opts: DiscoveryOptions = {}): Promise<D
         add(parseIdentities(text, sshDefault), sshDefault);
       } catch (e) {
         if (!(e instanceof KeyParseError)) throw e;
-        report.push(`${sshDefault}: skipped (${e.code === "KEY_ENCRYPTED" ? "passphrase-protected" : e.code === "KEY_UNSUPPORTED" ? "not ed25519" : "unreadable key"})`);
+        report.push(
+          `${sshDefault}: skipped (${e.code === "KEY_ENCRYPTED" ? "passphrase-protected" : e.code === "KEY_UNSUPPORTED" ? "not ed25519" : "unreadable key"})`,
+        );
       }
     }
   }
 
   const inline = env.SOPS_AGE_KEY;
-  if (inline && inline.trim()) add(parseIdentities(inline.trim().split(/\s+/).join("\n"), "SOPS_AGE_KEY"), "SOPS_AGE_KEY");
+  if (inline && inline.trim())
+    add(parseIdentities(inline.trim().split(/\s+/).join("\n"), "SOPS_AGE_KEY"), "SOPS_AGE_KEY");
   else report.push("SOPS_AGE_KEY: not set");
 
   const keyFile = env.SOPS_AGE_KEY_FILE;

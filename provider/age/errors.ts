@@ -8,7 +8,10 @@ import { KeyfleetError, type ErrorCode } from "../errors";
 export class KeyParseError extends KeyfleetError {
   /** What was being parsed, e.g. `SOPS_AGE_KEY_FILE=/x/keys.txt line 3`; never key material. */
   readonly where: string | undefined;
-  constructor(message: string, opts: { where?: string; hint?: string; file?: string; cause?: unknown; code?: ErrorCode } = {}) {
+  constructor(
+    message: string,
+    opts: { where?: string; hint?: string; file?: string; cause?: unknown; code?: ErrorCode } = {},
+  ) {
     super(opts.code ?? "KEY_PARSE", opts.where ? `${opts.where}: ${message}` : message, opts);
     this.where = opts.where;
   }

@@ -35,7 +35,9 @@ export function encodeHeaderNoMac(stanzas: readonly Stanza[]): string {
 }
 
 function headerMac(fileKey: Uint8Array, headerNoMac: Uint8Array | string): Buffer {
-  return createHmac("sha256", hkdf32(fileKey, new Uint8Array(0), "header")).update(headerNoMac).digest();
+  return createHmac("sha256", hkdf32(fileKey, new Uint8Array(0), "header"))
+    .update(headerNoMac)
+    .digest();
 }
 
 function chunkNonce(counter: number, last: boolean): Buffer {
@@ -96,7 +98,8 @@ export function parseHeader(file: Uint8Array): ParsedHeader {
     return s;
   };
   const v = line();
-  if (v !== VERSION) fail(v.startsWith("age-encryption.org/") ? "unsupported age format version" : "not an age file (bad version line)");
+  if (v !== VERSION)
+    fail(v.startsWith("age-encryption.org/") ? "unsupported age format version" : "not an age file (bad version line)");
   const stanzas: Stanza[] = [];
   for (;;) {
     const start = off;
@@ -163,8 +166,12 @@ export function decryptAgeSync(file: Uint8Array, identities: readonly AgeIdentit
     if (fileKey) break;
   }
   if (!fileKey) return null;
-  if (!headerMac(fileKey, h.headerNoMac).equals(h.mac)) fail("age header mac mismatch (file tampered with or wrong file key)");
-  return decryptPayload(fileKey, Buffer.from(file.buffer, file.byteOffset + h.payloadOffset, file.length - h.payloadOffset));
+  if (!headerMac(fileKey, h.headerNoMac).equals(h.mac))
+    fail("age header mac mismatch (file tampered with or wrong file key)");
+  return decryptPayload(
+    fileKey,
+    Buffer.from(file.buffer, file.byteOffset + h.payloadOffset, file.length - h.payloadOffset),
+  );
 }
 
 /** ASCII armor as age writes it: BEGIN line, 64-column padded base64, END line, final newline. */
@@ -189,7 +196,8 @@ export function dearmor(text: string): Buffer {
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i] as string;
     const lastLine = i === lines.length - 1;
-    if (lastLine ? l.length === 0 || l.length > 64 || l.length % 4 !== 0 : l.length !== 64) fail("invalid age armor: bad line length");
+    if (lastLine ? l.length === 0 || l.length > 64 || l.length % 4 !== 0 : l.length !== 64)
+      fail("invalid age armor: bad line length");
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(l) || (!lastLine && l.includes("="))) fail("invalid age armor: invalid base64");
   }
   const joined = lines.join("");

@@ -18,7 +18,13 @@ export {
   sshToAgeIdentity,
   MAX_IDENTITY_FILE_BYTES,
 } from "./parse";
-export { parseSshPublicKey, sshFingerprint, parseOpenSshPrivateKey, type SshPublicKey, type SshEd25519PrivateKey } from "./ssh";
+export {
+  parseSshPublicKey,
+  sshFingerprint,
+  parseOpenSshPrivateKey,
+  type SshPublicKey,
+  type SshEd25519PrivateKey,
+} from "./ssh";
 export {
   encryptDataKey,
   decryptDataKey,

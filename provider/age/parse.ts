@@ -26,7 +26,11 @@ function w(where?: string): { where?: string } {
 /** Parses `age1…` (X25519) and checks HRP, checksum, length and that it is not a low-order point. */
 export function parseX25519Recipient(s: string, where?: string): X25519Recipient {
   if (s.startsWith("age1pq1") || s.startsWith("age1tag")) {
-    throw new KeyParseError("post-quantum and tag age recipients are not supported", { ...w(where), code: "KEY_UNSUPPORTED", hint: "use an X25519 (age1…) or ssh-ed25519 recipient" });
+    throw new KeyParseError("post-quantum and tag age recipients are not supported", {
+      ...w(where),
+      code: "KEY_UNSUPPORTED",
+      hint: "use an X25519 (age1…) or ssh-ed25519 recipient",
+    });
   }
   const { hrp, data } = bech32Decode(s, where);
   if (hrp !== "age") throw new KeyParseError(`recipient has type "${hrp}", expected "age"`, w(where));
@@ -49,12 +53,22 @@ export function parseX25519Recipient(s: string, where?: string): X25519Recipient
  */
 export function parseRecipient(text: string, where?: string): AgeRecipient {
   if (typeof text !== "string") throw new KeyParseError("recipient must be a string", w(where));
-  if (text.length > MAX_SSH_KEY_BYTES) throw new KeyParseError(`recipient longer than ${MAX_SSH_KEY_BYTES} bytes`, w(where));
+  if (text.length > MAX_SSH_KEY_BYTES)
+    throw new KeyParseError(`recipient longer than ${MAX_SSH_KEY_BYTES} bytes`, w(where));
   const s = text.trim();
-  if (s === "") throw new KeyParseError("empty recipient", { ...w(where), hint: "give an age1… or ssh-ed25519 AAAA… public key" });
-  if (s.startsWith("AGE-SECRET-KEY-")) throw new KeyParseError("expected a recipient (public key) but got an age identity (secret key)", { ...w(where), hint: "use the public key printed by age-keygen -y" });
+  if (s === "")
+    throw new KeyParseError("empty recipient", { ...w(where), hint: "give an age1… or ssh-ed25519 AAAA… public key" });
+  if (s.startsWith("AGE-SECRET-KEY-"))
+    throw new KeyParseError("expected a recipient (public key) but got an age identity (secret key)", {
+      ...w(where),
+      hint: "use the public key printed by age-keygen -y",
+    });
   if (/^age[a-z0-9-]*1\S+$/i.test(s)) return parseX25519Recipient(s, where);
-  if (s.includes("PRIVATE KEY-----")) throw new KeyParseError("expected a recipient (public key) but got an ssh private key", { ...w(where), hint: "use the .pub file" });
+  if (s.includes("PRIVATE KEY-----"))
+    throw new KeyParseError("expected a recipient (public key) but got an ssh private key", {
+      ...w(where),
+      hint: "use the .pub file",
+    });
   const key = parseSshPublicKey(s, where);
   if (key.type !== "ssh-ed25519" || !key.ed25519) throw new UnsupportedKeyError(key.type, where);
   const plain = key.hosts === undefined && key.options === undefined && s.startsWith("ssh-ed25519");
@@ -72,12 +86,18 @@ export function recipientText(r: AgeRecipient): string {
 /** Parses one `AGE-SECRET-KEY-1…` string. @throws KeyParseError */
 export function parseX25519Identity(s: string, source: string): X25519Identity {
   if (s.startsWith("AGE-SECRET-KEY-PQ-1")) {
-    throw new KeyParseError("post-quantum hybrid age identities are not supported", { where: source, code: "KEY_UNSUPPORTED", hint: "use an X25519 identity (age-keygen without -pq)" });
+    throw new KeyParseError("post-quantum hybrid age identities are not supported", {
+      where: source,
+      code: "KEY_UNSUPPORTED",
+      hint: "use an X25519 identity (age-keygen without -pq)",
+    });
   }
-  if (!s.startsWith(SECRET_PREFIX)) throw new KeyParseError("expected an AGE-SECRET-KEY-1… identity", { where: source });
+  if (!s.startsWith(SECRET_PREFIX))
+    throw new KeyParseError("expected an AGE-SECRET-KEY-1… identity", { where: source });
   const { hrp, data } = bech32Decode(s, source);
   if (hrp !== SECRET_HRP) throw new KeyParseError("identity has an unknown type", { where: source });
-  if (data.length !== 32) throw new KeyParseError(`age identity must hold 32 bytes, got ${data.length}`, { where: source });
+  if (data.length !== 32)
+    throw new KeyParseError(`age identity must hold 32 bytes, got ${data.length}`, { where: source });
   return new X25519Identity(data, source);
 }
 
@@ -91,7 +111,8 @@ export function parseX25519Identity(s: string, source: string): X25519Identity {
  */
 export function parseIdentities(text: string, source: string): AgeIdentity[] {
   if (typeof text !== "string") throw new KeyParseError("identity text must be a string", { where: source });
-  if (text.length > MAX_IDENTITY_FILE_BYTES) throw new KeyParseError(`identity file larger than ${MAX_IDENTITY_FILE_BYTES} bytes`, { where: source });
+  if (text.length > MAX_IDENTITY_FILE_BYTES)
+    throw new KeyParseError(`identity file larger than ${MAX_IDENTITY_FILE_BYTES} bytes`, { where: source });
   if (isOpenSshPrivateKey(text)) {
     const k = parseOpenSshPrivateKey(text, source);
     return [new SshEd25519Identity(k.seed, k.publicKey, source)];
@@ -104,14 +125,28 @@ export function parseIdentities(text: string, source: string): AgeIdentity[] {
     if (line === "" || line.startsWith("#")) continue;
     const where = `${source} line ${n + 1}`;
     if (line.startsWith("-----BEGIN ")) {
-      throw new KeyParseError("expected age identities or an openssh ed25519 private key, got another pem private key format", { where, code: "KEY_UNSUPPORTED", hint: "use an ssh-ed25519 key in openssh format (ssh-keygen -t ed25519) or an AGE-SECRET-KEY-1… identity" });
+      throw new KeyParseError(
+        "expected age identities or an openssh ed25519 private key, got another pem private key format",
+        {
+          where,
+          code: "KEY_UNSUPPORTED",
+          hint: "use an ssh-ed25519 key in openssh format (ssh-keygen -t ed25519) or an AGE-SECRET-KEY-1… identity",
+        },
+      );
     }
     if (/^(ssh-|ecdsa-|sk-|age1)/.test(line)) {
-      throw new KeyParseError("expected an identity (private key) but got a public key", { where, hint: "point it at the private key file, not the .pub or recipient" });
+      throw new KeyParseError("expected an identity (private key) but got a public key", {
+        where,
+        hint: "point it at the private key file, not the .pub or recipient",
+      });
     }
     out.push(parseX25519Identity(line, where));
   }
-  if (out.length === 0) throw new KeyParseError("no age identities found", { where: source, hint: "generate one with keyfleet keygen or age-keygen" });
+  if (out.length === 0)
+    throw new KeyParseError("no age identities found", {
+      where: source,
+      hint: "generate one with keyfleet keygen or age-keygen",
+    });
   return out;
 }
 
@@ -123,7 +158,10 @@ export function encodeX25519Identity(scalar: Uint8Array): string {
 /** A fresh X25519 identity and its recipient, as age-keygen makes them. */
 export function generateX25519(): { identity: string; recipient: string } {
   const { scalar, priv } = randomX25519();
-  const out = { identity: encodeX25519Identity(scalar), recipient: bech32Encode("age", x25519Raw(createPublicKey(priv))) };
+  const out = {
+    identity: encodeX25519Identity(scalar),
+    recipient: bech32Encode("age", x25519Raw(createPublicKey(priv))),
+  };
   scalar.fill(0);
   return out;
 }

@@ -3,7 +3,16 @@
  * node:crypto (OpenSSL), plus the `Stanza` value type. Kept apart so the recipient files read as the
  * age spec does.
  */
-import { createCipheriv, createDecipheriv, createHmac, createPrivateKey, createPublicKey, diffieHellman, randomBytes, type KeyObject } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  randomBytes,
+  type KeyObject,
+} from "node:crypto";
 import { AgeFormatError } from "./errors";
 
 /**
@@ -29,7 +38,10 @@ function fromDer(scalar: Uint8Array): KeyObject {
 }
 
 function fromJwk(scalar: Uint8Array): KeyObject {
-  return createPrivateKey({ key: { kty: "OKP", crv: "X25519", d: Buffer.from(scalar).toString("base64url"), x: JWK_X_PLACEHOLDER }, format: "jwk" });
+  return createPrivateKey({
+    key: { kty: "OKP", crv: "X25519", d: Buffer.from(scalar).toString("base64url"), x: JWK_X_PLACEHOLDER },
+    format: "jwk",
+  });
 }
 
 /**
@@ -53,7 +65,10 @@ export function x25519Private(scalar: Uint8Array): KeyObject {
 
 /** Imports a raw 32-byte X25519 public value (u-coordinate) as a public KeyObject. */
 export function x25519Public(u: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(u).toString("base64url") }, format: "jwk" });
+  return createPublicKey({
+    key: { kty: "OKP", crv: "X25519", x: Buffer.from(u).toString("base64url") },
+    format: "jwk",
+  });
 }
 
 /** The raw 32-byte public value of an X25519 key. */
@@ -96,7 +111,9 @@ const ONE = Buffer.from([1]);
 const ZERO_SALT = Buffer.alloc(32);
 /** HKDF-SHA256 with a 32-byte output (one HMAC block), as two HMACs: faster than hkdfSync. */
 export function hkdf32(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array | string): Buffer {
-  const prk = createHmac("sha256", salt.length ? salt : ZERO_SALT).update(ikm).digest();
+  const prk = createHmac("sha256", salt.length ? salt : ZERO_SALT)
+    .update(ikm)
+    .digest();
   return createHmac("sha256", prk).update(info).update(ONE).digest();
 }
 

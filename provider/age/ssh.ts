@@ -35,12 +35,16 @@ export interface SshEd25519PrivateKey {
   readonly comment: string;
 }
 
-const KEY_TYPE = /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com|[a-z0-9-]+-cert-v01@openssh\.com)$/;
+const KEY_TYPE =
+  /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com|[a-z0-9-]+-cert-v01@openssh\.com)$/;
 
 /** Reads SSH wire strings from a buffer, failing with a typed error when truncated. */
 export class WireReader {
   private off = 0;
-  constructor(private readonly buf: Uint8Array, private readonly where?: string) {}
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly where?: string,
+  ) {}
   /** Bytes not read yet. */
   get remaining(): number {
     return this.buf.length - this.off;
@@ -108,7 +112,10 @@ function parseBlob(blob: Uint8Array, textType: string, where?: string): { type: 
   const r = new WireReader(blob, where);
   const type = r.string();
   if (type !== textType) {
-    throw new KeyParseError(`ssh key type ${textType} does not match its encoded type`, where === undefined ? {} : { where });
+    throw new KeyParseError(
+      `ssh key type ${textType} does not match its encoded type`,
+      where === undefined ? {} : { where },
+    );
   }
   if (type !== "ssh-ed25519") return { type };
   const pk = r.bytes();
@@ -128,7 +135,8 @@ function parseBlob(blob: Uint8Array, textType: string, where?: string): { type: 
 export function parseSshPublicKey(line: string, where?: string): SshPublicKey {
   const w = where === undefined ? {} : { where };
   if (typeof line !== "string") throw new KeyParseError("ssh public key must be a string", w);
-  if (line.length > MAX_SSH_KEY_BYTES) throw new KeyParseError(`ssh public key longer than ${MAX_SSH_KEY_BYTES} bytes`, w);
+  if (line.length > MAX_SSH_KEY_BYTES)
+    throw new KeyParseError(`ssh public key longer than ${MAX_SSH_KEY_BYTES} bytes`, w);
   const text = line.trim();
   if (text === "") throw new KeyParseError("empty ssh public key", w);
   if (/[\r\n]/.test(text)) throw new KeyParseError("ssh public key must be a single line", w);
@@ -184,16 +192,19 @@ export function isOpenSshPrivateKey(text: string): boolean {
  */
 export function parseOpenSshPrivateKey(pem: string, where?: string): SshEd25519PrivateKey {
   const w = where === undefined ? {} : { where };
-  if (pem.length > MAX_SSH_KEY_BYTES) throw new KeyParseError(`private key file larger than ${MAX_SSH_KEY_BYTES} bytes`, w);
+  if (pem.length > MAX_SSH_KEY_BYTES)
+    throw new KeyParseError(`private key file larger than ${MAX_SSH_KEY_BYTES} bytes`, w);
   const text = pem.trim().replace(/\r\n/g, "\n");
   if (!text.startsWith(PEM_BEGIN)) {
-    if (/^-----BEGIN (RSA|EC|DSA) PRIVATE KEY-----/.test(text)) throw new UnsupportedKeyError("pem " + (/BEGIN (\w+)/.exec(text)?.[1] ?? "").toLowerCase(), where);
+    if (/^-----BEGIN (RSA|EC|DSA) PRIVATE KEY-----/.test(text))
+      throw new UnsupportedKeyError("pem " + (/BEGIN (\w+)/.exec(text)?.[1] ?? "").toLowerCase(), where);
     throw new KeyParseError("not an openssh private key (expected -----BEGIN OPENSSH PRIVATE KEY-----)", w);
   }
   if (!text.endsWith(PEM_END)) throw new KeyParseError("openssh private key has no END line", w);
   const body = text.slice(PEM_BEGIN.length, text.length - PEM_END.length).replace(/\s+/g, "");
   const raw = decodeB64Strict(body, where);
-  if (Buffer.from(raw.subarray(0, MAGIC.length)).toString("latin1") !== MAGIC) throw new KeyParseError("openssh private key has a bad magic", w);
+  if (Buffer.from(raw.subarray(0, MAGIC.length)).toString("latin1") !== MAGIC)
+    throw new KeyParseError("openssh private key has a bad magic", w);
   const r = new WireReader(raw.subarray(MAGIC.length), where);
   const cipher = r.string();
   const kdf = r.string();
@@ -214,7 +225,10 @@ export function parseOpenSshPrivateKey(pem: string, where?: string): SshEd25519P
   const comment = Buffer.from(priv.bytes()).toString("utf8");
   if (pub.length !== 32 || sk.length !== 64) throw new KeyParseError("openssh ed25519 key has wrong lengths", w);
   const outer = parseBlob(pubBlob, "ssh-ed25519", where);
-  if (!Buffer.from(sk.subarray(32)).equals(Buffer.from(pub)) || !Buffer.from(outer.ed25519 as Uint8Array).equals(Buffer.from(pub))) {
+  if (
+    !Buffer.from(sk.subarray(32)).equals(Buffer.from(pub)) ||
+    !Buffer.from(outer.ed25519 as Uint8Array).equals(Buffer.from(pub))
+  ) {
     throw new KeyParseError("openssh private key public halves disagree (corrupt key)", w);
   }
   const rest = priv.rest();

@@ -31,7 +31,11 @@ export interface RecipientDelta<T> {
  * Two recipients are the same when their canonical text is ({@link canonicalRecipientText}), so an
  * ssh key with or without its comment is neither added nor removed.
  */
-export function recipientDelta<T>(current: readonly string[], desired: readonly T[], text: (d: T) => string = String): RecipientDelta<T> {
+export function recipientDelta<T>(
+  current: readonly string[],
+  desired: readonly T[],
+  text: (d: T) => string = String,
+): RecipientDelta<T> {
   const have = new Set(current.map(canonicalRecipientText));
   const want = new Set<string>();
   const added: T[] = [];

@@ -3,7 +3,9 @@
  * and `Identity` (type-only import: nothing loads that module at run time), so every AgeRecipient
  * can be passed to its `Encrypter.addRecipient` and every AgeIdentity to `Decrypter.addIdentity`.
  */
-import type { Identity as TypageIdentity, Recipient as TypageRecipient } from "age-encryption" with { "resolution-mode": "import" };
+import type { Identity as TypageIdentity, Recipient as TypageRecipient } from "age-encryption" with {
+  "resolution-mode": "import",
+};
 import type { Stanza } from "./primitives";
 
 /** The recipient kinds keyfleet implements. */

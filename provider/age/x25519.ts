@@ -5,7 +5,19 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { bech32Encode } from "./bech32";
 import { AgeFormatError } from "./errors";
-import { b64raw, ephemeral, hkdf32, open, seal, Stanza, unb64raw, x25519, x25519Private, x25519Public, x25519Raw } from "./primitives";
+import {
+  b64raw,
+  ephemeral,
+  hkdf32,
+  open,
+  seal,
+  Stanza,
+  unb64raw,
+  x25519,
+  x25519Private,
+  x25519Public,
+  x25519Raw,
+} from "./primitives";
 import type { AgeIdentity, AgeRecipient } from "./types";
 
 const LABEL = "age-encryption.org/v1/X25519";
@@ -43,7 +55,10 @@ export class X25519Identity implements AgeIdentity {
    * @param scalar - the 32-byte X25519 secret scalar (used as-is; X25519 clamps)
    * @param source - where it came from, without key material
    */
-  constructor(scalar: Uint8Array, readonly source: string) {
+  constructor(
+    scalar: Uint8Array,
+    readonly source: string,
+  ) {
     this.priv = x25519Private(scalar);
     this.pub = x25519Raw(createPublicKey(this.priv));
   }
@@ -63,7 +78,8 @@ export class X25519Identity implements AgeIdentity {
     if (s.args[0] !== "X25519") return null;
     if (s.args.length !== 2) throw new AgeFormatError("invalid X25519 stanza: expected exactly one argument");
     const share = unb64raw(s.args[1] as string);
-    if (!share || share.length !== 32) throw new AgeFormatError("invalid X25519 stanza: ephemeral share must be 32 bytes of canonical base64");
+    if (!share || share.length !== 32)
+      throw new AgeFormatError("invalid X25519 stanza: ephemeral share must be 32 bytes of canonical base64");
     if (s.body.length !== 32) throw new AgeFormatError("invalid X25519 stanza: incorrect file key size");
     const ss = x25519(this.priv, x25519Public(share));
     const key = hkdf32(ss, Buffer.concat([share, this.pub]), LABEL);

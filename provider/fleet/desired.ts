@@ -57,7 +57,12 @@ export function hostRecipient(hostKey: string, mode: "age" | "ssh" | undefined):
 }
 
 /** The login for a host: privateKeyFile, else agent, else $SSH_AUTH_SOCK, else ~/.ssh/id_ed25519. */
-function login(inv: Inventory, file: string, h: string, o: SshDefaults): { privateKey?: string; agent?: string } | string {
+function login(
+  inv: Inventory,
+  file: string,
+  h: string,
+  o: SshDefaults,
+): { privateKey?: string; agent?: string } | string {
   const spec = inv.hosts?.[h];
   const env = o.env ?? process.env;
   if (spec?.privateKeyFile !== undefined) {
@@ -108,20 +113,33 @@ export function desiredFleet(inv: Inventory, file: string, o: SshDefaults = {}):
 function recipientsByName(inv: Inventory, file: string, plan: FleetPlan): Map<string, string> {
   const hosts = inv.hosts ?? {};
   const recipients = new Map<string, string>();
-  for (const [n, k] of [...Object.entries(inv.operators ?? {}), ...Object.entries(inv.ci ?? {})]) recipients.set(n, canonicalRecipientText(k));
-  const unpinned = Object.keys(hosts).filter((h) => hosts[h]?.hostKey === undefined && (plan.hostFiles[h] ?? []).length > 0);
+  for (const [n, k] of [...Object.entries(inv.operators ?? {}), ...Object.entries(inv.ci ?? {})])
+    recipients.set(n, canonicalRecipientText(k));
+  const unpinned = Object.keys(hosts).filter(
+    (h) => hosts[h]?.hostKey === undefined && (plan.hostFiles[h] ?? []).length > 0,
+  );
   if (unpinned.length > 0) {
-    throw new KeyfleetError("INVENTORY_INVALID", `fleet inventory ${file}: host ${unpinned.join(", ")} has no pinned hostKey, which keyfleet push needs to encrypt to it without a scan`, {
-      file,
-      hint: "run keyfleet provision for the host (it pins the key after you confirm its fingerprint), or set hostKey: ssh-ed25519 AAAA…",
-    });
+    throw new KeyfleetError(
+      "INVENTORY_INVALID",
+      `fleet inventory ${file}: host ${unpinned.join(", ")} has no pinned hostKey, which keyfleet push needs to encrypt to it without a scan`,
+      {
+        file,
+        hint: "run keyfleet provision for the host (it pins the key after you confirm its fingerprint), or set hostKey: ssh-ed25519 AAAA…",
+      },
+    );
   }
-  for (const [h, s] of Object.entries(hosts)) if (s.hostKey !== undefined) recipients.set(h, hostRecipient(s.hostKey, s.mode));
+  for (const [h, s] of Object.entries(hosts))
+    if (s.hostKey !== undefined) recipients.set(h, hostRecipient(s.hostKey, s.mode));
   return recipients;
 }
 
 /** Each file's SecretFile inputs; `{ env: VAR }` seeds are managed while VAR is set and non-empty. */
-function desiredFiles(inv: Inventory, plan: FleetPlan, named: (n: string) => NamedRecipient, env: Record<string, string | undefined>): DesiredFile[] {
+function desiredFiles(
+  inv: Inventory,
+  plan: FleetPlan,
+  named: (n: string) => NamedRecipient,
+  env: Record<string, string | undefined>,
+): DesiredFile[] {
   return Object.entries(inv.files).map(([f, spec]) => {
     const values: Record<string, string> = {};
     for (const [k, ref] of Object.entries(spec.values ?? {})) {
@@ -140,18 +158,35 @@ function desiredFiles(inv: Inventory, plan: FleetPlan, named: (n: string) => Nam
 }
 
 /** Each env file's HostEnv inputs, and why a host's env files cannot be pushed (no user, no login). */
-function desiredEnvs(inv: Inventory, file: string, plan: FleetPlan, o: SshDefaults): { envs: DesiredEnv[]; hostProblems: Record<string, string> } {
+function desiredEnvs(
+  inv: Inventory,
+  file: string,
+  plan: FleetPlan,
+  o: SshDefaults,
+): { envs: DesiredEnv[]; hostProblems: Record<string, string> } {
   const envs: DesiredEnv[] = [];
   const hostProblems: Record<string, string> = {};
   for (const [h, spec] of Object.entries(inv.hosts ?? {})) {
     if ((spec.envFiles ?? []).length === 0) continue;
-    if (spec.user === undefined) { hostProblems[h] = `host ${h} has env files but no user; set hosts.${h}.user`; continue; }
+    if (spec.user === undefined) {
+      hostProblems[h] = `host ${h} has env files but no user; set hosts.${h}.user`;
+      continue;
+    }
     const how = login(inv, file, h, o);
-    if (typeof how === "string") { hostProblems[h] = how; continue; }
+    if (typeof how === "string") {
+      hostProblems[h] = how;
+      continue;
+    }
     for (const e of spec.envFiles ?? []) {
       const { path, sources, name: _fragment, ...options } = e;
       const inputs: HostEnvInputs = {
-        connection: { host: spec.address, user: spec.user, hostKey: spec.hostKey as string, ...(spec.port !== undefined ? { port: spec.port } : {}), ...how },
+        connection: {
+          host: spec.address,
+          user: spec.user,
+          hostKey: spec.hostKey as string,
+          ...(spec.port !== undefined ? { port: spec.port } : {}),
+          ...how,
+        },
         path,
         sources: sources.map((s) => envSource(inv, s)),
         ...options,

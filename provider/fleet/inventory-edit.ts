@@ -31,7 +31,11 @@ export function inventorySkeleton(operator: string, recipient: string): string {
 /** JSON with object keys sorted at every depth: an edit that only reorders keys changes nothing. */
 function sortedJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) =>
-    x !== null && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+    x !== null && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : x,
   );
 }
 
@@ -40,11 +44,24 @@ function load(file: string): Document {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new KeyfleetError("INVENTORY_READ", `cannot read fleet inventory ${file}: ${(e as NodeJS.ErrnoException).code ?? "error"}`, { file, hint: "run keyfleet init first", cause: e });
+    throw new KeyfleetError(
+      "INVENTORY_READ",
+      `cannot read fleet inventory ${file}: ${(e as NodeJS.ErrnoException).code ?? "error"}`,
+      { file, hint: "run keyfleet init first", cause: e },
+    );
   }
   const doc = parseDocument(text);
-  if (doc.errors[0]) throw new KeyfleetError("INVENTORY_INVALID", `fleet inventory ${file}: invalid yaml: ${yamlErrorText(doc.errors[0])}`, { file, hint: "fix the yaml syntax at that line" });
-  if (!isMap(doc.contents)) throw new KeyfleetError("INVENTORY_INVALID", `fleet inventory ${file}: the top level must be a map`, { file, hint: "see keyfleet init's skeleton" });
+  if (doc.errors[0])
+    throw new KeyfleetError(
+      "INVENTORY_INVALID",
+      `fleet inventory ${file}: invalid yaml: ${yamlErrorText(doc.errors[0])}`,
+      { file, hint: "fix the yaml syntax at that line" },
+    );
+  if (!isMap(doc.contents))
+    throw new KeyfleetError("INVENTORY_INVALID", `fleet inventory ${file}: the top level must be a map`, {
+      file,
+      hint: "see keyfleet init's skeleton",
+    });
   return doc;
 }
 
@@ -62,10 +79,14 @@ export function editInventory(file: string, edit: (doc: Document) => void): bool
   const after = doc.toString({ lineWidth: 0 });
   const r = inventorySchema.safeParse(doc.toJS());
   if (!r.success) {
-    throw new KeyfleetError("INVENTORY_INVALID", `fleet inventory ${file} would be invalid: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message.toLowerCase()}`).join("; ")}`, {
-      file,
-      hint: "nothing was written; check the arguments",
-    });
+    throw new KeyfleetError(
+      "INVENTORY_INVALID",
+      `fleet inventory ${file} would be invalid: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message.toLowerCase()}`).join("; ")}`,
+      {
+        file,
+        hint: "nothing was written; check the arguments",
+      },
+    );
   }
   writeFileAtomic(file, after, { mode: 0o644 });
   return true;

@@ -23,12 +23,24 @@ const envFile = z
     /** Resource-name fragment (`<fleet>-<host>-<name>`); default derived from the path. */
     name: name.optional(),
     format: z.enum(["dotenv", "systemd", "json"]).optional(),
-    mode: z.string().regex(/^[0-7]{3,4}$/).optional(),
+    mode: z
+      .string()
+      .regex(/^[0-7]{3,4}$/)
+      .optional(),
     owner: name.optional(),
     group: name.optional(),
     env: z.record(z.string(), z.string()).optional(),
     sources: z
-      .array(z.object({ file: name, keys: z.array(name).min(1).optional(), prefix: z.string().optional(), rename: z.record(z.string(), z.string()).optional() }).strict())
+      .array(
+        z
+          .object({
+            file: name,
+            keys: z.array(name).min(1).optional(),
+            prefix: z.string().optional(),
+            rename: z.record(z.string(), z.string()).optional(),
+          })
+          .strict(),
+      )
       .min(1),
     restartUnits: z.array(name).optional(),
     onChange: z.string().min(1).optional(),
@@ -86,28 +98,40 @@ export function readInventory(file: string): Inventory {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new KeyfleetError("INVENTORY_READ", `cannot read fleet inventory ${file}: ${e instanceof Error ? e.message : String(e)}`, {
-      file,
-      hint: "set keyfleet:inventory or KEYFLEET_INVENTORY",
-      cause: e,
-    });
+    throw new KeyfleetError(
+      "INVENTORY_READ",
+      `cannot read fleet inventory ${file}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        file,
+        hint: "set keyfleet:inventory or KEYFLEET_INVENTORY",
+        cause: e,
+      },
+    );
   }
   let raw: unknown;
   try {
     raw = parse(text);
   } catch (e) {
     // no cause: the yaml parser's message quotes the offending line
-    throw new KeyfleetError("INVENTORY_INVALID", `fleet inventory ${file}: invalid yaml: ${yamlErrorText(e instanceof Error ? e : { message: String(e) })}`, {
-      file,
-      hint: "fix the yaml syntax at that line",
-    });
+    throw new KeyfleetError(
+      "INVENTORY_INVALID",
+      `fleet inventory ${file}: invalid yaml: ${yamlErrorText(e instanceof Error ? e : { message: String(e) })}`,
+      {
+        file,
+        hint: "fix the yaml syntax at that line",
+      },
+    );
   }
   const r = inventorySchema.safeParse(raw);
   if (!r.success) {
-    throw new KeyfleetError("INVENTORY_INVALID", `fleet inventory ${file}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message.toLowerCase()}`).join("; ")}`, {
-      file,
-      hint: "fix those fields; values are never written here, only { env: VAR } or { config: key }",
-    });
+    throw new KeyfleetError(
+      "INVENTORY_INVALID",
+      `fleet inventory ${file}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message.toLowerCase()}`).join("; ")}`,
+      {
+        file,
+        hint: "fix those fields; values are never written here, only { env: VAR } or { config: key }",
+      },
+    );
   }
   return r.data;
 }

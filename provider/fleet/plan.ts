@@ -89,7 +89,13 @@ export function planFleet(input: PlanInput): FleetPlan {
   if (problems.length > 0) throw new FleetPlanError(problems);
   const fileRecipients: Record<string, string[]> = {};
   for (const f of input.files) fileRecipients[f] = [...input.operators, ...input.ci, ...(fileHosts[f] ?? [])];
-  return { fileRecipients, fileHosts, hostFiles, unusedFiles: input.files.filter((f) => (fileHosts[f] ?? []).length === 0), envFileNames };
+  return {
+    fileRecipients,
+    fileHosts,
+    hostFiles,
+    unusedFiles: input.files.filter((f) => (fileHosts[f] ?? []).length === 0),
+    envFileNames,
+  };
 }
 
 /**
@@ -102,20 +108,25 @@ function checkNames(input: PlanInput, problems: string[]): Set<string> {
   const claim = (kind: string, name: string): void => {
     if (!NAME.test(name)) problems.push(`${kind} name ${JSON.stringify(name)} must match ${NAME.source}`);
     const prev = seen.get(name);
-    if (prev !== undefined) problems.push(`${kind} name ${JSON.stringify(name)} is already used by ${prev}; names must be unique across operators, ci and hosts`);
+    if (prev !== undefined)
+      problems.push(
+        `${kind} name ${JSON.stringify(name)} is already used by ${prev}; names must be unique across operators, ci and hosts`,
+      );
     else seen.set(name, `${kind} ${JSON.stringify(name)}`);
   };
   input.operators.forEach((n) => claim("operator", n));
   input.ci.forEach((n) => claim("ci", n));
   Object.keys(input.hosts).forEach((n) => claim("host", n));
-  if (input.operators.length + input.ci.length === 0) problems.push("list at least one operator or ci recipient, else nobody can edit the files");
+  if (input.operators.length + input.ci.length === 0)
+    problems.push("list at least one operator or ci recipient, else nobody can edit the files");
   const fileSet = new Set<string>();
   for (const f of input.files) {
     if (!NAME.test(f)) problems.push(`file name ${JSON.stringify(f)} must match ${NAME.source}`);
     if (fileSet.has(f)) problems.push(`file name ${JSON.stringify(f)} is listed twice`);
     // children are named <fleet>-<name>: a file named like a recipient would collide with it
     const owner = seen.get(f);
-    if (owner !== undefined) problems.push(`file name ${JSON.stringify(f)} is already used by ${owner}; rename the file`);
+    if (owner !== undefined)
+      problems.push(`file name ${JSON.stringify(f)} is already used by ${owner}; rename the file`);
     fileSet.add(f);
   }
   return fileSet;
@@ -137,20 +148,29 @@ function checkHostEnvFiles(
   const names = new Map<string, string>();
   const slugs: Record<string, string> = {};
   for (const env of envFiles) {
-    if (paths.has(env.path)) problems.push(`host ${JSON.stringify(h)} lists env file ${JSON.stringify(env.path)} twice`);
+    if (paths.has(env.path))
+      problems.push(`host ${JSON.stringify(h)} lists env file ${JSON.stringify(env.path)} twice`);
     paths.add(env.path);
     const slug = envFileSlug(env);
-    if (env.name !== undefined && !NAME.test(env.name)) problems.push(`host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)}: name ${JSON.stringify(env.name)} must match ${NAME.source}`);
+    if (env.name !== undefined && !NAME.test(env.name))
+      problems.push(
+        `host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)}: name ${JSON.stringify(env.name)} must match ${NAME.source}`,
+      );
     const other = names.get(slug);
     if (other !== undefined && other !== env.path) {
-      problems.push(`host ${JSON.stringify(h)} env files ${JSON.stringify(other)} and ${JSON.stringify(env.path)} both get the resource name ${JSON.stringify(slug)}; give one a different name`);
+      problems.push(
+        `host ${JSON.stringify(h)} env files ${JSON.stringify(other)} and ${JSON.stringify(env.path)} both get the resource name ${JSON.stringify(slug)}; give one a different name`,
+      );
     }
     names.set(slug, env.path);
     slugs[env.path] = slug;
-    if (env.sources.length === 0) problems.push(`host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)} has no sources`);
+    if (env.sources.length === 0)
+      problems.push(`host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)} has no sources`);
     for (const s of env.sources) {
       if (!fileSet.has(s.file)) {
-        problems.push(`host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)} sources unknown file ${JSON.stringify(s.file)}; declare it under files`);
+        problems.push(
+          `host ${JSON.stringify(h)} env file ${JSON.stringify(env.path)} sources unknown file ${JSON.stringify(s.file)}; declare it under files`,
+        );
       } else used.add(s.file);
     }
   }
@@ -177,7 +197,10 @@ function nameCollisions(input: PlanInput, envFileNames: Record<string, Record<st
       const what = `env file ${JSON.stringify(path)} of host ${JSON.stringify(h)}`;
       const other = owner.get(name);
       if (other !== undefined && envHost.get(name) === h) continue;
-      if (other !== undefined) problems.push(`${what} and ${other} would both be named ${JSON.stringify(`${fleet}-${name}`)}; give the env file a different name`);
+      if (other !== undefined)
+        problems.push(
+          `${what} and ${other} would both be named ${JSON.stringify(`${fleet}-${name}`)}; give the env file a different name`,
+        );
       else {
         owner.set(name, what);
         envHost.set(name, h);
@@ -206,9 +229,14 @@ export function envFileSlug(env: { readonly path: string; readonly name?: string
  * The access matrix as text rows: one line per file, `file  path  name, name, …`.
  * Used by the demo and by humans reading outputs.
  */
-export function formatAccessMatrix(matrix: Readonly<Record<string, readonly string[]>>, paths: Readonly<Record<string, string>> = {}): string[] {
+export function formatAccessMatrix(
+  matrix: Readonly<Record<string, readonly string[]>>,
+  paths: Readonly<Record<string, string>> = {},
+): string[] {
   const files = Object.keys(matrix);
   const w = Math.max(4, ...files.map((f) => f.length));
   const pw = Math.max(0, ...files.map((f) => (paths[f] ?? "").length));
-  return files.map((f) => `${f.padEnd(w)}  ${pw > 0 ? (paths[f] ?? "").padEnd(pw) + "  " : ""}${(matrix[f] ?? []).join(", ")}`);
+  return files.map(
+    (f) => `${f.padEnd(w)}  ${pw > 0 ? (paths[f] ?? "").padEnd(pw) + "  " : ""}${(matrix[f] ?? []).join(", ")}`,
+  );
 }

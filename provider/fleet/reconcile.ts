@@ -21,7 +21,14 @@ import { formatOf } from "../resources/secret-file-inputs";
 import { create as pushEnv } from "../resources/host-env";
 import { materialise } from "../resources/host-env-content";
 import { normalise } from "../resources/host-env-inputs";
-import { closeHostEnvPool, hostEnvPool, markerExists, markerPath, restartArgv, withHost } from "../resources/host-env-remote";
+import {
+  closeHostEnvPool,
+  hostEnvPool,
+  markerExists,
+  markerPath,
+  restartArgv,
+  withHost,
+} from "../resources/host-env-remote";
 import { DEFAULT_HOST_CONCURRENCY } from "../ssh";
 import type { DesiredEnv, DesiredFile, DesiredFleet } from "./desired";
 
@@ -106,15 +113,33 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t:
 /** Recipient changes of one file, read from its sops metadata (no key needed). */
 export function planFile(f: DesiredFile, previous: readonly NamedRecipient[] = []): FilePlan {
   const text = readText(f.inputs.path);
-  if (text === undefined) return { name: f.name, path: f.inputs.path, exists: false, gains: f.inputs.recipients.map((r) => r.name), loses: [] };
+  if (text === undefined)
+    return {
+      name: f.name,
+      path: f.inputs.path,
+      exists: false,
+      gains: f.inputs.recipients.map((r) => r.name),
+      loses: [],
+    };
   const have = readMetadata(text, formatOf(f.inputs), f.inputs.path).recipients;
   const delta = recipientDelta(have, f.inputs.recipients, (r) => r.recipient);
-  const logged = delta.removed.length > 0 ? namesFromAudit(readAudit(f.inputs.auditLog ?? DEFAULT_AUDIT_LOG)) : new Map<string, string>();
+  const logged =
+    delta.removed.length > 0
+      ? namesFromAudit(readAudit(f.inputs.auditLog ?? DEFAULT_AUDIT_LOG))
+      : new Map<string, string>();
   const nameOf = (r: string): string => {
     const c = canonicalRecipientText(r);
-    return previous.find((p) => canonicalRecipientText(p.recipient) === c)?.name ?? logged.get(c) ?? deriveRecipientName(r);
+    return (
+      previous.find((p) => canonicalRecipientText(p.recipient) === c)?.name ?? logged.get(c) ?? deriveRecipientName(r)
+    );
   };
-  return { name: f.name, path: f.inputs.path, exists: true, gains: delta.added.map((r) => r.name), loses: delta.removed.map(nameOf) };
+  return {
+    name: f.name,
+    path: f.inputs.path,
+    exists: true,
+    gains: delta.added.map((r) => r.name),
+    loses: delta.removed.map(nameOf),
+  };
 }
 
 /** The status of one env file on a reachable host: rendered here, compared with the host's digest. */
@@ -125,9 +150,13 @@ async function envStatus(e: DesiredEnv): Promise<EnvStatus> {
   return withHost(n.connection, async (s) => {
     const st = await s.stat(n.path);
     if (!st.exists) return "new";
-    const attrs = st.mode !== parseInt(n.mode, 8) || (n.owner !== "" && st.owner !== n.owner) || (n.group !== "" && st.group !== n.group);
+    const attrs =
+      st.mode !== parseInt(n.mode, 8) ||
+      (n.owner !== "" && st.owner !== n.owner) ||
+      (n.group !== "" && st.group !== n.group);
     if (st.sha256 !== sha || attrs) return "update";
-    if (restartArgv(n.restartUnits, n.onChange) !== undefined && (await markerExists(s, n.path))) return "restart pending";
+    if (restartArgv(n.restartUnits, n.onChange) !== undefined && (await markerExists(s, n.path)))
+      return "restart pending";
     return "unchanged";
   });
 }
@@ -144,7 +173,8 @@ export async function planHost(d: DesiredFleet, host: string): Promise<HostPlan>
   if (problem !== undefined) return { host, envs: [], error: problem };
   const envs: { path: string; status: EnvStatus }[] = [];
   try {
-    for (const e of d.envs.filter((x) => x.host === host)) envs.push({ path: e.inputs.path, status: await envStatus(e) });
+    for (const e of d.envs.filter((x) => x.host === host))
+      envs.push({ path: e.inputs.path, status: await envStatus(e) });
   } catch (err) {
     return { host, envs, error: why(err) };
   }
@@ -155,8 +185,18 @@ export async function planHost(d: DesiredFleet, host: string): Promise<HostPlan>
  * The plan: recipient changes per file (no key needed), then each selected host's env files
  * compared with the host, `concurrency` hosts at once. Writes nothing.
  */
-export async function planChanges(d: DesiredFleet, o: { hosts?: readonly string[]; files?: readonly string[]; concurrency?: number; previous?: readonly NamedRecipient[] } = {}): Promise<ChangePlan> {
-  const files = d.files.filter((f) => o.files === undefined || o.files.includes(f.name)).map((f) => planFile(f, o.previous));
+export async function planChanges(
+  d: DesiredFleet,
+  o: {
+    hosts?: readonly string[];
+    files?: readonly string[];
+    concurrency?: number;
+    previous?: readonly NamedRecipient[];
+  } = {},
+): Promise<ChangePlan> {
+  const files = d.files
+    .filter((f) => o.files === undefined || o.files.includes(f.name))
+    .map((f) => planFile(f, o.previous));
   const conc = o.concurrency ?? DEFAULT_CONCURRENCY;
   hostEnvPool().setConcurrency(conc);
   const hosts = await mapLimit(selectedHosts(d, o.hosts), conc, (h) => planHost(d, h));
@@ -165,7 +205,10 @@ export async function planChanges(d: DesiredFleet, o: { hosts?: readonly string[
 
 /** True when the plan changes nothing. */
 export function nothingToDo(p: ChangePlan): boolean {
-  return p.files.every((f) => f.exists && f.gains.length === 0 && f.loses.length === 0) && p.hosts.every((h) => h.error === undefined && h.envs.every((e) => e.status === "unchanged"));
+  return (
+    p.files.every((f) => f.exists && f.gains.length === 0 && f.loses.length === 0) &&
+    p.hosts.every((h) => h.error === undefined && h.envs.every((e) => e.status === "unchanged"))
+  );
 }
 
 /**
@@ -173,7 +216,10 @@ export function nothingToDo(p: ChangePlan): boolean {
  * additions wrap the same data key, a removal rotates it and reports the exposure, every write is
  * atomic and audited. `previous` names recipients that leave.
  */
-export async function applyFiles(files: readonly DesiredFile[], previous: readonly NamedRecipient[] = []): Promise<FileResult[]> {
+export async function applyFiles(
+  files: readonly DesiredFile[],
+  previous: readonly NamedRecipient[] = [],
+): Promise<FileResult[]> {
   const out: FileResult[] = [];
   for (const f of files) {
     const before = readText(f.inputs.path);
@@ -196,9 +242,16 @@ export async function applyHost(d: DesiredFleet, host: string): Promise<HostResu
   try {
     for (const e of d.envs.filter((x) => x.host === host)) {
       const status = await envStatus(e);
-      if (status === "unchanged") { envs.push({ path: e.inputs.path, written: false, restarted: false }); continue; }
+      if (status === "unchanged") {
+        envs.push({ path: e.inputs.path, written: false, restarted: false });
+        continue;
+      }
       const r = await pushEnv(e.inputs);
-      envs.push({ path: e.inputs.path, written: status !== "restart pending", restarted: (r.outs as { restarted?: boolean }).restarted === true });
+      envs.push({
+        path: e.inputs.path,
+        written: status !== "restart pending",
+        restarted: (r.outs as { restarted?: boolean }).restarted === true,
+      });
     }
   } catch (err) {
     return { host, envs, error: why(err) };
@@ -207,7 +260,10 @@ export async function applyHost(d: DesiredFleet, host: string): Promise<HostResu
 }
 
 /** Pushes the selected hosts, `concurrency` at once; `onHost` hears each as it finishes. */
-export async function applyHosts(d: DesiredFleet, o: { hosts?: readonly string[]; concurrency?: number; onHost?: (r: HostResult) => void } = {}): Promise<HostResult[]> {
+export async function applyHosts(
+  d: DesiredFleet,
+  o: { hosts?: readonly string[]; concurrency?: number; onHost?: (r: HostResult) => void } = {},
+): Promise<HostResult[]> {
   const conc = o.concurrency ?? DEFAULT_CONCURRENCY;
   hostEnvPool().setConcurrency(conc);
   return mapLimit(selectedHosts(d, o.hosts), conc, async (h) => {

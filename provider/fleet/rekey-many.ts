@@ -6,8 +6,23 @@
  */
 import { promises as fsp } from "node:fs";
 import { recipientDelta, type AgeIdentity, type AgeRecipient } from "../age/index.js";
-import { assertUnchanged, textVersion, withFileLocks, writeFilesAtomic, type AtomicEntry, type BatchWriteHooks } from "../fs/index.js";
-import { formatFromPath, readMetadata, rotate, SopsArgumentError, updateRecipients, type SopsFormat, type StoreOptions } from "../sops/index.js";
+import {
+  assertUnchanged,
+  textVersion,
+  withFileLocks,
+  writeFilesAtomic,
+  type AtomicEntry,
+  type BatchWriteHooks,
+} from "../fs/index.js";
+import {
+  formatFromPath,
+  readMetadata,
+  rotate,
+  SopsArgumentError,
+  updateRecipients,
+  type SopsFormat,
+  type StoreOptions,
+} from "../sops/index.js";
 
 /** What happened to one file. */
 export interface RecipientsUpdate {
@@ -59,15 +74,26 @@ export interface UpdateManyOptions {
  *   anything is written; KeyfleetError WRITE_FAILED from the write phase; LockTimeoutError;
  *   FileChangedError when a file changed after it was read (nothing is written then)
  */
-export async function updateRecipientsMany(files: readonly RekeyFile[], o: UpdateManyOptions): Promise<RecipientsUpdate[]> {
-  const paths = Array.isArray(files) ? files.map((f) => (typeof f === "string" ? f : f?.path)).filter((p): p is string => typeof p === "string") : [];
+export async function updateRecipientsMany(
+  files: readonly RekeyFile[],
+  o: UpdateManyOptions,
+): Promise<RecipientsUpdate[]> {
+  const paths = Array.isArray(files)
+    ? files.map((f) => (typeof f === "string" ? f : f?.path)).filter((p): p is string => typeof p === "string")
+    : [];
   if (o.locked === true) return rekeyMany(files, o);
   return withFileLocks(paths, () => rekeyMany(files, o), o.command !== undefined ? { command: o.command } : {});
 }
 
 async function rekeyMany(files: readonly RekeyFile[], o: UpdateManyOptions): Promise<RecipientsUpdate[]> {
-  if (!Array.isArray(files) || files.some((f) => !(typeof f === "string" ? f : f?.path) || (typeof f === "object" && typeof f.text !== "string"))) {
-    throw new SopsArgumentError("files must be a list of paths (or { path, text } entries)", "pass e.g. [\"secrets/a.yaml\"]");
+  if (
+    !Array.isArray(files) ||
+    files.some((f) => !(typeof f === "string" ? f : f?.path) || (typeof f === "object" && typeof f.text !== "string"))
+  ) {
+    throw new SopsArgumentError(
+      "files must be a list of paths (or { path, text } entries)",
+      'pass e.g. ["secrets/a.yaml"]',
+    );
   }
   const paths = files.map((f) => (typeof f === "string" ? f : f.path));
   const conc = o.concurrency ?? 16;
@@ -88,10 +114,20 @@ async function rekeyMany(files: readonly RekeyFile[], o: UpdateManyOptions): Pro
     const recipients = typeof o.recipients === "function" ? o.recipients(file) : o.recipients;
     const force = o.forceRotate?.(file) === true;
     const one = { format, identities: o.identities, recipients, file, stores: o.stores?.(file) ?? {} };
-    const r = force ? { ...(await rotateAndDelta(texts[i] as string, one)), rotated: true } : await updateRecipients(texts[i] as string, one);
+    const r = force
+      ? { ...(await rotateAndDelta(texts[i] as string, one)), rotated: true }
+      : await updateRecipients(texts[i] as string, one);
     const written = force || r.added.length > 0 || r.removed.length > 0;
     if (written) writes.push({ path: file, data: r.text });
-    results.push({ file, format, added: r.added, removed: r.removed, rotated: r.rotated, written, text: written ? r.text : (texts[i] as string) });
+    results.push({
+      file,
+      format,
+      added: r.added,
+      removed: r.removed,
+      rotated: r.rotated,
+      written,
+      text: written ? r.text : (texts[i] as string),
+    });
     o.onProgress?.(i + 1, paths.length);
   }
   for (const w of writes) assertUnchanged(w.path, textVersion(texts[paths.indexOf(w.path)] as string));

@@ -16,6 +16,12 @@ export function valueKeyPath(key: string, format: SopsFormat): string[] {
  * A new encrypted file holding `values`, as SecretFile creates one.
  * @throws KeyfleetError `BAD_VALUES` for a value the format cannot hold (e.g. a line break in dotenv)
  */
-export function encryptNewFile(file: string, format: SopsFormat, values: Record<string, string>, recipients: AgeRecipient[], rules?: EncryptRules): Promise<string> {
+export function encryptNewFile(
+  file: string,
+  format: SopsFormat,
+  values: Record<string, string>,
+  recipients: AgeRecipient[],
+  rules?: EncryptRules,
+): Promise<string> {
   return encrypt(initialDocument(file, format, values), { format, recipients, ...(rules ? { rules } : {}), file });
 }

@@ -51,9 +51,18 @@ async function modeOf(path: string, mode: number | undefined): Promise<number> {
   }
 }
 
-async function writeTemp(e: AtomicEntry, temp: string, created: Set<string>, hooks: BatchWriteHooks | undefined): Promise<void> {
+async function writeTemp(
+  e: AtomicEntry,
+  temp: string,
+  created: Set<string>,
+  hooks: BatchWriteHooks | undefined,
+): Promise<void> {
   const mode = await modeOf(e.path, e.mode);
-  const fh = await fsp.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const fh = await fsp.open(
+    temp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
   created.add(temp);
   try {
     const bytes = typeof e.data === "string" ? Buffer.from(e.data, "utf8") : e.data;
@@ -77,7 +86,8 @@ async function removeAll(temps: Iterable<string>): Promise<void> {
  */
 export async function writeFilesAtomic(entries: readonly AtomicEntry[], o: BatchWriteOptions = {}): Promise<void> {
   const conc = o.concurrency ?? 16;
-  if (!Number.isInteger(conc) || conc < 1 || conc > 1024) throw new FsArgumentError(`concurrency must be an integer from 1 to 1024, got ${String(conc)}`, "pass e.g. 16");
+  if (!Number.isInteger(conc) || conc < 1 || conc > 1024)
+    throw new FsArgumentError(`concurrency must be an integer from 1 to 1024, got ${String(conc)}`, "pass e.g. 16");
   const seen = new Set<string>();
   for (const e of entries) {
     const abs = resolve(e.path);

@@ -7,7 +7,19 @@
  * temps of writers that are dead (no such pid, or a pid reused by a process that started at another
  * time), so plaintext left by a killed command does not outlive the next command.
  */
-import { closeSync, constants, fchmodSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { FsWriteError } from "./errors.js";
@@ -91,7 +103,11 @@ export interface AtomicWriteHooks {
  * be that version right before the rename (compare-and-swap), else nothing is written.
  * @throws FsWriteError (`WRITE_FAILED`) naming the path; FileChangedError when `expect` does not match
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mode?: number; hooks?: AtomicWriteHooks; expect?: string | null } = {}): void {
+export function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  o: { mode?: number; hooks?: AtomicWriteHooks; expect?: string | null } = {},
+): void {
   const dir = dirname(path);
   let mode = o.mode;
   if (mode === undefined) {
@@ -103,7 +119,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, o: { mo
   }
   sweepDeadTemps(dir);
   const tmp = tempPathFor(path);
-  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const bytes =
+    typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let fd: number | undefined;
   try {
     // 0600 while it holds data; O_NOFOLLOW + O_EXCL: never someone else's file or link

@@ -4,7 +4,11 @@ import { KeyfleetError } from "../errors.js";
 /** A local file could not be written; the file is left as it was (old) and no temp file remains. */
 export class FsWriteError extends KeyfleetError {
   constructor(path: string, cause: unknown, hint = "check the directory exists and is writable") {
-    super("WRITE_FAILED", `cannot write ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { hint, file: path, cause });
+    super("WRITE_FAILED", `cannot write ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      hint,
+      file: path,
+      cause,
+    });
   }
 }
 

@@ -16,7 +16,17 @@
  * The lock is advisory: every keyfleet writer of a sops file takes it (CLI verbs, the SecretFile
  * provider, the batch re-key).
  */
-import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  constants,
+} from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -66,7 +76,10 @@ export class LockTimeoutError extends KeyfleetError {
     super(
       "LOCK_TIMEOUT",
       `${target} is locked by ${holder ? describeHolder(holder) : "an unknown process"}; gave up after ${Math.round(waitedMs / 100) / 10} s`,
-      { file: target, hint: `wait for that command to finish and retry, or remove ${lockFile} if that process is gone (raise KEYFLEET_LOCK_TIMEOUT_MS to wait longer)` },
+      {
+        file: target,
+        hint: `wait for that command to finish and retry, or remove ${lockFile} if that process is gone (raise KEYFLEET_LOCK_TIMEOUT_MS to wait longer)`,
+      },
     );
     this.holder = holder;
   }
@@ -134,7 +147,14 @@ export function readLockHolder(lockFile: string): LockHolder | undefined {
   try {
     const v = JSON.parse(text) as Partial<LockHolder>;
     if (typeof v.pid !== "number" || typeof v.token !== "string") return undefined;
-    return { pid: v.pid, command: String(v.command ?? "?"), started: String(v.started ?? "?"), host: String(v.host ?? "?"), token: v.token, ...(typeof v.procStart === "string" ? { procStart: v.procStart } : {}) };
+    return {
+      pid: v.pid,
+      command: String(v.command ?? "?"),
+      started: String(v.started ?? "?"),
+      host: String(v.host ?? "?"),
+      token: v.token,
+      ...(typeof v.procStart === "string" ? { procStart: v.procStart } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -284,7 +304,11 @@ export async function withFileLock<T>(target: string, fn: () => Promise<T> | T, 
 }
 
 /** Runs `fn` holding the locks of every target, taken in sorted order (no deadlock between two batches). */
-export async function withFileLocks<T>(targets: readonly string[], fn: () => Promise<T> | T, o: LockOptions = {}): Promise<T> {
+export async function withFileLocks<T>(
+  targets: readonly string[],
+  fn: () => Promise<T> | T,
+  o: LockOptions = {},
+): Promise<T> {
   const sorted = [...new Set(targets)].sort();
   const locks: FileLock[] = [];
   try {

@@ -12,7 +12,19 @@
  *   (pid dead, or reused by a newer process), so a run killed outright (SIGKILL) leaves nothing behind
  *   for long. Only directories owned by the current user are ever touched.
  */
-import { closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeSync,
+} from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,7 +48,10 @@ export function isMemoryDir(dir: string): boolean {
  * Where private temp directories go: `$XDG_RUNTIME_DIR` or `/dev/shm` when on a memory filesystem,
  * else `os.tmpdir()`. `memory` says whether plaintext stays off disk.
  */
-export function privateTempBase(env: Record<string, string | undefined> = process.env): { dir: string; memory: boolean } {
+export function privateTempBase(env: Record<string, string | undefined> = process.env): {
+  dir: string;
+  memory: boolean;
+} {
   const xdg = env["XDG_RUNTIME_DIR"];
   if (xdg && xdg.startsWith("/") && isMemoryDir(xdg)) return { dir: xdg, memory: true };
   if (isMemoryDir("/dev/shm")) return { dir: "/dev/shm", memory: true };
@@ -124,7 +139,10 @@ export interface PrivateDir {
 export function makePrivateDir(purpose: string, env: Record<string, string | undefined> = process.env): PrivateDir {
   const { dir: base, memory } = privateTempBase(env);
   sweepPrivateDirs(base, purpose);
-  const path = join(base, `${prefixOf(purpose)}${process.pid}.${processStartTime(process.pid) ?? "x"}.${randomBytes(4).toString("hex")}`);
+  const path = join(
+    base,
+    `${prefixOf(purpose)}${process.pid}.${processStartTime(process.pid) ?? "x"}.${randomBytes(4).toString("hex")}`,
+  );
   try {
     mkdirSync(path, { mode: 0o700 });
   } catch (e) {
@@ -135,9 +153,13 @@ export function makePrivateDir(purpose: string, env: Record<string, string | und
     path,
     memory,
     write(name, data) {
-      if (name.includes("/") || name === "" || name === "." || name === "..") throw new FsWriteError(join(path, name), new Error("bad temp file name"));
+      if (name.includes("/") || name === "" || name === "." || name === "..")
+        throw new FsWriteError(join(path, name), new Error("bad temp file name"));
       const file = join(path, name);
-      const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      const bytes =
+        typeof data === "string"
+          ? Buffer.from(data, "utf8")
+          : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       let fd: number | undefined;
       try {
         fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);

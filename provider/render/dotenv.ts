@@ -18,19 +18,29 @@ import { BASH_SPECIAL, KEY_RE, checkEntries, keyLabel } from "./keys";
 /** Render one value, or throw RenderError saying why it cannot be written identically. */
 export function quoteDotenv(key: string, v: string): string {
   if (v.includes("\r")) {
-    throw new RenderError(`value of ${key} contains a carriage return, which docker compose reads as a line break`, { key, hint: "use format systemd or json for this value" });
+    throw new RenderError(`value of ${key} contains a carriage return, which docker compose reads as a line break`, {
+      key,
+      hint: "use format systemd or json for this value",
+    });
   }
   if (!v.includes("'")) {
     if (v.endsWith("\\")) {
-      throw new RenderError(`value of ${key} ends with a backslash, which docker compose reads as an escaped closing quote`, { key, hint: "use format systemd or json for this value" });
+      throw new RenderError(
+        `value of ${key} ends with a backslash, which docker compose reads as an escaped closing quote`,
+        { key, hint: "use format systemd or json for this value" },
+      );
     }
     return `'${v}'`;
   }
   const bad = /["\\$`]/.exec(v);
   if (bad) {
-    throw new RenderError(`value of ${key} contains a single quote and ${JSON.stringify(bad[0])}, which docker compose env_file and bash source cannot both read back identically`, {
-      key, hint: "use format systemd or json for this value, or store it base64-encoded",
-    });
+    throw new RenderError(
+      `value of ${key} contains a single quote and ${JSON.stringify(bad[0])}, which docker compose env_file and bash source cannot both read back identically`,
+      {
+        key,
+        hint: "use format systemd or json for this value, or store it base64-encoded",
+      },
+    );
   }
   return `"${v}"`;
 }
@@ -41,14 +51,18 @@ export function renderDotenv(entries: readonly (readonly [string, string])[]): s
   let out = "";
   for (const [k, v] of entries) {
     if (BASH_SPECIAL.has(k)) {
-      throw new RenderError(`env key ${k} is special to bash, so \`source\` would not read it back as written`, { key: k, hint: "rename it (sources[].rename or prefix)" });
+      throw new RenderError(`env key ${k} is special to bash, so \`source\` would not read it back as written`, {
+        key: k,
+        hint: "rename it (sources[].rename or prefix)",
+      });
     }
     out += `${k}=${quoteDotenv(k, v)}\n`;
   }
   return out;
 }
 
-const isHSpace = (c: string | undefined) => c === " " || c === "\t" || c === "\v" || c === "\f" || c === "\r" || c === "\u0085" || c === "\u00a0";
+const isHSpace = (c: string | undefined) =>
+  c === " " || c === "\t" || c === "\v" || c === "\f" || c === "\r" || c === "\u0085" || c === "\u00a0";
 
 /**
  * Parse a dotenv file by docker compose's `env_file` rules (compose-go dotenv): `#` comment lines,
@@ -112,7 +126,8 @@ function readDotenvKey(cur: Cursor, startLine: number): string {
   if (cur.i >= src.length || src[cur.i] === "\n") {
     throw new EnvParseError(`key ${keyLabel(k)} has no "=" (inherited variables are not supported)`, startLine);
   }
-  if (!KEY_RE.test(k)) throw new EnvParseError('invalid key before "=" (names match [A-Za-z_][A-Za-z0-9_]*)', startLine);
+  if (!KEY_RE.test(k))
+    throw new EnvParseError('invalid key before "=" (names match [A-Za-z_][A-Za-z0-9_]*)', startLine);
   cur.i++; // "=" or ":"
   while (isHSpace(src[cur.i])) cur.i++;
   return k;
@@ -140,7 +155,10 @@ function readQuoted(cur: Cursor, k: string, q: string, startLine: number): strin
       break;
     }
     if (q === '"' && ch === "$") {
-      throw new EnvParseError(`value of ${k}: "$" in double quotes is interpolated by docker compose (not supported by this reader)`, cur.line);
+      throw new EnvParseError(
+        `value of ${k}: "$" in double quotes is interpolated by docker compose (not supported by this reader)`,
+        cur.line,
+      );
     }
     v += ch;
     cur.i++;
@@ -148,7 +166,8 @@ function readQuoted(cur: Cursor, k: string, q: string, startLine: number): strin
   if (!closed) throw new EnvParseError(`value of ${k}: unterminated quoted value`, startLine);
   while (isHSpace(src[cur.i])) cur.i++;
   if (src[cur.i] === "#") skipToEol(cur);
-  if (cur.i < n && src[cur.i] !== "\n") throw new EnvParseError(`value of ${k}: unexpected text after the closing quote`, cur.line);
+  if (cur.i < n && src[cur.i] !== "\n")
+    throw new EnvParseError(`value of ${k}: unexpected text after the closing quote`, cur.line);
   return v;
 }
 
@@ -157,7 +176,10 @@ function readBackslash(cur: Cursor, k: string, q: string): string {
   const nx = cur.src[cur.i + 1];
   if (q === "'") {
     if (nx === "'") {
-      throw new EnvParseError(`value of ${k}: \\' inside single quotes is read differently by docker compose versions`, cur.line);
+      throw new EnvParseError(
+        `value of ${k}: \\' inside single quotes is read differently by docker compose versions`,
+        cur.line,
+      );
     }
     cur.i++;
     return "\\";
@@ -176,10 +198,16 @@ function readUnquoted(cur: Cursor, k: string): string {
   let v = "";
   while (cur.i < src.length && src[cur.i] !== "\n") v += src[cur.i++];
   if (v.includes("#")) {
-    throw new EnvParseError(`value of ${k}: "#" in an unquoted value is read differently by docker compose versions`, cur.line);
+    throw new EnvParseError(
+      `value of ${k}: "#" in an unquoted value is read differently by docker compose versions`,
+      cur.line,
+    );
   }
   if (v.includes("$")) {
-    throw new EnvParseError(`value of ${k}: "$" in an unquoted value is interpolated by docker compose (not supported by this reader)`, cur.line);
+    throw new EnvParseError(
+      `value of ${k}: "$" in an unquoted value is interpolated by docker compose (not supported by this reader)`,
+      cur.line,
+    );
   }
   return v.replace(/\s+$/u, "");
 }

@@ -24,10 +24,16 @@ export const ENV_FORMATS: readonly EnvFormat[] = ["dotenv", "systemd", "json"];
  */
 export function renderEnv(entries: [string, string][], format: EnvFormat): string {
   switch (format) {
-    case "dotenv": return renderDotenv(entries);
-    case "systemd": return renderSystemd(entries);
-    case "json": return renderJson(entries);
-    default: throw new RenderError(`unknown env format ${JSON.stringify(String(format))}`, { hint: `use one of ${ENV_FORMATS.join(", ")}` });
+    case "dotenv":
+      return renderDotenv(entries);
+    case "systemd":
+      return renderSystemd(entries);
+    case "json":
+      return renderJson(entries);
+    default:
+      throw new RenderError(`unknown env format ${JSON.stringify(String(format))}`, {
+        hint: `use one of ${ENV_FORMATS.join(", ")}`,
+      });
   }
 }
 
@@ -37,10 +43,16 @@ export function renderEnv(entries: [string, string][], format: EnvFormat): strin
  */
 export function parseEnv(text: string, format: EnvFormat): [string, string][] {
   switch (format) {
-    case "dotenv": return parseDotenv(text);
-    case "systemd": return parseSystemd(text);
-    case "json": return parseJson(text);
-    default: throw new RenderError(`unknown env format ${JSON.stringify(String(format))}`, { hint: `use one of ${ENV_FORMATS.join(", ")}` });
+    case "dotenv":
+      return parseDotenv(text);
+    case "systemd":
+      return parseSystemd(text);
+    case "json":
+      return parseJson(text);
+    default:
+      throw new RenderError(`unknown env format ${JSON.stringify(String(format))}`, {
+        hint: `use one of ${ENV_FORMATS.join(", ")}`,
+      });
   }
 }
 

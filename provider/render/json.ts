@@ -15,13 +15,19 @@ export function renderJson(entries: readonly (readonly [string, string])[]): str
  */
 export function parseJson(text: string): [string, string][] {
   let doc: unknown;
-  try { doc = JSON.parse(text); } catch (e) {
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
     // V8's "Unexpected token 'x', \"…text…\" is not valid JSON" quotes the input: keep only the kind and position
     const m = (e as Error).message;
     const pos = / at position \d+/.exec(m)?.[0] ?? "";
-    throw new EnvParseError(`invalid JSON: ${/Unexpected token|is not valid JSON/.test(m) ? "unexpected character" + pos : m.replace(/"[^"]*"/g, "…")}`, 1);
+    throw new EnvParseError(
+      `invalid JSON: ${/Unexpected token|is not valid JSON/.test(m) ? "unexpected character" + pos : m.replace(/"[^"]*"/g, "…")}`,
+      1,
+    );
   }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new EnvParseError("JSON env file must be an object", 1);
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    throw new EnvParseError("JSON env file must be an object", 1);
   const out: [string, string][] = [];
   for (const [k, v] of Object.entries(doc)) {
     if (!KEY_RE.test(k)) throw new EnvParseError(`invalid key ${JSON.stringify(k.slice(0, 64))}`, 1);

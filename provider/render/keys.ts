@@ -12,10 +12,41 @@ export const MAX_KEY = 256;
  * different value (RANDOM, SECONDS, LINENO…), or changes how bash behaves (POSIXLY_CORRECT).
  */
 export const BASH_SPECIAL = new Set([
-  "_", "BASHOPTS", "BASHPID", "BASH_ALIASES", "BASH_ARGC", "BASH_ARGV", "BASH_ARGV0", "BASH_CMDS", "BASH_COMMAND",
-  "BASH_LINENO", "BASH_REMATCH", "BASH_SOURCE", "BASH_SUBSHELL", "BASH_VERSINFO", "BASH_VERSION", "BASH_ENV",
-  "BASH_XTRACEFD", "COMP_WORDBREAKS", "DIRSTACK", "EPOCHREALTIME", "EPOCHSECONDS", "EUID", "FUNCNAME", "GROUPS",
-  "HISTCMD", "LINENO", "OPTIND", "PIPESTATUS", "POSIXLY_CORRECT", "PPID", "RANDOM", "SECONDS", "SHELLOPTS", "SRANDOM", "UID",
+  "_",
+  "BASHOPTS",
+  "BASHPID",
+  "BASH_ALIASES",
+  "BASH_ARGC",
+  "BASH_ARGV",
+  "BASH_ARGV0",
+  "BASH_CMDS",
+  "BASH_COMMAND",
+  "BASH_LINENO",
+  "BASH_REMATCH",
+  "BASH_SOURCE",
+  "BASH_SUBSHELL",
+  "BASH_VERSINFO",
+  "BASH_VERSION",
+  "BASH_ENV",
+  "BASH_XTRACEFD",
+  "COMP_WORDBREAKS",
+  "DIRSTACK",
+  "EPOCHREALTIME",
+  "EPOCHSECONDS",
+  "EUID",
+  "FUNCNAME",
+  "GROUPS",
+  "HISTCMD",
+  "LINENO",
+  "OPTIND",
+  "PIPESTATUS",
+  "POSIXLY_CORRECT",
+  "PPID",
+  "RANDOM",
+  "SECONDS",
+  "SHELLOPTS",
+  "SRANDOM",
+  "UID",
 ]);
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -45,12 +76,25 @@ export function checkEntries(entries: readonly (readonly [string, string])[]): v
     if (!Array.isArray(e) || e.length !== 2) throw new RenderError(`entry ${i} must be a [key, value] pair`);
     const [k, v] = e as unknown[];
     if (typeof k !== "string" || k.length > MAX_KEY || !KEY_RE.test(k)) {
-      throw new RenderError(`invalid env key ${describe(k)} at entry ${i}`, { hint: "key names must match ^[A-Za-z_][A-Za-z0-9_]*$ (rename it with sources[].rename or prefix)" });
+      throw new RenderError(`invalid env key ${describe(k)} at entry ${i}`, {
+        hint: "key names must match ^[A-Za-z_][A-Za-z0-9_]*$ (rename it with sources[].rename or prefix)",
+      });
     }
-    if (seen.has(k)) throw new RenderError(`duplicate env key ${k}`, { key: k, hint: "each key may appear once; use rename or prefix to separate sources" });
+    if (seen.has(k))
+      throw new RenderError(`duplicate env key ${k}`, {
+        key: k,
+        hint: "each key may appear once; use rename or prefix to separate sources",
+      });
     seen.add(k);
-    if (typeof v !== "string") throw new RenderError(`value of ${k} must be a string, got ${v === null ? "null" : typeof v}`, { key: k });
-    if (v.includes("\0")) throw new RenderError(`value of ${k} contains a NUL character, which no environment variable can hold`, { key: k });
-    if (LONE_SURROGATE.test(v)) throw new RenderError(`value of ${k} contains a lone UTF-16 surrogate, which cannot be written as UTF-8`, { key: k });
+    if (typeof v !== "string")
+      throw new RenderError(`value of ${k} must be a string, got ${v === null ? "null" : typeof v}`, { key: k });
+    if (v.includes("\0"))
+      throw new RenderError(`value of ${k} contains a NUL character, which no environment variable can hold`, {
+        key: k,
+      });
+    if (LONE_SURROGATE.test(v))
+      throw new RenderError(`value of ${k} contains a lone UTF-16 surrogate, which cannot be written as UTF-8`, {
+        key: k,
+      });
   });
 }

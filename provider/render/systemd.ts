@@ -28,9 +28,19 @@ export function renderSystemd(entries: readonly (readonly [string, string])[]): 
 
 const WS = " \t\n\r";
 const NL = "\n\r";
-const NEED_ESCAPE = "\"\\`$";
+const NEED_ESCAPE = '"\\`$';
 
-type State = "preKey" | "key" | "preValue" | "value" | "valueEscape" | "single" | "double" | "doubleEscape" | "comment" | "commentEscape";
+type State =
+  | "preKey"
+  | "key"
+  | "preValue"
+  | "value"
+  | "valueEscape"
+  | "single"
+  | "double"
+  | "doubleEscape"
+  | "comment"
+  | "commentEscape";
 
 /**
  * Parse an EnvironmentFile by systemd's rules (systemd.exec(5), env-file state machine): blank

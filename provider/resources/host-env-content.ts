@@ -44,11 +44,21 @@ export const leafString = leafText;
  * value, in file order). Pure: tested without files.
  * @throws HostEnvSourceError for a missing key, a rename of an unselected key, or an invalid env name
  */
-export function selectEntries(file: string, leaves: ReadonlyMap<string, string>, leafDepth: ReadonlyMap<string, number>, s: Pick<HostEnvSourceInput, "keys" | "prefix" | "rename">): [string, string][] {
+export function selectEntries(
+  file: string,
+  leaves: ReadonlyMap<string, string>,
+  leafDepth: ReadonlyMap<string, number>,
+  s: Pick<HostEnvSourceInput, "keys" | "prefix" | "rename">,
+): [string, string][] {
   const keys = s.keys ?? [...leaves.keys()].filter((k) => leafDepth.get(k) === 1);
   const rename = s.rename ?? {};
   for (const from of Object.keys(rename)) {
-    if (!keys.includes(from)) throw new HostEnvSourceError(file, `rename in the source ${file} names "${from}", which is not selected`, `add "${from}" to keys or remove it from rename`);
+    if (!keys.includes(from))
+      throw new HostEnvSourceError(
+        file,
+        `rename in the source ${file} names "${from}", which is not selected`,
+        `add "${from}" to keys or remove it from rename`,
+      );
   }
   const out: [string, string][] = [];
   for (const k of keys) {
@@ -56,12 +66,19 @@ export function selectEntries(file: string, leaves: ReadonlyMap<string, string>,
     if (v === undefined) {
       const names = [...leaves.keys()];
       const list = names.slice(0, 20).join(", ") + (names.length > 20 ? ", …" : "");
-      throw new HostEnvSourceError(file, `key "${k}" not found in ${file} (it has ${list || "no keys"})`, "fix keys in the HostEnv source, or add the key to the file");
+      throw new HostEnvSourceError(
+        file,
+        `key "${k}" not found in ${file} (it has ${list || "no keys"})`,
+        "fix keys in the HostEnv source, or add the key to the file",
+      );
     }
     const name = (s.prefix ?? "") + (rename[k] ?? k);
     if (!KEY_RE.test(name)) {
-      throw new HostEnvSourceError(file, `key "${k}" of ${file} gives env name "${name}", which is not a valid variable name`,
-        `add rename: { "${k}": "${k.replace(/[^A-Za-z0-9_]/g, "_").toUpperCase()}" } to the source, or select keys explicitly`);
+      throw new HostEnvSourceError(
+        file,
+        `key "${k}" of ${file} gives env name "${name}", which is not a valid variable name`,
+        `add rename: { "${k}": "${k.replace(/[^A-Za-z0-9_]/g, "_").toUpperCase()}" } to the source, or select keys explicitly`,
+      );
     }
     out.push([name, v]);
   }
@@ -72,12 +89,20 @@ export function selectEntries(file: string, leaves: ReadonlyMap<string, string>,
  * Merges source entries and the plain env (sorted by name, after the sources).
  * @throws HostEnvSourceError when two entries set the same name
  */
-export function mergeEntries(perSource: { file: string; entries: [string, string][] }[], env: Record<string, string>): [string, string][] {
+export function mergeEntries(
+  perSource: { file: string; entries: [string, string][] }[],
+  env: Record<string, string>,
+): [string, string][] {
   const from = new Map<string, string>();
   const out: [string, string][] = [];
   const add = (where: string, name: string, value: string) => {
     const prev = from.get(name);
-    if (prev !== undefined) throw new HostEnvSourceError(where, `env name ${name} is set by both ${prev} and ${where}`, "drop the key from one source, or use rename / prefix");
+    if (prev !== undefined)
+      throw new HostEnvSourceError(
+        where,
+        `env name ${name} is set by both ${prev} and ${where}`,
+        "drop the key from one source, or use rename / prefix",
+      );
     from.set(name, where);
     out.push([name, value]);
   };
@@ -95,7 +120,11 @@ function readSource(path: string): string {
   try {
     return readFileSync(sourceAbs(path), "utf8");
   } catch (e) {
-    throw new KeyfleetError("HOSTENV_SOURCE", `cannot read the source ${path}: ${(e as NodeJS.ErrnoException).code ?? "error"}`, { file: path, hint: "check the path; relative paths are under the project directory", cause: e });
+    throw new KeyfleetError(
+      "HOSTENV_SOURCE",
+      `cannot read the source ${path}: ${(e as NodeJS.ErrnoException).code ?? "error"}`,
+      { file: path, hint: "check the path; relative paths are under the project directory", cause: e },
+    );
   }
 }
 
@@ -123,7 +152,11 @@ export function contentDigest(digestKey: Uint8Array, path: string, sha256hex: st
  * Decrypts every source in memory, selects its keys, merges `env` and renders.
  * @throws NoIdentityError, HostEnvSourceError, RenderError (naming files and keys, never values)
  */
-export async function materialise(sources: HostEnvSourceInput[], env: Record<string, string>, format: EnvFormat): Promise<Materialised> {
+export async function materialise(
+  sources: HostEnvSourceInput[],
+  env: Record<string, string>,
+  format: EnvFormat,
+): Promise<Materialised> {
   const ids = sources.length > 0 ? await identitiesOnce()() : [];
   const perSource: { file: string; entries: [string, string][] }[] = [];
   const dataKeys: Uint8Array[] = [];
@@ -153,6 +186,7 @@ export async function materialise(sources: HostEnvSourceInput[], env: Record<str
 export async function digestKeyForRead(sources: HostEnvSourceInput[]): Promise<Uint8Array> {
   const ids = sources.length > 0 ? await identitiesOnce()() : [];
   const keys: Uint8Array[] = [];
-  for (const s of sources) keys.push(await unwrapDataKey(loadEncrypted(readSource(s.path), sourceFormat(s), s.path).meta, ids, s.path));
+  for (const s of sources)
+    keys.push(await unwrapDataKey(loadEncrypted(readSource(s.path), sourceFormat(s), s.path).meta, ids, s.path));
   return digestKeyOf(keys);
 }

@@ -112,14 +112,23 @@ const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefin
 /** Applies defaults (and drops nulls the engine may send for absent optionals). */
 export function normalise(i: HostEnvInputs): NormalInputs {
   const c = i.connection;
-  const connection: HostEnvConnection & { port: number } = { host: c.host, port: opt(c.port) ?? DEFAULT_PORT, user: c.user, hostKey: c.hostKey.trim() };
+  const connection: HostEnvConnection & { port: number } = {
+    host: c.host,
+    port: opt(c.port) ?? DEFAULT_PORT,
+    user: c.user,
+    hostKey: c.hostKey.trim(),
+  };
   if (!absent(c.privateKey)) connection.privateKey = c.privateKey as string;
   if (!absent(c.agent)) connection.agent = c.agent as string;
   return {
     connection,
     path: i.path,
     sources: i.sources.map((s) => {
-      const o: HostEnvSourceInput = { path: s.path, format: opt(s.format) ?? formatFromPath(s.path), secretFile: s.secretFile === true };
+      const o: HostEnvSourceInput = {
+        path: s.path,
+        format: opt(s.format) ?? formatFromPath(s.path),
+        secretFile: s.secretFile === true,
+      };
       if (!absent(s.keys)) o.keys = [...(s.keys as string[])];
       if (!absent(s.prefix) && s.prefix !== "") o.prefix = s.prefix as string;
       if (!absent(s.rename)) o.rename = sortObject(s.rename as Record<string, string>);
@@ -155,18 +164,43 @@ function isStr(v: unknown): v is string {
 
 function checkConnection(c: unknown, f: Failure[]): void {
   if (isUnknown(c)) return;
-  if (!isRecord(c)) { f.push({ property: "connection", reason: "connection must be an object { host, port?, user, privateKey? | agent?, hostKey }" }); return; }
+  if (!isRecord(c)) {
+    f.push({
+      property: "connection",
+      reason: "connection must be an object { host, port?, user, privateKey? | agent?, hostKey }",
+    });
+    return;
+  }
   const { host, port, user, privateKey, agent, hostKey } = c;
-  if (!isUnknown(host) && !(isStr(host) && host.trim() !== "" && !/\s/.test(host))) f.push({ property: "connection", reason: "connection.host must be a host name or address without spaces" });
-  if (!absent(port) && !isUnknown(port) && !(typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535)) f.push({ property: "connection", reason: "connection.port must be an integer from 1 to 65535 (default 22)" });
-  if (!isUnknown(user) && !(isStr(user) && user.trim() !== "")) f.push({ property: "connection", reason: "connection.user must be a non-empty login name" });
-  if (!isUnknown(privateKey) && !absent(privateKey) && !isStr(privateKey)) f.push({ property: "connection", reason: "connection.privateKey must be OpenSSH private key text" });
-  if (!isUnknown(agent) && !absent(agent) && !isStr(agent)) f.push({ property: "connection", reason: "connection.agent must be an ssh-agent socket path" });
-  if (absent(privateKey) && absent(agent)) f.push({ property: "connection", reason: "connection needs privateKey or agent (e.g. process.env.SSH_AUTH_SOCK)" });
+  if (!isUnknown(host) && !(isStr(host) && host.trim() !== "" && !/\s/.test(host)))
+    f.push({ property: "connection", reason: "connection.host must be a host name or address without spaces" });
+  if (
+    !absent(port) &&
+    !isUnknown(port) &&
+    !(typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535)
+  )
+    f.push({ property: "connection", reason: "connection.port must be an integer from 1 to 65535 (default 22)" });
+  if (!isUnknown(user) && !(isStr(user) && user.trim() !== ""))
+    f.push({ property: "connection", reason: "connection.user must be a non-empty login name" });
+  if (!isUnknown(privateKey) && !absent(privateKey) && !isStr(privateKey))
+    f.push({ property: "connection", reason: "connection.privateKey must be OpenSSH private key text" });
+  if (!isUnknown(agent) && !absent(agent) && !isStr(agent))
+    f.push({ property: "connection", reason: "connection.agent must be an ssh-agent socket path" });
+  if (absent(privateKey) && absent(agent))
+    f.push({ property: "connection", reason: "connection needs privateKey or agent (e.g. process.env.SSH_AUTH_SOCK)" });
   if (!isUnknown(hostKey)) {
-    if (absent(hostKey)) f.push({ property: "connection", reason: "connection.hostKey is required: pin the host with a HostKey's publicKey or an \"ssh-ed25519 AAAA…\" line" });
+    if (absent(hostKey))
+      f.push({
+        property: "connection",
+        reason:
+          'connection.hostKey is required: pin the host with a HostKey\'s publicKey or an "ssh-ed25519 AAAA…" line',
+      });
     else {
-      try { parsePinnedHostKey(String(hostKey), "connection.hostKey"); } catch (e) { f.push({ property: "connection", reason: messageOf(e) }); }
+      try {
+        parsePinnedHostKey(String(hostKey), "connection.hostKey");
+      } catch (e) {
+        f.push({ property: "connection", reason: messageOf(e) });
+      }
     }
   }
 }
@@ -174,39 +208,76 @@ function checkConnection(c: unknown, f: Failure[]): void {
 function checkSource(s: unknown, k: number, f: Failure[]): void {
   const at = `sources[${k}]`;
   if (isUnknown(s)) return;
-  if (!isRecord(s)) { f.push({ property: "sources", reason: `${at} must be { file, keys?, prefix?, rename? }` }); return; }
+  if (!isRecord(s)) {
+    f.push({ property: "sources", reason: `${at} must be { file, keys?, prefix?, rename? }` });
+    return;
+  }
   const { path, keys, prefix, rename, format } = s;
-  if (!isUnknown(path) && !(isStr(path) && path.trim() !== "")) f.push({ property: "sources", reason: `${at}.file must be a SecretFile or a sops file path` });
-  if (!absent(format) && !isUnknown(format) && !isSopsFormat(format)) f.push({ property: "sources", reason: `${at}.format must be ${sopsFormatList()}` });
-  if (!absent(prefix) && !isUnknown(prefix) && !(isStr(prefix) && (prefix === "" || /^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix)))) {
-    f.push({ property: "sources", reason: `${at}.prefix must start with a letter or _ and hold only letters, digits and _` });
+  if (!isUnknown(path) && !(isStr(path) && path.trim() !== ""))
+    f.push({ property: "sources", reason: `${at}.file must be a SecretFile or a sops file path` });
+  if (!absent(format) && !isUnknown(format) && !isSopsFormat(format))
+    f.push({ property: "sources", reason: `${at}.format must be ${sopsFormatList()}` });
+  if (
+    !absent(prefix) &&
+    !isUnknown(prefix) &&
+    !(isStr(prefix) && (prefix === "" || /^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix)))
+  ) {
+    f.push({
+      property: "sources",
+      reason: `${at}.prefix must start with a letter or _ and hold only letters, digits and _`,
+    });
   }
   const renames: Record<string, unknown> = isRecord(rename) ? rename : {};
   if (!absent(rename) && !isUnknown(rename)) {
-    if (!isRecord(rename)) f.push({ property: "sources", reason: `${at}.rename must map source key names to env names` });
-    else for (const [from, to] of Object.entries(rename)) {
-      if (!isUnknown(to) && !(isStr(to) && KEY_RE.test(to))) f.push({ property: "sources", reason: `${at}.rename["${from}"] must be a valid env name ([A-Za-z_][A-Za-z0-9_]*)` });
-    }
+    if (!isRecord(rename))
+      f.push({ property: "sources", reason: `${at}.rename must map source key names to env names` });
+    else
+      for (const [from, to] of Object.entries(rename)) {
+        if (!isUnknown(to) && !(isStr(to) && KEY_RE.test(to)))
+          f.push({
+            property: "sources",
+            reason: `${at}.rename["${from}"] must be a valid env name ([A-Za-z_][A-Za-z0-9_]*)`,
+          });
+      }
   }
   if (!absent(keys) && !isUnknown(keys)) checkSourceKeys(at, keys, prefix, renames, f);
 }
 
 /** The `keys` of source `at`: a non-empty list whose names (after prefix and rename) are valid env names. */
-function checkSourceKeys(at: string, keys: unknown, prefix: unknown, renames: Record<string, unknown>, f: Failure[]): void {
-  if (!Array.isArray(keys) || keys.length === 0) { f.push({ property: "sources", reason: `${at}.keys must be a non-empty list of key names (omit it for every top-level key)` }); return; }
+function checkSourceKeys(
+  at: string,
+  keys: unknown,
+  prefix: unknown,
+  renames: Record<string, unknown>,
+  f: Failure[],
+): void {
+  if (!Array.isArray(keys) || keys.length === 0) {
+    f.push({
+      property: "sources",
+      reason: `${at}.keys must be a non-empty list of key names (omit it for every top-level key)`,
+    });
+    return;
+  }
   const pre = isStr(prefix) ? prefix : "";
   for (const key of keys) {
     if (isUnknown(key)) continue;
-    if (!isStr(key) || key === "") { f.push({ property: "sources", reason: `${at}.keys must hold non-empty strings` }); continue; }
+    if (!isStr(key) || key === "") {
+      f.push({ property: "sources", reason: `${at}.keys must hold non-empty strings` });
+      continue;
+    }
     const to = renames[key];
     if (isUnknown(to) || isUnknown(prefix)) continue;
     const name = pre + (isStr(to) ? to : key);
     if (!KEY_RE.test(name)) {
-      f.push({ property: "sources", reason: `${at}.keys: "${key}" gives env name "${name}", which is not a valid variable name; add rename: { "${key}": "${key.replace(/[^A-Za-z0-9_]/g, "_").toUpperCase()}" }` });
+      f.push({
+        property: "sources",
+        reason: `${at}.keys: "${key}" gives env name "${name}", which is not a valid variable name; add rename: { "${key}": "${key.replace(/[^A-Za-z0-9_]/g, "_").toUpperCase()}" }`,
+      });
     }
   }
   for (const from of Object.keys(renames)) {
-    if (!keys.includes(from) && !keys.some(isUnknown)) f.push({ property: "sources", reason: `${at}.rename names "${from}", which keys does not select` });
+    if (!keys.includes(from) && !keys.some(isUnknown))
+      f.push({ property: "sources", reason: `${at}.rename names "${from}", which keys does not select` });
   }
 }
 
@@ -218,9 +289,11 @@ const UNSAFE_MODE_BITS = 0o7022;
 /** Why `path` is not an acceptable remote file path, or undefined. Length first: a huge path costs nothing and is never echoed. */
 function pathProblem(path: unknown): string | undefined {
   if (!isStr(path)) return "path must be a string: an absolute file path on the host, e.g. /etc/myapp/app.env";
-  if (path.length > MAX_PATH_BYTES || Buffer.byteLength(path) > MAX_PATH_BYTES) return `path is longer than ${MAX_PATH_BYTES} bytes`;
+  if (path.length > MAX_PATH_BYTES || Buffer.byteLength(path) > MAX_PATH_BYTES)
+    return `path is longer than ${MAX_PATH_BYTES} bytes`;
   if (/[\0\r\n]/.test(path)) return "path must not contain NUL, CR or LF";
-  if (!path.startsWith("/") || path.endsWith("/")) return "path must be an absolute file path on the host, e.g. /etc/myapp/app.env";
+  if (!path.startsWith("/") || path.endsWith("/"))
+    return "path must be an absolute file path on the host, e.g. /etc/myapp/app.env";
   return undefined;
 }
 
@@ -232,19 +305,27 @@ function checkPathAndMode(news: Record<string, unknown>, f: Failure[]): void {
   }
   const { mode, allowUnsafeMode } = news;
   if (!absent(mode) && !isUnknown(mode)) {
-    if (!(isStr(mode) && MODE_RE.test(mode))) f.push({ property: "mode", reason: "mode must be an octal string such as \"0600\" (default) or \"0640\"" });
+    if (!(isStr(mode) && MODE_RE.test(mode)))
+      f.push({ property: "mode", reason: 'mode must be an octal string such as "0600" (default) or "0640"' });
     else if ((parseInt(mode, 8) & UNSAFE_MODE_BITS) !== 0 && allowUnsafeMode !== true && !isUnknown(allowUnsafeMode)) {
-      f.push({ property: "mode", reason: `mode ${mode} has setuid, setgid, sticky, group-write or world-write bits; use e.g. "0600" or "0640", or set allowUnsafeMode: true if that is really meant` });
+      f.push({
+        property: "mode",
+        reason: `mode ${mode} has setuid, setgid, sticky, group-write or world-write bits; use e.g. "0600" or "0640", or set allowUnsafeMode: true if that is really meant`,
+      });
     }
   }
   for (const k of ["allowUnsafeMode", "showRestartOutput"] as const) {
     const v = news[k];
-    if (!absent(v) && !isUnknown(v) && typeof v !== "boolean") f.push({ property: k, reason: `${k} must be a boolean (default false)` });
+    if (!absent(v) && !isUnknown(v) && typeof v !== "boolean")
+      f.push({ property: k, reason: `${k} must be a boolean (default false)` });
   }
 }
 
 /** Per-property validation; unknown values are skipped. No network, no file access. */
-export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+export async function check(
+  _olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<pulumi.dynamic.CheckResult> {
   return { inputs: news, failures: failuresOf(news) };
 }
 
@@ -253,8 +334,15 @@ export class HostEnvInputError extends KeyfleetError {
   /** The failures, as check reports them. */
   readonly failures: readonly Failure[];
   constructor(op: string, failures: readonly Failure[]) {
-    const list = failures.slice(0, 8).map((x) => `${x.property}: ${x.reason}`).join("; ");
-    super("HOSTENV_INPUT", `HostEnv ${op} refused invalid inputs: ${list}${failures.length > 8 ? `; and ${failures.length - 8} more` : ""}`, { hint: "fix these inputs; the provider checks them in every method, not only in check" });
+    const list = failures
+      .slice(0, 8)
+      .map((x) => `${x.property}: ${x.reason}`)
+      .join("; ");
+    super(
+      "HOSTENV_INPUT",
+      `HostEnv ${op} refused invalid inputs: ${list}${failures.length > 8 ? `; and ${failures.length - 8} more` : ""}`,
+      { hint: "fix these inputs; the provider checks them in every method, not only in check" },
+    );
     this.failures = failures;
   }
 }
@@ -282,30 +370,48 @@ function failuresOf(news: Record<string, unknown>): Failure[] {
   checkPathAndMode(news, f);
   const sources = news["sources"];
   if (!isUnknown(sources)) {
-    if (!Array.isArray(sources)) f.push({ property: "sources", reason: "sources must be a list of { file, keys?, prefix?, rename? }" });
+    if (!Array.isArray(sources))
+      f.push({ property: "sources", reason: "sources must be a list of { file, keys?, prefix?, rename? }" });
     else sources.forEach((s, k) => checkSource(s, k, f));
   }
   const env = news["env"];
   if (!absent(env) && !isUnknown(env)) {
     if (!isRecord(env)) f.push({ property: "env", reason: "env must map names to plain string values" });
-    else for (const [k, v] of Object.entries(env)) {
-      if (!KEY_RE.test(k)) f.push({ property: "env", reason: `env key "${k}" is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)` });
-      if (!isUnknown(v) && !isStr(v)) f.push({ property: "env", reason: `env.${k} must be a string` });
-    }
+    else
+      for (const [k, v] of Object.entries(env)) {
+        if (!KEY_RE.test(k))
+          f.push({ property: "env", reason: `env key "${k}" is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)` });
+        if (!isUnknown(v) && !isStr(v)) f.push({ property: "env", reason: `env.${k} must be a string` });
+      }
   }
   const { format, owner, group, restartUnits, onChange, keepOnDelete } = news;
-  if (!absent(format) && !isUnknown(format) && !ENV_FORMATS.includes(format as EnvFormat)) f.push({ property: "format", reason: `format must be one of ${ENV_FORMATS.join(", ")} (default dotenv)` });
-  for (const [k, v] of [["owner", owner], ["group", group]] as const) {
-    if (!absent(v) && !isUnknown(v) && !(isStr(v) && NAME_RE.test(v))) f.push({ property: k, reason: `${k} must be a user or group name on the host` });
+  if (!absent(format) && !isUnknown(format) && !ENV_FORMATS.includes(format as EnvFormat))
+    f.push({ property: "format", reason: `format must be one of ${ENV_FORMATS.join(", ")} (default dotenv)` });
+  for (const [k, v] of [
+    ["owner", owner],
+    ["group", group],
+  ] as const) {
+    if (!absent(v) && !isUnknown(v) && !(isStr(v) && NAME_RE.test(v)))
+      f.push({ property: k, reason: `${k} must be a user or group name on the host` });
   }
   if (!absent(restartUnits) && !isUnknown(restartUnits)) {
     if (!Array.isArray(restartUnits) || restartUnits.some((u) => !isUnknown(u) && !(isStr(u) && UNIT_RE.test(u)))) {
-      f.push({ property: "restartUnits", reason: "restartUnits must be a list of systemd unit names such as \"myapp.service\"" });
+      f.push({
+        property: "restartUnits",
+        reason: 'restartUnits must be a list of systemd unit names such as "myapp.service"',
+      });
     }
   }
-  if (!absent(onChange) && !isUnknown(onChange) && !(isStr(onChange) && onChange.trim() !== "" && !onChange.includes("\0"))) f.push({ property: "onChange", reason: "onChange must be a non-empty shell command" });
-  if (!absent(onChange) && Array.isArray(restartUnits) && restartUnits.length > 0) f.push({ property: "onChange", reason: "give restartUnits or onChange, not both" });
-  if (!absent(keepOnDelete) && !isUnknown(keepOnDelete) && typeof keepOnDelete !== "boolean") f.push({ property: "keepOnDelete", reason: "keepOnDelete must be a boolean (default false)" });
+  if (
+    !absent(onChange) &&
+    !isUnknown(onChange) &&
+    !(isStr(onChange) && onChange.trim() !== "" && !onChange.includes("\0"))
+  )
+    f.push({ property: "onChange", reason: "onChange must be a non-empty shell command" });
+  if (!absent(onChange) && Array.isArray(restartUnits) && restartUnits.length > 0)
+    f.push({ property: "onChange", reason: "give restartUnits or onChange, not both" });
+  if (!absent(keepOnDelete) && !isUnknown(keepOnDelete) && typeof keepOnDelete !== "boolean")
+    f.push({ property: "keepOnDelete", reason: "keepOnDelete must be a boolean (default false)" });
   return f;
 }
 

@@ -38,14 +38,21 @@ export function targetOf(c: HostEnvConnection): SshTarget {
  * (transport failures only; host-key mismatches and authentication failures are not retried).
  */
 export async function withHost<T>(c: HostEnvConnection, fn: (s: SshSession) => Promise<T>): Promise<T> {
-  if (idle) { clearTimeout(idle); idle = undefined; }
+  if (idle) {
+    clearTimeout(idle);
+    idle = undefined;
+  }
   inFlight++;
   try {
     return await fn(await hostEnvPool().session(targetOf(c)));
   } finally {
     inFlight--;
     if (inFlight === 0) {
-      idle = setTimeout(() => { const p = pool; pool = undefined; void p?.closeAll(); }, IDLE_CLOSE_MS);
+      idle = setTimeout(() => {
+        const p = pool;
+        pool = undefined;
+        void p?.closeAll();
+      }, IDLE_CLOSE_MS);
       idle.unref();
     }
   }
@@ -83,14 +90,24 @@ export interface RestartOutputOptions {
 export class RestartError extends KeyfleetError {
   /** The command's exit code. */
   readonly exitCode: number;
-  constructor(where: string, exitCode: number, argv: readonly string[], o: RestartOutputOptions & { tail?: string } = {}) {
+  constructor(
+    where: string,
+    exitCode: number,
+    argv: readonly string[],
+    o: RestartOutputOptions & { tail?: string } = {},
+  ) {
     const shown = o.showOutput === true;
-    const detail = shown ? (o.tail ? `: ${o.tail}` : "") : "; its output is not shown here because it may contain values";
+    const detail = shown
+      ? o.tail
+        ? `: ${o.tail}`
+        : ""
+      : "; its output is not shown here because it may contain values";
     const units = argv[0] === "systemctl" ? argv.slice(3) : [];
     const ssh = o.login ? `ssh -p ${o.login.port} ${o.login.user}@${o.login.host}` : "ssh to the host";
-    const see = units.length > 0
-      ? `see the output on the host: ${ssh}, then journalctl -n 50 ${units.map((u) => `-u ${u}`).join(" ")} (or systemctl status ${units.join(" ")})`
-      : `see the output on the host: ${ssh} and run the onChange command there as that user`;
+    const see =
+      units.length > 0
+        ? `see the output on the host: ${ssh}, then journalctl -n 50 ${units.map((u) => `-u ${u}`).join(" ")} (or systemctl status ${units.join(" ")})`
+        : `see the output on the host: ${ssh} and run the onChange command there as that user`;
     super("HOSTENV_RESTART", `restart command after writing ${where} failed with exit code ${exitCode}${detail}`, {
       file: where,
       hint: `the new file is in place; ${see}; fix the command or the service and run up again (the restart is retried until it succeeds)${shown ? "" : ". showRestartOutput: true puts the output into this error, where it may leak values"}`,
@@ -110,7 +127,12 @@ const MAX_SCRUB_TEXT = 1024 * 1024;
  * form). Over-redaction is the safe side: a line naming a key may be withheld too.
  */
 export function scrubbedTail(stderr: Buffer, secrets: readonly string[]): string {
-  const lines = stderr.toString("utf8").trim().split("\n").slice(-8).map((l) => (l.length > 200 ? l.slice(0, 200) + "…" : l));
+  const lines = stderr
+    .toString("utf8")
+    .trim()
+    .split("\n")
+    .slice(-8)
+    .map((l) => (l.length > 200 ? l.slice(0, 200) + "…" : l));
   if (lines.length === 1 && lines[0] === "") return "";
   const total = secrets.reduce((n, v) => n + v.length, 0);
   if (total > MAX_SCRUB_TEXT) return "(stderr withheld: it may contain a value)";
@@ -119,7 +141,10 @@ export function scrubbedTail(stderr: Buffer, secrets: readonly string[]): string
   for (const v of secrets) {
     for (const part of v.split("\n")) {
       if (part.length === 0) continue;
-      if (part.length < WINDOW) { short.push(part); continue; }
+      if (part.length < WINDOW) {
+        short.push(part);
+        continue;
+      }
       for (let i = 0; i + WINDOW <= part.length; i++) windows.add(part.slice(i, i + WINDOW));
     }
   }
@@ -139,7 +164,11 @@ export async function setMarker(s: SshSession, where: string, path: string): Pro
     await s.mark(markerPath(path));
   } catch (e) {
     if (isKeyfleetError(e)) throw e; // already names the marker, the directory and the fix
-    throw new KeyfleetError("HOSTENV_RESTART", `cannot create the restart marker next to ${where}`, { file: where, hint: "the login user must be able to write in the file's directory", cause: e });
+    throw new KeyfleetError("HOSTENV_RESTART", `cannot create the restart marker next to ${where}`, {
+      file: where,
+      hint: "the login user must be able to write in the file's directory",
+      cause: e,
+    });
   }
 }
 
@@ -152,7 +181,14 @@ export async function markerExists(s: SshSession, path: string): Promise<boolean
  * Runs the restart command, then removes the marker.
  * @throws RestartError with the exit code and how to see the output; the output itself only with `o.showOutput`
  */
-export async function runRestart(s: SshSession, where: string, path: string, argv: string[], values: readonly string[], o: RestartOutputOptions = {}): Promise<void> {
+export async function runRestart(
+  s: SshSession,
+  where: string,
+  path: string,
+  argv: string[],
+  values: readonly string[],
+  o: RestartOutputOptions = {},
+): Promise<void> {
   const r = await s.exec(argv);
   if (r.code !== 0) {
     const e: RestartOutputOptions & { tail?: string } = { ...o };
@@ -164,7 +200,10 @@ export async function runRestart(s: SshSession, where: string, path: string, arg
 
 /** Closes the pool now (tests, and the end of a CLI run). */
 export async function closeHostEnvPool(): Promise<void> {
-  if (idle) { clearTimeout(idle); idle = undefined; }
+  if (idle) {
+    clearTimeout(idle);
+    idle = undefined;
+  }
   const p = pool;
   pool = undefined;
   await p?.closeAll();

@@ -17,10 +17,27 @@ import { HostKeyMismatchError, parsePinnedHostKey, type RemoteStat, type SshSess
 import { KeyfleetError } from "../errors";
 import type { EnvFormat } from "../render";
 import { containsUnknown, isRecord, isUnknown } from "./inputs";
-import { assertValid, modeString, normalise, stableJson, type HostEnvConnection, type HostEnvInputs, type HostEnvSourceInput, type NormalInputs } from "./host-env-inputs";
+import {
+  assertValid,
+  modeString,
+  normalise,
+  stableJson,
+  type HostEnvConnection,
+  type HostEnvInputs,
+  type HostEnvSourceInput,
+  type NormalInputs,
+} from "./host-env-inputs";
 import { contentDigest, digestKeyForRead, materialise, sourceFileSha, type Materialised } from "./host-env-content";
 import { hostEnvOlds } from "./olds";
-import { markerExists, markerPath, RestartError, restartArgv, runRestart, setMarker, withHost } from "./host-env-remote";
+import {
+  markerExists,
+  markerPath,
+  RestartError,
+  restartArgv,
+  runRestart,
+  setMarker,
+  withHost,
+} from "./host-env-remote";
 
 export { check } from "./host-env-inputs";
 
@@ -63,10 +80,16 @@ export interface HostEnvOutputs {
 export const SECRET_OUTPUTS = ["connection", "sourceDigests", "contentDigest", "writtenDigest"];
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-const where = (n: { connection: { host: string; port: number }; path: string }) => `${n.connection.host}:${n.connection.port}:${n.path}`;
+const where = (n: { connection: { host: string; port: number }; path: string }) =>
+  `${n.connection.host}:${n.connection.port}:${n.path}`;
 
 function attrsDiffer(st: RemoteStat, mode: number, n: NormalInputs): boolean {
-  return !st.exists || st.mode !== mode || (n.owner !== "" && st.owner !== n.owner) || (n.group !== "" && st.group !== n.group);
+  return (
+    !st.exists ||
+    st.mode !== mode ||
+    (n.owner !== "" && st.owner !== n.owner) ||
+    (n.group !== "" && st.group !== n.group)
+  );
 }
 
 /**
@@ -89,10 +112,23 @@ async function apply(n: NormalInputs, creating = false): Promise<HostEnvOutputs>
     const before = await s.stat(n.path);
     const contentChanged = !before.exists || before.sha256 !== sha;
     // the marker is set before the write, so a restart lost to a failure is retried next time
-    const pending = argv === undefined ? false : contentChanged ? (await setMarker(s, w, n.path), true) : await markerExists(s, n.path);
-    const after = contentChanged || attrsDiffer(before, mode, n) ? await writeVerified(s, n, m.content, sha, mode) : before;
+    const pending =
+      argv === undefined
+        ? false
+        : contentChanged
+          ? (await setMarker(s, w, n.path), true)
+          : await markerExists(s, n.path);
+    const after =
+      contentChanged || attrsDiffer(before, mode, n) ? await writeVerified(s, n, m.content, sha, mode) : before;
     if (argv !== undefined && pending) await restartOrRollBack(s, n, argv, m, creating && !before.exists);
-    return hostEnvOutputs(n, m, { mode: modeString(after.mode ?? mode), owner: after.owner ?? "", group: after.group ?? "", sourceFiles, sha, restarted: argv !== undefined && pending });
+    return hostEnvOutputs(n, m, {
+      mode: modeString(after.mode ?? mode),
+      owner: after.owner ?? "",
+      group: after.group ?? "",
+      sourceFiles,
+      sha,
+      restarted: argv !== undefined && pending,
+    });
   });
 }
 
@@ -101,13 +137,23 @@ async function apply(n: NormalInputs, creating = false): Promise<HostEnvOutputs>
  * @returns the file's stat after the write
  * @throws KeyfleetError `HOSTENV_VERIFY` when what is on the host is not what was sent
  */
-async function writeVerified(s: SshSession, n: NormalInputs, content: Buffer, sha: string, mode: number): Promise<RemoteStat> {
+async function writeVerified(
+  s: SshSession,
+  n: NormalInputs,
+  content: Buffer,
+  sha: string,
+  mode: number,
+): Promise<RemoteStat> {
   const w = where(n);
   const o: { mode: number; owner?: string; group?: string } = { mode };
   if (n.owner !== "") o.owner = n.owner;
   if (n.group !== "") o.group = n.group;
   const res = await s.writeFileAtomic(n.path, content, o);
-  if (res.sha256 !== sha) throw new KeyfleetError("HOSTENV_VERIFY", `read-back digest of ${w} does not match what was sent`, { file: w, hint: "another process may be writing the same file" });
+  if (res.sha256 !== sha)
+    throw new KeyfleetError("HOSTENV_VERIFY", `read-back digest of ${w} does not match what was sent`, {
+      file: w,
+      hint: "another process may be writing the same file",
+    });
   // the script read the digest back through the inode it wrote and checked that inode is at the
   // path; its mode, owner and group come from the same lstat (no second round trip)
   return { exists: true, sha256: res.sha256, mode: res.mode, owner: res.owner, group: res.group };
@@ -117,10 +163,19 @@ async function writeVerified(s: SshSession, n: NormalInputs, content: Buffer, sh
  * Runs the restart. When it fails for a file this Create put there (`rollBack`), the file and its
  * marker are removed again and the error says so (see {@link apply}).
  */
-async function restartOrRollBack(s: SshSession, n: NormalInputs, argv: NonNullable<ReturnType<typeof restartArgv>>, m: Materialised, rollBack: boolean): Promise<void> {
+async function restartOrRollBack(
+  s: SshSession,
+  n: NormalInputs,
+  argv: NonNullable<ReturnType<typeof restartArgv>>,
+  m: Materialised,
+  rollBack: boolean,
+): Promise<void> {
   const w = where(n);
   try {
-    await runRestart(s, w, n.path, argv, [...m.secretValues, m.content.toString("utf8")], { showOutput: n.showRestartOutput, login: { user: n.connection.user, host: n.connection.host, port: n.connection.port } });
+    await runRestart(s, w, n.path, argv, [...m.secretValues, m.content.toString("utf8")], {
+      showOutput: n.showRestartOutput,
+      login: { user: n.connection.user, host: n.connection.host, port: n.connection.port },
+    });
   } catch (e) {
     if (!rollBack || !(e instanceof RestartError)) throw e;
     await s.remove(n.path);
@@ -164,7 +219,8 @@ function hostEnvOutputs(
 
 /** The error of a Create rolled back after its restart failed (the restart's own message first). */
 function rolledBack(e: RestartError, w: string): KeyfleetError {
-  const base = e.hint !== undefined && e.message.endsWith(`; ${e.hint}`) ? e.message.slice(0, -(e.hint.length + 2)) : e.message;
+  const base =
+    e.hint !== undefined && e.message.endsWith(`; ${e.hint}`) ? e.message.slice(0, -(e.hint.length + 2)) : e.message;
   return new KeyfleetError("HOSTENV_RESTART", `${base}; create rolled back: ${w} and its restart marker were removed`, {
     file: w,
     hint: "fix the restart command or the service and run up again (the file is then written and the restart run)",
@@ -180,7 +236,11 @@ export async function create(i: HostEnvInputs): Promise<pulumi.dynamic.CreateRes
 }
 
 /** Re-materialises and pushes when anything differs on the host. */
-export async function update(_id: string, _olds: HostEnvOutputs, news: HostEnvInputs): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(
+  _id: string,
+  _olds: HostEnvOutputs,
+  news: HostEnvInputs,
+): Promise<pulumi.dynamic.UpdateResult> {
   assertValid("update", news as unknown as Record<string, unknown>);
   return { outs: await apply(normalise(news)) };
 }
@@ -197,10 +257,15 @@ export async function read(id: string, recorded: HostEnvOutputs): Promise<pulumi
   try {
     st = await withHost(props.connection, (s) => s.stat(props.path));
   } catch (e) {
-    if (e instanceof HostKeyMismatchError) return { id, props: { ...props, drift: [`host key changed: pinned ${e.expected}, presented ${e.presented}`] } };
+    if (e instanceof HostKeyMismatchError)
+      return { id, props: { ...props, drift: [`host key changed: pinned ${e.expected}, presented ${e.presented}`] } };
     return { id, props };
   }
-  if (!st.exists) return { id, props: { ...props, contentDigest: "", drift: [st.other ? `not a regular file: ${st.other}` : "missing"] } };
+  if (!st.exists)
+    return {
+      id,
+      props: { ...props, contentDigest: "", drift: [st.other ? `not a regular file: ${st.other}` : "missing"] },
+    };
   const drift: string[] = [];
   let digest = props.contentDigest;
   try {
@@ -209,10 +274,29 @@ export async function read(id: string, recorded: HostEnvOutputs): Promise<pulumi
   } catch {
     // no identity here to key the digest: mode and owner are still refreshed
   }
-  return { id, props: { ...props, mode: modeString(st.mode ?? 0), owner: st.owner ?? "", group: st.group ?? "", contentDigest: digest, drift } };
+  return {
+    id,
+    props: {
+      ...props,
+      mode: modeString(st.mode ?? 0),
+      owner: st.owner ?? "",
+      group: st.group ?? "",
+      contentDigest: digest,
+      drift,
+    },
+  };
 }
 
-const COMPARED = ["connection", "sources", "sourceDigests", "env", "format", "restartUnits", "onChange", "keepOnDelete"] as const;
+const COMPARED = [
+  "connection",
+  "sources",
+  "sourceDigests",
+  "env",
+  "format",
+  "restartUnits",
+  "onChange",
+  "keepOnDelete",
+] as const;
 
 /**
  * Replace when the host, port or path change; update when any other input, a SecretFile source's
@@ -222,19 +306,35 @@ const COMPARED = ["connection", "sources", "sourceDigests", "env", "format", "re
  * replaced by the host's DNS name, sshd moved to another port, `/etc/app/./a.env`), and the default
  * create-then-delete would remove the file it just wrote.
  */
-export async function diff(_id: string, oldOuts: HostEnvOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(
+  _id: string,
+  oldOuts: HostEnvOutputs,
+  news: Record<string, unknown>,
+): Promise<pulumi.dynamic.DiffResult> {
   const olds = hostEnvOlds(oldOuts);
   assertValid("diff", news);
-  const some = (replaces: string[] = []): pulumi.dynamic.DiffResult => ({ changes: true, replaces, deleteBeforeReplace: replaces.length > 0 });
+  const some = (replaces: string[] = []): pulumi.dynamic.DiffResult => ({
+    changes: true,
+    replaces,
+    deleteBeforeReplace: replaces.length > 0,
+  });
   const c = news["connection"];
   const replaces: string[] = [];
-  if (!isRecord(c) || isUnknown(c["host"]) || c["host"] !== olds.host || isUnknown(c["port"]) || ((c["port"] as number | undefined | null) ?? 22) !== olds.port) replaces.push("connection");
+  if (
+    !isRecord(c) ||
+    isUnknown(c["host"]) ||
+    c["host"] !== olds.host ||
+    isUnknown(c["port"]) ||
+    ((c["port"] as number | undefined | null) ?? 22) !== olds.port
+  )
+    replaces.push("connection");
   if (isUnknown(news["path"]) || news["path"] !== olds.path) replaces.push("path");
   if (replaces.length > 0) return some(replaces);
   if (containsUnknown(news)) return some();
   const n = normalise(news as unknown as HostEnvInputs);
   for (const k of COMPARED) if (stableJson(n[k]) !== stableJson(olds[k])) return some();
-  if (n.mode !== olds.mode || (n.owner !== "" && n.owner !== olds.owner) || (n.group !== "" && n.group !== olds.group)) return some();
+  if (n.mode !== olds.mode || (n.owner !== "" && n.owner !== olds.owner) || (n.group !== "" && n.group !== olds.group))
+    return some();
   if ((olds.drift ?? []).length > 0) return some();
   for (const [k, s] of n.sources.entries()) {
     if (s.secretFile) continue;

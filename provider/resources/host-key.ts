@@ -62,33 +62,52 @@ export interface HostKeyOutputs {
 const FP = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 /** Per-property validation; exactly one way to trust. No network. */
-export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+export async function check(
+  _olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<pulumi.dynamic.CheckResult> {
   const f: Failure[] = [];
   const { host, port, publicKey, expectedFingerprint, trustOnFirstUse, mode, name } = news;
-  if (!isUnknown(name) && (typeof name !== "string" || name.trim() === "")) f.push({ property: "name", reason: "name must be a non-empty string" });
+  if (!isUnknown(name) && (typeof name !== "string" || name.trim() === ""))
+    f.push({ property: "name", reason: "name must be a non-empty string" });
   if (!isUnknown(host) && (typeof host !== "string" || host.trim() === "" || /\s/.test(host))) {
     f.push({ property: "host", reason: "host must be a host name or address without spaces" });
   }
-  if (port !== undefined && !isUnknown(port) && !(typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535)) {
+  if (
+    port !== undefined &&
+    !isUnknown(port) &&
+    !(typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535)
+  ) {
     f.push({ property: "port", reason: "port must be an integer from 1 to 65535 (default 22)" });
   }
-  if (mode !== undefined && !isUnknown(mode) && mode !== "age" && mode !== "ssh") f.push({ property: "mode", reason: 'mode must be "age" (default) or "ssh"' });
+  if (mode !== undefined && !isUnknown(mode) && mode !== "age" && mode !== "ssh")
+    f.push({ property: "mode", reason: 'mode must be "age" (default) or "ssh"' });
   if (publicKey !== undefined && !isUnknown(publicKey)) {
     try {
       if (typeof publicKey !== "string") throw new Error("publicKey must be a string");
       const k = parseSshPublicKey(publicKey);
-      if (!canonicalRecipientText(publicKey).startsWith("ssh-ed25519 ") || k === undefined) throw new Error("only ssh-ed25519 host keys can be age recipients");
+      if (!canonicalRecipientText(publicKey).startsWith("ssh-ed25519 ") || k === undefined)
+        throw new Error("only ssh-ed25519 host keys can be age recipients");
     } catch (e) {
       f.push({ property: "publicKey", reason: `publicKey: ${messageOf(e)}` });
     }
   }
-  if (expectedFingerprint !== undefined && !isUnknown(expectedFingerprint) && !(typeof expectedFingerprint === "string" && FP.test(expectedFingerprint))) {
-    f.push({ property: "expectedFingerprint", reason: "expectedFingerprint must look like SHA256:<43 base64 chars>, as ssh-keygen -lf prints it" });
+  if (
+    expectedFingerprint !== undefined &&
+    !isUnknown(expectedFingerprint) &&
+    !(typeof expectedFingerprint === "string" && FP.test(expectedFingerprint))
+  ) {
+    f.push({
+      property: "expectedFingerprint",
+      reason: "expectedFingerprint must look like SHA256:<43 base64 chars>, as ssh-keygen -lf prints it",
+    });
   }
   if (trustOnFirstUse !== undefined && !isUnknown(trustOnFirstUse) && typeof trustOnFirstUse !== "boolean") {
     f.push({ property: "trustOnFirstUse", reason: "trustOnFirstUse must be a boolean" });
   }
-  const ways = [publicKey !== undefined, expectedFingerprint !== undefined, trustOnFirstUse === true].filter(Boolean).length;
+  const ways = [publicKey !== undefined, expectedFingerprint !== undefined, trustOnFirstUse === true].filter(
+    Boolean,
+  ).length;
   const anyUnknown = [publicKey, expectedFingerprint, trustOnFirstUse].some(isUnknown);
   if (!anyUnknown && ways !== 1) {
     f.push({
@@ -100,7 +119,11 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
 }
 
 /** Update when anything the user set changes or refresh observed a different key; replace when host or port change. */
-export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(
+  _id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<pulumi.dynamic.DiffResult> {
   const replaces: string[] = [];
   if (news["host"] !== olds["host"]) replaces.push("host");
   if ((news["port"] ?? 22) !== (olds["port"] ?? 22)) replaces.push("port");
@@ -147,12 +170,16 @@ async function scanAndVerify(i: HostKeyInputs, trusted: string | undefined): Pro
     trust = "trust-on-first-use";
   }
   if (expected !== undefined && expected !== fingerprint) {
-    throw new KeyfleetError("HOST_KEY_MISMATCH", `host key of ${i.host}:${port} is ${fingerprint}, expected ${expected}`, {
-      hint:
-        trust === "trust-on-first-use"
-          ? "the host key changed since it was first trusted; if the change is legitimate set expectedFingerprint to the new fingerprint"
-          : "if the host key was legitimately replaced, update publicKey / expectedFingerprint to the new key",
-    });
+    throw new KeyfleetError(
+      "HOST_KEY_MISMATCH",
+      `host key of ${i.host}:${port} is ${fingerprint}, expected ${expected}`,
+      {
+        hint:
+          trust === "trust-on-first-use"
+            ? "the host key changed since it was first trusted; if the change is legitimate set expectedFingerprint to the new fingerprint"
+            : "if the host key was legitimately replaced, update publicKey / expectedFingerprint to the new key",
+      },
+    );
   }
   const ageRecipient = sshToAgeRecipient(scanned);
   return {
@@ -194,7 +221,11 @@ export async function read(id: string, props: HostKeyOutputs): Promise<pulumi.dy
 }
 
 /** Re-scans and verifies against the new trust (trust-on-first-use keeps the old fingerprint). */
-export async function update(_id: string, olds: HostKeyOutputs, news: HostKeyInputs): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(
+  _id: string,
+  olds: HostKeyOutputs,
+  news: HostKeyInputs,
+): Promise<pulumi.dynamic.UpdateResult> {
   const keepTofu = news.trustOnFirstUse === true && olds.trust === "trust-on-first-use" ? olds.fingerprint : undefined;
   return { outs: await scanAndVerify(news, keepTofu) };
 }

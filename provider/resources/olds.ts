@@ -16,7 +16,8 @@ type Loose = Record<string, unknown>;
 const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
 const str = (v: unknown, d = ""): string => (typeof v === "string" ? v : d);
 const bool = (v: unknown): boolean => v === true;
-const rec = <T>(v: unknown): Record<string, T> => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, T>) : {});
+const rec = <T>(v: unknown): Record<string, T> =>
+  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, T>) : {};
 
 /** SecretFile outputs of any earlier shape, completed. */
 export function secretFileOlds(props: unknown): SecretFileOutputs {
@@ -32,7 +33,11 @@ export function secretFileOlds(props: unknown): SecretFileOutputs {
   }
   const recipients = list<Loose>(p["recipients"])
     .filter((r) => typeof r?.["recipient"] === "string")
-    .map((r) => ({ name: str(r["name"], str(r["recipient"])), recipient: str(r["recipient"]), fingerprint: str(r["fingerprint"]) }));
+    .map((r) => ({
+      name: str(r["name"], str(r["recipient"])),
+      recipient: str(r["recipient"]),
+      fingerprint: str(r["fingerprint"]),
+    }));
   return {
     ...(p as object),
     path,
@@ -45,7 +50,11 @@ export function secretFileOlds(props: unknown): SecretFileOutputs {
     digestsStale: bool(p["digestsStale"]),
     fileSha256: str(p["fileSha256"]),
     lastmodified: str(p["lastmodified"]),
-    exposure: list<Loose>(p["exposure"]).map((e) => ({ recipient: str(e["recipient"]), fingerprint: str(e["fingerprint"]), keys: list<string>(e["keys"]) })),
+    exposure: list<Loose>(p["exposure"]).map((e) => ({
+      recipient: str(e["recipient"]),
+      fingerprint: str(e["fingerprint"]),
+      keys: list<string>(e["keys"]),
+    })),
     pendingRotations: list<string>(p["pendingRotations"]),
     auditLog: str(p["auditLog"], DEFAULT_AUDIT_LOG),
     deleteFileOnDestroy: bool(p["deleteFileOnDestroy"]),
@@ -61,7 +70,13 @@ export function hostEnvOlds(props: unknown): HostEnvOutputs {
   const user = str(p["user"], str(c["user"]));
   return {
     ...(p as object),
-    connection: { ...(c as object), host: str(c["host"], host), port, user: str(c["user"], user), hostKey: str(c["hostKey"]) } as HostEnvOutputs["connection"],
+    connection: {
+      ...(c as object),
+      host: str(c["host"], host),
+      port,
+      user: str(c["user"], user),
+      hostKey: str(c["hostKey"]),
+    } as HostEnvOutputs["connection"],
     host,
     port,
     user,
@@ -90,5 +105,12 @@ export function hostEnvOlds(props: unknown): HostEnvOutputs {
 export function recipientOlds(props: unknown): RecipientOutputs {
   const p = rec<unknown>(props);
   const publicKey = str(p["publicKey"], str(p["recipient"]));
-  return { ...(p as object), name: str(p["name"]), publicKey, recipient: str(p["recipient"]), fingerprint: str(p["fingerprint"]), label: str(p["label"]) } as RecipientOutputs;
+  return {
+    ...(p as object),
+    name: str(p["name"]),
+    publicKey,
+    recipient: str(p["recipient"]),
+    fingerprint: str(p["fingerprint"]),
+    label: str(p["label"]),
+  } as RecipientOutputs;
 }

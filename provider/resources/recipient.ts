@@ -26,7 +26,10 @@ export interface RecipientOutputs extends RecipientInputs {
 }
 
 /** Validates `name` and parses `publicKey` fully (bech32 checksum, key length, ssh blob). */
-export async function check(_olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+export async function check(
+  _olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<pulumi.dynamic.CheckResult> {
   const failures: Failure[] = [];
   const name = news["name"];
   if (!isUnknown(name) && (typeof name !== "string" || name.trim() === "")) {
@@ -50,11 +53,21 @@ export async function check(_olds: Record<string, unknown>, news: Record<string,
 /** Computes the outputs from valid inputs. */
 export function outputsOf(i: RecipientInputs): RecipientOutputs {
   const recipient = parseRecipient(i.publicKey, "publicKey").toString();
-  return { name: i.name, publicKey: i.publicKey, recipient, fingerprint: recipientFingerprint(recipient), label: recipientLabel({ name: i.name, recipient }) };
+  return {
+    name: i.name,
+    publicKey: i.publicKey,
+    recipient,
+    fingerprint: recipientFingerprint(recipient),
+    label: recipientLabel({ name: i.name, recipient }),
+  };
 }
 
 /** Update when the name or the canonical key changes; never replace (nothing external exists). */
-export async function diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(
+  _id: string,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<pulumi.dynamic.DiffResult> {
   if (isUnknown(news["publicKey"]) || isUnknown(news["name"])) return { changes: true };
   const changes = olds["name"] !== news["name"] || olds["publicKey"] !== news["publicKey"];
   return { changes, replaces: [], deleteBeforeReplace: false };
@@ -74,7 +87,11 @@ export async function read(id: string, recorded: RecipientOutputs): Promise<pulu
 }
 
 /** Recomputes the outputs from the new inputs. */
-export async function update(_id: string, _olds: RecipientOutputs, news: RecipientInputs): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(
+  _id: string,
+  _olds: RecipientOutputs,
+  news: RecipientInputs,
+): Promise<pulumi.dynamic.UpdateResult> {
   return { outs: outputsOf(news) };
 }
 

@@ -26,7 +26,12 @@ export interface DigestSource {
  * (or the file uses a sops feature keyfleet cannot decrypt). A corrupt file (bad MAC, bad ENC
  * string, parse error) throws: its digests would describe values nobody can trust.
  */
-export async function digestsOf(text: string, format: SopsFormat, file: string, src: DigestSource): Promise<Record<string, string> | undefined> {
+export async function digestsOf(
+  text: string,
+  format: SopsFormat,
+  file: string,
+  src: DigestSource,
+): Promise<Record<string, string> | undefined> {
   return (await currentDigestsOf(text, format, file, src))?.digests;
 }
 
@@ -34,7 +39,12 @@ export async function digestsOf(text: string, format: SopsFormat, file: string, 
  * As {@link digestsOf}, with the id of the data key the digests are keyed with (pending rotations
  * compare digests only under the same data key).
  */
-export async function currentDigestsOf(text: string, format: SopsFormat, file: string, src: DigestSource): Promise<CurrentDigests | undefined> {
+export async function currentDigestsOf(
+  text: string,
+  format: SopsFormat,
+  file: string,
+  src: DigestSource,
+): Promise<CurrentDigests | undefined> {
   if (src.dataKey) {
     const d = decryptWithDataKey(text, format, src.dataKey, { file });
     return currentDigests(d.dataKey, d.leaves);

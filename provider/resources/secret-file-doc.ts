@@ -10,7 +10,11 @@ import { valuePath } from "./secret-file-inputs";
 export function initialDocument(file: string, format: SopsFormat, values: Record<string, string>): string | Uint8Array {
   const keys = Object.keys(values).sort();
   if (format === "binary") {
-    if (keys.length > 0) throw new KeyfleetError("BAD_VALUE", `${file} is a binary file and cannot hold values`, { file, hint: "remove values or use a yaml, json, dotenv or ini file" });
+    if (keys.length > 0)
+      throw new KeyfleetError("BAD_VALUE", `${file} is a binary file and cannot hold values`, {
+        file,
+        hint: "remove values or use a yaml, json, dotenv or ini file",
+      });
     return new Uint8Array(0);
   }
   if (format === "dotenv" || format === "ini") {
@@ -18,7 +22,11 @@ export function initialDocument(file: string, format: SopsFormat, values: Record
     for (const k of keys) {
       const v = values[k] as string;
       if (/[\r\n]/.test(v)) {
-        throw new KeyfleetError("BAD_VALUE", `values.${k} contains a line break, which a ${format} file in ${file} cannot hold`, { file, hint: "use a yaml or json file for multi-line values" });
+        throw new KeyfleetError(
+          "BAD_VALUE",
+          `values.${k} contains a line break, which a ${format} file in ${file} cannot hold`,
+          { file, hint: "use a yaml or json file for multi-line values" },
+        );
       }
       const path = valuePath(k, format);
       const section = format === "ini" && path.length > 1 ? (path[0] as string) : "";
@@ -39,14 +47,22 @@ export function initialDocument(file: string, format: SopsFormat, values: Record
     let node = root;
     path.forEach((seg, i) => {
       if (i === path.length - 1) {
-        if (seg in node) throw new KeyfleetError("BAD_VALUE", `values key ${k} collides with another key in ${file}`, { file, hint: "a key cannot be both a value and a parent of other keys" });
+        if (seg in node)
+          throw new KeyfleetError("BAD_VALUE", `values key ${k} collides with another key in ${file}`, {
+            file,
+            hint: "a key cannot be both a value and a parent of other keys",
+          });
         node[seg] = values[k];
         return;
       }
       const next = node[seg];
       if (next === undefined) node = node[seg] = map();
       else if (typeof next === "object" && next !== null) node = next as Record<string, unknown>;
-      else throw new KeyfleetError("BAD_VALUE", `values key ${k} collides with another key in ${file}`, { file, hint: "a key cannot be both a value and a parent of other keys" });
+      else
+        throw new KeyfleetError("BAD_VALUE", `values key ${k} collides with another key in ${file}`, {
+          file,
+          hint: "a key cannot be both a value and a parent of other keys",
+        });
     });
   }
   return format === "json" ? JSON.stringify(root, null, 2) + "\n" : keys.length === 0 ? "{}\n" : stringify(root);

@@ -17,7 +17,14 @@ import { DEFAULT_AUDIT_LOG } from "../access/audit-log";
 export const FORMATS: readonly SopsFormat[] = SOPS_FORMATS;
 
 /** Encrypt-rule inputs (as in .sops.yaml creation rules); at most one selector may be set. */
-export const RULE_KEYS = ["encryptedRegex", "unencryptedRegex", "encryptedSuffix", "unencryptedSuffix", "encryptedCommentRegex", "unencryptedCommentRegex"] as const;
+export const RULE_KEYS = [
+  "encryptedRegex",
+  "unencryptedRegex",
+  "encryptedSuffix",
+  "unencryptedSuffix",
+  "encryptedCommentRegex",
+  "unencryptedCommentRegex",
+] as const;
 
 /** Inputs as the provider receives them (after check). */
 export interface SecretFileInputs {
@@ -99,22 +106,30 @@ function checkFormatChange(olds: Record<string, unknown>, news: Record<string, u
     return; // an unknown format is reported below
   }
   if (before !== after) {
-    f.push({ property: "format", reason: `format of ${op} would change from ${before} to ${after}, but keyfleet cannot convert a sops file in place; keep format ${before}, or give the file a new path (a new file is created from values and this one is kept)` });
+    f.push({
+      property: "format",
+      reason: `format of ${op} would change from ${before} to ${after}, but keyfleet cannot convert a sops file in place; keep format ${before}, or give the file a new path (a new file is created from values and this one is kept)`,
+    });
   }
 }
 
 /** Per-property validation of SecretFile inputs; unknown values are skipped. No side effects. */
-export async function check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+export async function check(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<pulumi.dynamic.CheckResult> {
   const f: Failure[] = [];
   const path = news["path"];
   let format: SopsFormat | undefined;
   checkFormatChange(olds, news, f);
   if (!isUnknown(path)) {
-    if (typeof path !== "string" || path.trim() === "" || path.includes("\0")) f.push({ property: "path", reason: "path must be a non-empty file path" });
+    if (typeof path !== "string" || path.trim() === "" || path.includes("\0"))
+      f.push({ property: "path", reason: "path must be a non-empty file path" });
   }
   const fmt = news["format"];
   if (fmt !== undefined && !isUnknown(fmt)) {
-    if (typeof fmt !== "string" || !FORMATS.includes(fmt as SopsFormat)) f.push({ property: "format", reason: `format must be one of ${FORMATS.join(", ")}` });
+    if (typeof fmt !== "string" || !FORMATS.includes(fmt as SopsFormat))
+      f.push({ property: "format", reason: `format must be one of ${FORMATS.join(", ")}` });
     else format = fmt as SopsFormat;
   } else if (typeof path === "string" && !isUnknown(path) && fmt === undefined) {
     try {
@@ -144,7 +159,11 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
         }
         const c = canonicalRecipientText(r["recipient"]);
         const prev = seen.get(c);
-        if (prev !== undefined) f.push({ property: "recipients", reason: `recipients[${i}] (${r["name"]}) repeats the key of ${prev}; list each recipient once` });
+        if (prev !== undefined)
+          f.push({
+            property: "recipients",
+            reason: `recipients[${i}] (${r["name"]}) repeats the key of ${prev}; list each recipient once`,
+          });
         seen.set(c, r["name"]);
       });
     }
@@ -154,20 +173,32 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
     if (!isRecord(values)) f.push({ property: "values", reason: "values must be a map of key name to string" });
     else {
       const keys = Object.keys(values);
-      if (keys.length > MAX_VALUES) f.push({ property: "values", reason: `values has ${keys.length} keys, at most ${MAX_VALUES}` });
-      if (format === "binary" && keys.length > 0) f.push({ property: "values", reason: "a binary file has no keys; remove values or use yaml/json/dotenv/ini" });
+      if (keys.length > MAX_VALUES)
+        f.push({ property: "values", reason: `values has ${keys.length} keys, at most ${MAX_VALUES}` });
+      if (format === "binary" && keys.length > 0)
+        f.push({ property: "values", reason: "a binary file has no keys; remove values or use yaml/json/dotenv/ini" });
       for (const k of keys) {
         const v = values[k];
         // never quote the value: it is a secret
-        if (!isUnknown(v) && typeof v !== "string") f.push({ property: "values", reason: `values.${k} must be a string` });
-        if (k === "" || k === "sops" || k.split(".").some((p) => p === "") || (format === "dotenv" && !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(k))) {
-          f.push({ property: "values", reason: `values key "${k}" is not a valid key name for a ${format ?? "sops"} file` });
+        if (!isUnknown(v) && typeof v !== "string")
+          f.push({ property: "values", reason: `values.${k} must be a string` });
+        if (
+          k === "" ||
+          k === "sops" ||
+          k.split(".").some((p) => p === "") ||
+          (format === "dotenv" && !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(k))
+        ) {
+          f.push({
+            property: "values",
+            reason: `values key "${k}" is not a valid key name for a ${format ?? "sops"} file`,
+          });
         }
       }
     }
   }
   const selectors = RULE_KEYS.filter((k) => news[k] !== undefined);
-  if (selectors.length > 1) f.push({ property: selectors[1] as string, reason: `set at most one of ${RULE_KEYS.join(", ")}` });
+  if (selectors.length > 1)
+    f.push({ property: selectors[1] as string, reason: `set at most one of ${RULE_KEYS.join(", ")}` });
   for (const k of selectors) {
     const v = news[k];
     if (isUnknown(v)) continue;
@@ -180,8 +211,11 @@ export async function check(olds: Record<string, unknown>, news: Record<string, 
       }
     }
   }
-  for (const k of ["auditLog"]) if (news[k] !== undefined && !isUnknown(news[k]) && (typeof news[k] !== "string" || news[k] === "")) f.push({ property: k, reason: `${k} must be a file path` });
+  for (const k of ["auditLog"])
+    if (news[k] !== undefined && !isUnknown(news[k]) && (typeof news[k] !== "string" || news[k] === ""))
+      f.push({ property: k, reason: `${k} must be a file path` });
   const dd = news["deleteFileOnDestroy"];
-  if (dd !== undefined && !isUnknown(dd) && typeof dd !== "boolean") f.push({ property: "deleteFileOnDestroy", reason: "deleteFileOnDestroy must be a boolean" });
+  if (dd !== undefined && !isUnknown(dd) && typeof dd !== "boolean")
+    f.push({ property: "deleteFileOnDestroy", reason: "deleteFileOnDestroy must be a boolean" });
   return { inputs: news, failures: f };
 }

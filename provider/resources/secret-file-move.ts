@@ -55,7 +55,9 @@ export function isMove(from: unknown, to: unknown): boolean {
 
 /** The leaves of a sops text as `name:encrypted`, for comparing two copies after parsing. */
 function leafShape(text: string, format: SopsFormat, file: string): string {
-  return listKeys(text, format, file).map((k) => `${keyName(k.path)}:${k.encrypted}`).join("\n");
+  return listKeys(text, format, file)
+    .map((k) => `${keyName(k.path)}:${k.encrypted}`)
+    .join("\n");
 }
 
 /**
@@ -78,7 +80,12 @@ function verifyCopy(from: string, to: string, source: string, format: SopsFormat
     shape = false;
   }
   if (!same || !shape) {
-    throw new MoveConflictError(from, to, `the copy at ${to} does not read back as ${from}`, `${from} was kept; check the disk and run up again`);
+    throw new MoveConflictError(
+      from,
+      to,
+      `the copy at ${to} does not read back as ${from}`,
+      `${from} was kept; check the disk and run up again`,
+    );
   }
 }
 
@@ -90,56 +97,71 @@ function verifyCopy(from: string, to: string, source: string, format: SopsFormat
  * managed values and the old one is kept). Returns what it did.
  * @throws MoveConflictError when both paths hold different files and the old one would be removed
  */
-export async function moveFile(fromPath: string, fromFormat: SopsFormat, to: SecretFileInputs): Promise<"moved" | "copied" | "resumed" | "none"> {
+export async function moveFile(
+  fromPath: string,
+  fromFormat: SopsFormat,
+  to: SecretFileInputs,
+): Promise<"moved" | "copied" | "resumed" | "none"> {
   const [a, b] = [abs(fromPath), abs(to.path)];
   // the new file's lock lives beside it: create its missing directories (0755, as git does) first
   if (existsSync(a) && !existsSync(dirname(b))) {
     try {
       mkdirSync(dirname(b), { recursive: true, mode: 0o755 });
     } catch (e) {
-      throw new KeyfleetError("WRITE_FAILED", `cannot create the directory of ${to.path}: ${(e as Error).message}`, { file: to.path, hint: "check that no part of the path is a file and that the parent directory is writable", cause: e });
+      throw new KeyfleetError("WRITE_FAILED", `cannot create the directory of ${to.path}: ${(e as Error).message}`, {
+        file: to.path,
+        hint: "check that no part of the path is a file and that the parent directory is writable",
+        cause: e,
+      });
     }
   }
-  return withFileLocks([a, b], () => {
-    const source = readText(a);
-    if (source === undefined || fromFormat !== formatOf(to)) return "none";
-    const removeOld = to.deleteFileOnDestroy === true;
-    const log = auditLogOf(to);
-    const target = readText(b);
-    recoverPending(log, to.path, target === undefined ? null : textVersion(target));
-    let did: "moved" | "copied" | "resumed";
-    if (target === undefined) {
-      const entry = auditEntry(to.path, "move", "provider", { movedFrom: fromPath, ...(removeOld ? {} : { oldKept: true }) });
-      const wal = writeAhead(log, { file: to.path, before: null, after: textVersion(source), entries: [entry] });
-      moveFaults.after?.("write-ahead");
-      writeFileAtomic(b, source, { mode: 0o644, expect: null });
-      moveFaults.after?.("copy");
-      verifyCopy(fromPath, to.path, source, fromFormat);
-      moveFaults.after?.("verify");
-      complete(log, wal);
-      moveFaults.after?.("audit");
-      did = removeOld ? "moved" : "copied";
-    } else if (textVersion(target) === textVersion(source)) {
-      // an earlier run copied the file and stopped before removing the old one (or the user copied it)
-      verifyCopy(fromPath, to.path, source, fromFormat);
-      did = "resumed";
-    } else if (removeOld) {
-      throw new MoveConflictError(
-        fromPath,
-        to.path,
-        `${to.path} already exists with other content, and removing ${fromPath} could lose values only it holds`,
-        `compare the two (keyfleet decrypt), keep the file you want at ${to.path} and remove the other, or set path back to ${fromPath}`,
-      );
-    } else {
-      return "none"; // the old file stays; reconcile adopts the file at the new path, as create would
-    }
-    if (removeOld) {
-      assertUnchanged(a, textVersion(source)); // never remove a file someone wrote since the copy
-      rmSync(a, { force: true });
-      moveFaults.after?.("remove-old");
-    }
-    return did;
-  }, { command: `pulumi SecretFile ${to.path}` });
+  return withFileLocks(
+    [a, b],
+    () => {
+      const source = readText(a);
+      if (source === undefined || fromFormat !== formatOf(to)) return "none";
+      const removeOld = to.deleteFileOnDestroy === true;
+      const log = auditLogOf(to);
+      const target = readText(b);
+      recoverPending(log, to.path, target === undefined ? null : textVersion(target));
+      let did: "moved" | "copied" | "resumed";
+      if (target === undefined) {
+        const entry = auditEntry(to.path, "move", "provider", {
+          movedFrom: fromPath,
+          ...(removeOld ? {} : { oldKept: true }),
+        });
+        const wal = writeAhead(log, { file: to.path, before: null, after: textVersion(source), entries: [entry] });
+        moveFaults.after?.("write-ahead");
+        writeFileAtomic(b, source, { mode: 0o644, expect: null });
+        moveFaults.after?.("copy");
+        verifyCopy(fromPath, to.path, source, fromFormat);
+        moveFaults.after?.("verify");
+        complete(log, wal);
+        moveFaults.after?.("audit");
+        did = removeOld ? "moved" : "copied";
+      } else if (textVersion(target) === textVersion(source)) {
+        // an earlier run copied the file and stopped before removing the old one (or the user copied it)
+        verifyCopy(fromPath, to.path, source, fromFormat);
+        did = "resumed";
+      } else if (removeOld) {
+        throw new MoveConflictError(
+          fromPath,
+          to.path,
+          `${to.path} already exists with other content, and removing ${fromPath} could lose values only it holds`,
+          `compare the two (keyfleet decrypt), keep the file you want at ${to.path} and remove the other, or set path back to ${fromPath}`,
+        );
+      } else {
+        return "none"; // the old file stays; reconcile adopts the file at the new path, as create would
+      }
+      if (removeOld) {
+        assertUnchanged(a, textVersion(source)); // never remove a file someone wrote since the copy
+        rmSync(a, { force: true });
+        moveFaults.after?.("remove-old");
+      }
+      return did;
+    },
+    { command: `pulumi SecretFile ${to.path}` },
+  );
 }
 
 /** The previous inputs' format (explicit, else from the old path's extension); undefined when unknown. */
@@ -170,7 +192,10 @@ export function moveNote(olds: Record<string, unknown>, news: Record<string, unk
   const [f, t] = [String(from), String(to)];
   let toFormat: SopsFormat | undefined;
   try {
-    toFormat = typeof news["format"] === "string" && !isUnknown(news["format"]) ? (news["format"] as SopsFormat) : formatFromPath(t);
+    toFormat =
+      typeof news["format"] === "string" && !isUnknown(news["format"])
+        ? (news["format"] as SopsFormat)
+        : formatFromPath(t);
   } catch {
     toFormat = undefined;
   }
@@ -190,10 +215,18 @@ export function moveNote(olds: Record<string, unknown>, news: Record<string, unk
     return `${f} moves to ${t} byte for byte (it does not parse here; up verifies it)`;
   }
   const values = news["values"];
-  const managed = new Set(typeof values === "object" && values !== null && !isUnknown(values) ? Object.keys(values).map((k) => keyName(valuePath(k, fromFormat))) : []);
+  const managed = new Set(
+    typeof values === "object" && values !== null && !isUnknown(values)
+      ? Object.keys(values).map((k) => keyName(valuePath(k, fromFormat)))
+      : [],
+  );
   const unmanaged = keys.filter((k) => !managed.has(k));
   const dd = news["deleteFileOnDestroy"];
-  const old = isUnknown(dd) ? `${f} is removed once the copy verifies if deleteFileOnDestroy is true` : dd === true ? `${f} is removed once the copy verifies` : `${f} stays (deleteFileOnDestroy is false)`;
+  const old = isUnknown(dd)
+    ? `${f} is removed once the copy verifies if deleteFileOnDestroy is true`
+    : dd === true
+      ? `${f} is removed once the copy verifies`
+      : `${f} stays (deleteFileOnDestroy is false)`;
   const carried = unmanaged.length === 0 ? "" : `; not in values, carried as they are: ${names(unmanaged)}`;
   return `${f} moves to ${t} with all ${keys.length} keys, same data key and ciphertexts${carried}; ${old}`;
 }

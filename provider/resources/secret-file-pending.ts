@@ -14,7 +14,14 @@ import type { PendingDigests } from "../access/audit-log";
  * there is nothing to record or the data key is unknown; a file that does not open with the key
  * records nothing here (the digest step after it reports why).
  */
-export function pendingDetail(text: string, format: SopsFormat, file: string, dataKey: Uint8Array | undefined, keys: Iterable<string>, cleared: readonly string[] = []): { pending?: PendingDigests } {
+export function pendingDetail(
+  text: string,
+  format: SopsFormat,
+  file: string,
+  dataKey: Uint8Array | undefined,
+  keys: Iterable<string>,
+  cleared: readonly string[] = [],
+): { pending?: PendingDigests } {
   const wanted = [...new Set(keys)];
   if (!dataKey || (wanted.length === 0 && cleared.length === 0)) return {};
   try {

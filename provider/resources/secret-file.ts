@@ -14,7 +14,19 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { KeyfleetError } from "../errors";
-import { decrypt, decryptWithDataKey, encryptKeyed, listKeys, loadEncrypted, readMetadata, rotateKeyed, setValuesWithDataKey, unwrapDataKey, updateRecipients, type SopsFormat } from "../sops";
+import {
+  decrypt,
+  decryptWithDataKey,
+  encryptKeyed,
+  listKeys,
+  loadEncrypted,
+  readMetadata,
+  rotateKeyed,
+  setValuesWithDataKey,
+  unwrapDataKey,
+  updateRecipients,
+  type SopsFormat,
+} from "../sops";
 import { complete, recoverPending, writeAhead } from "../access/audit-wal";
 import { textVersion, withFileLock, writeFileAtomic } from "../fs";
 import {
@@ -37,7 +49,15 @@ import {
 } from "../access";
 import { identitiesOnce, type IdentitySource } from "./identities";
 import { containsUnknown, isUnknown } from "./inputs";
-import { auditLogOf, check as checkInputs, formatOf, parseNamed, rulesOf, valuePath, type SecretFileInputs } from "./secret-file-inputs";
+import {
+  auditLogOf,
+  check as checkInputs,
+  formatOf,
+  parseNamed,
+  rulesOf,
+  valuePath,
+  type SecretFileInputs,
+} from "./secret-file-inputs";
 import { isMove, moveFile, moveNote } from "./secret-file-move";
 import { initialDocument } from "./secret-file-doc";
 import { currentDigestsOf, leafData, valueDigest } from "./secret-file-digests";
@@ -125,8 +145,15 @@ function ensureParentDir(abs: string, file: string): void {
  * Dotted key → plaintext value (as its digest covers it, see {@link leafData}), for the leaves of a
  * decrypted file; with `dataKey` known no identity is needed.
  */
-async function decryptLeaves(text: string, format: SopsFormat, file: string, key: { dataKey?: Uint8Array; ids: IdentitySource }): Promise<{ dataKey: Uint8Array; leaves: Map<string, string | Uint8Array> }> {
-  const d = key.dataKey ? decryptWithDataKey(text, format, key.dataKey, { file }) : await decrypt(text, { format, identities: await key.ids(), file });
+async function decryptLeaves(
+  text: string,
+  format: SopsFormat,
+  file: string,
+  key: { dataKey?: Uint8Array; ids: IdentitySource },
+): Promise<{ dataKey: Uint8Array; leaves: Map<string, string | Uint8Array> }> {
+  const d = key.dataKey
+    ? decryptWithDataKey(text, format, key.dataKey, { file })
+    : await decrypt(text, { format, identities: await key.ids(), file });
   const leaves = new Map<string, string | Uint8Array>();
   for (const l of d.leaves) leaves.set(keyName(l.path), leafData(l.value));
   return { dataKey: d.dataKey, leaves };
@@ -136,11 +163,20 @@ async function decryptLeaves(text: string, format: SopsFormat, file: string, key
 type DigestOutputs = Pick<SecretFileOutputs, "valueDigests" | "digestsStale">;
 
 /** Outputs describing `text` as it is on disk, with digests computed by the caller. */
-function describe(text: string, i: SecretFileInputs, named: readonly NamedRecipient[], exposure: Exposure[], digests: DigestOutputs, pendingRotations: string[]): SecretFileOutputs {
+function describe(
+  text: string,
+  i: SecretFileInputs,
+  named: readonly NamedRecipient[],
+  exposure: Exposure[],
+  digests: DigestOutputs,
+  pendingRotations: string[],
+): SecretFileOutputs {
   const format = formatOf(i);
   const meta = readMetadata(text, format, i.path);
   const byKey = new Map(named.map((r) => [canonicalRecipientText(r.recipient), r.name] as const));
-  const recipients = meta.recipients.map((r) => fingerprinted({ name: byKey.get(canonicalRecipientText(r)) ?? deriveRecipientName(r), recipient: r }));
+  const recipients = meta.recipients.map((r) =>
+    fingerprinted({ name: byKey.get(canonicalRecipientText(r)) ?? deriveRecipientName(r), recipient: r }),
+  );
   return {
     path: i.path,
     format,
@@ -166,9 +202,15 @@ function describe(text: string, i: SecretFileInputs, named: readonly NamedRecipi
 export const reconcileFaults: { after?: (step: "write-ahead" | "file" | "audit") => void } = {};
 
 /** Recipients recorded in state (olds) that are neither desired nor in the file any more. */
-function unrecordedRemovals(previous: readonly NamedRecipient[], inFile: readonly string[], desired: readonly NamedRecipient[]): FingerprintedRecipient[] {
+function unrecordedRemovals(
+  previous: readonly NamedRecipient[],
+  inFile: readonly string[],
+  desired: readonly NamedRecipient[],
+): FingerprintedRecipient[] {
   const keep = new Set([...inFile, ...desired.map((r) => r.recipient)].map(canonicalRecipientText));
-  return previous.filter((p) => !keep.has(canonicalRecipientText(p.recipient))).map((p) => fingerprinted({ name: p.name, recipient: canonicalRecipientText(p.recipient) }));
+  return previous
+    .filter((p) => !keep.has(canonicalRecipientText(p.recipient)))
+    .map((p) => fingerprinted({ name: p.name, recipient: canonicalRecipientText(p.recipient) }));
 }
 
 /** Name of a recipient that leaves: from the previous outputs, else the audit log, else derived. */
@@ -183,13 +225,25 @@ function knownName(recipient: string, previous: readonly NamedRecipient[], i: Se
  * only those keys). Writes atomically and appends one audit line per operation. Holds the file's
  * lock (provider/fs) from the read to the write, and writes only if the file is still the one read.
  */
-export async function reconcile(i: SecretFileInputs, previousExposure: Exposure[], previous: readonly NamedRecipient[] = [], adopting = true): Promise<SecretFileOutputs> {
+export async function reconcile(
+  i: SecretFileInputs,
+  previousExposure: Exposure[],
+  previous: readonly NamedRecipient[] = [],
+  adopting = true,
+): Promise<SecretFileOutputs> {
   const abs = absPath(i.path);
   if (readText(abs) === undefined) ensureParentDir(abs, i.path); // the lock file lives beside the file
-  return withFileLock(abs, () => reconcileLocked(i, previousExposure, previous, adopting), { command: `pulumi SecretFile ${i.path}` });
+  return withFileLock(abs, () => reconcileLocked(i, previousExposure, previous, adopting), {
+    command: `pulumi SecretFile ${i.path}`,
+  });
 }
 
-async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[], previous: readonly NamedRecipient[], adopting: boolean): Promise<SecretFileOutputs> {
+async function reconcileLocked(
+  i: SecretFileInputs,
+  previousExposure: Exposure[],
+  previous: readonly NamedRecipient[],
+  adopting: boolean,
+): Promise<SecretFileOutputs> {
   const abs = absPath(i.path);
   const format = formatOf(i);
   const desired = parseNamed(i.recipients);
@@ -209,32 +263,62 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
   let dataKey: Uint8Array | undefined;
   if (original === undefined) {
     // a new file records each recipient's canonical text
-    ({ text, dataKey } = await encryptKeyed(initialDocument(i.path, format, values), { format, recipients: parseNamed(named), rules: rulesOf(i), file: i.path }));
-    audit.push(auditEntry(i.path, "create", "provider", { recipientsAdded: named.map(fingerprinted), keysChanged: Object.keys(values).sort() }));
+    ({ text, dataKey } = await encryptKeyed(initialDocument(i.path, format, values), {
+      format,
+      recipients: parseNamed(named),
+      rules: rulesOf(i),
+      file: i.path,
+    }));
+    audit.push(
+      auditEntry(i.path, "create", "provider", {
+        recipientsAdded: named.map(fingerprinted),
+        keysChanged: Object.keys(values).sort(),
+      }),
+    );
   } else {
     text = original;
     const inFile = readMetadata(text, format, i.path).recipients;
     const delta = recipientDelta(inFile, named, (r) => r.recipient);
     const added = delta.added.map(fingerprinted);
-    const removed = delta.removed.map(canonicalRecipientText).map((r) => fingerprinted({ name: knownName(r, previous, i), recipient: r }));
+    const removed = delta.removed
+      .map(canonicalRecipientText)
+      .map((r) => fingerprinted({ name: knownName(r, previous, i), recipient: r }));
     // Exposure comes from the recipients recorded in state too: one the olds still list but the file
     // no longer has lost access in a step the engine never recorded (it threw after the write, or
     // the file was re-keyed outside Pulumi). It is reported, logged and the data key rotated again.
-    const gone = unrecordedRemovals(previous, inFile, named).filter((r) => !removed.some((x) => x.recipient === r.recipient));
+    const gone = unrecordedRemovals(previous, inFile, named).filter(
+      (r) => !removed.some((x) => x.recipient === r.recipient),
+    );
     removed.push(...gone);
     if (added.length > 0 || removed.length > 0) {
       const keys = listKeys(text, format, i.path);
-      const res = gone.length > 0 && added.length === 0 && delta.removed.length === 0
-        ? await rotateKeyed(text, { format, identities: await ids(), recipients: desired, file: i.path })
-        : await updateRecipients(text, { format, identities: await ids(), recipients: desired, file: i.path });
+      const res =
+        gone.length > 0 && added.length === 0 && delta.removed.length === 0
+          ? await rotateKeyed(text, { format, identities: await ids(), recipients: desired, file: i.path })
+          : await updateRecipients(text, { format, identities: await ids(), recipients: desired, file: i.path });
       text = res.text;
       dataKey = res.dataKey;
       if (removed.length > 0) {
         exposure = computeExposure(removed, keys);
-        const pending = pendingDetail(text, format, i.path, dataKey, [...pendingBefore, ...exposure.flatMap((x) => x.keys)]);
-        audit.push(auditEntry(i.path, "rotate", "provider", { recipientsAdded: added, recipientsRemoved: removed, exposure, ...pending }));
+        const pending = pendingDetail(text, format, i.path, dataKey, [
+          ...pendingBefore,
+          ...exposure.flatMap((x) => x.keys),
+        ]);
+        audit.push(
+          auditEntry(i.path, "rotate", "provider", {
+            recipientsAdded: added,
+            recipientsRemoved: removed,
+            exposure,
+            ...pending,
+          }),
+        );
       } else {
-        audit.push(auditEntry(i.path, "add-recipients", "provider", { recipientsAdded: added, ...pendingDetail(text, format, i.path, dataKey, pendingBefore) }));
+        audit.push(
+          auditEntry(i.path, "add-recipients", "provider", {
+            recipientsAdded: added,
+            ...pendingDetail(text, format, i.path, dataKey, pendingBefore),
+          }),
+        );
       }
     }
     const keys = Object.keys(values).sort();
@@ -244,12 +328,25 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
       dataKey = d.dataKey; // setting values keeps the data key
       const changed = keys.filter((k) => leaves.get(keyName(valuePath(k, format))) !== values[k]);
       if (changed.length > 0) {
-        text = setValuesWithDataKey(text, format, dataKey, changed.map((k) => ({ path: valuePath(k, format), value: values[k] as string })), { file: i.path });
+        text = setValuesWithDataKey(
+          text,
+          format,
+          dataKey,
+          changed.map((k) => ({ path: valuePath(k, format), value: values[k] as string })),
+          { file: i.path },
+        );
         // a pending key this run set to a new value is rotated; the others keep their digests
         const was = new Set([...pendingBefore, ...audit.flatMap((e) => e.exposure.flatMap((x) => x.keys))]);
         const cleared = changed.filter((k) => was.has(keyName(valuePath(k, format))));
         const still = [...was].filter((k) => !cleared.some((c) => keyName(valuePath(c, format)) === k));
-        const pending = pendingDetail(text, format, i.path, dataKey, still, cleared.map((k) => keyName(valuePath(k, format))));
+        const pending = pendingDetail(
+          text,
+          format,
+          i.path,
+          dataKey,
+          still,
+          cleared.map((k) => keyName(valuePath(k, format))),
+        );
         audit.push(auditEntry(i.path, "set-values", "provider", { keysChanged: changed, ...pending }));
       }
     }
@@ -261,13 +358,29 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
   const current = await currentDigestsOf(text, format, i.path, { ...(dataKey ? { dataKey } : {}), identities: ids });
   const valueDigests = current?.digests ?? {};
   // write-ahead: the audit entries are recorded before the file changes and appended to the log after
-  const wal = audit.length > 0 ? writeAhead(auditLogOf(i), { file: i.path, before: original === undefined ? null : sha256(original), after: sha256(text), entries: audit }) : undefined;
+  const wal =
+    audit.length > 0
+      ? writeAhead(auditLogOf(i), {
+          file: i.path,
+          before: original === undefined ? null : sha256(original),
+          after: sha256(text),
+          entries: audit,
+        })
+      : undefined;
   reconcileFaults.after?.("write-ahead");
-  if (text !== original) writeFileAtomic(abs, text, { mode: 0o644, expect: original === undefined ? null : textVersion(original) });
+  if (text !== original)
+    writeFileAtomic(abs, text, { mode: 0o644, expect: original === undefined ? null : textVersion(original) });
   reconcileFaults.after?.("file");
   if (wal) complete(auditLogOf(i), wal);
   reconcileFaults.after?.("audit");
-  return describe(text, i, named, exposure, { valueDigests, digestsStale: false }, pendingKeysOfFile([...log, ...audit], i.path, current));
+  return describe(
+    text,
+    i,
+    named,
+    exposure,
+    { valueDigests, digestsStale: false },
+    pendingKeysOfFile([...log, ...audit], i.path, current),
+  );
 }
 
 /**
@@ -275,7 +388,10 @@ async function reconcileLocked(i: SecretFileInputs, previousExposure: Exposure[]
  * says what up will do (the file moves with every key; which keys not in `values` go with it;
  * whether the old file is removed), so preview shows it. No side effects: it reads key names only.
  */
-export async function check(olds: Record<string, unknown>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+export async function check(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): Promise<pulumi.dynamic.CheckResult> {
   const { move: _stale, ...rest } = news;
   const r = await checkInputs(olds, rest);
   if ((r.failures ?? []).length > 0) return r;
@@ -292,7 +408,11 @@ export async function create(i: SecretFileInputs): Promise<pulumi.dynamic.Create
  * Applies recipient and value changes (and re-reads after an outside edit). A changed `path` first
  * moves the whole file there (see secret-file-move.ts), then applies the other changes to it.
  */
-export async function update(_id: string, oldOuts: SecretFileOutputs, news: SecretFileInputs): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(
+  _id: string,
+  oldOuts: SecretFileOutputs,
+  news: SecretFileInputs,
+): Promise<pulumi.dynamic.UpdateResult> {
   const olds = secretFileOlds(oldOuts);
   if (isMove(olds.path, news.path)) await moveFile(olds.path, olds.format, news);
   return { outs: await reconcile(news, olds.exposure ?? [], olds.recipients ?? [], false) };
@@ -307,7 +427,8 @@ export async function update(_id: string, oldOuts: SecretFileOutputs, news: Secr
 export async function read(id: string, recorded: SecretFileOutputs): Promise<pulumi.dynamic.ReadResult> {
   const props = secretFileOlds(recorded);
   const text = readText(absPath(props.path));
-  if (text === undefined) return { id, props: { ...props, fileSha256: "", keyNames: [], valueDigests: {}, digestsStale: false } };
+  if (text === undefined)
+    return { id, props: { ...props, fileSha256: "", keyNames: [], valueDigests: {}, digestsStale: false } };
   const format = formatOf(props);
   let now: Awaited<ReturnType<typeof currentDigestsOf>>;
   try {
@@ -318,10 +439,24 @@ export async function read(id: string, recorded: SecretFileOutputs): Promise<pul
   const fresh = now?.digests;
   let digests: DigestOutputs;
   if (fresh) digests = { valueDigests: fresh, digestsStale: false };
-  else if (sha256(text) === props.fileSha256) digests = { valueDigests: props.valueDigests ?? {}, digestsStale: props.digestsStale ?? false };
+  else if (sha256(text) === props.fileSha256)
+    digests = { valueDigests: props.valueDigests ?? {}, digestsStale: props.digestsStale ?? false };
   else digests = { valueDigests: {}, digestsStale: true };
-  const inputs: SecretFileInputs = { path: props.path, format, recipients: props.recipients, auditLog: props.auditLog, deleteFileOnDestroy: props.deleteFileOnDestroy };
-  const out = describe(text, inputs, props.recipients, props.exposure ?? [], digests, pendingKeysOfFile(readAudit(props.auditLog), props.path, now));
+  const inputs: SecretFileInputs = {
+    path: props.path,
+    format,
+    recipients: props.recipients,
+    auditLog: props.auditLog,
+    deleteFileOnDestroy: props.deleteFileOnDestroy,
+  };
+  const out = describe(
+    text,
+    inputs,
+    props.recipients,
+    props.exposure ?? [],
+    digests,
+    pendingKeysOfFile(readAudit(props.auditLog), props.path, now),
+  );
   return { id, props: { ...out, managedKeys: props.managedKeys ?? [] } };
 }
 
@@ -336,7 +471,11 @@ function changed(): pulumi.dynamic.DiffResult {
  * replacement's create gets no olds, and delete-before-replace would remove the old file first).
  * Unknowns → update, without touching the disk.
  */
-export async function diff(_id: string, oldOuts: SecretFileOutputs, news: Record<string, unknown>): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(
+  _id: string,
+  oldOuts: SecretFileOutputs,
+  news: Record<string, unknown>,
+): Promise<pulumi.dynamic.DiffResult> {
   const olds = secretFileOlds(oldOuts);
   // a new path (or the same file spelled differently, `./secrets/a.yaml`) is an update that moves it
   if (isUnknown(news["path"]) || typeof news["path"] !== "string" || news["path"] !== olds.path) return changed();
@@ -347,7 +486,8 @@ export async function diff(_id: string, oldOuts: SecretFileOutputs, news: Record
   const wantR = n.recipients.map((r) => `${r.name}\0${canonicalRecipientText(r.recipient)}`).sort();
   const haveR = (olds.recipients ?? []).map((r) => `${r.name}\0${canonicalRecipientText(r.recipient)}`).sort();
   if (wantR.join("\n") !== haveR.join("\n")) return changed();
-  if (auditLogOf(n) !== olds.auditLog || (n.deleteFileOnDestroy ?? false) !== olds.deleteFileOnDestroy) return changed();
+  if (auditLogOf(n) !== olds.auditLog || (n.deleteFileOnDestroy ?? false) !== olds.deleteFileOnDestroy)
+    return changed();
   const text = readText(absPath(n.path));
   if (text === undefined || sha256(text) !== olds.fileSha256) return changed();
   // a refresh could not recompute the digests of a changed file: update recomputes them
@@ -364,7 +504,8 @@ export async function diff(_id: string, oldOuts: SecretFileOutputs, news: Record
       return changed(); // update will report why
     }
     const name = (k: string): string => keyName(valuePath(k, olds.format));
-    if (keys.some((k) => valueDigest(dataKey, name(k), values[k] as string) !== olds.valueDigests?.[name(k)])) return changed();
+    if (keys.some((k) => valueDigest(dataKey, name(k), values[k] as string) !== olds.valueDigests?.[name(k)]))
+      return changed();
   }
   return { changes: false, replaces: [], deleteBeforeReplace: false };
 }
@@ -376,7 +517,10 @@ export async function deleteResource(_id: string, recorded: SecretFileOutputs): 
   const abs = absPath(props.path);
   if (!existsSync(abs)) return;
   rmSync(abs, { force: true });
-  appendAudit(props.auditLog ?? auditLogOf({}), auditEntry(props.path, "delete", "provider", { recipientsRemoved: props.recipients ?? [] }));
+  appendAudit(
+    props.auditLog ?? auditLogOf({}),
+    auditEntry(props.path, "delete", "provider", { recipientsRemoved: props.recipients ?? [] }),
+  );
 }
 export { deleteResource as delete };
 

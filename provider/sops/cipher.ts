@@ -35,7 +35,8 @@ function b64(s: string, what: string): Buffer {
   let ok = s.length % 4 === 0;
   for (let i = 0; ok && i < end; i++) ok = isB64Char(s.charCodeAt(i));
   const b = ok ? Buffer.from(s, "base64") : undefined;
-  if (!b || b.toString("base64") !== s) throw new SopsCryptoError(`invalid base64 in the ${what} of an encrypted value`);
+  if (!b || b.toString("base64") !== s)
+    throw new SopsCryptoError(`invalid base64 in the ${what} of an encrypted value`);
   return b;
 }
 
@@ -58,7 +59,10 @@ function splitEnc(s: string): [string, string, string, string] | undefined {
 }
 
 /** Plaintext bytes of a typed value (sops `ToBytes`); also what the MAC hashes. */
-export function valueBytes(v: Exclude<ScalarValue, null>, asComment = false): { bytes: Uint8Array; type: SopsValueType } {
+export function valueBytes(
+  v: Exclude<ScalarValue, null>,
+  asComment = false,
+): { bytes: Uint8Array; type: SopsValueType } {
   if (asComment) return { bytes: enc.encode(String(v)), type: "comment" };
   if (typeof v === "string") return { bytes: enc.encode(v), type: "str" };
   if (v instanceof Uint8Array) return { bytes: v, type: "str" };
@@ -69,7 +73,13 @@ export function valueBytes(v: Exclude<ScalarValue, null>, asComment = false): { 
 }
 
 /** Encrypts plaintext bytes with `type` under `key` and `aad`; a fresh 32-byte IV unless `iv` given. */
-export function encryptBytes(plain: Uint8Array, type: SopsValueType, key: Uint8Array, aad: string, iv?: Uint8Array): string {
+export function encryptBytes(
+  plain: Uint8Array,
+  type: SopsValueType,
+  key: Uint8Array,
+  aad: string,
+  iv?: Uint8Array,
+): string {
   const nonce = iv ?? randomBytes(32);
   const c = createCipheriv("aes-256-gcm", key, nonce);
   c.setAAD(enc.encode(aad));
@@ -98,7 +108,8 @@ export function parseEnc(s: string): EncParts {
   const m = typeof s === "string" ? splitEnc(s) : undefined;
   if (!m) throw new SopsCryptoError("malformed encrypted value (expected ENC[AES256_GCM,data:…,iv:…,tag:…,type:…])");
   const [d, i, t, ty] = m;
-  if (!TYPES.has(ty)) throw new SopsCryptoError(`unknown type ${JSON.stringify(ty.slice(0, 20))} in an encrypted value`);
+  if (!TYPES.has(ty))
+    throw new SopsCryptoError(`unknown type ${JSON.stringify(ty.slice(0, 20))} in an encrypted value`);
   const parts = { data: b64(d, "data"), iv: b64(i, "iv"), tag: b64(t, "tag"), type: ty as SopsValueType };
   if (parts.iv.length === 0) throw new SopsCryptoError("empty iv in an encrypted value");
   if (parts.tag.length !== 16) throw new SopsCryptoError("tag of an encrypted value is not 16 bytes");
@@ -115,7 +126,10 @@ export function decryptBytes(s: string, key: Uint8Array, aad: string): { bytes: 
     const bytes = Buffer.concat([d.update(p.data), d.final()]);
     return { bytes, type: p.type };
   } catch (e) {
-    throw new SopsCryptoError(`cannot decrypt the value at ${JSON.stringify(aad)}: authentication failed (wrong data key or tampered value)`, { cause: e });
+    throw new SopsCryptoError(
+      `cannot decrypt the value at ${JSON.stringify(aad)}: authentication failed (wrong data key or tampered value)`,
+      { cause: e },
+    );
   }
 }
 
@@ -132,13 +146,15 @@ export function typedValue(bytes: Uint8Array, type: SopsValueType, rawStr = fals
     case "int": {
       if (!/^[+-]?\d+$/.test(s)) throw new SopsCryptoError("decrypted int value is not an integer");
       const n = BigInt(s);
-      if (n > 9223372036854775807n || n < -9223372036854775808n) throw new SopsCryptoError("decrypted int value is out of int64 range");
+      if (n > 9223372036854775807n || n < -9223372036854775808n)
+        throw new SopsCryptoError("decrypted int value is out of int64 range");
       return n;
     }
     case "float": {
       const t = s.trim();
       const special: Record<string, number> = { NaN: NaN, "+Inf": Infinity, Inf: Infinity, "-Inf": -Infinity };
-      const n = t in special ? (special[t] as number) : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) ? Number(t) : NaN;
+      const n =
+        t in special ? (special[t] as number) : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) ? Number(t) : NaN;
       if (Number.isNaN(n) && t !== "NaN") throw new SopsCryptoError("decrypted float value is not a number");
       return n;
     }

@@ -34,14 +34,19 @@ export interface SopsConfig {
 }
 
 /** The fix for any .sops.yaml problem (SopsParseError's default hint is about sops files). */
-const CONFIG_HINT = "fix .sops.yaml: creation_rules is a list of mappings with path_regex and age (a string \"age1…,age1…\" or a list, one key per item)";
+const CONFIG_HINT =
+  'fix .sops.yaml: creation_rules is a list of mappings with path_regex and age (a string "age1…,age1…" or a list, one key per item)';
 
 function splitAge(v: unknown, where: string, file: string): string[] {
   if (v === undefined || v === null) return [];
   const parts = Array.isArray(v) ? v : [v];
   return parts.flatMap((p) => {
-    if (typeof p !== "string") throw new SopsParseError(`${where}.age must be a string or a list of strings`, { file, hint: CONFIG_HINT });
-    return p.split(",").map((s) => s.trim()).filter(Boolean);
+    if (typeof p !== "string")
+      throw new SopsParseError(`${where}.age must be a string or a list of strings`, { file, hint: CONFIG_HINT });
+    return p
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   });
 }
 
@@ -49,23 +54,29 @@ function splitAge(v: unknown, where: string, file: string): string[] {
 export function parseSopsConfig(text: string, file = ".sops.yaml"): CreationRule[] {
   const root = configRoot(text, file);
   if (root === null || root === undefined) return [];
-  if (typeof root !== "object" || Array.isArray(root)) throw new SopsParseError("top level must be a mapping", { file, hint: CONFIG_HINT });
+  if (typeof root !== "object" || Array.isArray(root))
+    throw new SopsParseError("top level must be a mapping", { file, hint: CONFIG_HINT });
   const cr = (root as Record<string, unknown>).creation_rules;
   if (cr === undefined || cr === null) return [];
   if (!Array.isArray(cr)) throw new SopsParseError("creation_rules must be a list", { file, hint: CONFIG_HINT });
   return cr.map((r, index) => {
     const where = `creation_rules[${index}]`;
-    if (typeof r !== "object" || r === null || Array.isArray(r)) throw new SopsParseError(`${where} must be a mapping`, { file, hint: CONFIG_HINT });
+    if (typeof r !== "object" || r === null || Array.isArray(r))
+      throw new SopsParseError(`${where} must be a mapping`, { file, hint: CONFIG_HINT });
     const o = r as Record<string, unknown>;
     const rule: CreationRule = { age: splitAge(o.age, where, file), keyGroups: 1, rules: {}, index };
     if (o.path_regex !== undefined) {
-      if (typeof o.path_regex !== "string") throw new SopsParseError(`${where}.path_regex must be a string`, { file, hint: CONFIG_HINT });
+      if (typeof o.path_regex !== "string")
+        throw new SopsParseError(`${where}.path_regex must be a string`, { file, hint: CONFIG_HINT });
       compileRe2(o.path_regex, `${where}.path_regex`, file);
       rule.pathRegex = o.path_regex;
     }
     if (Array.isArray(o.key_groups)) {
       rule.keyGroups = o.key_groups.length;
-      if (o.key_groups.length === 1) rule.age.push(...splitAge((o.key_groups[0] as Record<string, unknown> | null)?.age, `${where}.key_groups[0]`, file));
+      if (o.key_groups.length === 1)
+        rule.age.push(
+          ...splitAge((o.key_groups[0] as Record<string, unknown> | null)?.age, `${where}.key_groups[0]`, file),
+        );
     }
     for (const [k, f] of Object.entries(RULE_FIELDS) as [keyof typeof RULE_FIELDS, string][]) {
       const v = o[f];
@@ -81,7 +92,12 @@ function configDocument(text: string, file: string): Document.Parsed {
   checkedTokens(text, file, CONFIG_HINT); // parsed twice: .sops.yaml is small, and the nesting is checked before composing
   const doc = parseDocument(text);
   const err = doc.errors[0];
-  if (err) throw new SopsParseError(`invalid yaml: ${yamlErrorText(err)}`, { file, line: err.linePos?.[0]?.line, hint: CONFIG_HINT });
+  if (err)
+    throw new SopsParseError(`invalid yaml: ${yamlErrorText(err)}`, {
+      file,
+      line: err.linePos?.[0]?.line,
+      hint: CONFIG_HINT,
+    });
   return doc;
 }
 
@@ -92,7 +108,11 @@ function configRoot(text: string, file: string): unknown {
     // the yaml package bounds alias expansion here (maxAliasCount, default 100) with a ReferenceError
     return doc.toJS() as unknown;
   } catch (e) {
-    throw new SopsParseError("invalid yaml: document contains excessive aliasing (a yaml alias bomb?)", { file, hint: "expand the aliases (*name) in .sops.yaml into plain values", cause: e });
+    throw new SopsParseError("invalid yaml: document contains excessive aliasing (a yaml alias bomb?)", {
+      file,
+      hint: "expand the aliases (*name) in .sops.yaml into plain values",
+      cause: e,
+    });
   }
 }
 
@@ -108,13 +128,21 @@ export function parseStoreOptions(text: string, file = ".sops.yaml"): StoreOptio
   if (typeof root !== "object" || root === null || Array.isArray(root)) return out;
   const stores = (root as Record<string, unknown>).stores;
   if (stores === undefined || stores === null) return out;
-  if (typeof stores !== "object" || Array.isArray(stores)) throw new SopsParseError("stores must be a mapping", { file, hint: "write stores: { yaml: { indent: 2 }, json: { indent: 2 } }" });
+  if (typeof stores !== "object" || Array.isArray(stores))
+    throw new SopsParseError("stores must be a mapping", {
+      file,
+      hint: "write stores: { yaml: { indent: 2 }, json: { indent: 2 } }",
+    });
   const indentOf = (name: string, min: number): number | undefined => {
     const s = (stores as Record<string, unknown>)[name];
     if (s === undefined || s === null) return undefined;
     const v = typeof s === "object" && !Array.isArray(s) ? (s as Record<string, unknown>).indent : undefined;
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new SopsParseError(`stores.${name}.indent must be an integer >= ${min}`, { file, hint: `set stores.${name}.indent to a number of spaces, e.g. 2` });
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min)
+      throw new SopsParseError(`stores.${name}.indent must be an integer >= ${min}`, {
+        file,
+        hint: `set stores.${name}.indent to a number of spaces, e.g. 2`,
+      });
     return v;
   };
   const y = indentOf("yaml", 0);
@@ -157,8 +185,14 @@ export function loadConfigFor(filePath: string): SopsConfig | undefined {
  */
 export function matchRule(config: SopsConfig, filePath: string): CreationRule | undefined {
   const rel = relative(config.dir, resolve(filePath)).split(sep).join("/");
-  const hit = config.rules.find((r) => r.pathRegex === undefined || compileRe2(r.pathRegex, "path_regex", config.path).test(rel));
-  if (hit && hit.keyGroups > 1) throw new UnsupportedError(`${config.path}: the rule for ${rel} has ${hit.keyGroups} key groups (Shamir), which keyfleet does not support`, { file: config.path });
+  const hit = config.rules.find(
+    (r) => r.pathRegex === undefined || compileRe2(r.pathRegex, "path_regex", config.path).test(rel),
+  );
+  if (hit && hit.keyGroups > 1)
+    throw new UnsupportedError(
+      `${config.path}: the rule for ${rel} has ${hit.keyGroups} key groups (Shamir), which keyfleet does not support`,
+      { file: config.path },
+    );
   return hit;
 }
 
@@ -176,7 +210,12 @@ export function pathRegexFor(relPath: string): string {
  * `sops edit` uses `recipients`. The rule is inserted before other rules (first match wins); comments
  * and all other rules are kept as they were.
  */
-export function upsertCreationRule(text: string, relPath: string, recipients: string[], rules: EncryptRules = {}): string {
+export function upsertCreationRule(
+  text: string,
+  relPath: string,
+  recipients: string[],
+  rules: EncryptRules = {},
+): string {
   const doc: Document = configDocument(text || "creation_rules: []\n", ".sops.yaml");
   if (!isMap(doc.contents)) doc.contents = new YAMLMap(doc.schema) as never;
   const root = doc.contents as unknown as YAMLMap;
@@ -189,7 +228,9 @@ export function upsertCreationRule(text: string, relPath: string, recipients: st
   }
   seq.flow = false;
   const re = pathRegexFor(relPath);
-  let rule = seq.items.find((it) => isMap(it) && isScalar(it.get("path_regex", true)) && (it.get("path_regex") as unknown) === re) as YAMLMap | undefined;
+  let rule = seq.items.find(
+    (it) => isMap(it) && isScalar(it.get("path_regex", true)) && (it.get("path_regex") as unknown) === re,
+  ) as YAMLMap | undefined;
   if (!rule) {
     rule = new YAMLMap(doc.schema);
     rule.set("path_regex", re);

@@ -5,10 +5,26 @@
 import { decryptBytes, encryptValue } from "./cipher.js";
 import { MacMismatchError, SopsArgumentError, SopsCryptoError, SopsParseError } from "./errors.js";
 import { goTimeText, reformatRfc3339, rfc3339Seconds } from "./goformat.js";
-import { assertSingleGroup, metadataToPlain, parseMetadata, SOPS_VERSION, type AgeEntry, type SopsMetadata } from "./metadata.js";
+import {
+  assertSingleGroup,
+  metadataToPlain,
+  parseMetadata,
+  SOPS_VERSION,
+  type AgeEntry,
+  type SopsMetadata,
+} from "./metadata.js";
 import { DEFAULT_UNENCRYPTED_SUFFIX, effectiveRules, validateRules, type EncryptRules } from "./rules.js";
 import { storeFor, type SopsFormat, type StoreOptions } from "./stores/index.js";
-import { entry, mapping, scalar, type Mapping, type Node, type ScalarValue, type SopsValueType, type Tree } from "./tree.js";
+import {
+  entry,
+  mapping,
+  scalar,
+  type Mapping,
+  type Node,
+  type ScalarValue,
+  type SopsValueType,
+  type Tree,
+} from "./tree.js";
 import { decryptTree, encryptTree, forEachLeaf, type IvStash } from "./walk.js";
 import { valueBytes } from "./cipher.js";
 
@@ -81,16 +97,25 @@ export interface LoadedFile {
 
 /** An encrypted file split into its tree and parsed metadata (no key needed). */
 export function loadEncrypted(text: string, format: SopsFormat, file?: string): LoadedFile {
-  if (typeof text !== "string") throw new SopsArgumentError("sops file text must be a string", "pass the file content as utf-8 text", file);
+  if (typeof text !== "string")
+    throw new SopsArgumentError("sops file text must be a string", "pass the file content as utf-8 text", file);
   const p = storeFor(format).parseEncrypted(text, file);
-  if (!p.meta) throw new SopsParseError("sops metadata not found", { file, hint: "this file is not encrypted with sops; encrypt it first" });
+  if (!p.meta)
+    throw new SopsParseError("sops metadata not found", {
+      file,
+      hint: "this file is not encrypted with sops; encrypt it first",
+    });
   return { tree: p.tree, meta: parseMetadata(p.meta, file) };
 }
 
 /** The MAC AAD: lastmodified parsed and re-formatted as RFC3339. */
 function macAad(meta: SopsMetadata, file?: string): string {
   const aad = reformatRfc3339(meta.lastmodified);
-  if (!aad) throw new SopsParseError(`lastmodified ${JSON.stringify(meta.lastmodified.slice(0, 40))} is not an RFC3339 timestamp`, { file });
+  if (!aad)
+    throw new SopsParseError(
+      `lastmodified ${JSON.stringify(meta.lastmodified.slice(0, 40))} is not an RFC3339 timestamp`,
+      { file },
+    );
   return aad;
 }
 
@@ -115,7 +140,10 @@ function leavesOf(tree: Tree): DecryptedLeaf[] {
   const out: DecryptedLeaf[] = [];
   forEachLeaf(tree, (s, path, doc) => {
     const v = s.value as NonNullable<ScalarValue>;
-    const value = typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+    const value =
+      typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(v)
+        : v;
     out.push({ path, value, type: s.type ?? valueBytes(v).type, doc });
   });
   return out;
@@ -125,10 +153,20 @@ function leavesOf(tree: Tree): DecryptedLeaf[] {
  * Decrypts a sops file with its data key and verifies the MAC.
  * @throws MacMismatchError, SopsCryptoError, SopsParseError, UnsupportedError
  */
-export function decryptWithDataKey(text: string, format: SopsFormat, dataKey: Uint8Array, o: DecryptWithKeyOptions = {}): DecryptedFile {
+export function decryptWithDataKey(
+  text: string,
+  format: SopsFormat,
+  dataKey: Uint8Array,
+  o: DecryptWithKeyOptions = {},
+): DecryptedFile {
   const { tree, meta } = o.parsed ?? loadEncrypted(text, format, o.file);
   assertSingleGroup(meta, o.file);
-  if (dataKey.length !== 32) throw new SopsArgumentError("data key must be 32 bytes", "pass the key unwrapped from the file's age entry", o.file);
+  if (dataKey.length !== 32)
+    throw new SopsArgumentError(
+      "data key must be 32 bytes",
+      "pass the key unwrapped from the file's age entry",
+      o.file,
+    );
   const rules = effectiveRules(meta.rules);
   const { mac, stash } = decryptTree(tree, dataKey, rules, { rawStr: format === "binary", file: o.file });
   if (!o.ignoreMac) {
@@ -152,7 +190,13 @@ export function decryptWithDataKey(text: string, format: SopsFormat, dataKey: Ui
 export function rulesForNewFile(format: SopsFormat, rules: EncryptRules | undefined, file?: string): EncryptRules {
   const r: EncryptRules = { ...(rules ?? {}) };
   validateRules(r, file);
-  const any = r.unencryptedSuffix || r.encryptedSuffix || r.unencryptedRegex || r.encryptedRegex || r.unencryptedCommentRegex || r.encryptedCommentRegex;
+  const any =
+    r.unencryptedSuffix ||
+    r.encryptedSuffix ||
+    r.unencryptedRegex ||
+    r.encryptedRegex ||
+    r.unencryptedCommentRegex ||
+    r.encryptedCommentRegex;
   if (!any && format !== "binary") r.unencryptedSuffix = DEFAULT_UNENCRYPTED_SUFFIX;
   return r;
 }
@@ -177,9 +221,19 @@ export function sealTree(tree: Tree, format: SopsFormat, dataKey: Uint8Array, o:
  * Encrypts plaintext with a given data key and already-wrapped age entries.
  * @throws SopsArgumentError when the input already carries sops metadata or rules are invalid
  */
-export function encryptWithDataKey(plain: string | Uint8Array, format: SopsFormat, dataKey: Uint8Array, o: EncryptWithKeyOptions): string {
+export function encryptWithDataKey(
+  plain: string | Uint8Array,
+  format: SopsFormat,
+  dataKey: Uint8Array,
+  o: EncryptWithKeyOptions,
+): string {
   const p = storeFor(format).parsePlain(plain, o.file);
-  if (p.meta) throw new SopsArgumentError(`${o.file ?? "input"} is already encrypted with sops`, "decrypt it first or use setValues/updateRecipients", o.file);
+  if (p.meta)
+    throw new SopsArgumentError(
+      `${o.file ?? "input"} is already encrypted with sops`,
+      "decrypt it first or use setValues/updateRecipients",
+      o.file,
+    );
   const rules = rulesForNewFile(format, o.rules, o.file);
   return sealTree(p.tree, format, dataKey, { age: o.age, rules, file: o.file, now: o.now, stores: o.stores });
 }
@@ -193,7 +247,11 @@ export interface ValueChange {
 function toScalarValue(v: string | number | bigint | boolean, path: string[], file?: string): ScalarValue {
   if (typeof v === "number") return Number.isInteger(v) && Number.isSafeInteger(v) ? BigInt(v) : v;
   if (typeof v === "string" || typeof v === "boolean" || typeof v === "bigint") return v;
-  throw new SopsArgumentError(`value for ${JSON.stringify(path.join("."))} must be a string, number or boolean`, "pass a scalar value", file);
+  throw new SopsArgumentError(
+    `value for ${JSON.stringify(path.join("."))} must be a string, number or boolean`,
+    "pass a scalar value",
+    file,
+  );
 }
 
 /** Applies one change to a plaintext tree (creating mappings along the path). */
@@ -201,7 +259,8 @@ export function applyChange(root: Mapping, c: ValueChange, file?: string): void 
   if (!Array.isArray(c.path) || c.path.length === 0 || c.path.some((k) => typeof k !== "string")) {
     throw new SopsArgumentError("change path must be a non-empty list of keys", 'pass e.g. ["db", "password"]', file);
   }
-  if (c.path[0] === "sops") throw new SopsArgumentError('the top-level key "sops" is reserved', "pick another key", file);
+  if (c.path[0] === "sops")
+    throw new SopsArgumentError('the top-level key "sops" is reserved', "pick another key", file);
   let cur: Node = root;
   for (let i = 0; i < c.path.length; i++) {
     const k = c.path[i] as string;
@@ -230,7 +289,12 @@ export function applyChange(root: Mapping, c: ValueChange, file?: string): void 
       const n = /^\d+$/.test(k) ? Number(k) : -1;
       const real = cur.items.map((it, j) => [it, j] as const).filter(([it]) => it.kind !== "comment");
       const hit = real[n];
-      if (!hit) throw new SopsArgumentError(`list index ${JSON.stringify(k)} not found at ${JSON.stringify(c.path.slice(0, i).join("."))}`, "use an existing index", file);
+      if (!hit)
+        throw new SopsArgumentError(
+          `list index ${JSON.stringify(k)} not found at ${JSON.stringify(c.path.slice(0, i).join("."))}`,
+          "use an existing index",
+          file,
+        );
       if (last) {
         if (c.value === null) cur.items.splice(hit[1], 1);
         else cur.items[hit[1]] = scalar(toScalarValue(c.value, c.path, file));
@@ -239,7 +303,11 @@ export function applyChange(root: Mapping, c: ValueChange, file?: string): void 
       cur = hit[0] as Node;
       continue;
     }
-    throw new SopsArgumentError(`${JSON.stringify(c.path.slice(0, i).join("."))} is a value, not a mapping`, "set the parent key itself or pick another path", file);
+    throw new SopsArgumentError(
+      `${JSON.stringify(c.path.slice(0, i).join("."))} is a value, not a mapping`,
+      "set the parent key itself or pick another path",
+      file,
+    );
   }
 }
 
@@ -247,12 +315,23 @@ export function applyChange(root: Mapping, c: ValueChange, file?: string): void 
  * Sets values (null deletes) and re-encrypts: unchanged values keep their exact ENC strings; new MAC
  * and lastmodified. @throws MacMismatchError and the decrypt errors
  */
-export function setValuesWithDataKey(text: string, format: SopsFormat, dataKey: Uint8Array, changes: ValueChange[], o: DataKeyOptions = {}): string {
+export function setValuesWithDataKey(
+  text: string,
+  format: SopsFormat,
+  dataKey: Uint8Array,
+  changes: ValueChange[],
+  o: DataKeyOptions = {},
+): string {
   const d = decryptWithDataKey(text, format, dataKey, { file: o.file });
   if (format === "dotenv" || format === "ini") {
     for (const c of changes) {
       const depth = format === "dotenv" ? 1 : 2;
-      if (c.path.length !== depth) throw new SopsArgumentError(`${format} keys take ${depth} path element(s), got ${JSON.stringify(c.path)}`, format === "ini" ? "use [section, key]" : "use [key]", o.file);
+      if (c.path.length !== depth)
+        throw new SopsArgumentError(
+          `${format} keys take ${depth} path element(s), got ${JSON.stringify(c.path)}`,
+          format === "ini" ? "use [section, key]" : "use [key]",
+          o.file,
+        );
     }
   }
   for (const c of changes) applyChange(d.tree[0] ?? mapping(), c, o.file);
@@ -265,21 +344,57 @@ export function setValuesWithDataKey(text: string, format: SopsFormat, dataKey: 
  * version. Every value and comment whose plaintext and key path are unchanged keeps its exact ENC
  * string (from `d.stash`); new mac and lastmodified. `tree` is encrypted in place.
  */
-export function resealDecrypted(d: DecryptedFile, format: SopsFormat, tree: Tree, o: { file?: string; now?: Date; stores?: StoreOptions } = {}): string {
-  return sealTree(tree, format, d.dataKey, { age: d.metadata.age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, stash: d.stash, now: o.now, file: o.file, stores: o.stores });
+export function resealDecrypted(
+  d: DecryptedFile,
+  format: SopsFormat,
+  tree: Tree,
+  o: { file?: string; now?: Date; stores?: StoreOptions } = {},
+): string {
+  return sealTree(tree, format, d.dataKey, {
+    age: d.metadata.age,
+    rules: d.metadata.rules,
+    other: d.metadata.other,
+    version: d.metadata.version,
+    stash: d.stash,
+    now: o.now,
+    file: o.file,
+    stores: o.stores,
+  });
 }
 
 /** Re-emits an encrypted file with replaced age entries; values, mac and lastmodified untouched. */
-export function replaceAgeEntries(text: string, format: SopsFormat, age: AgeEntry[], file?: string, parsed?: LoadedFile, stores?: StoreOptions): string {
+export function replaceAgeEntries(
+  text: string,
+  format: SopsFormat,
+  age: AgeEntry[],
+  file?: string,
+  parsed?: LoadedFile,
+  stores?: StoreOptions,
+): string {
   const { tree, meta } = parsed ?? loadEncrypted(text, format, file);
   assertSingleGroup(meta, file);
   return storeFor(format).emitEncrypted(tree, metadataToPlain({ ...meta, age }), stores);
 }
 
 /** Decrypts with `oldKey` (MAC verified) and re-encrypts every value under `newKey`. */
-export function rotateWithDataKeys(text: string, format: SopsFormat, oldKey: Uint8Array, newKey: Uint8Array, age: AgeEntry[], o: DataKeyOptions = {}): string {
+export function rotateWithDataKeys(
+  text: string,
+  format: SopsFormat,
+  oldKey: Uint8Array,
+  newKey: Uint8Array,
+  age: AgeEntry[],
+  o: DataKeyOptions = {},
+): string {
   const d = decryptWithDataKey(text, format, oldKey, { file: o.file });
-  return sealTree(d.tree, format, newKey, { age, rules: d.metadata.rules, other: d.metadata.other, version: d.metadata.version, now: o.now, file: o.file, stores: o.stores });
+  return sealTree(d.tree, format, newKey, {
+    age,
+    rules: d.metadata.rules,
+    other: d.metadata.other,
+    version: d.metadata.version,
+    now: o.now,
+    file: o.file,
+    stores: o.stores,
+  });
 }
 
 /** Checks that `dataKey` authenticates the file's MAC (used before re-wrapping a key). */
@@ -288,6 +403,9 @@ export function checkDataKey(meta: SopsMetadata, dataKey: Uint8Array, file?: str
   try {
     storedMac(meta, dataKey, file);
   } catch (e) {
-    throw new SopsCryptoError(`${file ?? "sops file"}: the unwrapped data key does not authenticate the file's mac`, { file, cause: e });
+    throw new SopsCryptoError(`${file ?? "sops file"}: the unwrapped data key does not authenticate the file's mac`, {
+      file,
+      cause: e,
+    });
   }
 }

@@ -5,8 +5,16 @@ export class SopsParseError extends KeyfleetError {
   /** 1-based line of the problem, when known. */
   readonly line: number | undefined;
   constructor(message: string, opts: { file?: string; line?: number; hint?: string; cause?: unknown } = {}) {
-    const where = opts.file ? `${opts.file}${opts.line ? `:${opts.line}` : ""}: ` : opts.line ? `line ${opts.line}: ` : "";
-    super("SOPS_PARSE", `${where}${message}`, { hint: opts.hint ?? "check that the file is a valid sops file in the expected format", file: opts.file, cause: opts.cause });
+    const where = opts.file
+      ? `${opts.file}${opts.line ? `:${opts.line}` : ""}: `
+      : opts.line
+        ? `line ${opts.line}: `
+        : "";
+    super("SOPS_PARSE", `${where}${message}`, {
+      hint: opts.hint ?? "check that the file is a valid sops file in the expected format",
+      file: opts.file,
+      cause: opts.cause,
+    });
     this.line = opts.line;
   }
 }
@@ -28,13 +36,19 @@ export class NoIdentityError extends KeyfleetError {
   /** Entries that could not be read at all (malformed or tampered), as "age[i] (label): why". */
   readonly badEntries: string[];
   constructor(file: string | undefined, recipients: string[], report: string[] = [], badEntries: string[] = []) {
-    const who = recipients.length ? recipients.slice(0, 50).join(", ") + (recipients.length > 50 ? `, … (${recipients.length} in all)` : "") : "none (no age entries)";
+    const who = recipients.length
+      ? recipients.slice(0, 50).join(", ") + (recipients.length > 50 ? `, … (${recipients.length} in all)` : "")
+      : "none (no age entries)";
     const tried = report.length ? `; identities tried: ${report.join(", ")}` : "";
     const bad = badEntries.length ? `; unreadable age entries: ${badEntries.join("; ")}` : "";
-    super("NO_IDENTITY", `none of your identities can decrypt ${file ?? "the sops file"}; its recipients are ${who}${tried}${bad}`, {
-      hint: "set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY / SOPS_AGE_SSH_PRIVATE_KEY_FILE) to a key of one of these recipients",
-      file,
-    });
+    super(
+      "NO_IDENTITY",
+      `none of your identities can decrypt ${file ?? "the sops file"}; its recipients are ${who}${tried}${bad}`,
+      {
+        hint: "set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY / SOPS_AGE_SSH_PRIVATE_KEY_FILE) to a key of one of these recipients",
+        file,
+      },
+    );
     this.recipients = recipients;
     this.badEntries = badEntries;
   }
@@ -50,7 +64,11 @@ export class UnsupportedError extends KeyfleetError {
 /** A value could not be encrypted or decrypted (bad ENC string, wrong key, tampered ciphertext). */
 export class SopsCryptoError extends KeyfleetError {
   constructor(message: string, opts: { file?: string; cause?: unknown } = {}) {
-    super("SOPS_CRYPTO", message, { hint: "the file is corrupt or was tampered with; restore it from git", file: opts.file, cause: opts.cause });
+    super("SOPS_CRYPTO", message, {
+      hint: "the file is corrupt or was tampered with; restore it from git",
+      file: opts.file,
+      cause: opts.cause,
+    });
   }
 }
 

@@ -73,7 +73,8 @@ export function parseGoTime(s: string): GoTime | undefined {
   const [y, mo, d, h = 0, mi = 0, se = 0] = m.slice(1, 7).map((x) => (x === undefined ? 0 : Number(x))) as number[];
   const frac = m[7] ?? "";
   const zone = m[8] ?? "Z";
-  if (mo! < 1 || mo! > 12 || d! < 1 || d! > new Date(Date.UTC(y!, mo!, 0)).getUTCDate() || h > 23 || mi > 59 || se > 59) return undefined;
+  if (mo! < 1 || mo! > 12 || d! < 1 || d! > new Date(Date.UTC(y!, mo!, 0)).getUTCDate() || h > 23 || mi > 59 || se > 59)
+    return undefined;
   let off = 0;
   if (zone !== "Z") {
     const zh = Number(zone.slice(1, 3));
@@ -96,7 +97,10 @@ export function goTimeText(d: Date): string {
   const iso = new Date(d.getTime() + off * 60_000).toISOString(); // wall clock at that offset
   const frac = d instanceof GoTime ? d.frac : iso.slice(20, 23).replace(/0+$/, "");
   const abs = Math.abs(off);
-  const zone = off === 0 ? "Z" : `${off < 0 ? "-" : "+"}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+  const zone =
+    off === 0
+      ? "Z"
+      : `${off < 0 ? "-" : "+"}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
   return iso.slice(0, 19) + (frac ? `.${frac}` : "") + zone;
 }
 

@@ -49,8 +49,26 @@ export {
   type RecipientsChange,
 } from "./ops.js";
 export { keyedDigest, DIGEST_INFO } from "./digest.js";
-export { parseSopsConfig, parseStoreOptions, storeOptionsFor, findConfigFile, loadConfigFor, matchRule, upsertCreationRule, pathRegexFor, type CreationRule, type SopsConfig } from "./config.js";
-export { MacMismatchError, NoIdentityError, SopsParseError, UnsupportedError, SopsCryptoError, SopsArgumentError } from "./errors.js";
+export {
+  parseSopsConfig,
+  parseStoreOptions,
+  storeOptionsFor,
+  findConfigFile,
+  loadConfigFor,
+  matchRule,
+  upsertCreationRule,
+  pathRegexFor,
+  type CreationRule,
+  type SopsConfig,
+} from "./config.js";
+export {
+  MacMismatchError,
+  NoIdentityError,
+  SopsParseError,
+  UnsupportedError,
+  SopsCryptoError,
+  SopsArgumentError,
+} from "./errors.js";
 export { isEncrypted } from "./cipher.js";
 export { MAX_SOPS_FILE_BYTES, checkFileSize } from "./limits.js";
 export { labelMismatches, describeMismatch, type LabelMismatch } from "./labels.js";

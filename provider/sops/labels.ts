@@ -48,7 +48,11 @@ function namesOf(id: AgeIdentity): Set<string> {
 export function labelMismatches(entries: readonly AgeEntry[], identities: readonly AgeIdentity[]): LabelMismatch[] {
   const out: LabelMismatch[] = [];
   if (entries.length * identities.length > MAX_TRIES) return out;
-  const ids = identities.map((id) => ({ id, exact: canonicalRecipientText(recipientText(id.recipient())), shown: recipientText(id.recipient()) }));
+  const ids = identities.map((id) => ({
+    id,
+    exact: canonicalRecipientText(recipientText(id.recipient())),
+    shown: recipientText(id.recipient()),
+  }));
   // every name the caller answers to: an entry of yours labelled with another of yours is no alarm
   const mine = new Set(identities.flatMap((id) => [...namesOf(id)]));
   entries.forEach((e, index) => {
@@ -60,8 +64,10 @@ export function labelMismatches(entries: readonly AgeEntry[], identities: readon
       } catch {
         opens = false;
       }
-      if (opens && !mine.has(label)) out.push({ index, label: e.recipient, kind: "opened-by-other", yours: shown, source: id.source });
-      if (!opens && exact === label) out.push({ index, label: e.recipient, kind: "not-opened-by-label", yours: shown, source: id.source });
+      if (opens && !mine.has(label))
+        out.push({ index, label: e.recipient, kind: "opened-by-other", yours: shown, source: id.source });
+      if (!opens && exact === label)
+        out.push({ index, label: e.recipient, kind: "not-opened-by-label", yours: shown, source: id.source });
     }
   });
   return out;

@@ -16,7 +16,11 @@ export function checkFileSize(text: string, file?: string): string {
   if (text.length * 3 > MAX_SOPS_FILE_BYTES) {
     const n = Buffer.byteLength(text, "utf8");
     if (n > MAX_SOPS_FILE_BYTES) {
-      throw new SopsArgumentError(`${file ?? "the sops file"} would be ${n} bytes encrypted, over the ${MAX_SOPS_FILE_BYTES}-byte limit keyfleet reads back`, "keep large values out of sops files (encrypt the file itself with the binary format, or split it)", file);
+      throw new SopsArgumentError(
+        `${file ?? "the sops file"} would be ${n} bytes encrypted, over the ${MAX_SOPS_FILE_BYTES}-byte limit keyfleet reads back`,
+        "keep large values out of sops files (encrypt the file itself with the binary format, or split it)",
+        file,
+      );
     }
   }
   return text;

@@ -66,7 +66,8 @@ function ageEntries(v: unknown, file?: string): AgeEntry[] {
  * @throws SopsParseError when required fields are missing or mistyped.
  */
 export function parseMetadata(raw: unknown, file?: string): SopsMetadata {
-  if (!isObj(raw)) throw new SopsParseError("sops metadata not found", { file, hint: "this file is not encrypted with sops" });
+  if (!isObj(raw))
+    throw new SopsParseError("sops metadata not found", { file, hint: "this file is not encrypted with sops" });
   const lastmodified = str(raw.lastmodified, "lastmodified", file);
   if (!lastmodified) throw new SopsParseError("sops metadata has no lastmodified", { file });
   const rules: EncryptRules = {};
@@ -94,19 +95,31 @@ export function parseMetadata(raw: unknown, file?: string): SopsMetadata {
   }
   if (topLevel) keyGroups = 1;
   const st = raw.shamir_threshold;
-  const meta: SopsMetadata = { age, lastmodified, mac: str(raw.mac, "mac", file), version: str(raw.version, "version", file), rules, other, keyGroups };
+  const meta: SopsMetadata = {
+    age,
+    lastmodified,
+    mac: str(raw.mac, "mac", file),
+    version: str(raw.version, "version", file),
+    rules,
+    other,
+    keyGroups,
+  };
   if (st !== undefined && st !== null && st !== "") meta.shamirThreshold = Number(st);
-  if (keyGroups > 1) meta.groupRecipients = groups.map((g) => (isObj(g) ? ageEntries(g.age, file).map((e) => e.recipient) : []));
+  if (keyGroups > 1)
+    meta.groupRecipients = groups.map((g) => (isObj(g) ? ageEntries(g.age, file).map((e) => e.recipient) : []));
   return meta;
 }
 
 /** Throws UnsupportedError for files keyfleet cannot decrypt or re-key (several key groups). */
 export function assertSingleGroup(m: SopsMetadata, file?: string): void {
   if (m.keyGroups > 1) {
-    throw new UnsupportedError(`${file ?? "sops file"} uses ${m.keyGroups} key groups (Shamir secret sharing), which keyfleet does not support`, {
-      file,
-      hint: "use the sops binary for this file, or re-encrypt it with a single key group",
-    });
+    throw new UnsupportedError(
+      `${file ?? "sops file"} uses ${m.keyGroups} key groups (Shamir secret sharing), which keyfleet does not support`,
+      {
+        file,
+        hint: "use the sops binary for this file, or re-encrypt it with a single key group",
+      },
+    );
   }
 }
 
@@ -163,7 +176,11 @@ export function unflattenMetadata(pairs: [string, string][], file?: string): Rec
       if (container === undefined) {
         next = want === "list" ? [] : {};
         (cur as Record<string, unknown>)[k as string] = next;
-      } else if ((want === "list") === Array.isArray(container) && typeof container === "object" && container !== null) {
+      } else if (
+        (want === "list") === Array.isArray(container) &&
+        typeof container === "object" &&
+        container !== null
+      ) {
         next = container as Record<string, unknown> | unknown[];
       } else throw new SopsParseError(`conflicting flattened sops metadata key ${JSON.stringify(key)}`, { file });
       cur = next;
@@ -171,6 +188,11 @@ export function unflattenMetadata(pairs: [string, string][], file?: string): Rec
     }
     (cur as Record<string, unknown>)[k as string] = value;
   }
-  const compact = (v: unknown): unknown => (Array.isArray(v) ? v.filter((x) => x !== undefined).map(compact) : isObj(v) ? Object.fromEntries(Object.entries(v).map(([a, b]) => [a, compact(b)])) : v);
+  const compact = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.filter((x) => x !== undefined).map(compact)
+      : isObj(v)
+        ? Object.fromEntries(Object.entries(v).map(([a, b]) => [a, compact(b)]))
+        : v;
   return compact(root) as Record<string, unknown>;
 }

@@ -5,7 +5,17 @@
 import { randomBytes } from "node:crypto";
 import { decryptDataKey, encryptDataKey, recipientText, type AgeIdentity, type AgeRecipient } from "../age/index.js";
 import { recipientDelta } from "../age/text.js";
-import { checkDataKey, decryptWithDataKey, encryptWithDataKey, loadEncrypted, replaceAgeEntries, rotateWithDataKeys, setValuesWithDataKey, type DecryptedFile, type ValueChange } from "./core.js";
+import {
+  checkDataKey,
+  decryptWithDataKey,
+  encryptWithDataKey,
+  loadEncrypted,
+  replaceAgeEntries,
+  rotateWithDataKeys,
+  setValuesWithDataKey,
+  type DecryptedFile,
+  type ValueChange,
+} from "./core.js";
 import { NoIdentityError, SopsArgumentError } from "./errors.js";
 import { assertSingleGroup, type AgeEntry, type SopsMetadata } from "./metadata.js";
 import type { EncryptRules } from "./rules.js";
@@ -28,12 +38,18 @@ export interface SopsMetadataView {
 
 /** One `age` entry per recipient; `recipient` is the text as given (an ssh key's comment kept, as sops). */
 async function wrapAll(dataKey: Uint8Array, recipients: readonly AgeRecipient[]): Promise<AgeEntry[]> {
-  return Promise.all(recipients.map(async (r) => ({ recipient: recipientText(r), enc: await encryptDataKey(dataKey, r) })));
+  return Promise.all(
+    recipients.map(async (r) => ({ recipient: recipientText(r), enc: await encryptDataKey(dataKey, r) })),
+  );
 }
 
 function checkRecipients(rs: unknown, file?: string): asserts rs is AgeRecipient[] {
   if (!Array.isArray(rs) || rs.length === 0 || rs.some((r) => typeof (r as AgeRecipient)?.wrapFileKey !== "function")) {
-    throw new SopsArgumentError("recipients must be a non-empty list of parsed age recipients", "parse them with parseRecipient", file);
+    throw new SopsArgumentError(
+      "recipients must be a non-empty list of parsed age recipients",
+      "parse them with parseRecipient",
+      file,
+    );
   }
 }
 
@@ -48,27 +64,51 @@ export const MAX_AGE_ENTRIES = 1_000;
  * @throws NoIdentityError naming the file, its recipients and the unreadable entries;
  *   SopsArgumentError for more than MAX_AGE_ENTRIES entries; UnsupportedError for Shamir files
  */
-export async function unwrapDataKey(meta: SopsMetadata, identities: readonly AgeIdentity[], file?: string, report: string[] = []): Promise<Uint8Array> {
+export async function unwrapDataKey(
+  meta: SopsMetadata,
+  identities: readonly AgeIdentity[],
+  file?: string,
+  report: string[] = [],
+): Promise<Uint8Array> {
   assertSingleGroup(meta, file);
-  if (!Array.isArray(identities)) throw new SopsArgumentError("identities must be a list", "use parseIdentities or discoverIdentities", file);
-  if (meta.age.length > MAX_AGE_ENTRIES) throw new SopsArgumentError(`${file ?? "sops file"} has ${meta.age.length} age entries, more than the ${MAX_AGE_ENTRIES} keyfleet tries`, "the file is corrupt or hostile; restore it from git", file);
+  if (!Array.isArray(identities))
+    throw new SopsArgumentError("identities must be a list", "use parseIdentities or discoverIdentities", file);
+  if (meta.age.length > MAX_AGE_ENTRIES)
+    throw new SopsArgumentError(
+      `${file ?? "sops file"} has ${meta.age.length} age entries, more than the ${MAX_AGE_ENTRIES} keyfleet tries`,
+      "the file is corrupt or hostile; restore it from git",
+      file,
+    );
   const bad: string[] = [];
   for (const [i, e] of meta.age.entries()) {
     let k: Uint8Array | null;
     try {
       k = await decryptDataKey(e.enc, [...identities]);
     } catch (err) {
-      if (bad.length < 5) bad.push(`age[${i}] (${e.recipient.slice(0, 80)}): ${err instanceof Error ? err.message.split(";")[0] : String(err)}`);
+      if (bad.length < 5)
+        bad.push(
+          `age[${i}] (${e.recipient.slice(0, 80)}): ${err instanceof Error ? err.message.split(";")[0] : String(err)}`,
+        );
       else if (bad.length === 5) bad.push("…");
       continue;
     }
     if (k) {
-      if (k.length !== 32) throw new SopsArgumentError(`${file ?? "sops file"}: age entry for ${e.recipient} holds a ${k.length}-byte data key`, "the file is corrupt; restore it from git", file);
+      if (k.length !== 32)
+        throw new SopsArgumentError(
+          `${file ?? "sops file"}: age entry for ${e.recipient} holds a ${k.length}-byte data key`,
+          "the file is corrupt; restore it from git",
+          file,
+        );
       return k;
     }
   }
   const tried = report.length ? report : identities.map((i) => i.source);
-  throw new NoIdentityError(file, [...meta.age.map((e) => e.recipient), ...Object.keys(meta.other).map((k) => `${k} (not supported by keyfleet)`)], tried, bad);
+  throw new NoIdentityError(
+    file,
+    [...meta.age.map((e) => e.recipient), ...Object.keys(meta.other).map((k) => `${k} (not supported by keyfleet)`)],
+    tried,
+    bad,
+  );
 }
 
 /** Where a sops operation's input comes from: its format and, for messages, the file's name. */
@@ -136,7 +176,18 @@ export interface RecipientsChange {
 export async function encryptKeyed(plain: string | Uint8Array, o: EncryptOptions): Promise<KeyedText> {
   checkRecipients(o.recipients, o.file);
   const dataKey = randomBytes(32);
-  return { text: checkFileSize(encryptWithDataKey(plain, o.format, dataKey, { age: await wrapAll(dataKey, o.recipients), rules: o.rules, file: o.file, stores: o.stores }), o.file), dataKey };
+  return {
+    text: checkFileSize(
+      encryptWithDataKey(plain, o.format, dataKey, {
+        age: await wrapAll(dataKey, o.recipients),
+        rules: o.rules,
+        file: o.file,
+        stores: o.stores,
+      }),
+      o.file,
+    ),
+    dataKey,
+  };
 }
 
 /** Encrypts plaintext for `recipients` with a fresh data key. */
@@ -153,10 +204,14 @@ export async function decrypt(text: string, o: DecryptOptions): Promise<Decrypte
 
 /** Sets (or with `null` deletes) values; every other ENC string stays byte-identical. */
 export async function setValues(text: string, o: SetValuesOptions): Promise<string> {
-  if (!Array.isArray(o.changes)) throw new SopsArgumentError("changes must be a list", "pass [{ path, value }]", o.file);
+  if (!Array.isArray(o.changes))
+    throw new SopsArgumentError("changes must be a list", "pass [{ path, value }]", o.file);
   const { meta } = loadEncrypted(text, o.format, o.file);
   const key = await unwrapDataKey(meta, o.identities, o.file);
-  return checkFileSize(setValuesWithDataKey(text, o.format, key, o.changes, { file: o.file, stores: o.stores }), o.file);
+  return checkFileSize(
+    setValuesWithDataKey(text, o.format, key, o.changes, { file: o.file, stores: o.stores }),
+    o.file,
+  );
 }
 
 /**
@@ -169,17 +224,32 @@ export async function updateRecipients(text: string, o: UpdateRecipientsOptions)
   const { meta } = parsed;
   assertSingleGroup(meta, o.file);
   // same key = same recipient: an ssh key with or without its comment is neither added nor removed
-  const { added: addedR, removed } = recipientDelta(meta.age.map((e) => e.recipient), o.recipients);
+  const { added: addedR, removed } = recipientDelta(
+    meta.age.map((e) => e.recipient),
+    o.recipients,
+  );
   const added = addedR.map(recipientText);
   if (removed.length) {
-    const out = await rotateKeyed(text, { format: o.format, identities: o.identities, recipients: o.recipients, file: o.file, stores: o.stores });
+    const out = await rotateKeyed(text, {
+      format: o.format,
+      identities: o.identities,
+      recipients: o.recipients,
+      file: o.file,
+      stores: o.stores,
+    });
     return { text: out.text, added, removed, rotated: true, dataKey: out.dataKey };
   }
   if (!added.length) return { text, added, removed, rotated: false };
   const key = await unwrapDataKey(meta, o.identities, o.file);
   checkDataKey(meta, key, o.file);
   const fresh = await wrapAll(key, addedR);
-  return { text: checkFileSize(replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed, o.stores), o.file), added, removed, rotated: false, dataKey: key };
+  return {
+    text: checkFileSize(replaceAgeEntries(text, o.format, [...meta.age, ...fresh], o.file, parsed, o.stores), o.file),
+    added,
+    removed,
+    rotated: false,
+    dataKey: key,
+  };
 }
 
 /** New data key, every value re-encrypted, new mac/lastmodified; recipients default to the file's. */
@@ -198,15 +268,30 @@ export async function rotateKeyed(text: string, o: RotateOptions): Promise<Keyed
     age = await wrapAll(newKey, o.recipients);
   } else {
     const { parseRecipient } = await import("../age/index.js");
-    age = await wrapAll(newKey, meta.age.map((e) => parseRecipient(e.recipient, o.file)));
+    age = await wrapAll(
+      newKey,
+      meta.age.map((e) => parseRecipient(e.recipient, o.file)),
+    );
   }
-  return { text: checkFileSize(rotateWithDataKeys(text, o.format, oldKey, newKey, age, { file: o.file, stores: o.stores }), o.file), dataKey: newKey };
+  return {
+    text: checkFileSize(
+      rotateWithDataKeys(text, o.format, oldKey, newKey, age, { file: o.file, stores: o.stores }),
+      o.file,
+    ),
+    dataKey: newKey,
+  };
 }
 
 /** Metadata without any key: recipients, lastmodified, version, rules, key group count. */
 export function readMetadata(text: string, format: SopsFormat, file?: string): SopsMetadataView {
   const { meta } = loadEncrypted(text, format, file);
-  const view: SopsMetadataView = { recipients: meta.age.map((e) => e.recipient), lastmodified: meta.lastmodified, version: meta.version, rules: meta.rules, keyGroups: meta.keyGroups };
+  const view: SopsMetadataView = {
+    recipients: meta.age.map((e) => e.recipient),
+    lastmodified: meta.lastmodified,
+    version: meta.version,
+    rules: meta.rules,
+    keyGroups: meta.keyGroups,
+  };
   if (meta.shamirThreshold !== undefined) view.shamirThreshold = meta.shamirThreshold;
   if (meta.groupRecipients) view.groupRecipients = meta.groupRecipients;
   return view;

@@ -65,18 +65,32 @@ export function compileRe2(pattern: string, field: string, file?: string): RegEx
   try {
     return new RegExp(src, flags);
   } catch (e) {
-    throw new SopsArgumentError(`${field} ${JSON.stringify(pattern)} is not a valid regular expression: ${(e as Error).message}`, "use RE2 syntax that JavaScript also accepts", file);
+    throw new SopsArgumentError(
+      `${field} ${JSON.stringify(pattern)} is not a valid regular expression: ${(e as Error).message}`,
+      "use RE2 syntax that JavaScript also accepts",
+      file,
+    );
   }
   function bad(what: string): SopsArgumentError {
-    return new SopsArgumentError(`${field} ${JSON.stringify(pattern)} uses ${what}, which keyfleet cannot evaluate like Go RE2`, "rewrite the pattern without it (plain RE2 subset: classes, groups, alternation, anchors ^ $)", file);
+    return new SopsArgumentError(
+      `${field} ${JSON.stringify(pattern)} uses ${what}, which keyfleet cannot evaluate like Go RE2`,
+      "rewrite the pattern without it (plain RE2 subset: classes, groups, alternation, anchors ^ $)",
+      file,
+    );
   }
 }
 
 /** Checks that at most one rule is set and regexes compile. @throws SopsArgumentError */
 export function validateRules(r: EncryptRules, file?: string): void {
-  const set = (Object.keys(RULE_FIELDS) as (keyof typeof RULE_FIELDS)[]).filter((k) => r[k] !== undefined && r[k] !== "");
+  const set = (Object.keys(RULE_FIELDS) as (keyof typeof RULE_FIELDS)[]).filter(
+    (k) => r[k] !== undefined && r[k] !== "",
+  );
   if (set.length > 1) {
-    throw new SopsArgumentError(`only one encrypt rule may be set, got ${set.map((k) => RULE_FIELDS[k]).join(" and ")}`, "keep a single rule, as sops requires", file);
+    throw new SopsArgumentError(
+      `only one encrypt rule may be set, got ${set.map((k) => RULE_FIELDS[k]).join(" and ")}`,
+      "keep a single rule, as sops requires",
+      file,
+    );
   }
   for (const k of ["unencryptedRegex", "encryptedRegex", "unencryptedCommentRegex", "encryptedCommentRegex"] as const) {
     const p = r[k];

@@ -74,7 +74,11 @@ export function getEntry(m: Mapping, key: string): Entry | undefined {
 export function cloneNode<T extends Node | Comment>(n: T): T {
   if (n.kind === "comment") return { ...n };
   if (n.kind === "scalar") return { ...n, value: n.value instanceof Uint8Array ? new Uint8Array(n.value) : n.value };
-  if (n.kind === "map") return { kind: "map", items: n.items.map((i) => (i.kind === "entry" ? entry(i.key, cloneNode(i.value)) : cloneNode(i))) } as T;
+  if (n.kind === "map")
+    return {
+      kind: "map",
+      items: n.items.map((i) => (i.kind === "entry" ? entry(i.key, cloneNode(i.value)) : cloneNode(i))),
+    } as T;
   return { kind: "seq", items: n.items.map((i) => cloneNode(i)) } as T;
 }
 
@@ -93,7 +97,8 @@ export function fromPlain(v: unknown): Node {
 export function toPlain(n: Node): unknown {
   if (n.kind === "scalar") {
     const v = n.value;
-    if (typeof v === "bigint") return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+    if (typeof v === "bigint")
+      return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
     return v;
   }
   if (n.kind === "seq") return n.items.filter((i) => i.kind !== "comment").map((i) => toPlain(i as Node));

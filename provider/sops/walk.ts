@@ -99,7 +99,12 @@ export function encryptTree(t: Tree, key: Uint8Array, rules: EncryptRules, stash
  * `rawStr` keeps `str` values as bytes (binary store).
  * @throws SopsCryptoError on a malformed or unauthenticated value.
  */
-export function decryptTree(t: Tree, key: Uint8Array, rules: EncryptRules, opts: { rawStr?: boolean; file?: string } = {}): { mac: string; stash: IvStash } {
+export function decryptTree(
+  t: Tree,
+  key: Uint8Array,
+  rules: EncryptRules,
+  opts: { rawStr?: boolean; file?: string } = {},
+): { mac: string; stash: IvStash } {
   const should = compileRules(rules, opts.file);
   const commentsClear = hasCommentRule(rules);
   const h = createHash("sha512");
@@ -111,12 +116,15 @@ export function decryptTree(t: Tree, key: Uint8Array, rules: EncryptRules, opts:
       const enc = should(path, comments);
       if (enc && !(typeof s.value === "string" && s.value === "")) {
         if (typeof s.value !== "string" || !isEncrypted(s.value)) {
-          throw new SopsCryptoError(`value at ${JSON.stringify(path.join(":"))} should be encrypted but is in clear`, { file: opts.file });
+          throw new SopsCryptoError(`value at ${JSON.stringify(path.join(":"))} should be encrypted but is in clear`, {
+            file: opts.file,
+          });
         }
         const aad = path.join(":") + ":";
         const encStr = s.value;
         const { bytes, type } = decryptBytes(encStr, key, aad);
-        if (type === "comment") throw new SopsCryptoError(`value at ${JSON.stringify(path.join(":"))} has type comment`, { file: opts.file });
+        if (type === "comment")
+          throw new SopsCryptoError(`value at ${JSON.stringify(path.join(":"))} has type comment`, { file: opts.file });
         s.value = typedValue(bytes, type, opts.rawStr);
         s.type = type;
         stash.set(stashKey(aad, valueBytes(s.value).type, bytes), encStr);
@@ -128,7 +136,8 @@ export function decryptTree(t: Tree, key: Uint8Array, rules: EncryptRules, opts:
       const aad = path.join(":") + ":";
       const encStr = c.text;
       const { bytes, type } = decryptBytes(encStr, key, aad);
-      if (type !== "comment") throw new SopsCryptoError(`comment in ${JSON.stringify(aad)} has type ${type}`, { file: opts.file });
+      if (type !== "comment")
+        throw new SopsCryptoError(`comment in ${JSON.stringify(aad)} has type ${type}`, { file: opts.file });
       c.text = Buffer.from(bytes).toString("utf8");
       stash.set(stashKey(aad, "comment", bytes), encStr);
     },
@@ -159,6 +168,8 @@ export function forEachLeaf(t: Tree, f: (s: Scalar, path: string[], doc: number)
 /** Lists leaves (path incl. list indices, and whether the stored value is encrypted) without a key. */
 export function listLeaves(t: Tree): { path: string[]; encrypted: boolean; doc: number }[] {
   const out: { path: string[]; encrypted: boolean; doc: number }[] = [];
-  forEachLeaf(t, (s, path, doc) => out.push({ path, encrypted: typeof s.value === "string" && isEncrypted(s.value), doc }));
+  forEachLeaf(t, (s, path, doc) =>
+    out.push({ path, encrypted: typeof s.value === "string" && isEncrypted(s.value), doc }),
+  );
   return out;
 }

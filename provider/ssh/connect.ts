@@ -30,7 +30,15 @@ export function targetName(t: { host: string; port?: number }): string {
   return `${h}:${t.port ?? DEFAULT_PORT}`;
 }
 
-const TRANSPORT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED"]);
+const TRANSPORT_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNABORTED",
+]);
 
 /** True for errors of the socket/transport (retry may help), false for auth/host-key/usage errors. */
 export function isTransportError(e: unknown): boolean {
@@ -41,12 +49,15 @@ export function isTransportError(e: unknown): boolean {
   if (level === "client-authentication" || level === "client-host-verification") return false;
   if (level === "client-socket" || level === "client-timeout" || level === "protocol") return true;
   if (code && TRANSPORT_CODES.has(code)) return true;
-  return /not connected|no response from server|connection lost|keepalive|channel open failure|socket|closed|ended/i.test(e.message);
+  return /not connected|no response from server|connection lost|keepalive|channel open failure|socket|closed|ended/i.test(
+    e.message,
+  );
 }
 
 function baseConfig(host: string, port: number, timeoutMs: number): ConnectConfig {
   return {
-    host, port,
+    host,
+    port,
     readyTimeout: timeoutMs,
     keepaliveInterval: 0,
     algorithms: { serverHostKey: ["ssh-ed25519"] },
@@ -77,14 +88,32 @@ export function scanHostKey(host: string, port: number, o: { timeoutMs?: number 
       if (key) resolve(key.line);
       else reject(err ?? new SshError(name, `no ssh-ed25519 host key received from ${name}`));
     };
-    const timer = setTimeout(() => finish(new SshError(name, `host key scan of ${name} timed out after ${timeoutMs} ms`, { retryable: true })), timeoutMs);
-    c.on("error", (e) => finish(parseErr ?? (key ? undefined : new SshError(name, `host key scan of ${name} failed: ${e.message}`, { retryable: isTransportError(e), cause: e, hint: "check host, port and that sshd offers an ssh-ed25519 host key" }))));
+    const timer = setTimeout(
+      () => finish(new SshError(name, `host key scan of ${name} timed out after ${timeoutMs} ms`, { retryable: true })),
+      timeoutMs,
+    );
+    c.on("error", (e) =>
+      finish(
+        parseErr ??
+          (key
+            ? undefined
+            : new SshError(name, `host key scan of ${name} failed: ${e.message}`, {
+                retryable: isTransportError(e),
+                cause: e,
+                hint: "check host, port and that sshd offers an ssh-ed25519 host key",
+              })),
+      ),
+    );
     c.on("close", () => finish());
     c.connect({
       ...baseConfig(host, port, timeoutMs),
       username: "keyfleet-scan",
       hostVerifier: (blob: Buffer) => {
-        try { key = hostKeyFromBlob(blob, `host key of ${name}`); } catch (e) { parseErr = e; }
+        try {
+          key = hostKeyFromBlob(blob, `host key of ${name}`);
+        } catch (e) {
+          parseErr = e;
+        }
         return false; // abort before authentication
       },
     });
@@ -96,13 +125,20 @@ export function scanHostKey(host: string, port: number, o: { timeoutMs?: number 
  * before authentication.
  * @throws HostKeyMismatchError, HostKeyParseError, SshError
  */
-export function connectPinned(t: SshTarget, o: { timeoutMs?: number } = {}): Promise<{ client: Client; presented: PinnedHostKey }> {
+export function connectPinned(
+  t: SshTarget,
+  o: { timeoutMs?: number } = {},
+): Promise<{ client: Client; presented: PinnedHostKey }> {
   const pinned = parsePinnedHostKey(t.hostKey, `hostKey of ${targetName(t)}`);
   const port = t.port ?? DEFAULT_PORT;
   const name = targetName(t);
   const timeoutMs = o.timeoutMs ?? 15_000;
   if (!t.privateKey && !t.agent) {
-    return Promise.reject(new SshError(name, `connection to ${name} has neither privateKey nor agent`, { hint: "set connection.privateKey or connection.agent" }));
+    return Promise.reject(
+      new SshError(name, `connection to ${name} has neither privateKey nor agent`, {
+        hint: "set connection.privateKey or connection.agent",
+      }),
+    );
   }
   return new Promise((resolve, reject) => {
     const c = new Client();
@@ -128,18 +164,31 @@ export function connectPinned(t: SshTarget, o: { timeoutMs?: number } = {}): Pro
       if (mismatch) return fail(mismatch);
       const level = (e as { level?: string }).level;
       const auth = level === "client-authentication";
-      fail(new SshError(name, auth ? `authentication to ${name} as ${t.user} failed` : `connection to ${name} failed: ${e.message}`, {
-        retryable: !auth && isTransportError(e), cause: e,
-        hint: auth ? "check connection.user and connection.privateKey / agent" : "check that the host is reachable and sshd is running",
-      }));
+      fail(
+        new SshError(
+          name,
+          auth ? `authentication to ${name} as ${t.user} failed` : `connection to ${name} failed: ${e.message}`,
+          {
+            retryable: !auth && isTransportError(e),
+            cause: e,
+            hint: auth
+              ? "check connection.user and connection.privateKey / agent"
+              : "check that the host is reachable and sshd is running",
+          },
+        ),
+      );
     });
-    c.on("close", () => fail(mismatch ?? new SshError(name, `connection to ${name} closed during handshake`, { retryable: true })));
+    c.on("close", () =>
+      fail(mismatch ?? new SshError(name, `connection to ${name} closed during handshake`, { retryable: true })),
+    );
     const cfg: ConnectConfig = {
       ...baseConfig(t.host, port, timeoutMs),
       username: t.user,
       hostVerifier: (blob: Buffer) => {
         let k: PinnedHostKey;
-        try { k = hostKeyFromBlob(blob, `host key of ${name}`); } catch {
+        try {
+          k = hostKeyFromBlob(blob, `host key of ${name}`);
+        } catch {
           mismatch = new HostKeyMismatchError(name, pinned.fingerprint, "(unparseable key)");
           return false;
         }
@@ -157,7 +206,11 @@ export function connectPinned(t: SshTarget, o: { timeoutMs?: number } = {}): Pro
       c.connect(cfg);
     } catch (e) {
       // ssh2 throws synchronously on unparseable private keys; never echo the key
-      fail(new SshError(name, `cannot use connection.privateKey for ${name}: ${(e as Error).message}`, { hint: "pass an unencrypted OpenSSH ed25519 private key" }));
+      fail(
+        new SshError(name, `cannot use connection.privateKey for ${name}: ${(e as Error).message}`, {
+          hint: "pass an unencrypted OpenSSH ed25519 private key",
+        }),
+      );
     }
   });
 }

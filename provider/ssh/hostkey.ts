@@ -57,7 +57,8 @@ export function parsePinnedHostKey(line: string, where = "hostKey"): PinnedHostK
   } catch (e) {
     throw new HostKeyParseError(`${where} is not a valid ssh public key: ${(e as Error).message}`, { cause: e });
   }
-  if (k.type !== "ssh-ed25519") throw new HostKeyParseError(`${where} must be an ssh-ed25519 key, got ${JSON.stringify(k.type.slice(0, 40))}`);
+  if (k.type !== "ssh-ed25519")
+    throw new HostKeyParseError(`${where} must be an ssh-ed25519 key, got ${JSON.stringify(k.type.slice(0, 40))}`);
   return hostKeyFromBlob(k.blob, where);
 }
 

@@ -3,7 +3,16 @@
  * Plaintext reaches a host only on an SSH channel's stdin.
  */
 export { scanHostKey, connectPinned, targetName, isTransportError, DEFAULT_PORT, type SshTarget } from "./connect";
-export { SshPool, DEFAULT_HOST_CONCURRENCY, MAX_FILE_BYTES, MAX_PATH_BYTES, type SshSession, type WriteResult, type SshPoolOptions, type ExecResult } from "./pool";
+export {
+  SshPool,
+  DEFAULT_HOST_CONCURRENCY,
+  MAX_FILE_BYTES,
+  MAX_PATH_BYTES,
+  type SshSession,
+  type WriteResult,
+  type SshPoolOptions,
+  type ExecResult,
+} from "./pool";
 export { parsePinnedHostKey, hostKeyFromBlob, fingerprintBlob, sameHostKey, type PinnedHostKey } from "./hostkey";
 export { HostKeyMismatchError, HostKeyParseError, SshError } from "./errors";
 export { shellQuote, shellJoin } from "./quote";

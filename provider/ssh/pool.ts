@@ -10,7 +10,16 @@ import { connectPinned, isTransportError, targetName, DEFAULT_PORT, type SshTarg
 import { HostKeyMismatchError, SshError } from "./errors";
 import { parsePinnedHostKey, type PinnedHostKey } from "./hostkey";
 import { shellJoin } from "./quote";
-import { EXIT, MARK_SCRIPT, parseStat, parseUnsafe, REMOVE_SCRIPT, STAT_SCRIPT, WRITE_SCRIPT, type RemoteStat } from "./remote";
+import {
+  EXIT,
+  MARK_SCRIPT,
+  parseStat,
+  parseUnsafe,
+  REMOVE_SCRIPT,
+  STAT_SCRIPT,
+  WRITE_SCRIPT,
+  type RemoteStat,
+} from "./remote";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
 
 /** What writeFileAtomic read back from the file it wrote. */
@@ -26,7 +35,11 @@ export interface WriteResult {
 }
 
 /** Result of a remote command. */
-export interface ExecResult { code: number; stdout: Buffer; stderr: Buffer }
+export interface ExecResult {
+  code: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
 
 /** Operations on one host; see docs/internals.md. */
 export interface SshSession {
@@ -38,7 +51,11 @@ export interface SshSession {
    * @returns the hex sha256 of what the host read back (equal to the content's), and the mode, owner
    *   and group of the file now at `path` (the inode written), so no stat is needed after a write
    */
-  writeFileAtomic(path: string, content: Uint8Array, o: { mode: number; owner?: string; group?: string }): Promise<WriteResult>;
+  writeFileAtomic(
+    path: string,
+    content: Uint8Array,
+    o: { mode: number; owner?: string; group?: string },
+  ): Promise<WriteResult>;
   /** Stat and digest `path`; `sha256` is the raw content digest (compare it, never store it unkeyed). */
   stat(path: string): Promise<RemoteStat>;
   /** Remove the file at `path` (no error when it is already gone). */
@@ -82,18 +99,36 @@ export const DEFAULT_HOST_CONCURRENCY = 16;
 /** Largest file writeFileAtomic sends (env files are small; this bounds memory and time). */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
-interface Conn { client: Client; presented: PinnedHostKey; closed: boolean; active: number; waiters: (() => void)[] }
+interface Conn {
+  client: Client;
+  presented: PinnedHostKey;
+  closed: boolean;
+  active: number;
+  waiters: (() => void)[];
+}
 
 /** Longest remote path accepted, in bytes (Linux PATH_MAX). */
 export const MAX_PATH_BYTES = 4096;
 
 /** Refuses what is not an absolute file path of at most 4096 bytes without NUL, CR or LF (checked before anything else touches it). */
 function checkPath(name: string, path: string): void {
-  const ok = typeof path === "string" && path.length <= MAX_PATH_BYTES && Buffer.byteLength(path) <= MAX_PATH_BYTES
-    && path.startsWith("/") && !path.endsWith("/") && !/[\0\r\n]/.test(path);
+  const ok =
+    typeof path === "string" &&
+    path.length <= MAX_PATH_BYTES &&
+    Buffer.byteLength(path) <= MAX_PATH_BYTES &&
+    path.startsWith("/") &&
+    !path.endsWith("/") &&
+    !/[\0\r\n]/.test(path);
   if (!ok) {
-    const shown = typeof path === "string" ? JSON.stringify(path.slice(0, 60)) + (path.length > 60 ? `… (${path.length} characters)` : "") : typeof path;
-    throw new SshError(name, `remote path ${shown} on ${name} must be an absolute file path of at most ${MAX_PATH_BYTES} bytes without NUL, CR or LF`, { hint: "use an absolute path such as /etc/myapp/app.env" });
+    const shown =
+      typeof path === "string"
+        ? JSON.stringify(path.slice(0, 60)) + (path.length > 60 ? `… (${path.length} characters)` : "")
+        : typeof path;
+    throw new SshError(
+      name,
+      `remote path ${shown} on ${name} must be an absolute file path of at most ${MAX_PATH_BYTES} bytes without NUL, CR or LF`,
+      { hint: "use an absolute path such as /etc/myapp/app.env" },
+    );
   }
 }
 
@@ -109,21 +144,38 @@ export class SshPool {
   peakBusy = 0;
 
   constructor(o: SshPoolOptions = {}) {
-    this.o = { attempts: DEFAULT_RETRY.attempts, backoffMs: DEFAULT_RETRY.backoffMs, connectTimeoutMs: 15_000, opTimeoutMs: 60_000, channelsPerConnection: 8, concurrency: DEFAULT_HOST_CONCURRENCY, onCommand: () => undefined, ...o };
+    this.o = {
+      attempts: DEFAULT_RETRY.attempts,
+      backoffMs: DEFAULT_RETRY.backoffMs,
+      connectTimeoutMs: 15_000,
+      opTimeoutMs: 60_000,
+      channelsPerConnection: 8,
+      concurrency: DEFAULT_HOST_CONCURRENCY,
+      onCommand: () => undefined,
+      ...o,
+    };
     this.setConcurrency(this.o.concurrency);
   }
 
   /** The pool's limit of hosts worked on at once ({@link SshPoolOptions.concurrency}). */
-  get concurrency(): number { return this.o.concurrency; }
+  get concurrency(): number {
+    return this.o.concurrency;
+  }
 
   /**
    * Change {@link SshPoolOptions.concurrency}; operations already waiting start as slots free up.
    * @throws SshError unless `n` is an integer from 1 to 1024
    */
   setConcurrency(n: number): void {
-    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new SshError("pool", `concurrency must be an integer from 1 to 1024, got ${String(n)}`, { hint: `pass e.g. ${DEFAULT_HOST_CONCURRENCY}` });
+    if (!Number.isInteger(n) || n < 1 || n > 1024)
+      throw new SshError("pool", `concurrency must be an integer from 1 to 1024, got ${String(n)}`, {
+        hint: `pass e.g. ${DEFAULT_HOST_CONCURRENCY}`,
+      });
     this.o.concurrency = n;
-    while (this.busy < n && this.queue.length > 0) { this.busy++; this.queue.shift()!(); }
+    while (this.busy < n && this.queue.length > 0) {
+      this.busy++;
+      this.queue.shift()!();
+    }
   }
 
   /** @internal runs `fn` in one of the pool's {@link SshPoolOptions.concurrency} slots (FIFO). */
@@ -135,7 +187,8 @@ export class SshPool {
       return await fn();
     } finally {
       const next = this.queue.shift();
-      if (next) next(); else this.busy--;
+      if (next) next();
+      else this.busy--;
     }
   }
 
@@ -159,9 +212,18 @@ export class SshPool {
   async closeAll(): Promise<void> {
     const all = [...this.conns.values()];
     this.conns.clear();
-    await Promise.all(all.map(async (p) => {
-      try { const c = await p; c.closed = true; c.client.end(); c.client.destroy(); } catch { /* never connected */ }
-    }));
+    await Promise.all(
+      all.map(async (p) => {
+        try {
+          const c = await p;
+          c.closed = true;
+          c.client.end();
+          c.client.destroy();
+        } catch {
+          /* never connected */
+        }
+      }),
+    );
   }
 
   /**
@@ -171,7 +233,13 @@ export class SshPool {
   destroyConnections(): number {
     let n = 0;
     for (const p of this.conns.values()) {
-      void p.then((c) => { c.closed = true; c.client.destroy(); }, () => undefined);
+      void p.then(
+        (c) => {
+          c.closed = true;
+          c.client.destroy();
+        },
+        () => undefined,
+      );
       n++;
     }
     return n;
@@ -188,7 +256,8 @@ export class SshPool {
         p = undefined;
       } else {
         const pinned = parsePinnedHostKey(t.hostKey, `hostKey of ${targetName(t)}`);
-        if (!pinned.blob.equals(c.presented.blob)) throw new HostKeyMismatchError(targetName(t), pinned.fingerprint, c.presented.fingerprint);
+        if (!pinned.blob.equals(c.presented.blob))
+          throw new HostKeyMismatchError(targetName(t), pinned.fingerprint, c.presented.fingerprint);
         return c;
       }
     }
@@ -196,7 +265,10 @@ export class SshPool {
       this.connectCount++;
       const { client, presented } = await connectPinned(t, { timeoutMs: this.o.connectTimeoutMs });
       const c: Conn = { client, presented, closed: false, active: 0, waiters: [] };
-      const dead = () => { c.closed = true; for (const w of c.waiters.splice(0)) w(); };
+      const dead = () => {
+        c.closed = true;
+        for (const w of c.waiters.splice(0)) w();
+      };
       client.on("close", dead);
       client.on("end", dead);
       client.on("error", dead);
@@ -227,23 +299,33 @@ export class SshPool {
     const policy = retry ? this.retry : { attempts: 1, backoffMs: 0 };
     let c: Conn | undefined;
     try {
-      return await withRetries(policy, async () => {
-        c = undefined;
-        c = await this.conn(t);
-        const conn = c;
-        while (conn.active >= this.o.channelsPerConnection && !conn.closed) await new Promise<void>((r) => conn.waiters.push(r));
-        if (conn.closed) throw new SshError(name, `connection to ${name} was lost`, { retryable: true });
-        conn.active++;
-        try {
-          return await fn(conn);
-        } finally {
-          conn.active--;
-          conn.waiters.shift()?.();
-        }
-      }, () => { if (c) this.drop(c); });
+      return await withRetries(
+        policy,
+        async () => {
+          c = undefined;
+          c = await this.conn(t);
+          const conn = c;
+          while (conn.active >= this.o.channelsPerConnection && !conn.closed)
+            await new Promise<void>((r) => conn.waiters.push(r));
+          if (conn.closed) throw new SshError(name, `connection to ${name} was lost`, { retryable: true });
+          conn.active++;
+          try {
+            return await fn(conn);
+          } finally {
+            conn.active--;
+            conn.waiters.shift()?.();
+          }
+        },
+        () => {
+          if (c) this.drop(c);
+        },
+      );
     } catch (e) {
       if (e instanceof SshError || !isTransportError(e)) throw e;
-      throw new SshError(name, `connection to ${name} failed after ${policy.attempts} attempt(s)`, { cause: e, retryable: true });
+      throw new SshError(name, `connection to ${name} failed after ${policy.attempts} attempt(s)`, {
+        cause: e,
+        retryable: true,
+      });
     }
   }
 
@@ -255,14 +337,28 @@ export class SshPool {
       let ch: ClientChannel | undefined;
       const timer = setTimeout(() => {
         ch?.destroy();
-        reject(new SshError(name, `remote command on ${name} timed out after ${this.o.opTimeoutMs} ms`, { retryable: true }));
+        reject(
+          new SshError(name, `remote command on ${name} timed out after ${this.o.opTimeoutMs} ms`, { retryable: true }),
+        );
       }, this.o.opTimeoutMs);
-      const onClose = () => { clearTimeout(timer); reject(new SshError(name, `connection to ${name} was lost`, { retryable: true })); };
+      const onClose = () => {
+        clearTimeout(timer);
+        reject(new SshError(name, `connection to ${name} was lost`, { retryable: true }));
+      };
       c.client.once("close", onClose);
-      const done = (f: () => void) => { clearTimeout(timer); c.client.removeListener("close", onClose); f(); };
+      const done = (f: () => void) => {
+        clearTimeout(timer);
+        c.client.removeListener("close", onClose);
+        f();
+      };
       try {
         c.client.exec(command, (err, stream) => {
-          if (err) return done(() => reject(new SshError(name, `cannot open a channel on ${name}: ${err.message}`, { retryable: true, cause: err })));
+          if (err)
+            return done(() =>
+              reject(
+                new SshError(name, `cannot open a channel on ${name}: ${err.message}`, { retryable: true, cause: err }),
+              ),
+            );
           ch = stream;
           const out: Buffer[] = [];
           const errb: Buffer[] = [];
@@ -270,19 +366,38 @@ export class SshPool {
           let signal: string | undefined;
           stream.on("data", (d: Buffer) => out.push(d));
           stream.stderr.on("data", (d: Buffer) => errb.push(d));
-          stream.on("exit", (cd: number | null, sig?: string) => { code = cd; signal = sig; });
+          stream.on("exit", (cd: number | null, sig?: string) => {
+            code = cd;
+            signal = sig;
+          });
           stream.on("error", () => undefined);
-          stream.on("close", () => done(() => {
-            if (code === null || code === undefined) {
-              reject(new SshError(name, `remote command on ${name} ended without an exit status${signal ? ` (signal ${signal})` : ""}`, { retryable: true }));
-            } else {
-              resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(errb) });
-            }
-          }));
-          if (stdin) stream.end(Buffer.from(stdin)); else stream.end();
+          stream.on("close", () =>
+            done(() => {
+              if (code === null || code === undefined) {
+                reject(
+                  new SshError(
+                    name,
+                    `remote command on ${name} ended without an exit status${signal ? ` (signal ${signal})` : ""}`,
+                    { retryable: true },
+                  ),
+                );
+              } else {
+                resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(errb) });
+              }
+            }),
+          );
+          if (stdin) stream.end(Buffer.from(stdin));
+          else stream.end();
         });
       } catch (e) {
-        done(() => reject(new SshError(name, `cannot run a command on ${name}: ${(e as Error).message}`, { retryable: true, cause: e })));
+        done(() =>
+          reject(
+            new SshError(name, `cannot run a command on ${name}: ${(e as Error).message}`, {
+              retryable: true,
+              cause: e,
+            }),
+          ),
+        );
       }
     });
   }
@@ -305,28 +420,49 @@ function refusal(name: string, what: string, where: string, r: ExecResult): SshE
     const fixes = [
       u.uid !== "0" ? `chown root ${u.dir}` : "",
       u.mode !== "?" && (parseInt(u.mode, 8) & 0o022) !== 0 ? `chmod go-w ${u.dir}` : "",
-    ].filter(Boolean).join(" && ");
-    return new SshError(name, `refusing to ${what} ${where}: directory ${u.dir} is owned by ${who} with mode ${u.mode}, so someone other than root and the login user could write there and redirect the write (checked as OpenSSH StrictModes does)`, {
-      exitCode: r.code, file: where,
-      hint: `make root (or the login user) own ${u.dir} and every directory above it, with no group or world write (except sticky ones such as /tmp above it), e.g. ${fixes || `chown root ${u.dir} && chmod go-w ${u.dir}`}; then remove any entries in it you did not create`,
-    });
+    ]
+      .filter(Boolean)
+      .join(" && ");
+    return new SshError(
+      name,
+      `refusing to ${what} ${where}: directory ${u.dir} is owned by ${who} with mode ${u.mode}, so someone other than root and the login user could write there and redirect the write (checked as OpenSSH StrictModes does)`,
+      {
+        exitCode: r.code,
+        file: where,
+        hint: `make root (or the login user) own ${u.dir} and every directory above it, with no group or world write (except sticky ones such as /tmp above it), e.g. ${fixes || `chown root ${u.dir} && chmod go-w ${u.dir}`}; then remove any entries in it you did not create`,
+      },
+    );
   }
-  const why = r.code === EXIT.noDir ? "its directory does not exist"
-    : r.code === EXIT.isDir ? "it is a directory"
-      : r.code === EXIT.notRegular ? "a directory is in the way"
-        : r.code === EXIT.replaced ? "the target was replaced while it was written"
-          : `exit ${r.code}: ${stderrTail(r.stderr)}`;
-  const hint = r.code === EXIT.noDir ? "create the directory on the host first"
-    : r.code === EXIT.isDir || r.code === EXIT.notRegular ? "remove what is at that path on the host (keyfleet never deletes a directory)"
-      : r.code === EXIT.replaced ? "only root or the login user can do that: find out which process writes this file"
-        : "check the path, owner and group and that the login user may write there";
+  const why =
+    r.code === EXIT.noDir
+      ? "its directory does not exist"
+      : r.code === EXIT.isDir
+        ? "it is a directory"
+        : r.code === EXIT.notRegular
+          ? "a directory is in the way"
+          : r.code === EXIT.replaced
+            ? "the target was replaced while it was written"
+            : `exit ${r.code}: ${stderrTail(r.stderr)}`;
+  const hint =
+    r.code === EXIT.noDir
+      ? "create the directory on the host first"
+      : r.code === EXIT.isDir || r.code === EXIT.notRegular
+        ? "remove what is at that path on the host (keyfleet never deletes a directory)"
+        : r.code === EXIT.replaced
+          ? "only root or the login user can do that: find out which process writes this file"
+          : "check the path, owner and group and that the login user may write there";
   return new SshError(name, `cannot ${what} ${where}: ${why}`, { exitCode: r.code, file: where, hint });
 }
 
 class Session implements SshSession {
-  constructor(private readonly pool: SshPool, private readonly t: SshTarget) {}
+  constructor(
+    private readonly pool: SshPool,
+    private readonly t: SshTarget,
+  ) {}
 
-  private get name(): string { return targetName(this.t); }
+  private get name(): string {
+    return targetName(this.t);
+  }
 
   exec(argv: string[], o: { stdin?: Uint8Array } = {}): Promise<ExecResult> {
     const cmd = shellJoin(argv);
@@ -340,27 +476,55 @@ class Session implements SshSession {
       const r = await this.pool.run(this.t, c, cmd, stdin);
       // a killed remote shell exits by signal (129/143…) or with "incomplete": the transport broke
       if (r.code === EXIT.incomplete || r.code >= 128) {
-        throw new SshError(this.name, `${op} on ${this.name} was interrupted (exit ${r.code})`, { retryable: true, exitCode: r.code });
+        throw new SshError(this.name, `${op} on ${this.name} was interrupted (exit ${r.code})`, {
+          retryable: true,
+          exitCode: r.code,
+        });
       }
       return r;
     });
   }
 
-  async writeFileAtomic(path: string, content: Uint8Array, o: { mode: number; owner?: string; group?: string }): Promise<WriteResult> {
+  async writeFileAtomic(
+    path: string,
+    content: Uint8Array,
+    o: { mode: number; owner?: string; group?: string },
+  ): Promise<WriteResult> {
     checkPath(this.name, path);
     const where = `${this.name}:${path}`;
-    if (!Number.isInteger(o.mode) || o.mode < 0 || o.mode > 0o7777) throw new SshError(this.name, `mode for ${where} must be an integer between 0 and 0o7777`, { file: where });
-    for (const [k, v] of [["owner", o.owner], ["group", o.group]] as const) {
-      if (v !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/.test(v)) throw new SshError(this.name, `${k} for ${where} is not a valid user or group name`, { file: where });
+    if (!Number.isInteger(o.mode) || o.mode < 0 || o.mode > 0o7777)
+      throw new SshError(this.name, `mode for ${where} must be an integer between 0 and 0o7777`, { file: where });
+    for (const [k, v] of [
+      ["owner", o.owner],
+      ["group", o.group],
+    ] as const) {
+      if (v !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?$/.test(v))
+        throw new SshError(this.name, `${k} for ${where} is not a valid user or group name`, { file: where });
     }
-    if (content.length > MAX_FILE_BYTES) throw new SshError(this.name, `content for ${where} is larger than ${MAX_FILE_BYTES} bytes`, { file: where });
+    if (content.length > MAX_FILE_BYTES)
+      throw new SshError(this.name, `content for ${where} is larger than ${MAX_FILE_BYTES} bytes`, { file: where });
     const sha = createHash("sha256").update(content).digest("hex");
     const stdin = Buffer.concat([Buffer.from(`KFv1 ${content.length} ${sha}\n`), Buffer.from(content)]);
-    const r = await this.script(WRITE_SCRIPT, [path, o.mode.toString(8), o.owner ?? "", o.group ?? ""], stdin, `write of ${path}`);
+    const r = await this.script(
+      WRITE_SCRIPT,
+      [path, o.mode.toString(8), o.owner ?? "", o.group ?? ""],
+      stdin,
+      `write of ${path}`,
+    );
     if (r.code !== 0) throw refusal(this.name, "write", where, r);
     const m = /^([0-9a-f]{64}) ([0-7]{1,4}):([^:\s]+):([^:\s]+)$/.exec(r.stdout.toString("latin1").trim());
-    if (!m) throw new SshError(this.name, `write of ${where} printed no read-back digest`, { file: where, retryable: false, hint: "check that the host has POSIX sh and GNU coreutils" });
-    if (m[1] !== sha) throw new SshError(this.name, `read-back digest of ${where} does not match what was sent`, { file: where, retryable: false, hint: "another process may be writing the same file" });
+    if (!m)
+      throw new SshError(this.name, `write of ${where} printed no read-back digest`, {
+        file: where,
+        retryable: false,
+        hint: "check that the host has POSIX sh and GNU coreutils",
+      });
+    if (m[1] !== sha)
+      throw new SshError(this.name, `read-back digest of ${where} does not match what was sent`, {
+        file: where,
+        retryable: false,
+        hint: "another process may be writing the same file",
+      });
     return { sha256: m[1], mode: parseInt(m[2]!, 8), owner: m[3]!, group: m[4]! };
   }
 

@@ -201,7 +201,12 @@ export function parseStat(out: string): RemoteStat | undefined {
 }
 
 /** A StrictModes refusal parsed from a script's stderr. */
-export interface UnsafeDir { uid: string; user: string; mode: string; dir: string }
+export interface UnsafeDir {
+  uid: string;
+  user: string;
+  mode: string;
+  dir: string;
+}
 
 /** The `unsafe` line a script printed on {@link EXIT.unsafeDir}, if any. */
 export function parseUnsafe(stderr: string): UnsafeDir | undefined {

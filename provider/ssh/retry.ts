@@ -24,7 +24,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * are spent; `onTransportFailure` runs after each transport failure (e.g. to drop a broken connection).
  * @throws the last error
  */
-export async function withRetries<T>(policy: RetryPolicy, fn: (attempt: number) => Promise<T>, onTransportFailure?: (e: unknown) => void): Promise<T> {
+export async function withRetries<T>(
+  policy: RetryPolicy,
+  fn: (attempt: number) => Promise<T>,
+  onTransportFailure?: (e: unknown) => void,
+): Promise<T> {
   const attempts = Math.max(1, Math.floor(policy.attempts));
   let last: unknown;
   for (let attempt = 0; attempt < attempts; attempt++) {

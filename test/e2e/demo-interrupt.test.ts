@@ -36,7 +36,9 @@ describe("npm run demo, interrupted", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
-    const exited = new Promise<number | null>((r) => child.once("exit", (code, signal) => r(code ?? (signal ? -1 : null))));
+    const exited = new Promise<number | null>((r) =>
+      child.once("exit", (code, signal) => r(code ?? (signal ? -1 : null))),
+    );
     // interrupt once step 2 starts: hosts are up, the project holds keys, secrets and state
     const reached = await new Promise<boolean>((res) => {
       const timer = setTimeout(() => res(false), 60_000);
@@ -54,7 +56,9 @@ describe("npm run demo, interrupted", () => {
     });
     const workDir = /temporary project (\/\S+)/.exec(out)?.[1] ?? "";
     const tmpRe = tmpdir().replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-    const hostDirs = [...out.matchAll(new RegExp(`(${tmpRe}/kf-(?:sshd|ssh2)-[A-Za-z0-9]+)/`, "g"))].map((m) => m[1] as string);
+    const hostDirs = [...out.matchAll(new RegExp(`(${tmpRe}/kf-(?:sshd|ssh2)-[A-Za-z0-9]+)/`, "g"))].map(
+      (m) => m[1] as string,
+    );
     expect(reached, out).toBe(true);
     expect(workDir).not.toBe("");
     expect(existsSync(join(workDir, "home/.config/sops/age/keys.txt"))).toBe(true);

@@ -20,10 +20,24 @@ describe("demo secret config with the pulumi CLI", () => {
     const bin = join(dir, "bin");
     const log = join(dir, "log");
     mkdirSync(bin);
-    writeFileSync(join(bin, "pulumi"), `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}.argv'\nenv > '${log}.env'\ncat > '${log}.stdin'\n`);
+    writeFileSync(
+      join(bin, "pulumi"),
+      `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}.argv'\nenv > '${log}.env'\ncat > '${log}.stdin'\n`,
+    );
     chmodSync(join(bin, "pulumi"), 0o755);
-    setSecretConfig(dir, "demo", "keyfleet:apiToken", VALUE, { PATH: `${bin}:${process.env["PATH"] ?? ""}`, PULUMI_CONFIG_PASSPHRASE: "pw" });
-    expect(readFileSync(`${log}.argv`, "utf8").split("\n").filter(Boolean)).toEqual(["config", "set", "keyfleet:apiToken", "--secret", "--stack", "demo", "--non-interactive"]);
+    setSecretConfig(dir, "demo", "keyfleet:apiToken", VALUE, {
+      PATH: `${bin}:${process.env["PATH"] ?? ""}`,
+      PULUMI_CONFIG_PASSPHRASE: "pw",
+    });
+    expect(readFileSync(`${log}.argv`, "utf8").split("\n").filter(Boolean)).toEqual([
+      "config",
+      "set",
+      "keyfleet:apiToken",
+      "--secret",
+      "--stack",
+      "demo",
+      "--non-interactive",
+    ]);
     expect(readFileSync(`${log}.stdin`, "utf8")).toBe(VALUE);
     expect(readFileSync(`${log}.env`, "utf8")).not.toContain(VALUE);
   });
@@ -33,8 +47,8 @@ describe("demo secret config with the pulumi CLI", () => {
     mkdirSync(bin);
     writeFileSync(join(bin, "pulumi"), "#!/bin/sh\ncat >/dev/null\necho 'error: no stack named demo' >&2\nexit 255\n");
     chmodSync(join(bin, "pulumi"), 0o755);
-    expect(() => setSecretConfig(dir, "demo", "keyfleet:apiToken", VALUE, { PATH: `${bin}:${process.env["PATH"] ?? ""}` })).toThrow(
-      /^pulumi config set keyfleet:apiToken --secret failed \(255\): error: no stack named demo$/,
-    );
+    expect(() =>
+      setSecretConfig(dir, "demo", "keyfleet:apiToken", VALUE, { PATH: `${bin}:${process.env["PATH"] ?? ""}` }),
+    ).toThrow(/^pulumi config set keyfleet:apiToken --secret failed \(255\): error: no stack named demo$/);
   });
 });

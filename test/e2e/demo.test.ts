@@ -37,11 +37,15 @@ function recipientsOf(ctx: Ctx, file: string): string[] {
   return sops.readMetadata(readFileSync(p, "utf8"), sops.formatFromPath(p), p).recipients.map(canon).sort();
 }
 /** The host's recipient as the Fleet derives it (HostKey mode "age": ssh-to-age of the host key). */
-const hostRecipient = (ctx: Ctx, host: "web-1" | "web-2" | "web-3") => age.sshToAgeRecipient(ctx.hosts[host].hostKeyLine);
+const hostRecipient = (ctx: Ctx, host: "web-1" | "web-2" | "web-3") =>
+  age.sshToAgeRecipient(ctx.hosts[host].hostKeyLine);
 /** Tries to decrypt with only the host's private SSH host key, as the host itself (sops-nix) would. */
 async function hostDecrypts(ctx: Ctx, host: "web-1" | "web-2" | "web-3", file: string): Promise<boolean> {
   const pem = readFileSync(ctx.hostKeyFiles[host], "utf8");
-  const identities = [...age.parseIdentities(pem, `${host} host key`), ...age.parseIdentities(age.sshToAgeIdentity(pem), `${host} host key (ssh-to-age)`)];
+  const identities = [
+    ...age.parseIdentities(pem, `${host} host key`),
+    ...age.parseIdentities(age.sshToAgeIdentity(pem), `${host} host key (ssh-to-age)`),
+  ];
   const p = join(ctx.workDir, file);
   try {
     const d = await sops.decrypt(readFileSync(p, "utf8"), { format: sops.formatFromPath(p), identities, file: p });
@@ -80,18 +84,29 @@ describe("npm run demo, end to end", () => {
         const v = ctx.values;
         const { alice, ci } = ctx.recipients;
         stateSha[step] = sha(stateFile(ctx));
-        for (const h of [...Object.values(ctx.hosts), ...Object.values(ctx.extraHosts)]) if (h.kind === "sshd") hostPids.push(...h.pids());
+        for (const h of [...Object.values(ctx.hosts), ...Object.values(ctx.extraHosts)])
+          if (h.kind === "sshd") hostPids.push(...h.pids());
         if (step === 1) {
           expect(envOn(ctx, "web-1")).toEqual({ DB_PASSWORD: v.DB_PASSWORD, API_TOKEN: v.API_TOKEN });
           expect(envOn(ctx, "web-2")).toEqual({ DB_PASSWORD: v.DB_PASSWORD, METRICS_TOKEN: v.METRICS_TOKEN });
           expect(envOn(ctx, "web-3")).toBeUndefined();
-          expect(recipientsOf(ctx, "secrets/app.yaml")).toEqual([alice, ci, hostRecipient(ctx, "web-1"), hostRecipient(ctx, "web-2")].sort());
+          expect(recipientsOf(ctx, "secrets/app.yaml")).toEqual(
+            [alice, ci, hostRecipient(ctx, "web-1"), hostRecipient(ctx, "web-2")].sort(),
+          );
           expect(recipientsOf(ctx, "secrets/metrics.env")).toEqual([alice, ci, hostRecipient(ctx, "web-2")].sort()); // least privilege: web-1 does not use it
           expect(await hostDecrypts(ctx, "web-1", "secrets/metrics.env")).toBe(false);
           const a = auditOf(ctx);
-          expect(a.map((e) => `${e.file} ${e.operation}`).sort()).toEqual(["secrets/app.yaml create", "secrets/metrics.env create"]);
+          expect(a.map((e) => `${e.file} ${e.operation}`).sort()).toEqual([
+            "secrets/app.yaml create",
+            "secrets/metrics.env create",
+          ]);
           expect(a.find((e) => e.file === "secrets/app.yaml")?.keysChanged).toEqual(["API_TOKEN", "DB_PASSWORD"]);
-          expect(a.find((e) => e.file === "secrets/app.yaml")?.recipientsAdded.map((r) => r.name)).toEqual(["alice", "ci-runner", "web-1", "web-2"]);
+          expect(a.find((e) => e.file === "secrets/app.yaml")?.recipientsAdded.map((r) => r.name)).toEqual([
+            "alice",
+            "ci-runner",
+            "web-1",
+            "web-2",
+          ]);
         }
         if (step === 2) {
           expect(stateSha[2]).toBe(stateSha[1]); // preview leaves the state alone
@@ -110,7 +125,11 @@ describe("npm run demo, end to end", () => {
           expect(recipientsOf(ctx, "secrets/app.yaml")).toContain(hostRecipient(ctx, "web-3"));
           expect(envOn(ctx, "web-3")).toEqual({ DB_PASSWORD: v.DB_PASSWORD, API_TOKEN: v.API_TOKEN });
           expect(await hostDecrypts(ctx, "web-3", "secrets/app.yaml")).toBe(true);
-          expect(auditOf(ctx).filter((e) => e.operation === "add-recipients").map((e) => e.recipientsAdded.map((r) => r.name))).toEqual([["web-3"]]);
+          expect(
+            auditOf(ctx)
+              .filter((e) => e.operation === "add-recipients")
+              .map((e) => e.recipientsAdded.map((r) => r.name)),
+          ).toEqual([["web-3"]]);
           expect([restarts(ctx, "web-1"), restarts(ctx, "web-2"), restarts(ctx, "web-3")]).toEqual([1, 1, 1]);
         }
         if (step === 4) {
@@ -123,24 +142,42 @@ describe("npm run demo, end to end", () => {
           expect(set[0]?.by).toMatch(/cli/);
         }
         if (step === 5) {
-          expect(recipientsOf(ctx, "secrets/app.yaml")).toEqual([alice, ci, hostRecipient(ctx, "web-2"), hostRecipient(ctx, "web-3")].sort());
+          expect(recipientsOf(ctx, "secrets/app.yaml")).toEqual(
+            [alice, ci, hostRecipient(ctx, "web-2"), hostRecipient(ctx, "web-3")].sort(),
+          );
           expect(await hostDecrypts(ctx, "web-1", "secrets/app.yaml")).toBe(false); // removed: its own key no longer opens the rotated file
           expect(await hostDecrypts(ctx, "web-2", "secrets/app.yaml")).toBe(true);
           expect(envOn(ctx, "web-1")).toBeUndefined();
           const rot = auditOf(ctx).filter((e) => e.operation === "rotate");
           expect(rot).toHaveLength(1);
-          expect(rot[0]).toMatchObject({ file: "secrets/app.yaml", recipientsRemoved: [expect.objectContaining({ name: "web-1", recipient: hostRecipient(ctx, "web-1") })] });
-          expect(rot[0]?.exposure).toEqual([expect.objectContaining({ recipient: "web-1", keys: ["API_TOKEN", "DB_PASSWORD"] })]);
-          expect(ctx.runs[4]?.outputs["exposure"]).toEqual({ app: [{ recipient: "web-1", keys: ["API_TOKEN", "DB_PASSWORD"] }] });
+          expect(rot[0]).toMatchObject({
+            file: "secrets/app.yaml",
+            recipientsRemoved: [expect.objectContaining({ name: "web-1", recipient: hostRecipient(ctx, "web-1") })],
+          });
+          expect(rot[0]?.exposure).toEqual([
+            expect.objectContaining({ recipient: "web-1", keys: ["API_TOKEN", "DB_PASSWORD"] }),
+          ]);
+          expect(ctx.runs[4]?.outputs["exposure"]).toEqual({
+            app: [{ recipient: "web-1", keys: ["API_TOKEN", "DB_PASSWORD"] }],
+          });
           expect([restarts(ctx, "web-2"), restarts(ctx, "web-3")]).toEqual([1, 2]); // rotation alone restarts nothing
         }
         if (step === 6) {
           const state = readFileSync(stateFile(ctx), "utf8");
           expect(state).toContain("ciphertext"); // secrets are there, encrypted
-          const texts = [state, readFileSync(join(ctx.workDir, ".keyfleet/audit.jsonl"), "utf8"), readFileSync(join(ctx.workDir, "fleet.yaml"), "utf8"),
-            readFileSync(join(ctx.workDir, "secrets/app.yaml"), "utf8"), readFileSync(join(ctx.workDir, "secrets/metrics.env"), "utf8"),
-            ...(["web-2", "web-3"] as const).map((h) => (existsSync(ctx.hosts[h].logFile) ? readFileSync(ctx.hosts[h].logFile, "utf8") : "")),
-            lines.join("\n"), ctx.runs.flatMap((r) => r.logs).join("\n"), JSON.stringify(ctx.runs.map((r) => r.outputs))];
+          const texts = [
+            state,
+            readFileSync(join(ctx.workDir, ".keyfleet/audit.jsonl"), "utf8"),
+            readFileSync(join(ctx.workDir, "fleet.yaml"), "utf8"),
+            readFileSync(join(ctx.workDir, "secrets/app.yaml"), "utf8"),
+            readFileSync(join(ctx.workDir, "secrets/metrics.env"), "utf8"),
+            ...(["web-2", "web-3"] as const).map((h) =>
+              existsSync(ctx.hosts[h].logFile) ? readFileSync(ctx.hosts[h].logFile, "utf8") : "",
+            ),
+            lines.join("\n"),
+            ctx.runs.flatMap((r) => r.logs).join("\n"),
+            JSON.stringify(ctx.runs.map((r) => r.outputs)),
+          ];
           for (const value of Object.values(v)) for (const t of texts) expect(t.includes(value)).toBe(false);
         }
         if (step === 7) {
@@ -148,14 +185,37 @@ describe("npm run demo, end to end", () => {
           const web4 = ctx.extraHosts["web-4"];
           expect(web4).toBeDefined();
           const p = join(web4?.dataDir ?? "", "app.env");
-          expect(Object.fromEntries(render.parseEnv(readFileSync(p, "utf8"), "dotenv"))).toEqual({ DB_PASSWORD: v.DB_PASSWORD, API_TOKEN: v.API_TOKEN_3 });
+          expect(Object.fromEntries(render.parseEnv(readFileSync(p, "utf8"), "dotenv"))).toEqual({
+            DB_PASSWORD: v.DB_PASSWORD,
+            API_TOKEN: v.API_TOKEN_3,
+          });
           expect(envOn(ctx, "web-3")?.["API_TOKEN"]).toBe(v.API_TOKEN_3);
           expect(envOn(ctx, "web-2")).toEqual({ DB_PASSWORD: v.DB_PASSWORD, METRICS_TOKEN: v.METRICS_TOKEN });
-          expect(recipientsOf(ctx, "secrets/app.yaml")).toEqual([alice, ci, hostRecipient(ctx, "web-2"), hostRecipient(ctx, "web-3"), age.sshToAgeRecipient(web4?.hostKeyLine ?? "")].sort());
-          expect(readFileSync(join(web4?.dataDir ?? "", "restarts.log"), "utf8").trim().split("\n")).toHaveLength(2); // provision, then the rotation
+          expect(recipientsOf(ctx, "secrets/app.yaml")).toEqual(
+            [
+              alice,
+              ci,
+              hostRecipient(ctx, "web-2"),
+              hostRecipient(ctx, "web-3"),
+              age.sshToAgeRecipient(web4?.hostKeyLine ?? ""),
+            ].sort(),
+          );
+          expect(
+            readFileSync(join(web4?.dataDir ?? "", "restarts.log"), "utf8")
+              .trim()
+              .split("\n"),
+          ).toHaveLength(2); // provision, then the rotation
           expect([restarts(ctx, "web-2"), restarts(ctx, "web-3")]).toEqual([1, 3]);
-          expect(auditOf(ctx).filter((e) => e.operation === "add-recipients").map((e) => e.recipientsAdded.map((r) => r.name))).toEqual([["web-3"], ["web-4"]]);
-          const texts = [readFileSync(join(ctx.workDir, ".keyfleet/audit.jsonl"), "utf8"), readFileSync(join(ctx.workDir, "fleet.yaml"), "utf8"), lines.join("\n")];
+          expect(
+            auditOf(ctx)
+              .filter((e) => e.operation === "add-recipients")
+              .map((e) => e.recipientsAdded.map((r) => r.name)),
+          ).toEqual([["web-3"], ["web-4"]]);
+          const texts = [
+            readFileSync(join(ctx.workDir, ".keyfleet/audit.jsonl"), "utf8"),
+            readFileSync(join(ctx.workDir, "fleet.yaml"), "utf8"),
+            lines.join("\n"),
+          ];
           for (const value of Object.values(v)) for (const t of texts) expect(t.includes(value)).toBe(false);
         }
       },
@@ -167,7 +227,9 @@ describe("npm run demo, end to end", () => {
     expect(result.summary).toMatch(/^demo ok: 3 hosts, 2 files, 6 steps verified/);
     expect(lines.at(-1)).toBe(result.summary);
     expect(lines.join("\n")).toMatch(/engine: (engine stand-in|pulumi CLI)/);
-    expect(lines.join("\n")).toContain("exposure: web-1 could read API_TOKEN, DB_PASSWORD in secrets/app.yaml: rotate these values");
+    expect(lines.join("\n")).toContain(
+      "exposure: web-1 could read API_TOKEN, DB_PASSWORD in secrets/app.yaml: rotate these values",
+    );
     expect(lines.join("\n")).toMatch(/web-2: DB_PASSWORD=\*\*\*\* {2}METRICS_TOKEN=\*\*\*\*/);
   }, 300_000);
 

@@ -18,14 +18,32 @@ const PASTED = "hunter2-pasted-into-fleet-yaml";
 /** Message, hint and every cause's message, joined. */
 function everything(e: unknown): string {
   const out: string[] = [];
-  for (let c: unknown = e, i = 0; c instanceof Error && i < 10; c = c.cause, i++) out.push(c.message, String((c as { hint?: unknown }).hint ?? ""));
+  for (let c: unknown = e, i = 0; c instanceof Error && i < 10; c = c.cause, i++)
+    out.push(c.message, String((c as { hint?: unknown }).hint ?? ""));
   return out.join("\n");
 }
 
 const rows: { name: string; text: string; code: string; error: RegExp }[] = [
-  { name: "unclosed quote", text: `files:\n  app:\n    path: a.yaml\n    values:\n      DB_PASSWORD: "${PASTED}\n`, code: "INVENTORY_INVALID", error: /^fleet inventory .*unclosed-quote\.yaml: invalid yaml: .* at line \d+, column \d+; fix the yaml syntax at that line$/ },
-  { name: "nested compact mapping", text: `files:\n  app:\n    path: a.yaml\n    values:\n      DB_PASSWORD: ${PASTED}: x\n`, code: "INVENTORY_INVALID", error: /^fleet inventory .*nested-compact-mapping\.yaml: invalid yaml: .* at line 5, column \d+; fix the yaml syntax at that line$/ },
-  { name: "plain value", text: `files:\n  app:\n    path: a.yaml\n    values:\n      DB_PASSWORD: ${PASTED}\n`, code: "INVENTORY_INVALID", error: /^fleet inventory .*plain-value\.yaml: files\.app\.values\.DB_PASSWORD: .*; fix those fields/ },
+  {
+    name: "unclosed quote",
+    text: `files:\n  app:\n    path: a.yaml\n    values:\n      DB_PASSWORD: "${PASTED}\n`,
+    code: "INVENTORY_INVALID",
+    error:
+      /^fleet inventory .*unclosed-quote\.yaml: invalid yaml: .* at line \d+, column \d+; fix the yaml syntax at that line$/,
+  },
+  {
+    name: "nested compact mapping",
+    text: `files:\n  app:\n    path: a.yaml\n    values:\n      DB_PASSWORD: ${PASTED}: x\n`,
+    code: "INVENTORY_INVALID",
+    error:
+      /^fleet inventory .*nested-compact-mapping\.yaml: invalid yaml: .* at line 5, column \d+; fix the yaml syntax at that line$/,
+  },
+  {
+    name: "plain value",
+    text: `files:\n  app:\n    path: a.yaml\n    values:\n      DB_PASSWORD: ${PASTED}\n`,
+    code: "INVENTORY_INVALID",
+    error: /^fleet inventory .*plain-value\.yaml: files\.app\.values\.DB_PASSWORD: .*; fix those fields/,
+  },
 ];
 
 describe("fleet inventory errors", () => {
@@ -47,6 +65,14 @@ describe("fleet inventory errors", () => {
 
   it("a missing inventory is INVENTORY_READ naming the file and where the path comes from", () => {
     const file = join(dir, "missing.yaml");
-    expect(() => readInventory(file)).toThrow(expect.objectContaining({ code: "INVENTORY_READ", file, message: expect.stringMatching(/^cannot read fleet inventory .*missing\.yaml: ENOENT.*; set keyfleet:inventory or KEYFLEET_INVENTORY$/) }));
+    expect(() => readInventory(file)).toThrow(
+      expect.objectContaining({
+        code: "INVENTORY_READ",
+        file,
+        message: expect.stringMatching(
+          /^cannot read fleet inventory .*missing\.yaml: ENOENT.*; set keyfleet:inventory or KEYFLEET_INVENTORY$/,
+        ),
+      }),
+    );
   });
 });

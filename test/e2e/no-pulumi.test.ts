@@ -39,8 +39,16 @@ process.on("exit", () => {
 });
 `;
 
-function run(argv: string[], dir: string): { status: number | null; loads: { requests: string[]; files: string[]; modules: number }; stderr: string } {
-  const r = spawnSync(process.execPath, ["--require", join(dir, "hook.js"), ...argv], { cwd: dir, encoding: "utf8", timeout: 60_000, env: { ...process.env, KEYFLEET_NO_CODE_CACHE: "1" } });
+function run(
+  argv: string[],
+  dir: string,
+): { status: number | null; loads: { requests: string[]; files: string[]; modules: number }; stderr: string } {
+  const r = spawnSync(process.execPath, ["--require", join(dir, "hook.js"), ...argv], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, KEYFLEET_NO_CODE_CACHE: "1" },
+  });
   const line = r.stderr.split("\n").find((l) => l.startsWith("PULUMI-LOADS "));
   expect(line, r.stderr).toBeDefined();
   return { status: r.status, loads: JSON.parse((line as string).slice("PULUMI-LOADS ".length)), stderr: r.stderr };

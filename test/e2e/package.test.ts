@@ -16,7 +16,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, sep } from "node:path";
 
@@ -24,9 +35,20 @@ const root = join(__dirname, "../..");
 const work = mkdtempSync(join(tmpdir(), "kf-pack-"));
 const project = join(work, "project");
 const pulumiProject = join(work, "pulumi-project");
-const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; version: string; bin: Record<string, string>; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+  name: string;
+  version: string;
+  bin: Record<string, string>;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 const PULUMI = `@pulumi/pulumi@${pkg.devDependencies["@pulumi/pulumi"]}`;
-const npmEnv = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
+const npmEnv = {
+  ...process.env,
+  npm_config_audit: "false",
+  npm_config_fund: "false",
+  npm_config_update_notifier: "false",
+};
 let files: string[] = [];
 let tarball = "";
 let installedBy = "";
@@ -50,19 +72,29 @@ function installByHand(project: string, extra: string[] = []): void {
     symlinkSync(join(root, "node_modules", dep), to, "dir");
   }
   mkdirSync(join(project, "node_modules", ".bin"), { recursive: true });
-  for (const [name, rel] of Object.entries(pkg.bin)) symlinkSync(join("..", pkg.name, rel), join(project, "node_modules", ".bin", name));
+  for (const [name, rel] of Object.entries(pkg.bin))
+    symlinkSync(join("..", pkg.name, rel), join(project, "node_modules", ".bin", name));
 }
 
 /** Installs the tarball (and `extra` packages) into an empty `dir` offline, or by hand when the npm cache is cold. */
 function install(dir: string, extra: string[], scripts: boolean): { by: string; stderr: string } {
   mkdirSync(dir);
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "kf-empty-project", version: "1.0.0", private: true }));
-  const r = npm(["install", tarball, ...extra, "--offline", "--no-package-lock", ...(scripts ? [] : ["--ignore-scripts"])], dir);
+  writeFileSync(
+    join(dir, "package.json"),
+    JSON.stringify({ name: "kf-empty-project", version: "1.0.0", private: true }),
+  );
+  const r = npm(
+    ["install", tarball, ...extra, "--offline", "--no-package-lock", ...(scripts ? [] : ["--ignore-scripts"])],
+    dir,
+  );
   if (r.status === 0) return { by: "npm install --offline", stderr: r.stderr };
   // only a cold cache is a reason to fall back; any other npm failure is a failure of the package
   expect(r.stderr).toMatch(/ENOTCACHED/);
   rmSync(join(dir, "node_modules"), { recursive: true, force: true });
-  installByHand(dir, extra.map((e) => e.replace(/(.)@.*$/, "$1")));
+  installByHand(
+    dir,
+    extra.map((e) => e.replace(/(.)@.*$/, "$1")),
+  );
   return { by: "extracted, dependencies linked", stderr: "" };
 }
 
@@ -76,7 +108,8 @@ function installed(dir: string): { bytes: number; packages: number; names: strin
       if (e.isDirectory()) walk(p, top);
       else if (e.isFile()) {
         bytes += statSync(p).size;
-        if (e.name === "package.json" && /(^|\/)node_modules\/(@[^/]+\/)?[^/@]+$/.test(d.split(sep).join("/"))) names.push(d.slice(d.lastIndexOf("node_modules") + 13));
+        if (e.name === "package.json" && /(^|\/)node_modules\/(@[^/]+\/)?[^/@]+$/.test(d.split(sep).join("/")))
+          names.push(d.slice(d.lastIndexOf("node_modules") + 13));
       }
     }
   };
@@ -109,7 +142,14 @@ describe("npm package", () => {
     expect(files).toContain("dist/cli/bin.js");
     expect(files).toContain("dist/cli/main.bundle.js");
     expect(files).toContain("dist/vendor/ssh2.js");
-    const outside = files.filter((f) => f !== "package.json" && f !== "dist/vendor/ssh2.js" && !/^README/.test(f) && !/^LICEN[CS]E/.test(f) && !/^dist\/(sdk|provider|cli)\/.*\.(js|d\.ts)$/.test(f));
+    const outside = files.filter(
+      (f) =>
+        f !== "package.json" &&
+        f !== "dist/vendor/ssh2.js" &&
+        !/^README/.test(f) &&
+        !/^LICEN[CS]E/.test(f) &&
+        !/^dist\/(sdk|provider|cli)\/.*\.(js|d\.ts)$/.test(f),
+    );
     expect(outside).toEqual([]);
     // every module of the three fronts has its declaration file next to it (the bundled ssh2 is no module of ours)
     const js = files.filter((f) => f.endsWith(".js") && f !== "dist/vendor/ssh2.js");
@@ -129,7 +169,8 @@ describe("npm package", () => {
   it("CLI only: keygen, encrypt and decrypt work through the installed command, with no @pulumi/* and no ssh2 installed", () => {
     const bin = join(project, "node_modules", ".bin", "keyfleet");
     const env = { ...process.env, SOPS_AGE_KEY_FILE: join(project, "key.txt"), XDG_CACHE_HOME: join(work, "cache") };
-    const kf = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: project, env, encoding: "utf8", timeout: 30_000 });
+    const kf = (args: string[]) =>
+      spawnSync(process.execPath, [bin, ...args], { cwd: project, env, encoding: "utf8", timeout: 30_000 });
     expect(kf(["keygen", "-o", "key.txt"]).status).toBe(0);
     const recipient = /age1[0-9a-z]+/.exec(readFileSync(join(project, "key.txt"), "utf8"))?.[0] as string;
     writeFileSync(join(project, "plain.yaml"), "token: lean-install-check\n");
@@ -158,8 +199,12 @@ describe("npm package", () => {
     expect(cliInstallStderr).not.toMatch(/install.?script/i);
   });
 
-  it("CLI only: require(\"keyfleet\") fails with one error saying how to install @pulumi/pulumi", () => {
-    const r = spawnSync(process.execPath, ["-e", 'require("keyfleet")'], { cwd: project, encoding: "utf8", timeout: 30_000 });
+  it('CLI only: require("keyfleet") fails with one error saying how to install @pulumi/pulumi', () => {
+    const r = spawnSync(process.execPath, ["-e", 'require("keyfleet")'], {
+      cwd: project,
+      encoding: "utf8",
+      timeout: 30_000,
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/PulumiPeerMissingError: keyfleet's sdk needs @pulumi\/pulumi/);
     expect(r.stderr).toMatch(/npm install @pulumi\/pulumi/);
@@ -167,10 +212,14 @@ describe("npm package", () => {
     expect(r.stderr).not.toMatch(/Cannot find module/);
   });
 
-  it("with @pulumi/pulumi: the command runs, and require(\"keyfleet\") gives the SDK on the project's one copy of @pulumi/pulumi", () => {
+  it('with @pulumi/pulumi: the command runs, and require("keyfleet") gives the SDK on the project\'s one copy of @pulumi/pulumi', () => {
     expect(installedByPulumi).not.toBe("");
     const bin = join(pulumiProject, "node_modules", ".bin", "keyfleet");
-    const help = spawnSync(process.execPath, [bin, "--help"], { cwd: pulumiProject, encoding: "utf8", timeout: 30_000 });
+    const help = spawnSync(process.execPath, [bin, "--help"], {
+      cwd: pulumiProject,
+      encoding: "utf8",
+      timeout: 30_000,
+    });
     expect(help.status, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/updatekeys/);
     const program = [
@@ -185,11 +234,22 @@ describe("npm package", () => {
     const r = spawnSync(process.execPath, ["index.js"], { cwd: pulumiProject, encoding: "utf8", timeout: 30_000 });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split("\n").pop() as string) as Record<string, string>;
-    expect(out).toMatchObject({ SecretFile: "function", HostEnv: "function", Fleet: "function", create: "function", output: "function" });
+    expect(out).toMatchObject({
+      SecretFile: "function",
+      HostEnv: "function",
+      Fleet: "function",
+      create: "function",
+      output: "function",
+    });
     expect(out["where"]).toBe(join(pulumiProject, "node_modules", "keyfleet", "dist", "sdk", "index.js"));
     // one copy: the sdk resolves the program's @pulumi/pulumi, keyfleet brings none of its own
     expect(out["fromKeyfleet"]).toBe(out["pulumi"]);
     expect(existsSync(join(pulumiProject, "node_modules", "keyfleet", "node_modules", "@pulumi"))).toBe(false);
-    expect(readdirSync(join(pulumiProject, "node_modules", "keyfleet", "dist")).sort()).toEqual(["cli", "provider", "sdk", "vendor"]);
+    expect(readdirSync(join(pulumiProject, "node_modules", "keyfleet", "dist")).sort()).toEqual([
+      "cli",
+      "provider",
+      "sdk",
+      "vendor",
+    ]);
   });
 });

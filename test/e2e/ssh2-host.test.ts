@@ -10,7 +10,9 @@ import { join, resolve } from "node:path";
 
 const root = resolve(__dirname, "../..");
 const load = createRequire(join(root, "package.json"));
-const { startSsh2Host } = load(join(root, "dist/examples/demo/ssh2-host.js")) as typeof import("../../examples/demo/ssh2-host");
+const { startSsh2Host } = load(
+  join(root, "dist/examples/demo/ssh2-host.js"),
+) as typeof import("../../examples/demo/ssh2-host");
 const ssh = load(join(root, "dist/provider/ssh/index.js")) as typeof import("../../provider/ssh");
 const { utils } = load("ssh2") as typeof import("ssh2");
 
@@ -46,7 +48,11 @@ describe("ssh2-server demo host", () => {
     const st = await s.stat(path);
     expect(st).toMatchObject({ exists: true, mode: 0o600, sha256: w.sha256 });
     const r = await s.exec(["sh", "-c", "cat; echo done >&2; exit 3"], { stdin: Buffer.from("in") });
-    expect({ code: r.code, out: r.stdout.toString(), err: r.stderr.toString() }).toEqual({ code: 3, out: "in", err: "done\n" });
+    expect({ code: r.code, out: r.stdout.toString(), err: r.stderr.toString() }).toEqual({
+      code: 3,
+      out: "in",
+      err: "done\n",
+    });
     await s.remove(path);
     expect(existsSync(path)).toBe(false);
   });
@@ -55,7 +61,9 @@ describe("ssh2-server demo host", () => {
     const other = utils.generateKeyPairSync("ed25519");
     const fresh = new ssh.SshPool();
     try {
-      await expect(fresh.session(target({ hostKey: other.public.split(" ").slice(0, 2).join(" ") }))).rejects.toThrow(/SHA256:/);
+      await expect(fresh.session(target({ hostKey: other.public.split(" ").slice(0, 2).join(" ") }))).rejects.toThrow(
+        /SHA256:/,
+      );
       await expect(fresh.session(target({ privateKey: other.private }))).rejects.toThrow();
     } finally {
       await fresh.closeAll();

@@ -24,8 +24,13 @@ export type OracleName = "yaml-oracle" | "ini-oracle";
 export function oracleBinary(name: OracleName): string {
   const src = join(TOOLS, name);
   const main = join(src, "main.go");
-  if (!existsSync(main)) throw new Error(`oracle source ${main} not found; set KEYFLEET_SHARED_TOOLS to the shared/tools directory`);
-  const hash = createHash("sha256").update(readFileSync(main)).update(readFileSync(join(src, "build.sh"))).digest("hex").slice(0, 16);
+  if (!existsSync(main))
+    throw new Error(`oracle source ${main} not found; set KEYFLEET_SHARED_TOOLS to the shared/tools directory`);
+  const hash = createHash("sha256")
+    .update(readFileSync(main))
+    .update(readFileSync(join(src, "build.sh")))
+    .digest("hex")
+    .slice(0, 16);
   const dir = join(REPO, "node_modules", ".cache", "keyfleet-oracles");
   const out = join(dir, `${name}-${hash}`);
   if (existsSync(out)) return out;
@@ -37,12 +42,16 @@ export function oracleBinary(name: OracleName): string {
   } catch (e) {
     rmSync(tmp, { force: true });
     const err = e as { stderr?: Buffer; message: string };
-    throw new Error(`building ${name} failed (needs golang-go and the Debian go-yaml v3 / go-ini packages): ${err.stderr?.toString() || err.message}`);
+    throw new Error(
+      `building ${name} failed (needs golang-go and the Debian go-yaml v3 / go-ini packages): ${err.stderr?.toString() || err.message}`,
+    );
   }
   return out;
 }
 
 /** Runs an oracle on `input` (extra argv, e.g. the yaml indent) and returns its stdout. */
 export function runOracle(name: OracleName, input: string, args: string[] = []): string {
-  return execFileSync(oracleBinary(name), args, { input, maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }).toString("utf8");
+  return execFileSync(oracleBinary(name), args, { input, maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }).toString(
+    "utf8",
+  );
 }

@@ -89,9 +89,19 @@ async function waitForBanner(port: number, timeoutMs: number, alive: () => boole
     if (!alive()) throw new Error(`sshd on port ${port} exited during startup`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, "127.0.0.1");
-      const t = setTimeout(() => { s.destroy(); resolve(false); }, 500);
-      s.once("data", (d) => { clearTimeout(t); s.destroy(); resolve(d.toString("latin1").startsWith("SSH-2.0")); });
-      s.once("error", () => { clearTimeout(t); resolve(false); });
+      const t = setTimeout(() => {
+        s.destroy();
+        resolve(false);
+      }, 500);
+      s.once("data", (d) => {
+        clearTimeout(t);
+        s.destroy();
+        resolve(d.toString("latin1").startsWith("SSH-2.0"));
+      });
+      s.once("error", () => {
+        clearTimeout(t);
+        resolve(false);
+      });
     });
     if (ok) return;
     await sleep(50);
@@ -121,12 +131,24 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const pid = child.pid;
   // kill the per-connection children first so no session outlives its daemon
   for (const c of childrenOf(pid)) {
-    try { process.kill(c, "SIGTERM"); } catch { /* already gone */ }
+    try {
+      process.kill(c, "SIGTERM");
+    } catch {
+      /* already gone */
+    }
   }
-  try { process.kill(pid, "SIGTERM"); } catch { return; }
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
   const done = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
   if (!done) {
-    try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
     await Promise.race([exited, sleep(2000)]);
   }
 }
@@ -138,7 +160,9 @@ async function stopChild(child: ChildProcess): Promise<void> {
  * @throws if sshd cannot be started within the bounded wait (3 attempts on fresh ports); the base
  *   directory is removed then, whatever `keep` says
  */
-export async function startSshd(opts: { keep?: boolean; maxStartups?: number; ports?: number } = {}): Promise<SshdHost> {
+export async function startSshd(
+  opts: { keep?: boolean; maxStartups?: number; ports?: number } = {},
+): Promise<SshdHost> {
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const baseDir = mkdtempSync(join(tmpdir(), "kf-sshd-"));
   const dataDir = join(baseDir, "data");
@@ -171,29 +195,34 @@ export async function startSshd(opts: { keep?: boolean; maxStartups?: number; po
         for (let i = 0; set.size < nPorts && i < nPorts * 4; i++) set.add(await freePort());
         extra = [...set].slice(1);
       }
-      writeFileSync(cfgFile, [
-        `Port ${port}`,
-        ...extra.map((p) => `Port ${p}`),
-        "ListenAddress 127.0.0.1",
-        `HostKey ${hostKeyFile}`,
-        `PidFile ${join(baseDir, "sshd.pid")}`,
-        `AuthorizedKeysFile ${join(baseDir, "authorized_keys")}`,
-        "PermitRootLogin prohibit-password",
-        "PubkeyAuthentication yes",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "StrictModes no",
-        "UsePAM no",
-        "LogLevel VERBOSE",
-        `MaxStartups ${maxStartups}:30:${maxStartups * 2}`,
-        "MaxSessions 64",
-        "PrintMotd no",
-        "Subsystem sftp internal-sftp",
-        "",
-      ].join("\n"));
+      writeFileSync(
+        cfgFile,
+        [
+          `Port ${port}`,
+          ...extra.map((p) => `Port ${p}`),
+          "ListenAddress 127.0.0.1",
+          `HostKey ${hostKeyFile}`,
+          `PidFile ${join(baseDir, "sshd.pid")}`,
+          `AuthorizedKeysFile ${join(baseDir, "authorized_keys")}`,
+          "PermitRootLogin prohibit-password",
+          "PubkeyAuthentication yes",
+          "PasswordAuthentication no",
+          "KbdInteractiveAuthentication no",
+          "StrictModes no",
+          "UsePAM no",
+          "LogLevel VERBOSE",
+          `MaxStartups ${maxStartups}:30:${maxStartups * 2}`,
+          "MaxSessions 64",
+          "PrintMotd no",
+          "Subsystem sftp internal-sftp",
+          "",
+        ].join("\n"),
+      );
       const c = spawn(SSHD_BIN, ["-D", "-f", cfgFile, "-E", logFile], { stdio: ["ignore", "ignore", "pipe"] });
       let stderr = "";
-      c.stderr?.on("data", (d: Buffer) => { stderr += d.toString(); });
+      c.stderr?.on("data", (d: Buffer) => {
+        stderr += d.toString();
+      });
       child = c;
       try {
         await waitForBanner(port, 10_000, () => c.exitCode === null && c.signalCode === null);
@@ -204,7 +233,9 @@ export async function startSshd(opts: { keep?: boolean; maxStartups?: number; po
         if (missing.length === 0) return;
         throw new Error(`sshd could not listen on port(s) ${missing.join(", ")}`);
       } catch (e) {
-        lastErr = new Error(`${(e as Error).message}: ${stderr}${existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-500) : ""}`);
+        lastErr = new Error(
+          `${(e as Error).message}: ${stderr}${existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-500) : ""}`,
+        );
         await stopChild(c);
       }
     }
@@ -220,8 +251,12 @@ export async function startSshd(opts: { keep?: boolean; maxStartups?: number; po
 
   const h: SshdHost = {
     host: "127.0.0.1",
-    get port() { return port; },
-    get ports() { return [port, ...extra]; },
+    get port() {
+      return port;
+    },
+    get ports() {
+      return [port, ...extra];
+    },
     user,
     hostKeyLine: pubLine(hostKeyFile),
     hostKeyFile,

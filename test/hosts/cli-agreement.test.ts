@@ -32,11 +32,16 @@ describe("keyfleet push and pulumi up (engine stand-in) agree", () => {
   const alice = generateX25519();
   const env = (): Record<string, string> => ({ SOPS_AGE_KEY_FILE: join(dir, "alice.txt") });
   const envFile = (h: Host) => join(h.dataDir, "app.env");
-  const restarts = (h: Host) => (existsSync(join(h.dataDir, "restarts")) ? readFileSync(join(h.dataDir, "restarts"), "utf8").split("\n").filter(Boolean).length : 0);
+  const restarts = (h: Host) =>
+    existsSync(join(h.dataDir, "restarts"))
+      ? readFileSync(join(h.dataDir, "restarts"), "utf8").split("\n").filter(Boolean).length
+      : 0;
   const snapshot = () => ({
     file: readFileSync(join(dir, "secrets/app.yaml"), "utf8"),
     hosts: hosts.map((h) => ({ sha: fileSha(envFile(h)), ino: statSync(envFile(h)).ino, restarts: restarts(h) })),
-    audit: existsSync(join(dir, ".keyfleet/audit.jsonl")) ? readFileSync(join(dir, ".keyfleet/audit.jsonl"), "utf8").split("\n").filter(Boolean) : [],
+    audit: existsSync(join(dir, ".keyfleet/audit.jsonl"))
+      ? readFileSync(join(dir, ".keyfleet/audit.jsonl"), "utf8").split("\n").filter(Boolean)
+      : [],
   });
 
   beforeAll(async () => {
@@ -44,19 +49,51 @@ describe("keyfleet push and pulumi up (engine stand-in) agree", () => {
     dir = mkdtempSync(join(tmpdir(), "kf-agree-"));
     writeFileSync(join(dir, "alice.txt"), alice.identity + "\n", { mode: 0o600 });
     mkdirSync(join(dir, "secrets"));
-    writeFileSync(join(dir, "secrets/app.yaml"), await encrypt(`DB_PASSWORD: ${V.db}\nAPI_TOKEN: ${V.api}\n`, { format: "yaml", recipients: [parseRecipient(alice.recipient)] }));
-    const lines = ["operators:", `  alice: ${alice.recipient}`, "ci: {}", "files:", "  app:", "    path: secrets/app.yaml", "hosts:"];
-    hosts.forEach((h, k) => lines.push(
-      `  web-${k + 1}:`, `    address: ${h.host}`, `    port: ${h.port}`, `    user: ${h.user}`, `    privateKeyFile: ${h.clientKeyFile}`, `    hostKey: ${h.hostKeyLine}`,
-      "    envFiles:", `      - path: ${envFile(h)}`, `        sources: [{ file: app, keys: [${k === 0 ? "DB_PASSWORD" : "API_TOKEN"}] }]`, `        onChange: echo restarted >> ${join(h.dataDir, "restarts")}`,
-    ));
+    writeFileSync(
+      join(dir, "secrets/app.yaml"),
+      await encrypt(`DB_PASSWORD: ${V.db}\nAPI_TOKEN: ${V.api}\n`, {
+        format: "yaml",
+        recipients: [parseRecipient(alice.recipient)],
+      }),
+    );
+    const lines = [
+      "operators:",
+      `  alice: ${alice.recipient}`,
+      "ci: {}",
+      "files:",
+      "  app:",
+      "    path: secrets/app.yaml",
+      "hosts:",
+    ];
+    hosts.forEach((h, k) =>
+      lines.push(
+        `  web-${k + 1}:`,
+        `    address: ${h.host}`,
+        `    port: ${h.port}`,
+        `    user: ${h.user}`,
+        `    privateKeyFile: ${h.clientKeyFile}`,
+        `    hostKey: ${h.hostKeyLine}`,
+        "    envFiles:",
+        `      - path: ${envFile(h)}`,
+        `        sources: [{ file: app, keys: [${k === 0 ? "DB_PASSWORD" : "API_TOKEN"}] }]`,
+        `        onChange: echo restarted >> ${join(h.dataDir, "restarts")}`,
+      ),
+    );
     writeFileSync(join(dir, "fleet.yaml"), lines.join("\n") + "\n");
     engine = new Engine({
       projectDir: dir,
       program: join(ROOT, "dist/examples/fleet/index.js"),
       project: "keyfleet-agree",
       passphrase: "agree-test",
-      env: { HOME: dir, SOPS_AGE_KEY_FILE: join(dir, "alice.txt"), SOPS_AGE_KEY: undefined, SOPS_AGE_KEY_CMD: undefined, SOPS_AGE_SSH_PRIVATE_KEY_FILE: undefined, KEYFLEET_ROOT: ROOT, KEYFLEET_INVENTORY: join(dir, "fleet.yaml") },
+      env: {
+        HOME: dir,
+        SOPS_AGE_KEY_FILE: join(dir, "alice.txt"),
+        SOPS_AGE_KEY: undefined,
+        SOPS_AGE_KEY_CMD: undefined,
+        SOPS_AGE_SSH_PRIVATE_KEY_FILE: undefined,
+        KEYFLEET_ROOT: ROOT,
+        KEYFLEET_INVENTORY: join(dir, "fleet.yaml"),
+      },
       onLog: () => undefined,
       timeoutMs: 90_000,
     });
@@ -75,18 +112,27 @@ describe("keyfleet push and pulumi up (engine stand-in) agree", () => {
     const before = snapshot();
     expect(before.hosts.map((h) => h.restarts)).toEqual([1, 1]);
     const up = await engine.up();
-    expect(up.changes.filter((c) => c.type.startsWith("pulumi-nodejs:dynamic")).every((c) => c.op === "create")).toBe(true);
+    expect(up.changes.filter((c) => c.type.startsWith("pulumi-nodejs:dynamic")).every((c) => c.op === "create")).toBe(
+      true,
+    );
     const after = snapshot();
     expect(after.file).toBe(before.file);
     expect(after.hosts).toEqual(before.hosts);
     expect(after.audit.slice(0, before.audit.length)).toEqual(before.audit);
-    expect(after.audit.slice(before.audit.length).map((l) => (JSON.parse(l) as { operation: string }).operation).every((o) => o === "adopt")).toBe(true);
+    expect(
+      after.audit
+        .slice(before.audit.length)
+        .map((l) => (JSON.parse(l) as { operation: string }).operation)
+        .every((o) => o === "adopt"),
+    ).toBe(true);
     const pre = await engine.preview();
     expect(pre.changes.filter((c) => c.op !== "same")).toEqual([]);
   }, 240_000);
 
   it("a change applied by an up: CLI push then says nothing to do and rewrites nothing", async () => {
-    expect((await kf(["set", "secrets/app.yaml", "DB_PASSWORD"], { cwd: dir, home: dir, env: env(), input: V.db2 })).code).toBe(0);
+    expect(
+      (await kf(["set", "secrets/app.yaml", "DB_PASSWORD"], { cwd: dir, home: dir, env: env(), input: V.db2 })).code,
+    ).toBe(0);
     const r0 = restarts(hosts[0] as Host);
     const up = await engine.up();
     expect(up.changes.some((c) => c.op === "update")).toBe(true);

@@ -21,15 +21,25 @@ export interface Run {
  * Runs the CLI in `cwd` with HOME = `home`, PATH kept, no SSH agent, plus `env`. Asynchronous, so a
  * long push does not block the test worker's event loop; killed after 120 s.
  */
-export function kf(args: string[], o: { cwd: string; home: string; env?: Record<string, string>; input?: string }): Promise<Run> {
+export function kf(
+  args: string[],
+  o: { cwd: string; home: string; env?: Record<string, string>; input?: string },
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: o.home, ...(o.env ?? {}) }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: o.cwd,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: o.home, ...(o.env ?? {}) },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => out.push(d));
     child.stderr.on("data", (d: Buffer) => err.push(d));
     const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.on("error", (e) => { clearTimeout(timer); reject(e); });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on("close", (code) => {
       clearTimeout(timer);
       resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });

@@ -13,7 +13,9 @@ import { ROOT, kf, leaks } from "./cli-fleet-helpers";
 
 const req = createRequire(join(ROOT, "package.json"));
 const { startHosts, stopHosts } = req("./dist/test/harness/sshd.js") as typeof import("../harness/sshd");
-const { generateX25519, parseRecipient, sshToAgeRecipient } = req("./dist/provider/age/index.js") as typeof import("../../provider/age");
+const { generateX25519, parseRecipient, sshToAgeRecipient } = req(
+  "./dist/provider/age/index.js",
+) as typeof import("../../provider/age");
 const { encrypt } = req("./dist/provider/sops/index.js") as typeof import("../../provider/sops");
 type Host = Awaited<ReturnType<typeof startHosts>>[number];
 
@@ -30,12 +32,31 @@ describe("keyfleet push of 5 hosts, one down", () => {
     dir = mkdtempSync(join(tmpdir(), "kf-clipush-"));
     writeFileSync(join(dir, "alice.txt"), alice.identity + "\n", { mode: 0o600 });
     mkdirSync(join(dir, "secrets"));
-    writeFileSync(join(dir, "secrets/app.yaml"), await encrypt(`DB_PASSWORD: ${value}\n`, { format: "yaml", recipients: [parseRecipient(alice.recipient)] }));
-    const lines = ["operators:", `  alice: ${alice.recipient}`, "files:", "  app:", "    path: secrets/app.yaml", "hosts:"];
-    hosts.forEach((h, k) => lines.push(
-      `  web-${k + 1}:`, `    address: ${h.host}`, `    port: ${h.port}`, `    user: ${h.user}`, `    privateKeyFile: ${h.clientKeyFile}`, `    hostKey: ${h.hostKeyLine}`,
-      "    envFiles:", `      - path: ${join(h.dataDir, "app.env")}`, "        sources: [{ file: app }]",
-    ));
+    writeFileSync(
+      join(dir, "secrets/app.yaml"),
+      await encrypt(`DB_PASSWORD: ${value}\n`, { format: "yaml", recipients: [parseRecipient(alice.recipient)] }),
+    );
+    const lines = [
+      "operators:",
+      `  alice: ${alice.recipient}`,
+      "files:",
+      "  app:",
+      "    path: secrets/app.yaml",
+      "hosts:",
+    ];
+    hosts.forEach((h, k) =>
+      lines.push(
+        `  web-${k + 1}:`,
+        `    address: ${h.host}`,
+        `    port: ${h.port}`,
+        `    user: ${h.user}`,
+        `    privateKeyFile: ${h.clientKeyFile}`,
+        `    hostKey: ${h.hostKeyLine}`,
+        "    envFiles:",
+        `      - path: ${join(h.dataDir, "app.env")}`,
+        "        sources: [{ file: app }]",
+      ),
+    );
     writeFileSync(join(dir, "fleet.yaml"), lines.join("\n") + "\n");
   });
   afterAll(async () => {
@@ -77,11 +98,15 @@ describe("keyfleet push of 5 hosts, one down", () => {
   it("deprovision of the unreachable host rotates the file and says which env file to remove by hand", async () => {
     const r = await kf(["deprovision", "web-3"], { cwd: dir, home: dir, env: env() });
     expect(r.code).toBe(75);
-    expect(r.stderr).toMatch(/web-3 \(SHA256:[^)]+\) could read DB_PASSWORD in secrets\/app\.yaml: rotate these values/);
+    expect(r.stderr).toMatch(
+      /web-3 \(SHA256:[^)]+\) could read DB_PASSWORD in secrets\/app\.yaml: rotate these values/,
+    );
     expect(r.stderr).toContain(`web-3 is not reachable`);
     expect(r.stderr).toContain(`remove ${join((hosts[2] as Host).dataDir, "app.env")} from it by hand`);
     expect(readFileSync(join(dir, "fleet.yaml"), "utf8")).not.toContain("web-3:");
-    expect(readFileSync(join(dir, "secrets/app.yaml"), "utf8")).not.toContain(sshToAgeRecipient((hosts[2] as Host).hostKeyLine));
+    expect(readFileSync(join(dir, "secrets/app.yaml"), "utf8")).not.toContain(
+      sshToAgeRecipient((hosts[2] as Host).hostKeyLine),
+    );
     expect(leaks(r.stdout + r.stderr, [value])).toEqual([]);
   });
 });

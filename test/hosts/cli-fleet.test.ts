@@ -34,8 +34,12 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
     return r;
   };
   const envPath = (h: Host, f: string) => join(h.dataDir, f);
-  const restarts = (h: Host) => (existsSync(join(h.dataDir, "restarts")) ? readFileSync(join(h.dataDir, "restarts"), "utf8").split("\n").filter(Boolean).length : 0);
-  const recipientsOf = (file: string): string[] => readMetadata(readFileSync(join(dir, file), "utf8"), formatFromPath(file), file).recipients;
+  const restarts = (h: Host) =>
+    existsSync(join(h.dataDir, "restarts"))
+      ? readFileSync(join(h.dataDir, "restarts"), "utf8").split("\n").filter(Boolean).length
+      : 0;
+  const recipientsOf = (file: string): string[] =>
+    readMetadata(readFileSync(join(dir, file), "utf8"), formatFromPath(file), file).recipients;
 
   beforeAll(async () => {
     hosts = await startHosts(2);
@@ -52,7 +56,8 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
     const r = await run(["init", "--name", "alice"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("created your operator key");
-    for (const f of [".sops.yaml", "fleet.yaml", ".gitignore", "secrets"]) expect(existsSync(join(dir, f)), f).toBe(true);
+    for (const f of [".sops.yaml", "fleet.yaml", ".gitignore", "secrets"])
+      expect(existsSync(join(dir, f)), f).toBe(true);
     expect(readFileSync(join(dir, ".gitignore"), "utf8")).toContain(".env");
     const inv = parse(readFileSync(join(dir, "fleet.yaml"), "utf8")) as { operators: Record<string, string> };
     expect(inv.operators["alice"]).toMatch(/^age1/);
@@ -80,7 +85,18 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
     const [h1, h2] = hosts as [Host, Host];
     const before = readFileSync(join(dir, "secrets/app.yaml"), "utf8");
     const encBefore = /DB_PASSWORD: (ENC\[[^\]]+\])/.exec(before)?.[1];
-    const p1 = ["provision", `web-1=${h1.user}@${h1.host}:${h1.port}`, "--env", `${envPath(h1, "app.env")}:secrets/app.yaml:DB_PASSWORD`, "--fingerprint", keygenFingerprint(h1.hostKeyFile + ".pub"), "--ssh-key", h1.clientKeyFile, "--on-change", `echo restarted >> ${join(h1.dataDir, "restarts")}`];
+    const p1 = [
+      "provision",
+      `web-1=${h1.user}@${h1.host}:${h1.port}`,
+      "--env",
+      `${envPath(h1, "app.env")}:secrets/app.yaml:DB_PASSWORD`,
+      "--fingerprint",
+      keygenFingerprint(h1.hostKeyFile + ".pub"),
+      "--ssh-key",
+      h1.clientKeyFile,
+      "--on-change",
+      `echo restarted >> ${join(h1.dataDir, "restarts")}`,
+    ];
     const r1 = await run(p1);
     expect(r1.code, r1.stderr).toBe(0);
     expect(readFileSync(envPath(h1, "app.env"), "utf8")).toContain("DB_PASSWORD=");
@@ -91,7 +107,9 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
     const after = readFileSync(join(dir, "secrets/app.yaml"), "utf8");
     expect(/DB_PASSWORD: (ENC\[[^\]]+\])/.exec(after)?.[1]).toBe(encBefore);
     expect(recipientsOf("secrets/app.yaml")).toContain(sshToAgeRecipient(h1.hostKeyLine));
-    const inv = parse(readFileSync(join(dir, "fleet.yaml"), "utf8")) as { hosts: Record<string, { hostKey: string; envFiles: unknown[] }> };
+    const inv = parse(readFileSync(join(dir, "fleet.yaml"), "utf8")) as {
+      hosts: Record<string, { hostKey: string; envFiles: unknown[] }>;
+    };
     expect(inv.hosts["web-1"]?.hostKey).toBe(h1.hostKeyLine);
     // a second run: nothing to change
     const again = await run(p1);
@@ -99,15 +117,42 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
     expect(again.stderr).toContain("nothing to do");
     expect(restarts(h1)).toBe(1);
     // without --fingerprint and without a terminal it refuses, showing the fingerprint
-    const unpinned = await run(["provision", `web-2=${h2.user}@${h2.host}:${h2.port}`, "--env", `${envPath(h2, "api.env")}:secrets/API_TOKEN.env`, "--ssh-key", h2.clientKeyFile]);
+    const unpinned = await run([
+      "provision",
+      `web-2=${h2.user}@${h2.host}:${h2.port}`,
+      "--env",
+      `${envPath(h2, "api.env")}:secrets/API_TOKEN.env`,
+      "--ssh-key",
+      h2.clientKeyFile,
+    ]);
     expect(unpinned.code).not.toBe(0);
     expect(unpinned.stderr).toContain(keygenFingerprint(h2.hostKeyFile + ".pub"));
     expect(existsSync(envPath(h2, "api.env"))).toBe(false);
     // a wrong fingerprint is refused
-    const wrong = await run(["provision", `web-2=${h2.user}@${h2.host}:${h2.port}`, "--env", `${envPath(h2, "api.env")}:secrets/API_TOKEN.env`, "--ssh-key", h2.clientKeyFile, "--fingerprint", keygenFingerprint(h1.hostKeyFile + ".pub")]);
+    const wrong = await run([
+      "provision",
+      `web-2=${h2.user}@${h2.host}:${h2.port}`,
+      "--env",
+      `${envPath(h2, "api.env")}:secrets/API_TOKEN.env`,
+      "--ssh-key",
+      h2.clientKeyFile,
+      "--fingerprint",
+      keygenFingerprint(h1.hostKeyFile + ".pub"),
+    ]);
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toContain("expected");
-    const r2 = await run(["provision", `web-2=${h2.user}@${h2.host}:${h2.port}`, "--env", `${envPath(h2, "api.env")}:secrets/API_TOKEN.env`, "--ssh-key", h2.clientKeyFile, "--fingerprint", keygenFingerprint(h2.hostKeyFile + ".pub"), "--on-change", `echo restarted >> ${join(h2.dataDir, "restarts")}`]);
+    const r2 = await run([
+      "provision",
+      `web-2=${h2.user}@${h2.host}:${h2.port}`,
+      "--env",
+      `${envPath(h2, "api.env")}:secrets/API_TOKEN.env`,
+      "--ssh-key",
+      h2.clientKeyFile,
+      "--fingerprint",
+      keygenFingerprint(h2.hostKeyFile + ".pub"),
+      "--on-change",
+      `echo restarted >> ${join(h2.dataDir, "restarts")}`,
+    ]);
     expect(r2.code, r2.stderr).toBe(0);
     expect(readFileSync(envPath(h2, "api.env"), "utf8")).toContain("API_TOKEN=");
     expect(recipientsOf("secrets/API_TOKEN.env")).toContain(sshToAgeRecipient(h2.hostKeyLine));
@@ -145,7 +190,9 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
     const before = readFileSync(join(dir, "secrets/app.yaml"), "utf8");
     const r = await run(["deprovision", "web-1"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/web-1 \(SHA256:[^)]+\) could read DB_PASSWORD in secrets\/app\.yaml: rotate these values/);
+    expect(r.stderr).toMatch(
+      /web-1 \(SHA256:[^)]+\) could read DB_PASSWORD in secrets\/app\.yaml: rotate these values/,
+    );
     expect(r.stderr).toContain("removed " + envPath(h1, "app.env"));
     expect(existsSync(envPath(h1, "app.env"))).toBe(false);
     const after = readFileSync(join(dir, "secrets/app.yaml"), "utf8");
@@ -163,7 +210,11 @@ describe("keyfleet CLI fleet path on 2 real sshd hosts", () => {
   });
 
   it("no value in any output, fleet.yaml or the audit log", async () => {
-    const texts = [...outputs.flatMap((o) => [o.stdout, o.stderr]), readFileSync(join(dir, "fleet.yaml"), "utf8"), readFileSync(join(dir, ".keyfleet/audit.jsonl"), "utf8")];
+    const texts = [
+      ...outputs.flatMap((o) => [o.stdout, o.stderr]),
+      readFileSync(join(dir, "fleet.yaml"), "utf8"),
+      readFileSync(join(dir, ".keyfleet/audit.jsonl"), "utf8"),
+    ];
     // decrypt's stdout is the one place a value is meant to appear
     const decryptRuns = new Set(outputs.filter((o) => SECRETS.includes(o.stdout)).map((o) => o.stdout));
     const all = texts.filter((t) => !decryptRuns.has(t)).join("\n");

@@ -17,8 +17,12 @@ import { parseEnv } from "../../provider/render";
 const root = resolve(__dirname, "../..");
 const req = createRequire(join(root, "package.json"));
 const { startSshd } = req("./dist/test/harness/sshd.js") as typeof import("../harness/sshd");
-const { ProviderClient } = req("./dist/test/harness/engine/provider-client.js") as typeof import("../harness/engine/provider-client");
-const { serializeProvider } = req("./dist/test/harness/engine/serialize.js") as typeof import("../harness/engine/serialize");
+const { ProviderClient } = req(
+  "./dist/test/harness/engine/provider-client.js",
+) as typeof import("../harness/engine/provider-client");
+const { serializeProvider } = req(
+  "./dist/test/harness/engine/serialize.js",
+) as typeof import("../harness/engine/serialize");
 const { hostEnvProvider } = req("./dist/sdk/host-env.js") as typeof import("../../sdk/host-env");
 
 const URN = "urn:pulumi:test::keyfleet::pulumi-nodejs:dynamic:Resource::faults";
@@ -29,7 +33,10 @@ const BIG = "big-" + randomBytes(32 * 1024).toString("base64");
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 let host: Host;
@@ -38,8 +45,14 @@ let dir: string;
 beforeAll(async () => {
   host = await startSshd();
   dir = mkdtempSync(join(tmpdir(), "kf-hostenv-faults-"));
-  writeFileSync(join(dir, "big.env"), await encrypt(`BIG=${BIG}\n`, { format: "dotenv", recipients: [parseRecipient(alice.recipient)] }));
-  client = await ProviderClient.start({ cwd: root, env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, HOME: dir } });
+  writeFileSync(
+    join(dir, "big.env"),
+    await encrypt(`BIG=${BIG}\n`, { format: "dotenv", recipients: [parseRecipient(alice.recipient)] }),
+  );
+  client = await ProviderClient.start({
+    cwd: root,
+    env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, HOME: dir },
+  });
   await client.configure();
 }, 60_000);
 afterAll(async () => {
@@ -53,7 +66,13 @@ it("12 updates with the sshd child killed mid-push: never partial, always conver
   const path = join(host.dataDir, "app.env");
   const news = (v: number) => ({
     __provider: providerText,
-    connection: { host: host.host, port: host.port, user: host.user, privateKey: host.clientKeyPem, hostKey: host.hostKeyLine },
+    connection: {
+      host: host.host,
+      port: host.port,
+      user: host.user,
+      privateKey: host.clientKeyPem,
+      hostKey: host.hostKeyLine,
+    },
     path,
     sources: [{ path: join(dir, "big.env"), secretFile: false }],
     env: { V: String(v) },
@@ -75,25 +94,44 @@ it("12 updates with the sshd child killed mid-push: never partial, always conver
       const v = version();
       reads++;
       if (v === undefined) bad.push("unparseable or partial");
-    } catch (e) { bad.push((e as Error).message.slice(0, 80)); }
+    } catch (e) {
+      bad.push((e as Error).message.slice(0, 80));
+    }
   }, 5);
   const counts = { updates: 0, sigkill: 0, sigterm: 0, faultedFailed: 0, faultedSucceeded: 0, sawOld: 0, sawNew: 0 };
   try {
     for (let i = 1; i <= 12; i++) {
       counts.updates++;
-      const upd = client.update({ id: state.id, urn: URN, olds: state.properties, news: news(i) }).then((r: { properties: Record<string, unknown> }) => r, () => undefined);
+      const upd = client.update({ id: state.id, urn: URN, olds: state.properties, news: news(i) }).then(
+        (r: { properties: Record<string, unknown> }) => r,
+        () => undefined,
+      );
       await new Promise((r) => setTimeout(r, Math.floor(rand() * pushMs * 1.6)));
       const sig = rand() < 0.5 ? "SIGKILL" : "SIGTERM";
-      if (sig === "SIGKILL") counts.sigkill++; else counts.sigterm++;
-      for (const pid of host.childPids()) { try { process.kill(pid, sig); } catch { /* exited */ } }
+      if (sig === "SIGKILL") counts.sigkill++;
+      else counts.sigterm++;
+      for (const pid of host.childPids()) {
+        try {
+          process.kill(pid, sig);
+        } catch {
+          /* exited */
+        }
+      }
       const r = await upd;
-      if (r) counts.faultedSucceeded++; else counts.faultedFailed++;
+      if (r) counts.faultedSucceeded++;
+      else counts.faultedFailed++;
       const seen = version();
       expect(seen === current || seen === i, `update ${i} (seed ${seed}) left ${seen}`).toBe(true);
-      if (seen === i) counts.sawNew++; else counts.sawOld++;
+      if (seen === i) counts.sawNew++;
+      else counts.sawOld++;
       if (r) expect(seen).toBe(i);
       // converge: the next apply brings the host to version i
-      const again = await client.update({ id: state.id, urn: URN, olds: r?.properties ?? state.properties, news: news(i) });
+      const again = await client.update({
+        id: state.id,
+        urn: URN,
+        olds: r?.properties ?? state.properties,
+        news: news(i),
+      });
       state = { id: state.id, properties: again.properties };
       expect(version()).toBe(i);
       current = i;
@@ -101,7 +139,9 @@ it("12 updates with the sshd child killed mid-push: never partial, always conver
   } finally {
     clearInterval(poll);
   }
-  console.log(`HostEnv fault injection (seed ${seed}, clean push ${pushMs} ms): ${JSON.stringify({ ...counts, pollerReads: reads, partialOrEmptySeen: bad.length })}`);
+  console.log(
+    `HostEnv fault injection (seed ${seed}, clean push ${pushMs} ms): ${JSON.stringify({ ...counts, pollerReads: reads, partialOrEmptySeen: bad.length })}`,
+  );
   expect(bad).toEqual([]);
   expect(reads).toBeGreaterThan(20);
   expect(readdirSync(host.dataDir).filter((f) => f.includes(".kftmp."))).toEqual([]);

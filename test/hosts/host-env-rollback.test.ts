@@ -15,8 +15,12 @@ import { encrypt } from "../../provider/sops";
 const root = resolve(__dirname, "../..");
 const req = createRequire(join(root, "package.json"));
 const { startSshd } = req("./dist/test/harness/sshd.js") as typeof import("../harness/sshd");
-const { ProviderClient } = req("./dist/test/harness/engine/provider-client.js") as typeof import("../harness/engine/provider-client");
-const { serializeProvider } = req("./dist/test/harness/engine/serialize.js") as typeof import("../harness/engine/serialize");
+const { ProviderClient } = req(
+  "./dist/test/harness/engine/provider-client.js",
+) as typeof import("../harness/engine/provider-client");
+const { serializeProvider } = req(
+  "./dist/test/harness/engine/serialize.js",
+) as typeof import("../harness/engine/serialize");
 const { hostEnvProvider } = req("./dist/sdk/host-env.js") as typeof import("../../sdk/host-env");
 
 const URN = "urn:pulumi:test::keyfleet::pulumi-nodejs:dynamic/keyfleet:HostEnv::rollback";
@@ -28,8 +32,14 @@ let dir: string;
 beforeAll(async () => {
   host = await startSshd();
   dir = mkdtempSync(join(tmpdir(), "kf-hostenv-rollback-"));
-  writeFileSync(join(dir, "app.env"), await encrypt("TOKEN=rollback-secret-value\n", { format: "dotenv", recipients: [parseRecipient(alice.recipient)] }));
-  client = await ProviderClient.start({ cwd: root, env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, HOME: dir } });
+  writeFileSync(
+    join(dir, "app.env"),
+    await encrypt("TOKEN=rollback-secret-value\n", { format: "dotenv", recipients: [parseRecipient(alice.recipient)] }),
+  );
+  client = await ProviderClient.start({
+    cwd: root,
+    env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, HOME: dir },
+  });
   await client.configure();
 }, 60_000);
 afterAll(async () => {
@@ -43,7 +53,13 @@ it("create with a failing restart rolls back; update with a failing restart keep
   const path = join(host.dataDir, "rb.env");
   const news = (onChange: string, v: string) => ({
     __provider: provider,
-    connection: { host: host.host, port: host.port, user: host.user, privateKey: host.clientKeyPem, hostKey: host.hostKeyLine },
+    connection: {
+      host: host.host,
+      port: host.port,
+      user: host.user,
+      privateKey: host.clientKeyPem,
+      hostKey: host.hostKeyLine,
+    },
     path,
     sources: [{ path: join(dir, "app.env"), secretFile: false }],
     env: { V: v },
@@ -52,10 +68,14 @@ it("create with a failing restart rolls back; update with a failing restart keep
   const leftovers = () => readdirSync(host.dataDir).filter((f) => f.includes("rb.env"));
   const checked = async (n: Record<string, unknown>) => (await client.check({ urn: URN, news: n })).inputs;
 
-  const err = (await client.create({ urn: URN, properties: await checked(news("exit 3", "1")) }).catch((e: unknown) => e)) as Error;
+  const err = (await client
+    .create({ urn: URN, properties: await checked(news("exit 3", "1")) })
+    .catch((e: unknown) => e)) as Error;
   expect(err).toBeInstanceOf(Error);
   // the restart's own message (exit code, how to see its output on the host: never the output) comes first
-  expect(err.message).toMatch(/restart command after writing \S+rb\.env failed with exit code 3\b.*; create rolled back: \S+rb\.env and its restart marker were removed/s);
+  expect(err.message).toMatch(
+    /restart command after writing \S+rb\.env failed with exit code 3\b.*; create rolled back: \S+rb\.env and its restart marker were removed/s,
+  );
   expect(err.message).not.toContain("rollback-secret-value");
   expect(existsSync(path)).toBe(false);
   expect(leftovers()).toEqual([]);
@@ -63,12 +83,19 @@ it("create with a failing restart rolls back; update with a failing restart keep
   // a create that succeeds, then an update whose restart fails: the file stays (the engine tracks it)
   const created = await client.create({ urn: URN, properties: await checked(news("true", "1")) });
   const n2 = await checked(news("exit 4", "2"));
-  const upd = await client.update({ id: created.id, urn: URN, olds: created.properties, news: n2 }).catch((e: unknown) => e as Error);
+  const upd = await client
+    .update({ id: created.id, urn: URN, olds: created.properties, news: n2 })
+    .catch((e: unknown) => e as Error);
   expect(String(upd)).toMatch(/failed with exit code 4/);
   expect(readFileSync(path, "utf8")).toContain("V='2'");
   expect(leftovers().length).toBe(2); // the file and its pending-restart marker
   // the next update (same content) retries the restart, which now succeeds, and clears the marker
-  const ok = await client.update({ id: created.id, urn: URN, olds: created.properties, news: await checked(news("true", "2")) });
+  const ok = await client.update({
+    id: created.id,
+    urn: URN,
+    olds: created.properties,
+    news: await checked(news("true", "2")),
+  });
   expect(ok.properties["restarted"]).toBe(true);
   expect(leftovers()).toEqual(["rb.env"]);
   await client.delete({ id: created.id, urn: URN, properties: ok.properties });

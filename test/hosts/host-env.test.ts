@@ -7,7 +7,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -18,8 +28,12 @@ import { parseEnv, type EnvFormat } from "../../provider/render";
 const root = resolve(__dirname, "../..");
 const req = createRequire(join(root, "package.json"));
 const { startHosts, stopHosts } = req("./dist/test/harness/sshd.js") as typeof import("../harness/sshd");
-const { ProviderClient } = req("./dist/test/harness/engine/provider-client.js") as typeof import("../harness/engine/provider-client");
-const { serializeProvider } = req("./dist/test/harness/engine/serialize.js") as typeof import("../harness/engine/serialize");
+const { ProviderClient } = req(
+  "./dist/test/harness/engine/provider-client.js",
+) as typeof import("../harness/engine/provider-client");
+const { serializeProvider } = req(
+  "./dist/test/harness/engine/serialize.js",
+) as typeof import("../harness/engine/serialize");
 const { hostEnvProvider } = req("./dist/sdk/host-env.js") as typeof import("../../sdk/host-env");
 
 type Props = Record<string, unknown>;
@@ -53,10 +67,29 @@ describe("HostEnv on 3 real sshd hosts", () => {
     hosts = await startHosts(3);
     dir = mkdtempSync(join(tmpdir(), "kf-hostenv-"));
     const r = [parseRecipient(alice.recipient)];
-    writeFileSync(join(dir, "app.yaml"), await encrypt(`db:\n  password: ${JSON.stringify(V.db)}\napi_token: ${JSON.stringify(V.api)}\nother: ${JSON.stringify(V.other)}\n`, { format: "yaml", recipients: r }));
-    writeFileSync(join(dir, "svc.env"), await encrypt(`DOT_ONE=${V.dot1}\nDOT_TWO=${V.dot2}\n`, { format: "dotenv", recipients: r }));
+    writeFileSync(
+      join(dir, "app.yaml"),
+      await encrypt(
+        `db:\n  password: ${JSON.stringify(V.db)}\napi_token: ${JSON.stringify(V.api)}\nother: ${JSON.stringify(V.other)}\n`,
+        { format: "yaml", recipients: r },
+      ),
+    );
+    writeFileSync(
+      join(dir, "svc.env"),
+      await encrypt(`DOT_ONE=${V.dot1}\nDOT_TWO=${V.dot2}\n`, { format: "dotenv", recipients: r }),
+    );
     providerText = (await serializeProvider(hostEnvProvider, "host-env")).text;
-    client = await ProviderClient.start({ cwd: root, env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, SOPS_AGE_KEY_CMD: undefined, SOPS_AGE_SSH_PRIVATE_KEY_FILE: undefined, HOME: dir } });
+    client = await ProviderClient.start({
+      cwd: root,
+      env: {
+        KEYFLEET_ROOT: root,
+        SOPS_AGE_KEY: alice.identity,
+        SOPS_AGE_KEY_FILE: undefined,
+        SOPS_AGE_KEY_CMD: undefined,
+        SOPS_AGE_SSH_PRIVATE_KEY_FILE: undefined,
+        HOME: dir,
+      },
+    });
     await client.configure();
   }, 60_000);
   afterAll(async () => {
@@ -65,11 +98,26 @@ describe("HostEnv on 3 real sshd hosts", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const conn = (h: Host, hostKey = h.hostKeyLine): Props => ({ host: h.host, port: h.port, user: h.user, privateKey: h.clientKeyPem, hostKey });
+  const conn = (h: Host, hostKey = h.hostKeyLine): Props => ({
+    host: h.host,
+    port: h.port,
+    user: h.user,
+    privateKey: h.clientKeyPem,
+    hostKey,
+  });
   const yamlSrc = (extra: Props = {}): Props => ({ path: join(dir, "app.yaml"), secretFile: false, ...extra });
   const envSrc = (extra: Props = {}): Props => ({ path: join(dir, "svc.env"), secretFile: false, ...extra });
-  const inputs = (h: Host, file: string, extra: Props = {}): Props => ({ __provider: providerText, connection: conn(h), path: join(h.dataDir, file), sources: [], ...extra });
-  const rec = <T>(x: T): T => { responses.push(x); return x; };
+  const inputs = (h: Host, file: string, extra: Props = {}): Props => ({
+    __provider: providerText,
+    connection: conn(h),
+    path: join(h.dataDir, file),
+    sources: [],
+    ...extra,
+  });
+  const rec = <T>(x: T): T => {
+    responses.push(x);
+    return x;
+  };
 
   async function create(name: string, news: Props): Promise<{ id: string; props: Props }> {
     const c = rec(await client.check({ urn: urn(name), news }));
@@ -77,7 +125,11 @@ describe("HostEnv on 3 real sshd hosts", () => {
     const r = rec(await client.create({ urn: urn(name), properties: c.inputs }));
     return { id: r.id, props: r.properties };
   }
-  async function up(name: string, state: { id: string; props: Props }, news: Props): Promise<{ id: string; props: Props; changes: string }> {
+  async function up(
+    name: string,
+    state: { id: string; props: Props },
+    news: Props,
+  ): Promise<{ id: string; props: Props; changes: string }> {
     const c = rec(await client.check({ urn: urn(name), olds: state.props, news }));
     expect(c.failures).toEqual([]);
     const d = rec(await client.diff({ id: state.id, urn: urn(name), olds: state.props, news: c.inputs }));
@@ -85,18 +137,33 @@ describe("HostEnv on 3 real sshd hosts", () => {
     const u = rec(await client.update({ id: state.id, urn: urn(name), olds: state.props, news: c.inputs }));
     return { id: state.id, props: u.properties, changes: d.changes };
   }
-  const refresh = async (name: string, s: { id: string; props: Props }) => rec(await client.read({ id: s.id, urn: urn(name), properties: s.props }));
-  const onDisk = (h: Host, file: string, format: EnvFormat) => Object.fromEntries(parseEnv(readFileSync(join(h.dataDir, file), "utf8"), format));
+  const refresh = async (name: string, s: { id: string; props: Props }) =>
+    rec(await client.read({ id: s.id, urn: urn(name), properties: s.props }));
+  const onDisk = (h: Host, file: string, format: EnvFormat) =>
+    Object.fromEntries(parseEnv(readFileSync(join(h.dataDir, file), "utf8"), format));
 
   it("create: each host gets only its selected keys, in its format, mode 0600, verified on disk", async () => {
     const [h0, h1, h2] = hosts as [Host, Host, Host];
-    const s0 = await create("h0", inputs(h0, "app.conf", { format: "systemd", sources: [yamlSrc({ keys: ["db.password", "api_token"], rename: { "db.password": "DB_PASSWORD" } })] }));
-    const s1 = await create("h1", inputs(h1, "app.json", { format: "json", sources: [yamlSrc({ keys: ["api_token"], prefix: "APP_" })] }));
+    const s0 = await create(
+      "h0",
+      inputs(h0, "app.conf", {
+        format: "systemd",
+        sources: [yamlSrc({ keys: ["db.password", "api_token"], rename: { "db.password": "DB_PASSWORD" } })],
+      }),
+    );
+    const s1 = await create(
+      "h1",
+      inputs(h1, "app.json", { format: "json", sources: [yamlSrc({ keys: ["api_token"], prefix: "APP_" })] }),
+    );
     const s2 = await create("h2", inputs(h2, "svc.env", { sources: [envSrc()], env: { PLAIN: "not secret" } }));
     expect(onDisk(h0, "app.conf", "systemd")).toEqual({ DB_PASSWORD: V.db, api_token: V.api });
     expect(onDisk(h1, "app.json", "json")).toEqual({ APP_api_token: V.api });
     expect(onDisk(h2, "svc.env", "dotenv")).toEqual({ DOT_ONE: V.dot1, DOT_TWO: V.dot2, PLAIN: "not secret" });
-    for (const [h, f] of [[h0, "app.conf"], [h1, "app.json"], [h2, "svc.env"]] as const) {
+    for (const [h, f] of [
+      [h0, "app.conf"],
+      [h1, "app.json"],
+      [h2, "svc.env"],
+    ] as const) {
       const st = statSync(join(h.dataDir, f));
       expect(st.mode & 0o7777).toBe(0o600);
       expect(st.uid).toBe(process.getuid!());
@@ -115,9 +182,17 @@ describe("HostEnv on 3 real sshd hosts", () => {
 
   it("a dotted key without rename is refused by check and by apply, naming the key", async () => {
     const h = hosts[0]!;
-    const c = await client.check({ urn: urn("bad"), news: inputs(h, "bad.env", { sources: [yamlSrc({ keys: ["db.password"] })] }) });
+    const c = await client.check({
+      urn: urn("bad"),
+      news: inputs(h, "bad.env", { sources: [yamlSrc({ keys: ["db.password"] })] }),
+    });
     expect(c.failures.map((f: { reason: string }) => f.reason).join("\n")).toMatch(/db\.password.*rename/);
-    const err = await client.create({ urn: urn("bad"), properties: inputs(h, "bad.env", { sources: [yamlSrc({ keys: ["nope"] })] }) }).then(() => undefined, (e: Error) => e);
+    const err = await client
+      .create({ urn: urn("bad"), properties: inputs(h, "bad.env", { sources: [yamlSrc({ keys: ["nope"] })] }) })
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
     expect(err?.message).toMatch(/key "nope" not found/);
     expect(existsSync(join(h.dataDir, "bad.env"))).toBe(false);
   });
@@ -140,10 +215,16 @@ describe("HostEnv on 3 real sshd hosts", () => {
 
   it("a wrong host key is refused before authentication with both fingerprints; nothing written", async () => {
     const [h0, h1] = hosts as [Host, Host];
-    const news = { ...inputs(h0, "wrong.env", { sources: [yamlSrc({ keys: ["api_token"] })] }), connection: conn(h0, h1.hostKeyLine) };
+    const news = {
+      ...inputs(h0, "wrong.env", { sources: [yamlSrc({ keys: ["api_token"] })] }),
+      connection: conn(h0, h1.hostKeyLine),
+    };
     const c = await client.check({ urn: urn("wrong"), news });
     expect(c.failures).toEqual([]);
-    const err = await client.create({ urn: urn("wrong"), properties: c.inputs }).then(() => undefined, (e: Error) => e);
+    const err = await client.create({ urn: urn("wrong"), properties: c.inputs }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).toContain(keygenFingerprint(h0.hostKeyFile + ".pub"));
     expect(err?.message).toContain(keygenFingerprint(h1.hostKeyFile + ".pub"));
     expect(existsSync(join(h0.dataDir, "wrong.env"))).toBe(false);
@@ -181,7 +262,11 @@ describe("HostEnv on 3 real sshd hosts", () => {
     const h = hosts[0]!;
     const log = join(h.dataDir, "restarts.log");
     const count = () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0);
-    const base = inputs(h, "svc.env", { sources: [yamlSrc({ keys: ["api_token"] })], env: { V: "1" }, onChange: `echo restarted >> ${log}` });
+    const base = inputs(h, "svc.env", {
+      sources: [yamlSrc({ keys: ["api_token"] })],
+      env: { V: "1" },
+      onChange: `echo restarted >> ${log}`,
+    });
     let s = await create("rs", base);
     expect(count()).toBe(1);
     expect(s.props["restarted"]).toBe(true);
@@ -195,7 +280,10 @@ describe("HostEnv on 3 real sshd hosts", () => {
     // failing command that prints the file (values!) to stderr
     const failing = { ...base, env: { V: "3" }, onChange: `cat ${join(h.dataDir, "svc.env")} >&2; exit 3` };
     const c = await client.check({ urn: urn("rs"), olds: s.props, news: failing });
-    const err = await client.update({ id: s.id, urn: urn("rs"), olds: s.props, news: c.inputs }).then(() => undefined, (e: Error) => e);
+    const err = await client.update({ id: s.id, urn: urn("rs"), olds: s.props, news: c.inputs }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     responses.push(err?.message, (err as { stderr?: string } | undefined)?.stderr);
     expect(err?.message).toMatch(/exit code 3/);
     // issue 9 §2: by default the output is not in the error at all, only how to see it on the host
@@ -226,13 +314,23 @@ describe("HostEnv on 3 real sshd hosts", () => {
     ].join("; ");
     const base = inputs(h, "adv.env", { sources: [yamlSrc({ keys: ["api_token", "other"] })], env: { V: "1" } });
     let s = await create("adv", base);
-    const pieces = (v: string) => { const out: string[] = []; for (let i = 0; i + 5 <= v.length; i++) out.push(v.slice(i, i + 5)); return out; };
+    const pieces = (v: string) => {
+      const out: string[] = [];
+      for (let i = 0; i + 5 <= v.length; i++) out.push(v.slice(i, i + 5));
+      return out;
+    };
     const rev = (v: string) => [...v].reverse().join("");
-    for (const [k, show] of [[2, false], [3, true]] as const) {
+    for (const [k, show] of [
+      [2, false],
+      [3, true],
+    ] as const) {
       const news = { ...base, env: { V: String(k) }, onChange: leak, ...(show ? { showRestartOutput: true } : {}) };
       const c = await client.check({ urn: urn("adv"), olds: s.props, news });
       expect(c.failures).toEqual([]);
-      const err = await client.update({ id: s.id, urn: urn("adv"), olds: s.props, news: c.inputs }).then(() => undefined, (e: Error) => e);
+      const err = await client.update({ id: s.id, urn: urn("adv"), olds: s.props, news: c.inputs }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err?.message).toMatch(/exit code 7/);
       if (!show) {
         responses.push(err?.message);
@@ -266,14 +364,20 @@ describe("HostEnv on 3 real sshd hosts", () => {
       const c = await client.check({ urn: urn("inval"), news });
       expect(c.failures.map((f: { reason: string }) => f.reason).join("\n")).toMatch(why);
       const t0 = Date.now();
-      const err = await client.create({ urn: urn("inval"), properties: news }).then(() => undefined, (e: Error) => e);
+      const err = await client.create({ urn: urn("inval"), properties: news }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err?.message).toMatch(why);
       expect(err?.message.length).toBeLessThan(1500);
       expect(Date.now() - t0).toBeLessThan(10_000); // generous; a 100 KB path took 27 s before
     }
     expect(readdirSync(h.dataDir).filter((f) => /^(x1ff|ww|suid|cr)/.test(f))).toEqual([]);
     // with the explicit opt-in, a deliberate mode is written
-    const ok = await create("unsafe-ok", inputs(h, "shared.env", { env: { A: "1" }, mode: "0664", allowUnsafeMode: true }));
+    const ok = await create(
+      "unsafe-ok",
+      inputs(h, "shared.env", { env: { A: "1" }, mode: "0664", allowUnsafeMode: true }),
+    );
     expect(ok.props["mode"]).toBe("0664");
     expect(statSync(join(h.dataDir, "shared.env")).mode & 0o7777).toBe(0o664);
   });
@@ -291,7 +395,9 @@ describe("HostEnv on 3 real sshd hosts", () => {
   it("leak check: no plaintext value in responses, provider output, deployer temp files or sshd logs", async () => {
     const hits: string[] = [];
     const needles = SECRET_VALUES.flatMap((v) => v.split("\n")).filter((x) => x.length >= 8);
-    const scan = (where: string, text: string) => { for (const n of needles) if (text.includes(n)) hits.push(`${where}: ${n.slice(0, 12)}…`); };
+    const scan = (where: string, text: string) => {
+      for (const n of needles) if (text.includes(n)) hits.push(`${where}: ${n.slice(0, 12)}…`);
+    };
     scan("responses", JSON.stringify(responses));
     scan("provider stdout", client.stdout);
     scan("provider stderr", client.stderr);
@@ -302,15 +408,27 @@ describe("HostEnv on 3 real sshd hosts", () => {
     const walk = (d: string, depth: number) => {
       if (depth > 6 || skip.has(d)) return;
       let names: string[];
-      try { names = readdirSync(d); } catch { return; }
+      try {
+        names = readdirSync(d);
+      } catch {
+        return;
+      }
       for (const n of names) {
         const p = join(d, n);
         let st;
-        try { st = lstatSync(p); } catch { continue; }
+        try {
+          st = lstatSync(p);
+        } catch {
+          continue;
+        }
         if (st.isDirectory()) walk(p, depth + 1);
         else if (st.isFile() && st.mtimeMs >= started - 1000 && st.size < 8 * 1024 * 1024) {
           files++;
-          try { scan(p, readFileSync(p).toString("utf8")); } catch { /* vanished */ }
+          try {
+            scan(p, readFileSync(p).toString("utf8"));
+          } catch {
+            /* vanished */
+          }
         }
       }
     };

@@ -12,7 +12,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { startSshd, type SshdHost } from "../harness/sshd";
@@ -53,7 +65,11 @@ function snapshot(dir: string): Map<string, string> {
 
 /** Runs node code as uid/gid 65534 with no supplementary groups (a real unprivileged user). */
 function asNobody(code: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", process.execPath, "-e", code, ...args], { timeout: 20_000 });
+  const r = spawnSync(
+    "setpriv",
+    ["--reuid=65534", "--regid=65534", "--clear-groups", "--", process.execPath, "-e", code, ...args],
+    { timeout: 20_000 },
+  );
   return { status: r.status, stdout: r.stdout?.toString() ?? "", stderr: r.stderr?.toString() ?? "" };
 }
 
@@ -87,18 +103,53 @@ while (Date.now() < end && loops < 5000000) {
 console.log(JSON.stringify({ loops, swaps, denied, stopped }));
 `;
 
-function startRacer(dir: string, target: string, stop: string): { child: ChildProcess; result: Promise<{ loops: number; swaps: number; denied: number; stopped: boolean }> } {
-  const child = spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", process.execPath, "-e", RACER, dir, target, canary, stop, "600000"], { stdio: ["ignore", "pipe", "pipe"] });
+function startRacer(
+  dir: string,
+  target: string,
+  stop: string,
+): { child: ChildProcess; result: Promise<{ loops: number; swaps: number; denied: number; stopped: boolean }> } {
+  const child = spawn(
+    "setpriv",
+    [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "--",
+      process.execPath,
+      "-e",
+      RACER,
+      dir,
+      target,
+      canary,
+      stop,
+      "600000",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   let out = "";
-  child.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
   const result = new Promise<{ loops: number; swaps: number; denied: number; stopped: boolean }>((resolve, reject) => {
-    child.once("exit", () => { try { resolve(JSON.parse(out.trim())); } catch (e) { reject(e); } });
+    child.once("exit", () => {
+      try {
+        resolve(JSON.parse(out.trim()));
+      } catch (e) {
+        reject(e);
+      }
+    });
   });
   return { child, result };
 }
 
 const inputs = (path: string, v: string): HostEnvInputs => ({
-  connection: { host: host.host, port: host.port, user: host.user, privateKey: host.clientKeyPem, hostKey: host.hostKeyLine },
+  connection: {
+    host: host.host,
+    port: host.port,
+    user: host.user,
+    privateKey: host.clientKeyPem,
+    hostKey: host.hostKeyLine,
+  },
   path,
   sources: [],
   env: { V: v },
@@ -107,7 +158,8 @@ const inputs = (path: string, v: string): HostEnvInputs => ({
 });
 
 /** Errors a push may end with; anything else (a timeout, an interrupted script) fails the test. */
-const CLEAR = /refusing to (write|create|remove) .*owned by|it is a directory|a directory is in the way|read-back digest|changed right after it was written/;
+const CLEAR =
+  /refusing to (write|create|remove) .*owned by|it is a directory|a directory is in the way|read-back digest|changed right after it was written/;
 
 /** One push: either a clear error, or exactly the target written. */
 async function push(path: string, v: string): Promise<"written" | string> {
@@ -159,7 +211,14 @@ suite("remote writes an unprivileged user on the host cannot redirect", () => {
   const races: { name: string; uid: number; gid: number; mode: number; pushes: number; written: boolean }[] = [
     // the issue's setup: the env file's directory belongs to nobody
     { name: "owned by nobody (0755)", uid: NOBODY, gid: NOBODY, mode: 0o755, pushes: 40, written: false },
-    { name: "root-owned, group-writable by nobody's group (0775)", uid: 0, gid: NOBODY, mode: 0o775, pushes: 5, written: false },
+    {
+      name: "root-owned, group-writable by nobody's group (0775)",
+      uid: 0,
+      gid: NOBODY,
+      mode: 0o775,
+      pushes: 5,
+      written: false,
+    },
     { name: "root-owned, world-writable and sticky (1777)", uid: 0, gid: 0, mode: 0o1777, pushes: 5, written: false },
     // after the fix the error names: the directory is root's; the attacker still owns the file
     { name: "root-owned 0755 (safe; owner: nobody)", uid: 0, gid: 0, mode: 0o755, pushes: 40, written: true },
@@ -178,11 +237,19 @@ suite("remote writes an unprivileged user on the host cannot redirect", () => {
         for (let i = 0; i < r.pushes; i++) outcomes.push(await push(target, `value-${k}-${i}`));
       } finally {
         writeFileSync(stop, "");
-        setTimeout(() => { try { racer.child.kill("SIGKILL"); } catch { /* exited */ } }, 10_000).unref();
+        setTimeout(() => {
+          try {
+            racer.child.kill("SIGKILL");
+          } catch {
+            /* exited */
+          }
+        }, 10_000).unref();
       }
       const stats = await racer.result;
       const written = outcomes.filter((o) => o === "written").length;
-      console.log(`race (${r.name}): ${JSON.stringify({ pushes: r.pushes, written, failed: r.pushes - written, attacker: stats })}`);
+      console.log(
+        `race (${r.name}): ${JSON.stringify({ pushes: r.pushes, written, failed: r.pushes - written, attacker: stats })}`,
+      );
       expect(snapshot(outside)).toEqual(before);
       expect(stats.stopped).toBe(true); // the attacker raced until the last push was done
       expect(stats.loops).toBeGreaterThan(r.pushes);
@@ -191,7 +258,8 @@ suite("remote writes an unprivileged user on the host cannot redirect", () => {
         expect(stats.swaps).toBe(0); // nobody cannot rename anything in a root 0755 directory
       } else {
         expect(written).toBe(0);
-        for (const o of outcomes) expect(o).toMatch(/refusing to (write|create) .*directory .* is owned by .* with mode/);
+        for (const o of outcomes)
+          expect(o).toMatch(/refusing to (write|create) .*directory .* is owned by .* with mode/);
         expect(outcomes[0]).toContain(r.mode.toString(8).padStart(4, "0"));
       }
     }, 300_000);
@@ -229,7 +297,11 @@ else if (kind === "socket") { const s = net.createServer(); s.listen(p, () => pr
     for (const [where, base] of Object.entries(places)) {
       it(`a planted ${kind} at the ${where} path is refused or harmless, never blocks`, async () => {
         let alive = true;
-        try { process.kill(deadPid, 0); } catch { alive = false; }
+        try {
+          process.kill(deadPid, 0);
+        } catch {
+          alive = false;
+        }
         expect(alive).toBe(false);
         const dir = victimDir(`plant-${kind}-${where}`, NOBODY, NOBODY, 0o755);
         const target = join(dir, "app.env");
@@ -242,9 +314,15 @@ else if (kind === "socket") { const s = net.createServer(); s.listen(p, () => pr
         const refused = await push(target, "v1");
         if (kind === "directory" && where === "target") expect(refused).toMatch(/it is a directory/);
         else expect(refused).toMatch(/refusing to (write|create) .* is owned by nobody/);
-        const props = { ...inputs(target, "v1"), sources: [], contentDigest: "", writtenDigest: "" } as unknown as Parameters<typeof read>[1];
+        const props = {
+          ...inputs(target, "v1"),
+          sources: [],
+          contentDigest: "",
+          writtenDigest: "",
+        } as unknown as Parameters<typeof read>[1];
         const st = await read("id", props);
-        if (where === "target" && kind !== "hardlink" && kind !== "directory") expect((st.props as { drift: string[] }).drift[0]).toMatch(/^not a regular file: /);
+        if (where === "target" && kind !== "hardlink" && kind !== "directory")
+          expect((st.props as { drift: string[] }).drift[0]).toMatch(/^not a regular file: /);
         // the fix the error names: root owns the directory; what nobody planted is still there
         chownSync(dir, 0, 0);
         const outcome = await push(target, "v2");

@@ -11,23 +11,39 @@ import { DEFAULT_CONCURRENCY } from "../../provider/fleet/reconcile";
 import { startSshd, type SshdHost } from "../harness/sshd";
 
 let h: SshdHost;
-beforeAll(async () => { h = await startSshd({ ports: 4 }); }, 60_000);
-afterAll(async () => { await h?.stop(); });
+beforeAll(async () => {
+  h = await startSshd({ ports: 4 });
+}, 60_000);
+afterAll(async () => {
+  await h?.stop();
+});
 
 describe("SshPool concurrency", () => {
   it("runs at most `concurrency` operations at once across hosts, and finishes them all", async () => {
     expect(h.ports.length).toBe(4);
     const pool = new SshPool({ concurrency: 2 });
     try {
-      const jobs = h.ports.flatMap((port) => [0, 1].map(async (i) => {
-        const s = await pool.session({ host: h.host, port, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine });
-        const w = await s.writeFileAtomic(join(h.dataDir, `c-${port}-${i}.env`), Buffer.from(`A=${port}-${i}\n`), { mode: 0o600 });
-        expect(w.mode).toBe(0o600);
-      }));
+      const jobs = h.ports.flatMap((port) =>
+        [0, 1].map(async (i) => {
+          const s = await pool.session({
+            host: h.host,
+            port,
+            user: h.user,
+            privateKey: h.clientKeyPem,
+            hostKey: h.hostKeyLine,
+          });
+          const w = await s.writeFileAtomic(join(h.dataDir, `c-${port}-${i}.env`), Buffer.from(`A=${port}-${i}\n`), {
+            mode: 0o600,
+          });
+          expect(w.mode).toBe(0o600);
+        }),
+      );
       await Promise.all(jobs);
       expect(pool.peakBusy).toBe(2);
       expect(pool.connectCount).toBe(4);
-      for (const port of h.ports) for (const i of [0, 1]) expect(readFileSync(join(h.dataDir, `c-${port}-${i}.env`), "utf8")).toBe(`A=${port}-${i}\n`);
+      for (const port of h.ports)
+        for (const i of [0, 1])
+          expect(readFileSync(join(h.dataDir, `c-${port}-${i}.env`), "utf8")).toBe(`A=${port}-${i}\n`);
     } finally {
       await pool.closeAll();
     }

@@ -11,7 +11,9 @@ import { closeHostEnvPool, hostEnvPool, withHost } from "../../provider/resource
 import { startHosts, type SshdHost } from "../harness/sshd";
 
 let hosts: SshdHost[] = [];
-beforeAll(async () => { hosts = await startHosts(2); }, 60_000);
+beforeAll(async () => {
+  hosts = await startHosts(2);
+}, 60_000);
 afterAll(async () => {
   await closeHostEnvPool();
   await Promise.all(hosts.map((h) => h.stop()));
@@ -33,12 +35,21 @@ it("a refused connection is tried exactly DEFAULT_RETRY.attempts times in all, w
   await closeHostEnvPool();
   const pool = hostEnvPool();
   const t0 = Date.now();
-  const err = await withHost({ host: "127.0.0.1", port, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine }, async () => "reached").then(() => undefined, (e: Error) => e);
+  const err = await withHost(
+    { host: "127.0.0.1", port, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine },
+    async () => "reached",
+  ).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   const ms = Date.now() - t0;
   expect(err).toBeInstanceOf(Error);
   expect(pool.connectCount).toBe(DEFAULT_RETRY.attempts);
   // backoff 200 + 400 + 800 ms between the 4 attempts
-  const minWait = Array.from({ length: DEFAULT_RETRY.attempts - 1 }, (_, i) => DEFAULT_RETRY.backoffMs * 2 ** i).reduce((a, b) => a + b, 0);
+  const minWait = Array.from({ length: DEFAULT_RETRY.attempts - 1 }, (_, i) => DEFAULT_RETRY.backoffMs * 2 ** i).reduce(
+    (a, b) => a + b,
+    0,
+  );
   expect(ms).toBeGreaterThanOrEqual(minWait - 50);
 });
 
@@ -46,7 +57,13 @@ it("a host-key mismatch is not retried: one connection, refused at once", async 
   const [h0, h1] = hosts as [SshdHost, SshdHost];
   await closeHostEnvPool();
   const pool = hostEnvPool();
-  const err = await withHost({ host: h0.host, port: h0.port, user: h0.user, privateKey: h0.clientKeyPem, hostKey: h1.hostKeyLine }, async () => "reached").then(() => undefined, (e: Error) => e);
+  const err = await withHost(
+    { host: h0.host, port: h0.port, user: h0.user, privateKey: h0.clientKeyPem, hostKey: h1.hostKeyLine },
+    async () => "reached",
+  ).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   expect(err?.message).toMatch(/does not match the pinned key/);
   expect(pool.connectCount).toBe(1);
 });
@@ -56,7 +73,13 @@ it("a working host: one connection, the callback runs once", async () => {
   await closeHostEnvPool();
   const pool = hostEnvPool();
   let runs = 0;
-  const r = await withHost({ host: h.host, port: h.port, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine }, async (s) => { runs++; return (await s.stat("/nonexistent-dir/x")).exists; });
+  const r = await withHost(
+    { host: h.host, port: h.port, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine },
+    async (s) => {
+      runs++;
+      return (await s.stat("/nonexistent-dir/x")).exists;
+    },
+  );
   expect(r).toBe(false);
   expect(runs).toBe(1);
   expect(pool.connectCount).toBe(1);
@@ -67,10 +90,30 @@ it("the SSH layer itself refuses CR, NUL, LF and paths over 4096 bytes, with a s
   const commands: string[] = [];
   const pool = new SshPool({ onCommand: (_t, c) => commands.push(c) });
   try {
-    const s = await pool.session({ host: h.host, port: h.port, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine });
-    for (const p of [`${h.dataDir}/a\r.env`, `${h.dataDir}/a\0.env`, `${h.dataDir}/a\n.env`, "/" + "x".repeat(100 * 1024), "/" + "é".repeat(2048)]) {
-      for (const op of [() => s.stat(p), () => s.remove(p), () => s.mark(p), () => s.writeFileAtomic(p, Buffer.from("A=1\n"), { mode: 0o600 })]) {
-        const e = await op().then(() => undefined, (x: Error) => x);
+    const s = await pool.session({
+      host: h.host,
+      port: h.port,
+      user: h.user,
+      privateKey: h.clientKeyPem,
+      hostKey: h.hostKeyLine,
+    });
+    for (const p of [
+      `${h.dataDir}/a\r.env`,
+      `${h.dataDir}/a\0.env`,
+      `${h.dataDir}/a\n.env`,
+      "/" + "x".repeat(100 * 1024),
+      "/" + "é".repeat(2048),
+    ]) {
+      for (const op of [
+        () => s.stat(p),
+        () => s.remove(p),
+        () => s.mark(p),
+        () => s.writeFileAtomic(p, Buffer.from("A=1\n"), { mode: 0o600 }),
+      ]) {
+        const e = await op().then(
+          () => undefined,
+          (x: Error) => x,
+        );
         expect(e?.message).toMatch(/must be an absolute file path of at most 4096 bytes without NUL, CR or LF/);
         expect(e!.message.length).toBeLessThan(400);
       }

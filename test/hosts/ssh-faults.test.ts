@@ -10,13 +10,20 @@ import { SshPool, type SshTarget } from "../../provider/ssh/index";
 import { startHosts, type SshdHost } from "../harness/sshd";
 
 let hosts: SshdHost[] = [];
-beforeAll(async () => { hosts = await startHosts(1); });
-afterAll(async () => { await Promise.all(hosts.map((h) => h.stop())); });
+beforeAll(async () => {
+  hosts = await startHosts(1);
+});
+afterAll(async () => {
+  await Promise.all(hosts.map((h) => h.stop()));
+});
 
 // deterministic PRNG so a failure can be replayed (seed printed)
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 it("50 pushes with connection cuts and sshd child kills: never partial, always converges", async () => {
@@ -49,10 +56,21 @@ it("50 pushes with connection cuts and sshd child kills: never partial, always c
       const c = readFileSync(path).toString();
       reads++;
       if (!valid.has(c)) bad.push(`len ${c.length}`);
-    } catch (e) { bad.push(`read failed: ${(e as Error).message}`); }
+    } catch (e) {
+      bad.push(`read failed: ${(e as Error).message}`);
+    }
   }, 2);
 
-  const counts = { pushes: 0, cut: 0, killed: 0, faultedPushFailed: 0, faultedPushSucceeded: 0, sawOld: 0, sawNew: 0, convergeRetries: 0 };
+  const counts = {
+    pushes: 0,
+    cut: 0,
+    killed: 0,
+    faultedPushFailed: 0,
+    faultedPushSucceeded: 0,
+    sawOld: 0,
+    sawNew: 0,
+    convergeRetries: 0,
+  };
   let current = 0;
   try {
     for (let i = 1; i <= 50; i++) {
@@ -61,21 +79,32 @@ it("50 pushes with connection cuts and sshd child kills: never partial, always c
       valid.set(next.toString(), i);
       const pool = new SshPool({ attempts: 1 }); // the faulted push must not hide the fault by retrying
       const s = await pool.session(t);
-      const push = s.writeFileAtomic(path, next, { mode: 0o600 }).then(() => true, () => false);
+      const push = s.writeFileAtomic(path, next, { mode: 0o600 }).then(
+        () => true,
+        () => false,
+      );
       await new Promise((r) => setTimeout(r, Math.floor(rand() * pushMs * 1.6)));
       if (rand() < 0.5) {
         counts.cut++;
         pool.destroyConnections();
       } else {
         counts.killed++;
-        for (const pid of h.childPids()) { try { process.kill(pid, "SIGKILL"); } catch { /* exited */ } }
+        for (const pid of h.childPids()) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            /* exited */
+          }
+        }
       }
       const ok = await push;
       await pool.closeAll();
-      if (ok) counts.faultedPushSucceeded++; else counts.faultedPushFailed++;
+      if (ok) counts.faultedPushSucceeded++;
+      else counts.faultedPushFailed++;
       const after = valid.get(readFileSync(path).toString());
       expect(after === current || after === i, `push ${i} (seed ${seed}) left version ${after}`).toBe(true);
-      if (after === i) counts.sawNew++; else counts.sawOld++;
+      if (after === i) counts.sawNew++;
+      else counts.sawOld++;
       if (ok) expect(after).toBe(i);
       // converge: the next apply (with retries) brings the file to the new version
       const p2 = new SshPool({ attempts: 4, backoffMs: 50 });
@@ -89,7 +118,9 @@ it("50 pushes with connection cuts and sshd child kills: never partial, always c
   } finally {
     clearInterval(poll);
   }
-  console.log(`fault injection (seed ${seed}, clean push ${pushMs} ms): ${JSON.stringify({ ...counts, pollerReads: reads, partialOrEmptySeen: bad.length })}`);
+  console.log(
+    `fault injection (seed ${seed}, clean push ${pushMs} ms): ${JSON.stringify({ ...counts, pollerReads: reads, partialOrEmptySeen: bad.length })}`,
+  );
   expect(bad).toEqual([]);
   expect(reads).toBeGreaterThan(50);
   expect(counts.faultedPushFailed).toBeGreaterThan(0);

@@ -5,16 +5,36 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HostKeyMismatchError, SshPool, scanHostKey, parsePinnedHostKey, SshError, HostKeyParseError, type SshTarget } from "../../provider/ssh/index";
+import {
+  HostKeyMismatchError,
+  SshPool,
+  scanHostKey,
+  parsePinnedHostKey,
+  SshError,
+  HostKeyParseError,
+  type SshTarget,
+} from "../../provider/ssh/index";
 import { startHosts, type SshdHost } from "../harness/sshd";
 
 let hosts: SshdHost[] = [];
 const commands: string[] = [];
 let pool: SshPool;
 
-const target = (h: SshdHost, o: Partial<SshTarget> = {}): SshTarget => ({ host: h.host, port: h.port, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine, ...o });
+const target = (h: SshdHost, o: Partial<SshTarget> = {}): SshTarget => ({
+  host: h.host,
+  port: h.port,
+  user: h.user,
+  privateKey: h.clientKeyPem,
+  hostKey: h.hostKeyLine,
+  ...o,
+});
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 const PLAIN = "pl41ntext-Секрет-'\"$\\`-value";
 
@@ -34,7 +54,9 @@ describe("host keys", () => {
     for (const h of hosts) {
       const line = await scanHostKey(h.host, h.port, { timeoutMs: 5000 });
       expect(line).toBe(h.hostKeyLine);
-      const kg = spawnSync("ssh-keygen", ["-lf", `${h.hostKeyFile}.pub`]).stdout.toString().split(" ")[1];
+      const kg = spawnSync("ssh-keygen", ["-lf", `${h.hostKeyFile}.pub`])
+        .stdout.toString()
+        .split(" ")[1];
       expect(parsePinnedHostKey(line).fingerprint).toBe(kg);
     }
     expect(new Set(hosts.map((h) => h.hostKeyLine)).size).toBe(3);
@@ -48,7 +70,14 @@ describe("host keys", () => {
     const ok = hosts[0]!.hostKeyLine;
     expect(parsePinnedHostKey(`${ok} comment here`).line).toBe(ok);
     expect(parsePinnedHostKey(`[127.0.0.1]:22 ${ok}`).line).toBe(ok);
-    for (const bad of ["", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ", "ssh-ed25519", "ssh-ed25519 !!!!", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==", `ssh-ed25519 ${Buffer.from("x".repeat(51)).toString("base64")}`]) {
+    for (const bad of [
+      "",
+      "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ",
+      "ssh-ed25519",
+      "ssh-ed25519 !!!!",
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==",
+      `ssh-ed25519 ${Buffer.from("x".repeat(51)).toString("base64")}`,
+    ]) {
       expect(() => parsePinnedHostKey(bad)).toThrow(HostKeyParseError);
     }
   });
@@ -62,7 +91,9 @@ describe("host keys", () => {
     try {
       const s = await p.session(target(a, { hostKey: b.hostKeyLine }));
       await s.writeFileAtomic(`${a.dataDir}/wrongpin.env`, Buffer.from(PLAIN), { mode: 0o600 });
-    } catch (e) { err = e; }
+    } catch (e) {
+      err = e;
+    }
     await p.closeAll();
     expect(err).toBeInstanceOf(HostKeyMismatchError);
     const m = err as HostKeyMismatchError;
@@ -186,11 +217,19 @@ describe("sessions", () => {
     const s = await pool.session(target(h));
     await s.writeFileAtomic(`${h.dataDir}/empty.env`, new Uint8Array(0), { mode: 0o600 });
     expect(readFileSync(`${h.dataDir}/empty.env`, "utf8")).toBe("");
-    await expect(s.writeFileAtomic(`${h.dataDir}/no/such/dir.env`, Buffer.from("x"), { mode: 0o600 })).rejects.toThrow(/directory does not exist/);
-    await expect(s.writeFileAtomic("relative.env", Buffer.from("x"), { mode: 0o600 })).rejects.toThrow(/must be an absolute file path/);
+    await expect(s.writeFileAtomic(`${h.dataDir}/no/such/dir.env`, Buffer.from("x"), { mode: 0o600 })).rejects.toThrow(
+      /directory does not exist/,
+    );
+    await expect(s.writeFileAtomic("relative.env", Buffer.from("x"), { mode: 0o600 })).rejects.toThrow(
+      /must be an absolute file path/,
+    );
     await expect(s.writeFileAtomic(h.dataDir, Buffer.from("x"), { mode: 0o600 })).rejects.toThrow(/it is a directory/);
-    await expect(s.writeFileAtomic(`${h.dataDir}/x.env`, Buffer.from("x"), { mode: 0o600, owner: "no such user" })).rejects.toThrow(/not a valid user/);
-    await expect(s.writeFileAtomic(`${h.dataDir}/x.env`, Buffer.from("x"), { mode: 0o600, owner: "kfnosuchuser" })).rejects.toThrow(/cannot write/);
+    await expect(
+      s.writeFileAtomic(`${h.dataDir}/x.env`, Buffer.from("x"), { mode: 0o600, owner: "no such user" }),
+    ).rejects.toThrow(/not a valid user/);
+    await expect(
+      s.writeFileAtomic(`${h.dataDir}/x.env`, Buffer.from("x"), { mode: 0o600, owner: "kfnosuchuser" }),
+    ).rejects.toThrow(/cannot write/);
     expect(existsSync(`${h.dataDir}/x.env`)).toBe(false);
     await expect(s.writeFileAtomic(`${h.dataDir}/x.env`, Buffer.from("x"), { mode: 0o10000 })).rejects.toThrow(/mode/);
   });
@@ -199,7 +238,13 @@ describe("sessions", () => {
     const p = new SshPool();
     const h = hosts[1]!;
     const sessions = await Promise.all(Array.from({ length: 5 }, () => p.session(target(h))));
-    await Promise.all(sessions.flatMap((s, i) => Array.from({ length: 4 }, (_, j) => s.writeFileAtomic(`${h.dataDir}/c${i}-${j}.env`, Buffer.from(`V=${i}${j}\n`), { mode: 0o600 }))));
+    await Promise.all(
+      sessions.flatMap((s, i) =>
+        Array.from({ length: 4 }, (_, j) =>
+          s.writeFileAtomic(`${h.dataDir}/c${i}-${j}.env`, Buffer.from(`V=${i}${j}\n`), { mode: 0o600 }),
+        ),
+      ),
+    );
     expect(p.connectCount).toBe(1);
     for (let i = 0; i < 5; i++) expect(readFileSync(`${h.dataDir}/c${i}-3.env`, "utf8")).toBe(`V=${i}3\n`);
     // a session with a different pin for the same host is refused even on the pooled connection

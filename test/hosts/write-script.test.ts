@@ -14,11 +14,17 @@ import { WRITE_SCRIPT } from "../../provider/ssh/remote";
 const asRoot = userInfo().uid === 0;
 const NOBODY = 65534;
 
-function runWrite(path: string, content: Buffer, mode: string): { status: number | null; stdout: string; stderr: string } {
+function runWrite(
+  path: string,
+  content: Buffer,
+  mode: string,
+): { status: number | null; stdout: string; stderr: string } {
   const sha = createHash("sha256").update(content).digest("hex");
   const stdin = Buffer.concat([Buffer.from(`KFv1 ${content.length} ${sha}\n`), content]);
   const argv = ["sh", "-c", WRITE_SCRIPT, "keyfleet", path, mode, "", ""];
-  const r = asRoot ? spawnSync("runuser", ["-u", "nobody", "--", ...argv], { input: stdin }) : spawnSync(argv[0]!, argv.slice(1), { input: stdin });
+  const r = asRoot
+    ? spawnSync("runuser", ["-u", "nobody", "--", ...argv], { input: stdin })
+    : spawnSync(argv[0]!, argv.slice(1), { input: stdin });
   return { status: r.status, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
 }
 

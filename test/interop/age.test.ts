@@ -8,7 +8,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decryptDataKey, encryptDataKey, encryptAgeSync, parseIdentities, parseRecipient, sshFingerprint, sshToAgeIdentity, sshToAgeRecipient } from "../../provider/age";
+import {
+  decryptDataKey,
+  encryptDataKey,
+  encryptAgeSync,
+  parseIdentities,
+  parseRecipient,
+  sshFingerprint,
+  sshToAgeIdentity,
+  sshToAgeRecipient,
+} from "../../provider/age";
 
 const AGE = "/usr/bin/age";
 const AGE_KEYGEN = "/usr/bin/age-keygen";
@@ -29,7 +38,10 @@ let sshPub = "";
 
 beforeAll(() => {
   for (const b of [AGE, AGE_KEYGEN, SSH_KEYGEN]) {
-    if (!existsSync(b)) throw new Error(`${b} is missing: install Debian's age and openssh-client (.ci/run does) to run the age interop tests`);
+    if (!existsSync(b))
+      throw new Error(
+        `${b} is missing: install Debian's age and openssh-client (.ci/run does) to run the age interop tests`,
+      );
   }
   dir = mkdtempSync(join(tmpdir(), "kf-age-interop-"));
   xKeys = join(dir, "keys.txt");
@@ -93,7 +105,7 @@ describe("age -r / -R → ours", () => {
 
 describe("fingerprints match ssh-keygen -lf", () => {
   it("ed25519 key generated here and the rsa/ed25519 test keys", () => {
-    const fp = (f: string): string => (sh(SSH_KEYGEN, ["-lf", f]).stdout.toString().split(" ")[1] as string);
+    const fp = (f: string): string => sh(SSH_KEYGEN, ["-lf", f]).stdout.toString().split(" ")[1] as string;
     expect(sshFingerprint(sshPub)).toBe(fp(sshKey + ".pub"));
     const rsa = join(dir, "id_rsa");
     sh(SSH_KEYGEN, ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", rsa]);

@@ -23,9 +23,18 @@ afterAll(cleanupTmp);
 const ROUNDS = Number(process.env["SLOW"] ? 60 : 20);
 
 /** One CLI run, not waited for: resolves with its exit code and stderr. */
-function start(args: string[], cwd: string, env: Record<string, string>, input = ""): Promise<{ code: number | null; stderr: string; args: string[] }> {
+function start(
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  input = "",
+): Promise<{ code: number | null; stderr: string; args: string[] }> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: k.home, ...env }, stdio: ["pipe", "ignore", "pipe"] });
+    const c = spawn(process.execPath, [CLI, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: k.home, ...env },
+      stdio: ["pipe", "ignore", "pipe"],
+    });
     let stderr = "";
     c.stderr.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
     const t = setTimeout(() => c.kill("SIGKILL"), 60_000);
@@ -39,12 +48,19 @@ function start(args: string[], cwd: string, env: Record<string, string>, input =
 }
 
 function rules(d: string, withBob: boolean): void {
-  writeFileSync(join(d, ".sops.yaml"), `creation_rules:\n  - path_regex: ^secrets/\n    age: ${withBob ? `${k.alice.recipient},${k.bob.recipient}` : k.alice.recipient}\n`);
+  writeFileSync(
+    join(d, ".sops.yaml"),
+    `creation_rules:\n  - path_regex: ^secrets/\n    age: ${withBob ? `${k.alice.recipient},${k.bob.recipient}` : k.alice.recipient}\n`,
+  );
 }
 
 /** Decrypts as `who`; the parsed JSON, or undefined when refused (exit code kept in `code`). */
 function decryptAs(d: string, keyFile: string): { code: number | null; data: Record<string, unknown> | undefined } {
-  const r = kf(["decrypt", "--output-type", "json", "secrets/app.yaml"], { cwd: d, home: k.home, env: { SOPS_AGE_KEY_FILE: keyFile } });
+  const r = kf(["decrypt", "--output-type", "json", "secrets/app.yaml"], {
+    cwd: d,
+    home: k.home,
+    env: { SOPS_AGE_KEY_FILE: keyFile },
+  });
   return { code: r.code, data: r.code === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined };
 }
 
@@ -106,15 +122,47 @@ describe("concurrent writers take the file's lock", () => {
     const d = project(k);
     const lockFile = join(d, "secrets/.app.yaml.keyfleet-lock");
     // a live holder: this test process (pid alive), recorded as another command
-    writeFileSync(lockFile, JSON.stringify({ pid: process.pid, command: "keyfleet rotate", started: "2026-12-03T10:00:00.000Z", host: require("node:os").hostname(), token: "held" }));
-    const r = kf(["set", "secrets/app.yaml", "x"], { cwd: d, home: k.home, env: { SOPS_AGE_KEY_FILE: k.alice.file, KEYFLEET_LOCK_TIMEOUT_MS: "400" }, input: "v\n" });
+    writeFileSync(
+      lockFile,
+      JSON.stringify({
+        pid: process.pid,
+        command: "keyfleet rotate",
+        started: "2026-12-03T10:00:00.000Z",
+        host: require("node:os").hostname(),
+        token: "held",
+      }),
+    );
+    const r = kf(["set", "secrets/app.yaml", "x"], {
+      cwd: d,
+      home: k.home,
+      env: { SOPS_AGE_KEY_FILE: k.alice.file, KEYFLEET_LOCK_TIMEOUT_MS: "400" },
+      input: "v\n",
+    });
     expect(r.code).toBe(11);
-    expect(r.stderr).toContain(`keyfleet: waiting for pid ${process.pid} (keyfleet rotate) since 2026-12-03T10:00:00.000Z to release secrets/.app.yaml.keyfleet-lock`);
-    expect(r.stderr).toMatch(/secrets\/app\.yaml is locked by pid \d+ \(keyfleet rotate\) since \S+; gave up after 0\.\d s; wait for that command to finish/);
+    expect(r.stderr).toContain(
+      `keyfleet: waiting for pid ${process.pid} (keyfleet rotate) since 2026-12-03T10:00:00.000Z to release secrets/.app.yaml.keyfleet-lock`,
+    );
+    expect(r.stderr).toMatch(
+      /secrets\/app\.yaml is locked by pid \d+ \(keyfleet rotate\) since \S+; gave up after 0\.\d s; wait for that command to finish/,
+    );
     expect(existsSync(lockFile)).toBe(true);
     // a stale lock (dead pid) is recovered and the set goes through
-    writeFileSync(lockFile, JSON.stringify({ pid: 2 ** 22 + 7, command: "keyfleet set", started: "x", host: require("node:os").hostname(), token: "dead" }));
-    const ok = kf(["set", "secrets/app.yaml", "x"], { cwd: d, home: k.home, env: { SOPS_AGE_KEY_FILE: k.alice.file }, input: "v\n" });
+    writeFileSync(
+      lockFile,
+      JSON.stringify({
+        pid: 2 ** 22 + 7,
+        command: "keyfleet set",
+        started: "x",
+        host: require("node:os").hostname(),
+        token: "dead",
+      }),
+    );
+    const ok = kf(["set", "secrets/app.yaml", "x"], {
+      cwd: d,
+      home: k.home,
+      env: { SOPS_AGE_KEY_FILE: k.alice.file },
+      input: "v\n",
+    });
     expect(ok.code, ok.stderr).toBe(0);
     expect(existsSync(lockFile)).toBe(false);
   });

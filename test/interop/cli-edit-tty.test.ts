@@ -42,9 +42,21 @@ it("vi under tmux: the decrypted text is on the terminal, typed keys change one 
   const done = join(d, "exit-status");
   const script = join(d, "run.sh");
   // a clean environment; vi without viminfo, vimrc or swap file, so nothing typed lands in HOME
-  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: keys.home, TERM: "xterm", SOPS_AGE_KEY_FILE: keys.alice.file, XDG_RUNTIME_DIR: xdg, EDITOR: "vi -i NONE -u NONE -n" };
-  const envArgs = Object.entries(env).map(([k, v]) => `'${k}=${v}'`).join(" ");
-  writeFileSync(script, `#!/bin/sh\ncd '${d}' || exit 99\nenv -i ${envArgs} '${process.execPath}' '${CLI}' edit secrets/app.yaml\necho $? > '${done}'\nsleep 30\n`);
+  const env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: keys.home,
+    TERM: "xterm",
+    SOPS_AGE_KEY_FILE: keys.alice.file,
+    XDG_RUNTIME_DIR: xdg,
+    EDITOR: "vi -i NONE -u NONE -n",
+  };
+  const envArgs = Object.entries(env)
+    .map(([k, v]) => `'${k}=${v}'`)
+    .join(" ");
+  writeFileSync(
+    script,
+    `#!/bin/sh\ncd '${d}' || exit 99\nenv -i ${envArgs} '${process.execPath}' '${CLI}' edit secrets/app.yaml\necho $? > '${done}'\nsleep 30\n`,
+  );
   chmodSync(script, 0o700);
   sock = join(tmp(), "tmux.sock");
   const started = tmux("new-session", "-d", "-x", "160", "-y", "30", script);
@@ -53,11 +65,17 @@ it("vi under tmux: the decrypted text is on the terminal, typed keys change one 
   expect(serverPid).toBeGreaterThan(0);
   // vi draws the decrypted file on the pane: the terminal is vi's
   let last = "";
-  const screen = await waitFor(() => {
-    last = tmux("capture-pane", "-p").stdout;
-    return last.includes("password: s3cr3t") ? last : undefined;
-  }, 20_000, "vi to show the decrypted file").catch((e: Error) => {
-    throw new Error(`${e.message}; the pane showed:\n${last}\nstatus: ${existsSync(done) ? readFileSync(done, "utf8") : "none"}; sessions: ${tmux("ls").stdout}${tmux("ls").stderr}`);
+  const screen = await waitFor(
+    () => {
+      last = tmux("capture-pane", "-p").stdout;
+      return last.includes("password: s3cr3t") ? last : undefined;
+    },
+    20_000,
+    "vi to show the decrypted file",
+  ).catch((e: Error) => {
+    throw new Error(
+      `${e.message}; the pane showed:\n${last}\nstatus: ${existsSync(done) ? readFileSync(done, "utf8") : "none"}; sessions: ${tmux("ls").stdout}${tmux("ls").stderr}`,
+    );
   });
   expect(screen).toContain("user: alice");
   expect(runDirs(xdg)).toHaveLength(1);
@@ -66,13 +84,21 @@ it("vi under tmux: the decrypted text is on the terminal, typed keys change one 
   tmux("send-keys", "-l", nv);
   tmux("send-keys", "Escape");
   tmux("send-keys", ":wq", "Enter");
-  const status = await waitFor(() => (existsSync(done) ? readFileSync(done, "utf8").trim() || undefined : undefined), 20_000, "keyfleet to finish");
+  const status = await waitFor(
+    () => (existsSync(done) ? readFileSync(done, "utf8").trim() || undefined : undefined),
+    20_000,
+    "keyfleet to finish",
+  );
   expect(status).toBe("0");
   const after = readFileSync(join(d, "secrets/app.yaml"), "utf8");
   expect(after).not.toContain(nv);
   const diff = lineDiff(before, after);
   expect(diff.added.map((l) => l.trim().split(":")[0]).sort()).toEqual(["lastmodified", "mac", "password"]);
-  const plain = kf(["decrypt", "--extract", '["db"]["password"]', "secrets/app.yaml"], { cwd: d, home: keys.home, env: { SOPS_AGE_KEY_FILE: keys.alice.file } });
+  const plain = kf(["decrypt", "--extract", '["db"]["password"]', "secrets/app.yaml"], {
+    cwd: d,
+    home: keys.home,
+    env: { SOPS_AGE_KEY_FILE: keys.alice.file },
+  });
   expect(plain.stdout).toBe(nv);
   expect(runDirs(xdg)).toEqual([]);
   expect(findPlaintext([xdg, keys.home, d], [nv])).toEqual([]);

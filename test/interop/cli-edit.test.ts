@@ -11,7 +11,18 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readMetadata } from "../../provider/sops";
 import { PLAIN, cleanupTmp, kf, lineDiff, project as makeProject, setupKeys, tmp, type Keys } from "./cli-helpers";
-import { alive, editBase, editorScript, findPlaintext, kfBg, makeRuntimeDir, nextSecond, removeDir, runDirs, waitFor } from "./edit-helpers";
+import {
+  alive,
+  editBase,
+  editorScript,
+  findPlaintext,
+  kfBg,
+  makeRuntimeDir,
+  nextSecond,
+  removeDir,
+  runDirs,
+  waitFor,
+} from "./edit-helpers";
 
 let keys: Keys;
 let xdg: string;
@@ -33,10 +44,21 @@ afterAll(() => {
 });
 
 const project = (): string => makeProject(keys);
-const env = (extra: Record<string, string> = {}): Record<string, string> => ({ SOPS_AGE_KEY_FILE: keys.alice.file, XDG_RUNTIME_DIR: xdg, TMPDIR: process.env.TMPDIR as string, ...extra });
-const run = (d: string, args: string[], extra: Record<string, string> = {}) => kf(args, { cwd: d, home: keys.home, env: env(extra) });
-const decryptJson = (d: string, f: string): Record<string, unknown> => JSON.parse(run(d, ["decrypt", "--output-type", "json", f]).stdout) as Record<string, unknown>;
-const lastAudit = (d: string): Record<string, unknown> => JSON.parse(readFileSync(join(d, ".keyfleet/audit.jsonl"), "utf8").trim().split("\n").pop() as string) as Record<string, unknown>;
+const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+  SOPS_AGE_KEY_FILE: keys.alice.file,
+  XDG_RUNTIME_DIR: xdg,
+  TMPDIR: process.env.TMPDIR as string,
+  ...extra,
+});
+const run = (d: string, args: string[], extra: Record<string, string> = {}) =>
+  kf(args, { cwd: d, home: keys.home, env: env(extra) });
+const decryptJson = (d: string, f: string): Record<string, unknown> =>
+  JSON.parse(run(d, ["decrypt", "--output-type", "json", f]).stdout) as Record<string, unknown>;
+const lastAudit = (d: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(join(d, ".keyfleet/audit.jsonl"), "utf8").trim().split("\n").pop() as string) as Record<
+    string,
+    unknown
+  >;
 /** Lines that are neither lastmodified nor mac (in any format's spelling). */
 const data = (ls: string[]): string[] => ls.filter((l) => !/(lastmodified|mac)["]?\s*[:=]/.test(l) && l !== "");
 const scripts = (): string => join(tmp(), "editors");
@@ -47,12 +69,19 @@ describe("edit an existing file", () => {
     const before = readFileSync(join(d, "secrets/app.yaml"), "utf8");
     await nextSecond(); // so that lastmodified must change
     const rec = join(d, "rec.json");
-    const ed = editorScript(scripts(), `
+    const ed = editorScript(
+      scripts(),
+      `
       const st = fs.statSync(file), dst = fs.statSync(require("node:path").dirname(file));
       fs.writeFileSync(process.env.REC, JSON.stringify({ file, fileMode: st.mode & 0o777, dirMode: dst.mode & 0o777, keyInEnv: "SOPS_AGE_KEY" in process.env }));
-      fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW));`);
+      fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW));`,
+    );
     const nv = secret("pw");
-    const r = kf(["edit", "secrets/app.yaml"], { cwd: d, home: keys.home, env: { SOPS_AGE_KEY: keys.alice.secret, XDG_RUNTIME_DIR: xdg, EDITOR: ed, ED_NEW: nv, REC: rec } });
+    const r = kf(["edit", "secrets/app.yaml"], {
+      cwd: d,
+      home: keys.home,
+      env: { SOPS_AGE_KEY: keys.alice.secret, XDG_RUNTIME_DIR: xdg, EDITOR: ed, ED_NEW: nv, REC: rec },
+    });
     expect(r.stderr).toBe("keyfleet: saved secrets/app.yaml (1 changed)\n");
     expect(r.code).toBe(0);
     const after = readFileSync(join(d, "secrets/app.yaml"), "utf8");
@@ -61,22 +90,36 @@ describe("edit an existing file", () => {
     expect(diff.added.map((l) => l.trim().split(":")[0]).sort()).toEqual(["lastmodified", "mac", "password"]);
     expect(after).not.toContain(nv);
     expect((decryptJson(d, "secrets/app.yaml").db as Record<string, unknown>).password).toBe(nv);
-    const seen = JSON.parse(readFileSync(rec, "utf8")) as { file: string; fileMode: number; dirMode: number; keyInEnv: boolean };
+    const seen = JSON.parse(readFileSync(rec, "utf8")) as {
+      file: string;
+      fileMode: number;
+      dirMode: number;
+      keyInEnv: boolean;
+    };
     expect(seen).toMatchObject({ fileMode: 0o600, dirMode: 0o700, keyInEnv: false });
     expect(seen.file.startsWith(xdg + "/keyfleet-edit.")).toBe(true);
     expect(existsSync(seen.file)).toBe(false);
     expect(runDirs(xdg)).toEqual([]);
     const a = lastAudit(d);
-    expect(a).toMatchObject({ file: "secrets/app.yaml", operation: "set-values", keysChanged: ["db.password"], keysAdded: [], keysRemoved: [] });
+    expect(a).toMatchObject({
+      file: "secrets/app.yaml",
+      operation: "set-values",
+      keysChanged: ["db.password"],
+      keysAdded: [],
+      keysRemoved: [],
+    });
     expect(JSON.stringify(a)).not.toContain(nv);
   });
 
   it("add a key and delete a key: others keep their ciphertext; the audit names both, never a value", () => {
     const d = project();
     const before = readFileSync(join(d, "secrets/app.yaml"), "utf8");
-    const ed = editorScript(scripts(), `
+    const ed = editorScript(
+      scripts(),
+      `
       const t = fs.readFileSync(file, "utf8").replace(/^port: .*\\n/m, "") + "api_token: " + process.env.ED_NEW + "\\n";
-      fs.writeFileSync(file, t);`);
+      fs.writeFileSync(file, t);`,
+    );
     const nv = secret("tok");
     const r = run(d, ["edit", "secrets/app.yaml"], { EDITOR: ed, ED_NEW: nv });
     expect(r.code).toBe(0);
@@ -99,7 +142,10 @@ describe("edit an existing file", () => {
     const r = run(d, ["edit", "secrets/app.yaml"], { EDITOR: "true" });
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("keyfleet: no changes; secrets/app.yaml left as it was\n");
-    const reindent = editorScript(scripts(), `fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/^    /gm, "  "));`);
+    const reindent = editorScript(
+      scripts(),
+      `fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/^    /gm, "  "));`,
+    );
     const r2 = run(d, ["edit", "secrets/app.yaml"], { EDITOR: reindent });
     expect(r2.code).toBe(0);
     expect(r2.stderr).toBe("keyfleet: no changes; secrets/app.yaml left as it was\n");
@@ -110,14 +156,17 @@ describe("edit an existing file", () => {
   it("invalid YAML reopens the editor with the error on top; the fix is saved without the header", () => {
     const d = project();
     const rec = join(d, "rounds.json");
-    const ed = editorScript(scripts(), `
+    const ed = editorScript(
+      scripts(),
+      `
       const rounds = fs.existsSync(process.env.REC) ? JSON.parse(fs.readFileSync(process.env.REC, "utf8")) : [];
       const t = fs.readFileSync(file, "utf8");
       const header = t.split("\\n").filter((l) => l.startsWith("# keyfleet edit: "));
       rounds.push({ headerLines: header.length, mentionsGiveUp: header.join(" ").includes("quit without saving to give up") });
       fs.writeFileSync(process.env.REC, JSON.stringify(rounds));
       if (rounds.length === 1) fs.writeFileSync(file, "db: [unclosed\\n" + t);
-      else fs.writeFileSync(file, t.replace("db: [unclosed\\n", "").replace("s3cr3t", process.env.ED_NEW));`);
+      else fs.writeFileSync(file, t.replace("db: [unclosed\\n", "").replace("s3cr3t", process.env.ED_NEW));`,
+    );
     const nv = secret("fixed");
     const r = run(d, ["edit", "secrets/app.yaml"], { EDITOR: ed, ED_NEW: nv, REC: rec });
     expect(r.stderr).toBe("keyfleet: saved secrets/app.yaml (1 changed)\n");
@@ -134,15 +183,21 @@ describe("edit an existing file", () => {
   });
 
   it("json and dotenv parse errors reopen too; the header (not json, not dotenv) is removed before parsing", () => {
-    for (const [name, broken] of [["a.json", "{ not json"], ["a.env", "LINE WITHOUT EQUALS"]] as const) {
+    for (const [name, broken] of [
+      ["a.json", "{ not json"],
+      ["a.env", "LINE WITHOUT EQUALS"],
+    ] as const) {
       const d = tmp();
       writeFileSync(join(d, name), PLAIN[name] as string);
       expect(run(d, ["encrypt", "-i", "--age", keys.alice.recipient, name]).code).toBe(0);
       const plainBefore = run(d, ["decrypt", name]).stdout;
-      const ed = editorScript(scripts(), `
+      const ed = editorScript(
+        scripts(),
+        `
         const t = fs.readFileSync(file, "utf8");
         if (!t.startsWith("# keyfleet edit: ")) fs.writeFileSync(file, process.env.BROKEN + "\\n" + t);
-        else fs.writeFileSync(file, t.replace(process.env.BROKEN + "\\n", "").replace("s3cr3t", process.env.ED_NEW));`);
+        else fs.writeFileSync(file, t.replace(process.env.BROKEN + "\\n", "").replace("s3cr3t", process.env.ED_NEW));`,
+      );
       const nv = secret("fix");
       const r = run(d, ["edit", name], { EDITOR: ed, ED_NEW: nv, BROKEN: broken });
       expect(r.stderr, name).toContain("(1 changed)");
@@ -154,9 +209,12 @@ describe("edit an existing file", () => {
   it("invalid text, then quitting without a change: gives up (exit 200), the file stays as it was", () => {
     const d = project();
     const before = readFileSync(join(d, "secrets/app.yaml"));
-    const ed = editorScript(scripts(), `
+    const ed = editorScript(
+      scripts(),
+      `
       const t = fs.readFileSync(file, "utf8");
-      if (!t.startsWith("# keyfleet edit: ")) fs.writeFileSync(file, "db: [unclosed\\n" + t);`);
+      if (!t.startsWith("# keyfleet edit: ")) fs.writeFileSync(file, "db: [unclosed\\n" + t);`,
+    );
     const r = run(d, ["edit", "secrets/app.yaml"], { EDITOR: ed });
     expect(r.code).toBe(200);
     expect(r.stderr).toBe("keyfleet: edit given up after a parse error; secrets/app.yaml left as it was\n");
@@ -167,7 +225,10 @@ describe("edit an existing file", () => {
   it("editor exit 1 or a crash: nothing written, exit 201 says why, temp removed", () => {
     const d = project();
     const before = readFileSync(join(d, "secrets/app.yaml"));
-    const fail = editorScript(scripts(), `fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", "x")); process.exit(1);`);
+    const fail = editorScript(
+      scripts(),
+      `fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", "x")); process.exit(1);`,
+    );
     const r = run(d, ["edit", "secrets/app.yaml"], { EDITOR: fail });
     expect(r.code).toBe(201);
     expect(r.stderr).toContain("the editor exited with status 1; nothing was written");
@@ -206,8 +267,14 @@ describe("edit an existing file", () => {
       const nv = secret("fmt");
       const ed =
         name === "a.bin"
-          ? editorScript(scripts(), `const b = fs.readFileSync(file); if (b[0] !== 0 || b[3] !== 0xff) process.exit(3); fs.writeFileSync(file, Buffer.concat([b, Buffer.from(process.env.ED_NEW)]));`)
-          : editorScript(scripts(), `fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW));`);
+          ? editorScript(
+              scripts(),
+              `const b = fs.readFileSync(file); if (b[0] !== 0 || b[3] !== 0xff) process.exit(3); fs.writeFileSync(file, Buffer.concat([b, Buffer.from(process.env.ED_NEW)]));`,
+            )
+          : editorScript(
+              scripts(),
+              `fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW));`,
+            );
       const r = run(d, ["edit", name], { EDITOR: ed, ED_NEW: nv });
       expect(r.stderr, name).toContain("(1 changed)");
       expect(r.code, name).toBe(0);
@@ -224,7 +291,10 @@ describe("edit an existing file", () => {
 
   it("bare `keyfleet FILE` edits; an unknown word is still an unknown verb", () => {
     const d = project();
-    const ed = editorScript(scripts(), `fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW));`);
+    const ed = editorScript(
+      scripts(),
+      `fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW));`,
+    );
     const nv = secret("bare");
     const r = run(d, ["secrets/app.yaml"], { EDITOR: ed, ED_NEW: nv });
     expect(r.code).toBe(0);
@@ -238,9 +308,12 @@ describe("edit an existing file", () => {
 describe("edit: files changing and processes dying", () => {
   it("the file changed while the editor was open: refused, the edit kept as a 0600 file whose path is printed", () => {
     const d = project();
-    const ed = editorScript(scripts(), `
+    const ed = editorScript(
+      scripts(),
+      `
       fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW));
-      fs.appendFileSync(process.env.TARGET, "# someone else\\n");`);
+      fs.appendFileSync(process.env.TARGET, "# someone else\\n");`,
+    );
     const nv = secret("lost");
     const target = join(d, "secrets/app.yaml");
     const r = run(d, ["edit", "secrets/app.yaml"], { EDITOR: ed, ED_NEW: nv, TARGET: target });
@@ -261,8 +334,20 @@ describe("edit: files changing and processes dying", () => {
     const target = join(d, "secrets/app.yaml");
     const before = readFileSync(target);
     const lock = join(d, "secrets/.app.yaml.keyfleet-lock");
-    writeFileSync(lock, JSON.stringify({ pid: process.pid, command: "test holder", started: new Date().toISOString(), host: hostname(), token: "held-by-test" }));
-    const ed = editorScript(scripts(), `fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW));`);
+    writeFileSync(
+      lock,
+      JSON.stringify({
+        pid: process.pid,
+        command: "test holder",
+        started: new Date().toISOString(),
+        host: hostname(),
+        token: "held-by-test",
+      }),
+    );
+    const ed = editorScript(
+      scripts(),
+      `fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW));`,
+    );
     const nv = secret("locked");
     const r = run(d, ["edit", "secrets/app.yaml"], { EDITOR: ed, ED_NEW: nv, KEYFLEET_LOCK_TIMEOUT_MS: "300" });
     expect(r.code).toBe(11); // LOCK_TIMEOUT: keyfleet's "file locked by another writer" status
@@ -281,9 +366,19 @@ describe("edit: files changing and processes dying", () => {
   it("kill -9 of keyfleet while the editor is open: the next run sweeps the temp directory", async () => {
     const d = project();
     const mark = join(d, "editor.pid");
-    const ed = editorScript(scripts(), `fs.writeFileSync(process.env.MARK, String(process.pid)); setTimeout(() => {}, 60_000);`);
-    const bg = kfBg(["edit", "secrets/app.yaml"], { cwd: d, env: { HOME: keys.home, ...env({ EDITOR: ed, MARK: mark }) } });
-    const editorPid = await waitFor(() => (existsSync(mark) && readFileSync(mark, "utf8") ? Number(readFileSync(mark, "utf8")) : undefined), 15_000, "the editor");
+    const ed = editorScript(
+      scripts(),
+      `fs.writeFileSync(process.env.MARK, String(process.pid)); setTimeout(() => {}, 60_000);`,
+    );
+    const bg = kfBg(["edit", "secrets/app.yaml"], {
+      cwd: d,
+      env: { HOME: keys.home, ...env({ EDITOR: ed, MARK: mark }) },
+    });
+    const editorPid = await waitFor(
+      () => (existsSync(mark) && readFileSync(mark, "utf8") ? Number(readFileSync(mark, "utf8")) : undefined),
+      15_000,
+      "the editor",
+    );
     const dirs = runDirs(xdg);
     expect(dirs).toHaveLength(1);
     expect(dirs[0]).toContain(`keyfleet-edit.${bg.child.pid}.`);
@@ -298,14 +393,27 @@ describe("edit: files changing and processes dying", () => {
     expect(runDirs(xdg)).toEqual([]);
   });
 
-  for (const [sig, code] of [["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+  for (const [sig, code] of [
+    ["SIGTERM", 143],
+    ["SIGHUP", 129],
+  ] as const) {
     it(`${sig} to keyfleet while the editor is open: the editor is stopped, temp removed, exit ${code}`, async () => {
       const d = project();
       const before = readFileSync(join(d, "secrets/app.yaml"));
       const mark = join(d, "editor.pid");
-      const ed = editorScript(scripts(), `fs.writeFileSync(file, "x: 1\\n"); fs.writeFileSync(process.env.MARK, String(process.pid)); setTimeout(() => {}, 60_000);`);
-      const bg = kfBg(["edit", "secrets/app.yaml"], { cwd: d, env: { HOME: keys.home, ...env({ EDITOR: ed, MARK: mark }) } });
-      const editorPid = await waitFor(() => (existsSync(mark) && readFileSync(mark, "utf8") ? Number(readFileSync(mark, "utf8")) : undefined), 15_000, "the editor");
+      const ed = editorScript(
+        scripts(),
+        `fs.writeFileSync(file, "x: 1\\n"); fs.writeFileSync(process.env.MARK, String(process.pid)); setTimeout(() => {}, 60_000);`,
+      );
+      const bg = kfBg(["edit", "secrets/app.yaml"], {
+        cwd: d,
+        env: { HOME: keys.home, ...env({ EDITOR: ed, MARK: mark }) },
+      });
+      const editorPid = await waitFor(
+        () => (existsSync(mark) && readFileSync(mark, "utf8") ? Number(readFileSync(mark, "utf8")) : undefined),
+        15_000,
+        "the editor",
+      );
       bg.child.kill(sig);
       const end = await bg.done;
       expect(end.code).toBe(code);
@@ -320,11 +428,17 @@ describe("edit: files changing and processes dying", () => {
     const d = project();
     const mark = join(d, "editor.pid");
     const go = join(d, "go");
-    const ed = editorScript(scripts(), `
+    const ed = editorScript(
+      scripts(),
+      `
       fs.writeFileSync(process.env.MARK, String(process.pid));
-      const t = setInterval(() => { if (fs.existsSync(process.env.GO)) { clearInterval(t); fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW)); } }, 20);`);
+      const t = setInterval(() => { if (fs.existsSync(process.env.GO)) { clearInterval(t); fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("s3cr3t", process.env.ED_NEW)); } }, 20);`,
+    );
     const nv = secret("int");
-    const bg = kfBg(["edit", "secrets/app.yaml"], { cwd: d, env: { HOME: keys.home, ...env({ EDITOR: ed, MARK: mark, GO: go, ED_NEW: nv }) } });
+    const bg = kfBg(["edit", "secrets/app.yaml"], {
+      cwd: d,
+      env: { HOME: keys.home, ...env({ EDITOR: ed, MARK: mark, GO: go, ED_NEW: nv }) },
+    });
     await waitFor(() => (existsSync(mark) && readFileSync(mark, "utf8") ? true : undefined), 15_000, "the editor");
     bg.child.kill("SIGINT");
     await new Promise((r) => setTimeout(r, 300));
@@ -341,9 +455,12 @@ describe("edit a new file", () => {
   it("starts from a short example and encrypts to the .sops.yaml rule's recipients", () => {
     const d = project();
     const rec = join(d, "initial.json");
-    const ed = editorScript(scripts(), `
+    const ed = editorScript(
+      scripts(),
+      `
       fs.writeFileSync(process.env.REC, JSON.stringify({ example: fs.readFileSync(file, "utf8").includes("example_key: example_value") }));
-      fs.writeFileSync(file, "token: " + process.env.ED_NEW + "\\n");`);
+      fs.writeFileSync(file, "token: " + process.env.ED_NEW + "\\n");`,
+    );
     const nv = secret("new");
     const r = run(d, ["edit", "secrets/new.yaml"], { EDITOR: ed, ED_NEW: nv, REC: rec });
     expect(r.stderr).toBe("keyfleet: created secrets/new.yaml (1 added)\n");
@@ -369,7 +486,9 @@ describe("edit a new file", () => {
     const ed = editorScript(scripts(), `fs.writeFileSync(process.env.MARK, "");`);
     const r = run(d, ["edit", "elsewhere/new.yaml"], { EDITOR: ed, MARK: mark });
     expect(r.code).toBe(61);
-    expect(r.stderr).toContain("elsewhere/new.yaml does not exist and no .sops.yaml creation rule says whom to encrypt it to");
+    expect(r.stderr).toContain(
+      "elsewhere/new.yaml does not exist and no .sops.yaml creation rule says whom to encrypt it to",
+    );
     expect(r.stderr).toContain("add a creation rule whose path_regex matches elsewhere/new.yaml");
     expect(existsSync(mark)).toBe(false);
     expect(existsSync(join(d, "elsewhere/new.yaml"))).toBe(false);

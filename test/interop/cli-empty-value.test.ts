@@ -18,10 +18,16 @@ describe("set with an empty value", () => {
     const d = project(k);
     const env = { SOPS_AGE_KEY_FILE: k.alice.file };
     const before = readFileSync(join(d, "secrets/app.yaml"), "utf8");
-    for (const [args, input] of [[[], ""], [[], "\n"], [["--json"], '""']] as const) {
+    for (const [args, input] of [
+      [[], ""],
+      [[], "\n"],
+      [["--json"], '""'],
+    ] as const) {
       const r = kf(["set", ...args, "secrets/app.yaml", "db.password"], { cwd: d, home: k.home, env, input });
       expect(r.code, r.stderr).toBe(10);
-      expect(r.stderr).toContain(`keyfleet: refusing to store an empty value at ["db"]["password"] in secrets/app.yaml; type or pipe the value, or pass --allow-empty`);
+      expect(r.stderr).toContain(
+        `keyfleet: refusing to store an empty value at ["db"]["password"] in secrets/app.yaml; type or pipe the value, or pass --allow-empty`,
+      );
     }
     expect(readFileSync(join(d, "secrets/app.yaml"), "utf8")).toBe(before);
   });
@@ -29,7 +35,9 @@ describe("set with an empty value", () => {
   it("--allow-empty stores the empty string", () => {
     const d = project(k);
     const env = { SOPS_AGE_KEY_FILE: k.alice.file };
-    expect(kf(["set", "--allow-empty", "secrets/app.yaml", "db.password"], { cwd: d, home: k.home, env, input: "" }).code).toBe(0);
+    expect(
+      kf(["set", "--allow-empty", "secrets/app.yaml", "db.password"], { cwd: d, home: k.home, env, input: "" }).code,
+    ).toBe(0);
     const r = kf(["decrypt", "--extract", '["db"]["password"]', "secrets/app.yaml"], { cwd: d, home: k.home, env });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("");

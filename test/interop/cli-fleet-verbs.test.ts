@@ -25,7 +25,11 @@ function project(): { d: string; home: string; env: Record<string, string>; reci
   return { d, home, env: { SOPS_AGE_KEY_FILE: k.file }, recipient: k.recipient };
 }
 
-const git = (d: string, ...args: string[]) => execFileSync("git", ["-c", "user.email=t@example.invalid", "-c", "user.name=t", ...args], { cwd: d, encoding: "utf8" });
+const git = (d: string, ...args: string[]) =>
+  execFileSync("git", ["-c", "user.email=t@example.invalid", "-c", "user.name=t", ...args], {
+    cwd: d,
+    encoding: "utf8",
+  });
 
 describe("keyfleet migrate", () => {
   it("encrypts, verifies, removes the plaintext and ignores it; untracked: no history warning", () => {
@@ -49,7 +53,9 @@ describe("keyfleet migrate", () => {
     git(d, "commit", "-qm", "oops");
     const r = kf(["migrate", ".env.production"], { cwd: d, home, env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/git tracks \.env\.production: these values are in the repository's history and must be rotated: DB_PASSWORD, SMTP_PASS/);
+    expect(r.stderr).toMatch(
+      /git tracks \.env\.production: these values are in the repository's history and must be rotated: DB_PASSWORD, SMTP_PASS/,
+    );
     expect(r.stderr).not.toContain(tag);
     expect(existsSync(join(d, "secrets/production.env"))).toBe(true);
   });
@@ -89,7 +95,11 @@ describe("sops habits", () => {
     expect(dd.stdout).toBe(`k: v-${tag}\n`);
     const x = kf(["--extract", '["k"]', "-d", "secrets/a.yaml"], { cwd: d, home, env });
     expect(x.stdout).toBe(`v-${tag}`);
-    const j = kf(["encrypt", "--output-type", "json", "--output", "secrets/a.json", "secrets/plain.yaml"], { cwd: d, home, env });
+    const j = kf(["encrypt", "--output-type", "json", "--output", "secrets/a.json", "secrets/plain.yaml"], {
+      cwd: d,
+      home,
+      env,
+    });
     expect(j.code, j.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(d, "secrets/a.json"), "utf8")).sops).toBeDefined();
     expect(JSON.parse(kf(["-d", "secrets/a.json"], { cwd: d, home, env }).stdout)).toEqual({ k: `w-${tag}`, n: 3 });
@@ -102,7 +112,9 @@ describe("sops habits", () => {
     const { d, home } = project();
     const kms = kf(["encrypt", "--kms", "arn:x", "f.yaml"], { cwd: d, home });
     expect(kms.code).toBe(2);
-    expect(kms.stderr).toContain("unknown flag --kms; sops has it, with keyfleet use keyfleet supports age recipients only: use --age");
+    expect(kms.stderr).toContain(
+      "unknown flag --kms; sops has it, with keyfleet use keyfleet supports age recipients only: use --age",
+    );
     const rm = kf(["updatekeys", "--rm-age", "age1x", "f.yaml"], { cwd: d, home });
     expect(rm.stderr).toContain("keyfleet rotate FILE --rm-age R");
   });
@@ -142,8 +154,14 @@ describe("sops habits", () => {
     writeFileSync(join(d, "secrets/per/A.env"), `A=a-${tag}\n`);
     writeFileSync(join(d, "secrets/per/B.env"), `B=b-${tag}\n`);
     writeFileSync(join(d, "secrets/c.yaml"), `C: c-${tag}\n`);
-    for (const f of ["secrets/per/A.env", "secrets/per/B.env", "secrets/c.yaml"]) expect(kf(["encrypt", "-i", f], { cwd: d, home, env }).code).toBe(0);
-    const show = ["--", process.execPath, "-e", "process.stdout.write(JSON.stringify({A:process.env.A??null,B:process.env.B??null,C:process.env.C??null,P:process.env.P??null}))"];
+    for (const f of ["secrets/per/A.env", "secrets/per/B.env", "secrets/c.yaml"])
+      expect(kf(["encrypt", "-i", f], { cwd: d, home, env }).code).toBe(0);
+    const show = [
+      "--",
+      process.execPath,
+      "-e",
+      "process.stdout.write(JSON.stringify({A:process.env.A??null,B:process.env.B??null,C:process.env.C??null,P:process.env.P??null}))",
+    ];
     const both = kf(["exec-env", "secrets/per", "secrets/c.yaml", ...show], { cwd: d, home, env });
     expect(both.code, both.stderr).toBe(0);
     expect(JSON.parse(both.stdout)).toEqual({ A: `a-${tag}`, B: `b-${tag}`, C: `c-${tag}`, P: null });

@@ -38,7 +38,10 @@ export interface Run {
 }
 
 /** Runs the CLI with a clean environment (HOME = `home`, PATH kept) plus `env`. */
-export function kf(args: string[], o: { cwd: string; home: string; env?: Record<string, string>; input?: string | Buffer }): Run {
+export function kf(
+  args: string[],
+  o: { cwd: string; home: string; env?: Record<string, string>; input?: string | Buffer },
+): Run {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: o.cwd,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: o.home, ...(o.env ?? {}) },
@@ -81,8 +84,10 @@ export function leafValues(v: unknown): unknown[] {
 
 /** Plaintext inputs per format, shared by the encrypt and write-verb tests. */
 export const PLAIN: Record<string, string | Buffer> = {
-  "a.yaml": "# top\ndb:\n    user: alice\n    password: s3cr3t\nport: 5432\nratio: 0.25\nflag: true\nlist:\n    - a\n    - b\npublic_unencrypted: hello\n",
-  "a.json": '{\n\t"db": {\n\t\t"user": "alice",\n\t\t"password": "s3cr3t"\n\t},\n\t"port": 5432,\n\t"list": [\n\t\t"a",\n\t\t1\n\t]\n}\n',
+  "a.yaml":
+    "# top\ndb:\n    user: alice\n    password: s3cr3t\nport: 5432\nratio: 0.25\nflag: true\nlist:\n    - a\n    - b\npublic_unencrypted: hello\n",
+  "a.json":
+    '{\n\t"db": {\n\t\t"user": "alice",\n\t\t"password": "s3cr3t"\n\t},\n\t"port": 5432,\n\t"list": [\n\t\t"a",\n\t\t1\n\t]\n}\n',
   "a.env": "# comment\nDB_USER=alice\nDB_PASSWORD=s3cr3t\nEMPTY=\n",
   "a.ini": "[db]\nuser     = alice\npassword = s3cr3t\n\n[other]\nx = 1\n",
   "a.bin": Buffer.from([0, 1, 2, 0xff, 0xfe, 10, 65, 66]),
@@ -122,7 +127,10 @@ export function project(k: Pick<Keys, "home" | "alice" | "bob">): string {
   const d = tmp();
   mkdirSync(join(d, "secrets"));
   mkdirSync(join(d, ".git"));
-  writeFileSync(join(d, ".sops.yaml"), `keys:\n  - &alice ${alice.recipient}\n  - &bob ${bob.recipient}\ncreation_rules:\n  - path_regex: ^secrets/\n    age: *alice\n`);
+  writeFileSync(
+    join(d, ".sops.yaml"),
+    `keys:\n  - &alice ${alice.recipient}\n  - &bob ${bob.recipient}\ncreation_rules:\n  - path_regex: ^secrets/\n    age: *alice\n`,
+  );
   writeFileSync(join(d, "secrets/app.yaml"), PLAIN["a.yaml"] as string);
   expect(kf(["encrypt", "-i", "secrets/app.yaml"], { cwd: d, home }).code).toBe(0);
   return d;

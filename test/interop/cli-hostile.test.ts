@@ -6,7 +6,16 @@
  * age entries are reported loudly by audit and updatekeys.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, cleanupTmp, keygen, kf, tmp } from "./cli-helpers";
@@ -20,7 +29,10 @@ let good: string;
 function bomb(): string {
   const l = "abcdefghi";
   let s = `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n`;
-  for (let i = 1; i < 9; i++) s += `${l[i]}: &${l[i]} [${Array(9).fill("*" + l[i - 1]).join(",")}]\n`;
+  for (let i = 1; i < 9; i++)
+    s += `${l[i]}: &${l[i]} [${Array(9)
+      .fill("*" + l[i - 1])
+      .join(",")}]\n`;
   return s;
 }
 
@@ -76,7 +88,10 @@ describe("hostile yaml in every verb (no SIGABRT, no internal error, bounded)", 
     mkdirSync(d);
     writeFileSync(join(d, ".sops.yaml"), bomb() + `creation_rules:\n  - age: ${me.recipient}\n`);
     writeFileSync(join(d, "p.yaml"), "a: 1\n");
-    for (const argv of [["encrypt", "p.yaml"], ["updatekeys", "-y", "p.yaml"]]) {
+    for (const argv of [
+      ["encrypt", "p.yaml"],
+      ["updatekeys", "-y", "p.yaml"],
+    ]) {
       const r = kf(argv, { cwd: d, home, env: env() });
       // both verbs read the rule before the file, so both name the config (updatekeys did not before the merge)
       expect(r.code).toBe(5);
@@ -97,7 +112,11 @@ describe("exec-env", () => {
   it("E2BIG is a typed ENV_TOO_LARGE error with exit 126, naming the variable, not the value", () => {
     const big = "v".repeat(200_000);
     writeFileSync(join(dir, "big.env"), `BIG=${big}\n`);
-    const e = kf(["encrypt", "--output", "big.enc.env", "big.env"], { cwd: dir, home, env: { SOPS_AGE_KEY_FILE: me.file } });
+    const e = kf(["encrypt", "--output", "big.enc.env", "big.env"], {
+      cwd: dir,
+      home,
+      env: { SOPS_AGE_KEY_FILE: me.file },
+    });
     expect(e.code).toBe(0);
     const r = kf(["exec-env", "big.enc.env", "--", "true"], { cwd: dir, home, env: { SOPS_AGE_KEY_FILE: me.file } });
     expect(r.code).toBe(126);
@@ -106,19 +125,33 @@ describe("exec-env", () => {
   });
 
   it("the child never sees SOPS_AGE_KEY, _FILE, _CMD or _SSH_PRIVATE_KEY_FILE, even with --only; --keep-age-env passes them", () => {
-    const show = ["sh", "-c", 'printf "%s|%s|%s|%s|%s|%s" "${SOPS_AGE_KEY-unset}" "${SOPS_AGE_KEY_FILE-unset}" "${SOPS_AGE_KEY_CMD-unset}" "${SOPS_AGE_SSH_PRIVATE_KEY_FILE-unset}" "${SOPS_AGE_RECIPIENTS-unset}" "$a"'];
+    const show = [
+      "sh",
+      "-c",
+      'printf "%s|%s|%s|%s|%s|%s" "${SOPS_AGE_KEY-unset}" "${SOPS_AGE_KEY_FILE-unset}" "${SOPS_AGE_KEY_CMD-unset}" "${SOPS_AGE_SSH_PRIVATE_KEY_FILE-unset}" "${SOPS_AGE_RECIPIENTS-unset}" "$a"',
+    ];
     const encd = kf(["encrypt", "--output", "s.yaml", "plain.yaml"], { cwd: dir, home });
     expect(encd.code).toBe(0);
     const ssh = join(dir, "exec-ssh");
     expect(spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", ssh]).status).toBe(0);
-    const env = { SOPS_AGE_KEY: me.secret, SOPS_AGE_KEY_FILE: me.file, SOPS_AGE_KEY_CMD: `cat ${me.file}`, SOPS_AGE_SSH_PRIVATE_KEY_FILE: ssh, SOPS_AGE_RECIPIENTS: me.recipient };
+    const env = {
+      SOPS_AGE_KEY: me.secret,
+      SOPS_AGE_KEY_FILE: me.file,
+      SOPS_AGE_KEY_CMD: `cat ${me.file}`,
+      SOPS_AGE_SSH_PRIVATE_KEY_FILE: ssh,
+      SOPS_AGE_RECIPIENTS: me.recipient,
+    };
     for (const only of [[], ["--only", "a"]]) {
       const r = kf(["exec-env", ...only, "s.yaml", "--", ...show], { cwd: dir, home, env });
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(`unset|unset|unset|unset|${me.recipient}|hello`);
       expect(r.stdout).not.toContain("AGE-SECRET-KEY");
     }
-    const kept = kf(["exec-env", "--keep-age-env", "s.yaml", "--", ...show], { cwd: dir, home, env: { SOPS_AGE_KEY: me.secret } });
+    const kept = kf(["exec-env", "--keep-age-env", "s.yaml", "--", ...show], {
+      cwd: dir,
+      home,
+      env: { SOPS_AGE_KEY: me.secret },
+    });
     expect(kept.stdout).toBe(`${me.secret}|unset|unset|unset|unset|hello`);
   });
 });
@@ -127,14 +160,25 @@ describe("private keys on the operator's machine", () => {
   const canSetpriv = existsSync("/usr/bin/setpriv") && process.getuid?.() === 0;
 
   it.each([
-    ["an existing 0644 file", (p: string) => (writeFileSync(p, "x\n"), chmodSync(p, 0o644)), /has mode 0644: others could read the private key; run chmod 600/],
+    [
+      "an existing 0644 file",
+      (p: string) => (writeFileSync(p, "x\n"), chmodSync(p, 0o644)),
+      /has mode 0644: others could read the private key; run chmod 600/,
+    ],
     ["an existing 0666 file", (p: string) => (writeFileSync(p, ""), chmodSync(p, 0o666)), /has mode 0666/],
-    ["a symlink to a 0600 file", (p: string) => (writeFileSync(p + ".real", "", { mode: 0o600 }), symlinkSync(p + ".real", p)), /is a symlink/],
+    [
+      "a symlink to a 0600 file",
+      (p: string) => (writeFileSync(p + ".real", "", { mode: 0o600 }), symlinkSync(p + ".real", p)),
+      /is a symlink/,
+    ],
     ["a FIFO (must not block)", (p: string) => spawnSync("mkfifo", [p]), /is not a regular file/],
   ])("keygen -o and ssh-to-age --private-key -o refuse %s, write nothing, exit 3", (_n, plant, error) => {
     const ssh = join(dir, `ssh-${Math.random().toString(36).slice(2)}`);
     expect(spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", ssh]).status).toBe(0);
-    for (const argv of [(p: string) => ["keygen", "-o", p], (p: string) => ["ssh-to-age", "--private-key", "-i", ssh, "-o", p]]) {
+    for (const argv of [
+      (p: string) => ["keygen", "-o", p],
+      (p: string) => ["ssh-to-age", "--private-key", "-i", ssh, "-o", p],
+    ]) {
       const p = join(dir, `k-${Math.random().toString(36).slice(2)}`);
       plant(p);
       const before = lstatSync(p).isFIFO() ? "" : readFileSync(p, "utf8");
@@ -161,15 +205,22 @@ describe("private keys on the operator's machine", () => {
     expect(statSync(p).mode & 0o777).toBe(0o600);
   });
 
-  it.runIf(canSetpriv)("keygen into a directory it cannot write: typed KEY_WRITE error, exit 3 (was internal error, exit 70)", () => {
-    const ro = join(dir, "ro");
-    mkdirSync(ro, { mode: 0o755 });
-    chmodSync(dir, 0o755);
-    const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "keygen", "-o", join(ro, "k.txt")], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: ro }, timeout: 30_000 });
-    expect(r.status).toBe(3);
-    expect(r.stderr.toString()).toMatch(/cannot open .*k\.txt: permission denied/);
-    expect(existsSync(join(ro, "k.txt"))).toBe(false);
-  });
+  it.runIf(canSetpriv)(
+    "keygen into a directory it cannot write: typed KEY_WRITE error, exit 3 (was internal error, exit 70)",
+    () => {
+      const ro = join(dir, "ro");
+      mkdirSync(ro, { mode: 0o755 });
+      chmodSync(dir, 0o755);
+      const r = spawnSync(
+        "setpriv",
+        ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "keygen", "-o", join(ro, "k.txt")],
+        { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: ro }, timeout: 30_000 },
+      );
+      expect(r.status).toBe(3);
+      expect(r.stderr.toString()).toMatch(/cannot open .*k\.txt: permission denied/);
+      expect(existsSync(join(ro, "k.txt"))).toBe(false);
+    },
+  );
 });
 
 describe("recipient labels (not authenticated by sops)", () => {
@@ -189,7 +240,9 @@ describe("recipient labels (not authenticated by sops)", () => {
     expect(u.stderr).toMatch(/data key rotated/);
     // the old key no longer opens the file; the real recipient does
     expect(kf(["decrypt", "s.yaml"], { cwd: d, home, env }).code).toBe(128);
-    expect(kf(["decrypt", "s.yaml"], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: other.file } }).stdout).toBe("a: hello\n");
+    expect(kf(["decrypt", "s.yaml"], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: other.file } }).stdout).toBe(
+      "a: hello\n",
+    );
   });
 
   it("an entry labelled with your recipient that your key does not open is reported", () => {
@@ -198,6 +251,8 @@ describe("recipient labels (not authenticated by sops)", () => {
     const foreign = kf(["encrypt", "--age", other.recipient, join(dir, "plain.yaml")], { cwd: d, home }).stdout;
     writeFileSync(join(d, "s.yaml"), foreign.replace(`recipient: ${other.recipient}`, `recipient: ${me.recipient}`));
     const a = kf(["audit", "."], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: me.file } });
-    expect(a.stderr).toMatch(/WARNING: s\.yaml: age entry 1 is labelled with YOUR recipient .* but does not open with your key/);
+    expect(a.stderr).toMatch(
+      /WARNING: s\.yaml: age entry 1 is labelled with YOUR recipient .* but does not open with your key/,
+    );
   });
 });

@@ -20,7 +20,10 @@ const PASSWORD = "Sup3r-S3cret/Value+42!";
 const TOKEN = "tok_9f8e7d6c5b4a3210";
 
 function git(cwd: string, args: string[], env: Record<string, string> = {}): { code: number | null; out: string } {
-  const r = spawnSync("git", args, { cwd, env: { PATH: process.env.PATH, HOME: k.home, GIT_CONFIG_NOSYSTEM: "1", ...env } });
+  const r = spawnSync("git", args, {
+    cwd,
+    env: { PATH: process.env.PATH, HOME: k.home, GIT_CONFIG_NOSYSTEM: "1", ...env },
+  });
   return { code: r.status, out: r.stdout.toString() + r.stderr.toString() };
 }
 function gitOk(cwd: string, ...args: string[]): string {
@@ -35,7 +38,10 @@ function repo(): string {
   gitOk(d, "init", "-q", "-b", "main");
   gitOk(d, "config", "user.name", "Test Person");
   gitOk(d, "config", "user.email", "test@example.org");
-  writeFileSync(join(d, ".sops.yaml"), `creation_rules:\n  - path_regex: ^secrets/\n    age: ${k.alice.recipient},${k.bob.recipient}\n`);
+  writeFileSync(
+    join(d, ".sops.yaml"),
+    `creation_rules:\n  - path_regex: ^secrets/\n    age: ${k.alice.recipient},${k.bob.recipient}\n`,
+  );
   mkdirSync(join(d, "secrets"));
   writeFileSync(join(d, "secrets/app.yaml"), `db:\n  password: ${JSON.stringify(PASSWORD)}\napi_token: ${TOKEN}\n`);
   expect(kf(["encrypt", "-i", "secrets/app.yaml"], { cwd: d, home: k.home }).code).toBe(0);
@@ -43,8 +49,18 @@ function repo(): string {
   gitOk(d, "commit", "-q", "-m", "secrets");
   return d;
 }
-const run = (d: string, args: string[], input?: string) => kf(args, { cwd: d, home: k.home, env: { SOPS_AGE_KEY_FILE: k.alice.file }, ...(input !== undefined ? { input } : {}) });
-const auditLines = (d: string) => readFileSync(join(d, ".keyfleet/audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+const run = (d: string, args: string[], input?: string) =>
+  kf(args, {
+    cwd: d,
+    home: k.home,
+    env: { SOPS_AGE_KEY_FILE: k.alice.file },
+    ...(input !== undefined ? { input } : {}),
+  });
+const auditLines = (d: string) =>
+  readFileSync(join(d, ".keyfleet/audit.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe("hook install", () => {
   it("chains an existing hook, honours core.hooksPath, is idempotent, and blocks a leaking commit", () => {
@@ -96,7 +112,9 @@ describe("hook install", () => {
 describe("rotation log", () => {
   it("--reason and the actor go into the audit line; log prints a table and markdown without values", () => {
     const d = repo();
-    expect(run(d, ["set", "--reason", "quarterly rotation", "secrets/app.yaml", "api_token"], "tok_new_value_123456\n").code).toBe(0);
+    expect(
+      run(d, ["set", "--reason", "quarterly rotation", "secrets/app.yaml", "api_token"], "tok_new_value_123456\n").code,
+    ).toBe(0);
     const r = run(d, ["rotate", "-i", "--reason", "bob left", "--rm-age", k.bob.recipient, "secrets/app.yaml"]);
     expect(r.code, r.stderr).toBe(0);
     const lines = auditLines(d);
@@ -106,7 +124,9 @@ describe("rotation log", () => {
     ]);
     const table = run(d, ["log"]);
     expect(table.stdout.split("\n")[0]).toMatch(/^date\s+file\s+operation\s+access\s+rotate\s+reason\s+by$/);
-    expect(table.stdout).toMatch(/secrets\/app\.yaml\s+rotate\s+-age1\S+\s+api_token db\.password\s+bob left\s+Test Person <test@example\.org>/);
+    expect(table.stdout).toMatch(
+      /secrets\/app\.yaml\s+rotate\s+-age1\S+\s+api_token db\.password\s+bob left\s+Test Person <test@example\.org>/,
+    );
     const md = run(d, ["log", "--markdown", "-o", "docs/secrets-rotation-log.md"]);
     expect(md.code).toBe(0);
     const text = readFileSync(join(d, "docs/secrets-rotation-log.md"), "utf8");
@@ -147,7 +167,9 @@ describe("pending rotations", () => {
     const d = repo();
     expect(run(d, ["rotate", "-i", "--rm-age", k.bob.recipient, "secrets/app.yaml"]).code).toBe(0);
     const pending = () => run(d, ["log", "--pending"]).stdout;
-    expect(pending()).toMatch(/secrets\/app\.yaml api_token: pending rotation for 0 days \(since \d{4}-\d\d-\d\d; readable by /);
+    expect(pending()).toMatch(
+      /secrets\/app\.yaml api_token: pending rotation for 0 days \(since \d{4}-\d\d-\d\d; readable by /,
+    );
     expect(pending()).toContain("secrets/app.yaml db.password: pending rotation");
     // the same value set again: still pending
     expect(run(d, ["set", "secrets/app.yaml", "api_token"], TOKEN + "\n").code).toBe(0);
@@ -160,7 +182,9 @@ describe("pending rotations", () => {
     expect(pending()).not.toContain("api_token");
     expect(pending()).toContain("db.password: pending rotation");
     // audit shows it too (from the log alone)
-    expect(run(d, ["audit"]).stdout).toContain("pending rotations:\n  secrets/app.yaml db.password: pending rotation for 0 days");
+    expect(run(d, ["audit"]).stdout).toContain(
+      "pending rotations:\n  secrets/app.yaml db.password: pending rotation for 0 days",
+    );
   });
 
   it("a value changed outside keyfleet (no audit line) clears when the file is checked", () => {
@@ -195,7 +219,9 @@ describe("pending rotations", () => {
     writeFileSync(join(d, ".keyfleet/audit.jsonl"), lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
     const r = run(d, ["scan", "--max-pending-days", "3"]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain("secrets/app.yaml: db.password has been pending rotation for 10 days (more than 3); rotate the value");
+    expect(r.stdout).toContain(
+      "secrets/app.yaml: db.password has been pending rotation for 10 days (more than 3); rotate the value",
+    );
     expect(run(d, ["scan"]).code).toBe(0);
   });
 });

@@ -37,7 +37,10 @@ function repo(): string {
   git(d, "config", "user.email", "test@example.org");
   writeFileSync(join(d, ".sops.yaml"), `creation_rules:\n  - path_regex: ^secrets/\n    age: ${k.alice.recipient}\n`);
   mkdirSync(join(d, "secrets"));
-  writeFileSync(join(d, "secrets/app.yaml"), `db:\n  password: ${JSON.stringify(V.password)}\n  port: 5432\napi_token: ${V.token}\npin: ${V.short}\n`);
+  writeFileSync(
+    join(d, "secrets/app.yaml"),
+    `db:\n  password: ${JSON.stringify(V.password)}\n  port: 5432\napi_token: ${V.token}\npin: ${V.short}\n`,
+  );
   expect(kf(["encrypt", "-i", "secrets/app.yaml"], { cwd: d, home: k.home }).code).toBe(0);
   git(d, "add", "-A");
   git(d, "commit", "-q", "-m", "secrets");
@@ -45,7 +48,8 @@ function repo(): string {
 }
 
 const withKey = (): Record<string, string> => ({ SOPS_AGE_KEY_FILE: k.alice.file });
-const scan = (d: string, args: string[], env: Record<string, string> = withKey()) => kf(["scan", ...args], { cwd: d, home: k.home, env });
+const scan = (d: string, args: string[], env: Record<string, string> = withKey()) =>
+  kf(["scan", ...args], { cwd: d, home: k.home, env });
 
 function expectNoValue(text: string): void {
   for (const v of [V.password, V.token]) {
@@ -61,7 +65,13 @@ describe("values", () => {
     ["base64url", `u=${Buffer.from("ab" + V.password).toString("base64url")}\n`, "base64", "db.password", "1:6"],
     ["URL-encoded", `https://h/?p=${encodeURIComponent(V.password)}&x=1\n`, "url-encoded", "db.password", "1:14"],
     ["hex", `k: ${Buffer.from(V.token).toString("hex").toUpperCase()}\n`, "hex", "api_token", "1:4"],
-    ["split in a quoted string", `const t = "${V.token.slice(0, 9)}" +\n  "${V.token.slice(9)}";\n`, "verbatim, split across a line break", "api_token", "1:12"],
+    [
+      "split in a quoted string",
+      `const t = "${V.token.slice(0, 9)}" +\n  "${V.token.slice(9)}";\n`,
+      "verbatim, split across a line break",
+      "api_token",
+      "1:12",
+    ],
   ])("%s: found with path:line:column, sops file and key, never the value", (_n, content, how, key, pos) => {
     const d = repo();
     writeFileSync(join(d, "notes.txt"), "line\n" + content);
@@ -102,7 +112,10 @@ describe("structure rule", () => {
     ["config/prod.json", '{"a": 1}\n', ".sops.yaml creation rule 1 (path_regex ^config/prod\\.json$)"],
   ])("%s in plaintext fails, naming the rule that covers it", (path, content, rule) => {
     const d = repo();
-    writeFileSync(join(d, ".sops.yaml"), `creation_rules:\n  - path_regex: ^config/prod\\.json$\n    age: ${k.alice.recipient}\n  - path_regex: ^secrets/\n    age: ${k.alice.recipient}\n`);
+    writeFileSync(
+      join(d, ".sops.yaml"),
+      `creation_rules:\n  - path_regex: ^config/prod\\.json$\n    age: ${k.alice.recipient}\n  - path_regex: ^secrets/\n    age: ${k.alice.recipient}\n`,
+    );
     mkdirSync(join(d, path, ".."), { recursive: true });
     writeFileSync(join(d, path), content);
     const r = scan(d, []);
@@ -148,14 +161,21 @@ describe("modes", () => {
     expect(scan(d, []).code).toBe(0);
     const r = scan(d, ["--history"]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`old.txt:2:1 (commit ${planted}): the value of db.password in secrets/app.yaml (base64)`);
+    expect(r.stdout).toContain(
+      `old.txt:2:1 (commit ${planted}): the value of db.password in secrets/app.yaml (base64)`,
+    );
     expect(r.stderr).toMatch(/history: 3 commits, \d+ blobs/);
   });
 
   it("--public fails on recipients, fingerprints and key names; without --public they pass", () => {
     const d = repo();
     mkdirSync(join(d, "docs"));
-    const fp = spawnSync(process.execPath, ["-e", `console.log(require(${JSON.stringify(join(__dirname, "../../dist/provider/access/names.js"))}).recipientFingerprint(${JSON.stringify(k.alice.recipient)}))`]).stdout.toString().trim();
+    const fp = spawnSync(process.execPath, [
+      "-e",
+      `console.log(require(${JSON.stringify(join(__dirname, "../../dist/provider/access/names.js"))}).recipientFingerprint(${JSON.stringify(k.alice.recipient)}))`,
+    ])
+      .stdout.toString()
+      .trim();
     writeFileSync(join(d, "docs/a.md"), `recipient ${k.alice.recipient}\n\nfingerprint ${fp}\n\nset api_token first\n`);
     expect(scan(d, ["docs"]).code).toBe(0);
     const r = scan(d, ["--public", "docs"]);
@@ -197,7 +217,11 @@ describe("values are written nowhere", () => {
     git(d, "commit", "-q", "-m", "leak");
     run(["--history"], 1);
     // nothing new in the repository but what the commit above made in .git
-    expect(allFiles(d).filter((f) => !f.includes("/.git/")).sort()).toEqual(before.filter((f) => !f.includes("/.git/")).sort());
+    expect(
+      allFiles(d)
+        .filter((f) => !f.includes("/.git/"))
+        .sort(),
+    ).toEqual(before.filter((f) => !f.includes("/.git/")).sort());
     const written = [...allFiles(tmpDir), ...allFiles(home)];
     for (const f of written) {
       if (statSync(f).size > 64 * 1024 * 1024) continue;
@@ -213,7 +237,11 @@ describe("values are written nowhere", () => {
     const record = join(bin, "git-env.txt");
     const realGit = spawnSync("sh", ["-c", "command -v git"]).stdout.toString().trim();
     writeFileSync(join(bin, "git"), `#!/bin/sh\nenv >> '${record}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
-    const r = kf(["scan", "--staged"], { cwd: d, home: k.home, env: { SOPS_AGE_KEY: k.alice.secret, PATH: `${bin}:${process.env.PATH}` } });
+    const r = kf(["scan", "--staged"], {
+      cwd: d,
+      home: k.home,
+      env: { SOPS_AGE_KEY: k.alice.secret, PATH: `${bin}:${process.env.PATH}` },
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("app.js:1:14 (staged): the value of api_token");
     const env = readFileSync(record, "utf8");

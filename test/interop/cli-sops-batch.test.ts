@@ -24,7 +24,11 @@ const FILES: readonly { file: string; mode: number }[] = [
 ];
 const NAMES = FILES.map((f) => f.file);
 /** A key of each file whose exposure must be logged when a recipient is removed. */
-const SECRET_KEY: Record<string, string> = { "secrets/app.yaml": "db.password", "secrets/db.json": "db.password", "secrets/web.env": "DB_PASSWORD" };
+const SECRET_KEY: Record<string, string> = {
+  "secrets/app.yaml": "db.password",
+  "secrets/db.json": "db.password",
+  "secrets/web.env": "DB_PASSWORD",
+};
 
 /**
  * A project whose .sops.yaml rule for secrets/ names `rule` (recipients joined by commas), with the
@@ -32,7 +36,10 @@ const SECRET_KEY: Record<string, string> = { "secrets/app.yaml": "db.password", 
  */
 function batchProject(rule: string): string {
   const d = makeProject({ home, alice, bob }); // .sops.yaml, .git, secrets/app.yaml for alice
-  writeFileSync(join(d, ".sops.yaml"), readFileSync(join(d, ".sops.yaml"), "utf8").replace("age: *alice", `age: ${rule}`));
+  writeFileSync(
+    join(d, ".sops.yaml"),
+    readFileSync(join(d, ".sops.yaml"), "utf8").replace("age: *alice", `age: ${rule}`),
+  );
   if (rule !== alice.recipient) {
     // re-encrypt app.yaml under the new rule, from its plaintext
     writeFileSync(join(d, "secrets/app.yaml"), PLAIN["a.yaml"] as string);
@@ -40,17 +47,26 @@ function batchProject(rule: string): string {
   }
   writeFileSync(join(d, "secrets/db.json"), PLAIN["a.json"] as string);
   writeFileSync(join(d, "secrets/web.env"), PLAIN["a.env"] as string);
-  for (const f of ["secrets/db.json", "secrets/web.env"]) expect(kf(["encrypt", "-i", f], { cwd: d, home }).code).toBe(0);
+  for (const f of ["secrets/db.json", "secrets/web.env"])
+    expect(kf(["encrypt", "-i", f], { cwd: d, home }).code).toBe(0);
   for (const { file, mode } of FILES) chmodSync(join(d, file), mode);
   return d;
 }
 
 const read = (d: string, f: string): string => readFileSync(join(d, f), "utf8");
 const modeOf = (d: string, f: string): number => statSync(join(d, f)).mode & 0o7777;
-const decryptAs = (d: string, f: string, key: { file: string }) => kf(["decrypt", f], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: key.file } });
+const decryptAs = (d: string, f: string, key: { file: string }) =>
+  kf(["decrypt", f], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: key.file } });
 
 /** The audit log's entries (JSON lines) of the project. */
-function auditEntries(d: string): { file: string; operation: string; recipientsAdded: { name: string }[]; exposure: { recipient: string; keys: string[] }[] }[] {
+function auditEntries(
+  d: string,
+): {
+  file: string;
+  operation: string;
+  recipientsAdded: { name: string }[];
+  exposure: { recipient: string; keys: string[] }[];
+}[] {
   return read(d, ".keyfleet/audit.jsonl")
     .trim()
     .split("\n")
@@ -71,7 +87,10 @@ describe("updatekeys -y on three files", () => {
     const plain = Object.fromEntries(NAMES.map((f) => [f, decryptAs(d, f, alice).stdout]));
     for (const f of NAMES) expect(decryptAs(d, f, bob).code, f).toBe(128);
 
-    writeFileSync(join(d, ".sops.yaml"), read(d, ".sops.yaml").replace(`age: ${alice.recipient}`, `age: ${alice.recipient},${bob.recipient}`));
+    writeFileSync(
+      join(d, ".sops.yaml"),
+      read(d, ".sops.yaml").replace(`age: ${alice.recipient}`, `age: ${alice.recipient},${bob.recipient}`),
+    );
     const r = kf(["updatekeys", "-y", ...NAMES], { cwd: d, home, env });
     expect(r.stderr).not.toContain(alice.secret);
     expect(r.code).toBe(0);
@@ -115,7 +134,10 @@ describe("rotate --rm-age on three files", () => {
       expect(after).not.toContain(bob.recipient);
       // a new data key: no encrypted value survives
       expect(enc(after).length, f).toBeGreaterThan(0);
-      expect(enc(after).filter((e) => enc(before[f] as string).includes(e)), f).toEqual([]);
+      expect(
+        enc(after).filter((e) => enc(before[f] as string).includes(e)),
+        f,
+      ).toEqual([]);
       const fail = decryptAs(d, f, bob);
       expect(fail.code, f).toBe(128);
       expect(fail.stderr).not.toContain(bob.secret);

@@ -27,7 +27,10 @@ describe("encrypt → decrypt round trip", () => {
       expect(enc.stdout).not.toContain("s3cr3t");
       writeFileSync(join(d, "enc-" + name), enc.stdout);
       const args = name === "a.bin" ? ["--input-type", "binary"] : [];
-      for (const env of [{ SOPS_AGE_KEY_FILE: alice.file }, { SOPS_AGE_SSH_PRIVATE_KEY_FILE: hostKey }] as Record<string, string>[]) {
+      for (const env of [{ SOPS_AGE_KEY_FILE: alice.file }, { SOPS_AGE_SSH_PRIVATE_KEY_FILE: hostKey }] as Record<
+        string,
+        string
+      >[]) {
         const dec = kf(["decrypt", ...args, "enc-" + name], { cwd: d, home, env });
         expect(dec.stderr).toBe("");
         expect(dec.out).toEqual(Buffer.isBuffer(plain) ? plain : Buffer.from(plain));
@@ -61,7 +64,10 @@ describe("encrypt → decrypt round trip", () => {
   it("recipients and rules from the .sops.yaml creation rule", () => {
     const d = tmp();
     mkdirSync(join(d, "secrets"));
-    writeFileSync(join(d, ".sops.yaml"), `creation_rules:\n  - path_regex: ^secrets/.*\\.yaml$\n    encrypted_regex: ^password$\n    age: ${alice.recipient},${bob.recipient}\n`);
+    writeFileSync(
+      join(d, ".sops.yaml"),
+      `creation_rules:\n  - path_regex: ^secrets/.*\\.yaml$\n    encrypted_regex: ^password$\n    age: ${alice.recipient},${bob.recipient}\n`,
+    );
     writeFileSync(join(d, "secrets/s.yaml"), PLAIN["a.yaml"] as string);
     const r = kf(["encrypt", "secrets/s.yaml"], { cwd: d, home });
     expect(r.code).toBe(0);
@@ -87,7 +93,8 @@ describe("encrypt → decrypt round trip", () => {
     expect(keys[0]).toHaveLength(32);
     expect(keys[1]).toEqual(keys[0]);
     // the ssh entry is the native ssh-ed25519 stanza
-    const header = (i: number) => Buffer.from(age[i]!.enc.split("\n").slice(1, -2).join(""), "base64").toString("latin1");
+    const header = (i: number) =>
+      Buffer.from(age[i]!.enc.split("\n").slice(1, -2).join(""), "base64").toString("latin1");
     expect(header(0)).toContain("\n-> X25519 ");
     expect(header(1)).toContain("\n-> ssh-ed25519 ");
   });

@@ -31,7 +31,10 @@ describe("--help", () => {
 });
 
 describe("decrypt: real sops files (getsops/sops PR 1031)", () => {
-  const expected = JSON.parse(readFileSync(join(VEC, "expected.json"), "utf8")) as Record<string, { leaves: { value: unknown }[]; comments: { value: string }[] }>;
+  const expected = JSON.parse(readFileSync(join(VEC, "expected.json"), "utf8")) as Record<
+    string,
+    { leaves: { value: unknown }[]; comments: { value: string }[] }
+  >;
   const env = (): Record<string, string> => ({ SOPS_AGE_KEY_FILE: join(VEC, "sops-pr1031/age_keys.txt") });
 
   for (const name of ["example.yaml", "example.json", "example.ini"]) {
@@ -45,7 +48,8 @@ describe("decrypt: real sops files (getsops/sops PR 1031)", () => {
       const native = kf(["decrypt", file], { cwd: work, home, env: env() });
       expect(native.code).toBe(0);
       for (const c of want.comments) expect(native.stdout).toContain(c.value.trim());
-      if (name === "example.yaml") expect(leafValues(parseYaml(native.stdout))).toEqual(want.leaves.map((l) => l.value));
+      if (name === "example.yaml")
+        expect(leafValues(parseYaml(native.stdout))).toEqual(want.leaves.map((l) => l.value));
     });
   }
 
@@ -57,10 +61,18 @@ describe("decrypt: real sops files (getsops/sops PR 1031)", () => {
 
   it("--extract prints a string raw, a subtree in the output format; bad paths exit 91", () => {
     const file = join(VEC, "sops-pr1031/example.yaml");
-    expect(kf(["decrypt", "--extract", '["app2"]["db"]["password"]', file], { cwd: work, home, env: env() }).stdout).toBe("c4r1b0u");
+    expect(
+      kf(["decrypt", "--extract", '["app2"]["db"]["password"]', file], { cwd: work, home, env: env() }).stdout,
+    ).toBe("c4r1b0u");
     expect(kf(["decrypt", "--extract", "app2.db.user", file], { cwd: work, home, env: env() }).stdout).toBe("eve");
-    expect(kf(["decrypt", "--extract", '["an_array"][1]', file], { cwd: work, home, env: env() }).stdout).toBe("secretuser2");
-    const sub = kf(["decrypt", "--extract", '["app2"]["db"]', "--output-type", "json", file], { cwd: work, home, env: env() });
+    expect(kf(["decrypt", "--extract", '["an_array"][1]', file], { cwd: work, home, env: env() }).stdout).toBe(
+      "secretuser2",
+    );
+    const sub = kf(["decrypt", "--extract", '["app2"]["db"]', "--output-type", "json", file], {
+      cwd: work,
+      home,
+      env: env(),
+    });
     expect(JSON.parse(sub.stdout)).toEqual({ user: "eve", password: "c4r1b0u" });
     expect(kf(["decrypt", "--extract", '["app2"', file], { cwd: work, home, env: env() }).code).toBe(91);
     const missing = kf(["decrypt", "--extract", '["nope"]', file], { cwd: work, home, env: env() });
@@ -69,7 +81,11 @@ describe("decrypt: real sops files (getsops/sops PR 1031)", () => {
   });
 
   it("wrong identity: exit 128, names the recipients and sources tried, never a key", () => {
-    const r = kf(["decrypt", join(VEC, "sops-pr1031/example.yaml")], { cwd: work, home, env: { SOPS_AGE_KEY_FILE: alice.file } });
+    const r = kf(["decrypt", join(VEC, "sops-pr1031/example.yaml")], {
+      cwd: work,
+      home,
+      env: { SOPS_AGE_KEY_FILE: alice.file },
+    });
     expect(r.code).toBe(128);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("none of your identities can decrypt");
@@ -84,14 +100,21 @@ describe("decrypt: real sops files (getsops/sops PR 1031)", () => {
     const r = kf(["decrypt", join(work, "nope.yaml")], { cwd: work, home, env: env() });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("file not found");
-    const k = kf(["decrypt", join(VEC, "sops-pr1031/example.yaml")], { cwd: work, home, env: { SOPS_AGE_KEY_FILE: join(work, "missing.txt") } });
+    const k = kf(["decrypt", join(VEC, "sops-pr1031/example.yaml")], {
+      cwd: work,
+      home,
+      env: { SOPS_AGE_KEY_FILE: join(work, "missing.txt") },
+    });
     expect(k.code).toBe(128);
   });
 
   it("a tampered value exits 25 and prints no plaintext", () => {
     const d = tmp();
     const text = readFileSync(join(VEC, "sops-pr1031/example.yaml"), "utf8");
-    const bad = text.replace(/^(myapp1: ENC\[AES256_GCM,data:)(.)/m, (_m, a: string, c: string) => a + (c === "A" ? "B" : "A"));
+    const bad = text.replace(
+      /^(myapp1: ENC\[AES256_GCM,data:)(.)/m,
+      (_m, a: string, c: string) => a + (c === "A" ? "B" : "A"),
+    );
     expect(bad).not.toBe(text);
     writeFileSync(join(d, "bad.yaml"), bad);
     const r = kf(["decrypt", "bad.yaml"], { cwd: d, home, env: env() });
@@ -113,4 +136,3 @@ describe("decrypt: real sops files (getsops/sops PR 1031)", () => {
     expect(ok.stdout).toBe("eve");
   });
 });
-

@@ -42,11 +42,19 @@ describe("set", () => {
     expect(data(diff.added)).toHaveLength(1);
     expect(data(diff.added)[0]).toMatch(/^ {4}password: ENC\[AES256_GCM,/);
     expect(after).not.toContain(secret);
-    const got = kf(["decrypt", "--extract", "db.password", "secrets/app.yaml"], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: alice.file } });
+    const got = kf(["decrypt", "--extract", "db.password", "secrets/app.yaml"], {
+      cwd: d,
+      home,
+      env: { SOPS_AGE_KEY_FILE: alice.file },
+    });
     expect(got.stdout).toBe(secret);
     const log = readFileSync(join(d, ".keyfleet/audit.jsonl"), "utf8");
     expect(log).not.toContain(secret);
-    const entry = JSON.parse(log.trim().split("\n").pop() as string) as { file: string; operation: string; keysChanged: string[] };
+    const entry = JSON.parse(log.trim().split("\n").pop() as string) as {
+      file: string;
+      operation: string;
+      keysChanged: string[];
+    };
     expect(entry).toMatchObject({ file: "secrets/app.yaml", operation: "set-values", keysChanged: ["db.password"] });
     const audit = kf(["audit"], { cwd: d, home });
     expect(audit.stdout).not.toContain(secret);
@@ -61,12 +69,19 @@ describe("set", () => {
     expect(kf(["set", "a.env", "NEW_KEY"], { cwd: d, home, env, input: "v1" }).code).toBe(0);
     expect(kf(["decrypt", "a.env"], { cwd: d, home, env }).stdout).toContain("NEW_KEY=v1\n");
     const before = readFileSync(join(d, "a.env"), "utf8");
-    const bad = kf(["set", "a.env", "DB_PASSWORD"], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: bob.file }, input: "zzz" });
+    const bad = kf(["set", "a.env", "DB_PASSWORD"], {
+      cwd: d,
+      home,
+      env: { SOPS_AGE_KEY_FILE: bob.file },
+      input: "zzz",
+    });
     expect(bad.code).toBe(128);
     expect(readFileSync(join(d, "a.env"), "utf8")).toBe(before);
     const y = project();
     expect(kf(["set", "--json", "secrets/app.yaml", "port"], { cwd: y, home, env, input: "6543" }).code).toBe(0);
-    expect(kf(["decrypt", "--extract", "port", "--output-type", "json", "secrets/app.yaml"], { cwd: y, home, env }).stdout).toBe("6543");
+    expect(
+      kf(["decrypt", "--extract", "port", "--output-type", "json", "secrets/app.yaml"], { cwd: y, home, env }).stdout,
+    ).toBe("6543");
   });
 
   it("reads a value from a terminal without echoing it", async () => {
@@ -95,14 +110,23 @@ describe("set", () => {
     expect(typed).toBe(true);
     expect(code).toBe(0);
     expect(shown).not.toContain(secret);
-    expect(kf(["decrypt", "--extract", "db.password", "secrets/app.yaml"], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: alice.file } }).stdout).toBe(secret);
+    expect(
+      kf(["decrypt", "--extract", "db.password", "secrets/app.yaml"], {
+        cwd: d,
+        home,
+        env: { SOPS_AGE_KEY_FILE: alice.file },
+      }).stdout,
+    ).toBe(secret);
   });
 });
 
 describe("updatekeys and rotate", () => {
   it("updatekeys adds bob from .sops.yaml: refused without a terminal, then -y; only new lines", () => {
     const d = project();
-    writeFileSync(join(d, ".sops.yaml"), readFileSync(join(d, ".sops.yaml"), "utf8").replace("age: *alice", `age: ${alice.recipient},${bob.recipient}`));
+    writeFileSync(
+      join(d, ".sops.yaml"),
+      readFileSync(join(d, ".sops.yaml"), "utf8").replace("age: *alice", `age: ${alice.recipient},${bob.recipient}`),
+    );
     const before = readFileSync(join(d, "secrets/app.yaml"), "utf8");
     const env = { SOPS_AGE_KEY_FILE: alice.file };
     const refused = kf(["updatekeys", "secrets/app.yaml"], { cwd: d, home, env });
@@ -116,9 +140,17 @@ describe("updatekeys and rotate", () => {
     const diff = lineDiff(before, after);
     expect(diff.removed).toEqual([]);
     expect(diff.added.join("\n")).toContain(`recipient: ${bob.recipient}`);
-    expect(kf(["decrypt", "--extract", "db.password", "secrets/app.yaml"], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: bob.file } }).stdout).toBe("s3cr3t");
+    expect(
+      kf(["decrypt", "--extract", "db.password", "secrets/app.yaml"], {
+        cwd: d,
+        home,
+        env: { SOPS_AGE_KEY_FILE: bob.file },
+      }).stdout,
+    ).toBe("s3cr3t");
     expect(kf(["updatekeys", "-y", "secrets/app.yaml"], { cwd: d, home, env }).stderr).toContain("already up to date");
-    const entry = JSON.parse(readFileSync(join(d, ".keyfleet/audit.jsonl"), "utf8").trim().split("\n").pop() as string) as { operation: string; recipientsAdded: { name: string }[] };
+    const entry = JSON.parse(
+      readFileSync(join(d, ".keyfleet/audit.jsonl"), "utf8").trim().split("\n").pop() as string,
+    ) as { operation: string; recipientsAdded: { name: string }[] };
     expect(entry.operation).toBe("add-recipients");
     expect(entry.recipientsAdded.map((r) => r.name)).toEqual(["bob"]);
   });
@@ -129,14 +161,20 @@ describe("updatekeys and rotate", () => {
     writeFileSync(join(d, "elsewhere/x.yaml"), readFileSync(join(d, "secrets/app.yaml")));
     const r = kf(["updatekeys", "-y", "elsewhere/x.yaml"], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: alice.file } });
     expect(r.code).toBe(61);
-    expect(r.stderr).toMatch(/no creation rule matches elsewhere\/x\.yaml; add a creation rule whose path_regex matches the file\n$/);
+    expect(r.stderr).toMatch(
+      /no creation rule matches elsewhere\/x\.yaml; add a creation rule whose path_regex matches the file\n$/,
+    );
     expect(r.stderr).not.toContain("--age");
   });
 
   it("rotate --rm-age alice --add-age bob: alice fails with 128 naming recipients, bob decrypts; exposure logged", () => {
     const d = project();
     const env = { SOPS_AGE_KEY_FILE: alice.file };
-    const r = kf(["rotate", "-i", "secrets/app.yaml", "--rm-age", alice.recipient, "--add-age", bob.recipient], { cwd: d, home, env });
+    const r = kf(["rotate", "-i", "secrets/app.yaml", "--rm-age", alice.recipient, "--add-age", bob.recipient], {
+      cwd: d,
+      home,
+      env,
+    });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("alice (SHA256:");
     expect(r.stderr).toContain("rotate these values");
@@ -144,8 +182,16 @@ describe("updatekeys and rotate", () => {
     expect(fail.code).toBe(128);
     expect(fail.stderr).toContain("its recipients are bob (age1");
     expect(fail.stderr).not.toContain(alice.secret);
-    expect(kf(["decrypt", "--extract", "db.user", "secrets/app.yaml"], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: bob.file } }).stdout).toBe("alice");
-    const entry = JSON.parse(readFileSync(join(d, ".keyfleet/audit.jsonl"), "utf8").trim().split("\n").pop() as string) as { operation: string; exposure: { recipient: string; keys: string[] }[] };
+    expect(
+      kf(["decrypt", "--extract", "db.user", "secrets/app.yaml"], {
+        cwd: d,
+        home,
+        env: { SOPS_AGE_KEY_FILE: bob.file },
+      }).stdout,
+    ).toBe("alice");
+    const entry = JSON.parse(
+      readFileSync(join(d, ".keyfleet/audit.jsonl"), "utf8").trim().split("\n").pop() as string,
+    ) as { operation: string; exposure: { recipient: string; keys: string[] }[] };
     expect(entry.operation).toBe("rotate");
     expect(entry.exposure[0]).toMatchObject({ recipient: "alice" });
     expect(entry.exposure[0]?.keys).toContain("db.password");
@@ -156,24 +202,41 @@ describe("updatekeys and rotate", () => {
     const bare = hostPub.split(" ").slice(0, 2).join(" ");
     const env = { SOPS_AGE_KEY_FILE: alice.file };
     writeFileSync(join(d, "secrets/h.yaml"), PLAIN["a.yaml"] as string);
-    expect(kf(["encrypt", "-i", "--age", `${alice.recipient},${hostPub}`, "secrets/h.yaml"], { cwd: d, home }).code).toBe(0);
+    expect(
+      kf(["encrypt", "-i", "--age", `${alice.recipient},${hostPub}`, "secrets/h.yaml"], { cwd: d, home }).code,
+    ).toBe(0);
     const before = readFileSync(join(d, "secrets/h.yaml"), "utf8");
     expect(before).toContain(`recipient: ${hostPub}\n`);
     // .sops.yaml lists the key without its comment: nothing to do, the file stays byte-identical
-    writeFileSync(join(d, ".sops.yaml"), readFileSync(join(d, ".sops.yaml"), "utf8").replace("age: *alice", `age: ${alice.recipient},${bare}`));
+    writeFileSync(
+      join(d, ".sops.yaml"),
+      readFileSync(join(d, ".sops.yaml"), "utf8").replace("age: *alice", `age: ${alice.recipient},${bare}`),
+    );
     const up = kf(["updatekeys", "-y", "secrets/h.yaml"], { cwd: d, home, env });
     expect(up.stderr).toContain("already up to date");
     expect(readFileSync(join(d, "secrets/h.yaml"), "utf8")).toBe(before);
     // rotate --add-age of the same key adds no second entry and keeps the comment
-    expect(kf(["rotate", "-i", "secrets/h.yaml", "--add-age", `${bare} other-name`], { cwd: d, home, env }).code).toBe(0);
+    expect(kf(["rotate", "-i", "secrets/h.yaml", "--add-age", `${bare} other-name`], { cwd: d, home, env }).code).toBe(
+      0,
+    );
     const rotated = readFileSync(join(d, "secrets/h.yaml"), "utf8");
     expect(rotated).not.toBe(before);
     expect(rotated.match(/recipient:.*/g)).toEqual([`recipient: ${alice.recipient}`, `recipient: ${hostPub}`]);
-    expect(kf(["decrypt", "--extract", "db.password", "secrets/h.yaml"], { cwd: d, home, env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: hostKey } }).stdout).toBe("s3cr3t");
+    expect(
+      kf(["decrypt", "--extract", "db.password", "secrets/h.yaml"], {
+        cwd: d,
+        home,
+        env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: hostKey },
+      }).stdout,
+    ).toBe("s3cr3t");
     // --rm-age without the comment removes it
     expect(kf(["rotate", "-i", "secrets/h.yaml", "--rm-age", bare], { cwd: d, home, env }).code).toBe(0);
-    expect(readFileSync(join(d, "secrets/h.yaml"), "utf8").match(/recipient:.*/g)).toEqual([`recipient: ${alice.recipient}`]);
-    expect(kf(["decrypt", "secrets/h.yaml"], { cwd: d, home, env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: hostKey } }).code).toBe(128);
+    expect(readFileSync(join(d, "secrets/h.yaml"), "utf8").match(/recipient:.*/g)).toEqual([
+      `recipient: ${alice.recipient}`,
+    ]);
+    expect(
+      kf(["decrypt", "secrets/h.yaml"], { cwd: d, home, env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: hostKey } }).code,
+    ).toBe(128);
   });
 
   it("rotate without flags re-encrypts every value; --rm-age of a stranger is refused", () => {
@@ -184,7 +247,9 @@ describe("updatekeys and rotate", () => {
     const after = readFileSync(join(d, "secrets/app.yaml"), "utf8");
     const enc = (t: string): string[] => t.match(/ENC\[[^\]]+\]/g) ?? [];
     expect(enc(after).filter((e) => enc(before).includes(e))).toEqual([]);
-    expect(kf(["decrypt", "--extract", "db.password", "secrets/app.yaml"], { cwd: d, home, env }).stdout).toBe("s3cr3t");
+    expect(kf(["decrypt", "--extract", "db.password", "secrets/app.yaml"], { cwd: d, home, env }).stdout).toBe(
+      "s3cr3t",
+    );
     const r = kf(["rotate", "-i", "secrets/app.yaml", "--rm-age", bob.recipient], { cwd: d, home, env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("is not a recipient");
@@ -201,9 +266,15 @@ describe("exec-env", () => {
     const all = kf(["exec-env", "a.env", "--", process.execPath, "-e", show], { cwd: d, home, env });
     expect(all.stderr).toBe("");
     expect(all.stdout).toBe("s3cr3t|alice");
-    const only = kf(["exec-env", "a.env", "--only", "DB_USER", "--", process.execPath, "-e", show], { cwd: d, home, env });
+    const only = kf(["exec-env", "a.env", "--only", "DB_USER", "--", process.execPath, "-e", show], {
+      cwd: d,
+      home,
+      env,
+    });
     expect(only.stdout).toBe("undefined|alice");
-    expect(kf(["exec-env", "a.env", "--", process.execPath, "-e", "process.exit(7)"], { cwd: d, home, env }).code).toBe(7);
+    expect(kf(["exec-env", "a.env", "--", process.execPath, "-e", "process.exit(7)"], { cwd: d, home, env }).code).toBe(
+      7,
+    );
     expect(kf(["exec-env", "a.env", "--only", "NOPE", "--", "true"], { cwd: d, home, env }).code).toBe(1);
     expect(kf(["exec-env", "a.env"], { cwd: d, home, env }).code).toBe(2);
     // sops takes the command as one shell string; keyfleet does not, and says how to write it
@@ -219,7 +290,9 @@ describe("audit", () => {
     const d = project();
     writeFileSync(join(d, "notes.yaml"), "not: sops\n");
     writeFileSync(join(d, "secrets/b.env"), PLAIN["a.env"] as string);
-    expect(kf(["encrypt", "-i", "--age", `${bob.recipient},${hostPub}`, "secrets/b.env"], { cwd: d, home }).code).toBe(0);
+    expect(kf(["encrypt", "-i", "--age", `${bob.recipient},${hostPub}`, "secrets/b.env"], { cwd: d, home }).code).toBe(
+      0,
+    );
     mkdirSync(join(d, ".keyfleet"), { recursive: true });
     writeFileSync(join(d, ".keyfleet/names"), `# name recipient\nweb-1 ${hostPub}\n`);
     const r = kf(["audit"], { cwd: d, home });
@@ -231,12 +304,19 @@ describe("audit", () => {
     expect(r.stdout).toContain("encrypted keys: db.user, db.password");
     expect(r.stdout).not.toContain("notes.yaml");
     expect(r.stdout).not.toContain("s3cr3t");
-    const j = JSON.parse(kf(["audit", "--json", "secrets"], { cwd: d, home }).stdout) as { file: string; recipients: { recipient: string; name: string | null }[]; keys: { name: string; encrypted: boolean }[] }[];
+    const j = JSON.parse(kf(["audit", "--json", "secrets"], { cwd: d, home }).stdout) as {
+      file: string;
+      recipients: { recipient: string; name: string | null }[];
+      keys: { name: string; encrypted: boolean }[];
+    }[];
     expect(j.map((f) => f.file)).toEqual(["app.yaml", "b.env"]);
     expect(j[0]?.recipients).toEqual([{ recipient: alice.recipient, name: "alice" }]);
     // b.env records the host key with its comment (as sops); audit reports the key and its name
     expect(readFileSync(join(d, "secrets/b.env"), "utf8")).toContain(`sops_age__list_1__map_recipient=${hostPub}\n`);
-    expect(j[1]?.recipients).toEqual([{ recipient: bob.recipient, name: "bob" }, { recipient: hostPub.split(" ").slice(0, 2).join(" "), name: "web-1" }]);
+    expect(j[1]?.recipients).toEqual([
+      { recipient: bob.recipient, name: "bob" },
+      { recipient: hostPub.split(" ").slice(0, 2).join(" "), name: "web-1" },
+    ]);
     expect(j[0]?.keys).toContainEqual({ name: "public_unencrypted", encrypted: false });
     expect(kf(["audit", "nope"], { cwd: d, home }).code).toBe(2);
   });

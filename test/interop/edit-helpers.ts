@@ -5,7 +5,17 @@
  * directories.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, lstatSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  lstatSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMemoryDir, privateTempBase } from "../../provider/fs/private-temp";
@@ -26,7 +36,9 @@ export function editBase(env: Record<string, string | undefined>): string {
 
 /** keyfleet-edit run directories currently in `base`. */
 export function runDirs(base: string): string[] {
-  return readdirSync(base).filter((n) => n.startsWith("keyfleet-edit.")).map((n) => join(base, n));
+  return readdirSync(base)
+    .filter((n) => n.startsWith("keyfleet-edit."))
+    .map((n) => join(base, n));
 }
 
 let n = 0;
@@ -37,7 +49,10 @@ let n = 0;
 export function editorScript(dir: string, body: string, name = `ed-${++n}.js`): string {
   mkdirSync(dir, { recursive: true });
   const p = join(dir, name);
-  writeFileSync(p, `#!${process.execPath}\nconst fs = require("node:fs");\nconst args = process.argv.slice(2);\nconst file = args[args.length - 1];\n${body}\n`);
+  writeFileSync(
+    p,
+    `#!${process.execPath}\nconst fs = require("node:fs");\nconst args = process.argv.slice(2);\nconst file = args[args.length - 1];\n${body}\n`,
+  );
   chmodSync(p, 0o755);
   return p;
 }
@@ -51,11 +66,17 @@ export interface BgRun {
 
 /** Starts the built CLI with a clean environment plus `env`. */
 export function kfBg(args: string[], o: { cwd: string; env: Record<string, string | undefined> }): BgRun {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: o.cwd, env: { PATH: process.env.PATH, ...o.env } as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: o.cwd,
+    env: { PATH: process.env.PATH, ...o.env } as NodeJS.ProcessEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let err = "";
   child.stderr?.on("data", (c: Buffer) => (err += c.toString()));
   child.stdout?.resume();
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on("exit", (code, signal) => res({ code, signal })));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.on("exit", (code, signal) => res({ code, signal })),
+  );
   return { child, stderr: () => err, done };
 }
 

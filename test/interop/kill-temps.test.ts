@@ -24,9 +24,19 @@ const temps = (d: string) => readdirSync(d).filter((n) => TEMP.test(n));
  * Runs node with `args` and SIGKILLs it `ms` after it prints its first byte (or, with `fromStart`,
  * after it starts); resolves when it is gone. A 60 s guard bounds each run.
  */
-function killAfter(args: string[], ms: number, cwd: string, env: Record<string, string> = {}, fromStart = false): Promise<void> {
+function killAfter(
+  args: string[],
+  ms: number,
+  cwd: string,
+  env: Record<string, string> = {},
+  fromStart = false,
+): Promise<void> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, args, { cwd, stdio: ["ignore", "pipe", "ignore"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
+    const c = spawn(process.execPath, args, {
+      cwd,
+      stdio: ["ignore", "pipe", "ignore"],
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+    });
     let t = setTimeout(() => c.kill("SIGKILL"), fromStart ? ms : 60_000);
     c.stdout?.once("data", () => {
       if (fromStart) return;
@@ -43,7 +53,7 @@ function killAfter(args: string[], ms: number, cwd: string, env: Record<string, 
 /** A seeded generator, so a failure can be replayed (the seed is in the test name). */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe("SIGKILL during local writes", () => {
@@ -91,8 +101,12 @@ describe("SIGKILL during local writes", () => {
       writeFileSync(join(d, `.a.yaml.kf-4194304-1-0123456789ab.tmp`), "dead", { mode: 0o600 });
       writeFileSync(join(d, ".a.yaml.other.tmp"), "not ours");
       const removed = atomic.sweepDeadTemps(d).sort();
-      expect(removed).toEqual([`.a.yaml.kf-${pid}-${Number(start) + 1}-0123456789ab.tmp`, ".a.yaml.kf-4194304-1-0123456789ab.tmp"].sort());
-      expect(readdirSync(d).sort()).toEqual([`.a.yaml.kf-${pid}-${start}-0123456789ab.tmp`, ".a.yaml.other.tmp"].sort());
+      expect(removed).toEqual(
+        [`.a.yaml.kf-${pid}-${Number(start) + 1}-0123456789ab.tmp`, ".a.yaml.kf-4194304-1-0123456789ab.tmp"].sort(),
+      );
+      expect(readdirSync(d).sort()).toEqual(
+        [`.a.yaml.kf-${pid}-${start}-0123456789ab.tmp`, ".a.yaml.other.tmp"].sort(),
+      );
     } finally {
       live.kill("SIGKILL");
     }
@@ -113,12 +127,22 @@ describe("SIGKILL during keyfleet decrypt --output", () => {
     const rand = rng(Date.now() % 100_000);
     let left = 0;
     for (let i = 0; i < 6; i++) {
-      await killAfter([CLI, "decrypt", "s.env", "--output", join(out, "plain.env")], 300 + Math.floor(rand() * 900), d, { HOME: home, SOPS_AGE_KEY_FILE: me.file }, true);
+      await killAfter(
+        [CLI, "decrypt", "s.env", "--output", join(out, "plain.env")],
+        300 + Math.floor(rand() * 900),
+        d,
+        { HOME: home, SOPS_AGE_KEY_FILE: me.file },
+        true,
+      );
       const ts = temps(out);
       left += ts.length;
       for (const t of ts) expect(statSync(join(out, t)).mode & 0o777).toBe(0o600);
     }
-    const r = spawnSync(process.execPath, [CLI, "decrypt", "s.env", "--output", join(out, "plain.env")], { cwd: d, env: { PATH: process.env.PATH ?? "", HOME: home, SOPS_AGE_KEY_FILE: me.file }, timeout: 60_000 });
+    const r = spawnSync(process.execPath, [CLI, "decrypt", "s.env", "--output", join(out, "plain.env")], {
+      cwd: d,
+      env: { PATH: process.env.PATH ?? "", HOME: home, SOPS_AGE_KEY_FILE: me.file },
+      timeout: 60_000,
+    });
     expect(r.status).toBe(0);
     expect(temps(out)).toEqual([]);
     expect(statSync(join(out, "plain.env")).mode & 0o777).toBe(0o600);

@@ -14,16 +14,30 @@ const r = parseRecipient(k.recipient);
 
 describe("sops-age reads what we write", () => {
   it("yaml", async () => {
-    const enc = await encrypt("db:\n    user: alice\n    port: 5432\nratio: 0.5\nflag: true\nlist:\n    - x\n    - y\n", { format: "yaml", recipients: [r] });
-    expect(await decryptSops(enc, { secretKey: k.identity, fileType: "yaml" })).toEqual({ db: { user: "alice", port: 5432 }, ratio: 0.5, flag: true, list: ["x", "y"] });
+    const enc = await encrypt(
+      "db:\n    user: alice\n    port: 5432\nratio: 0.5\nflag: true\nlist:\n    - x\n    - y\n",
+      { format: "yaml", recipients: [r] },
+    );
+    expect(await decryptSops(enc, { secretKey: k.identity, fileType: "yaml" })).toEqual({
+      db: { user: "alice", port: 5432 },
+      ratio: 0.5,
+      flag: true,
+      list: ["x", "y"],
+    });
   });
   it("json", async () => {
     const enc = await encrypt('{"a": {"b": "c", "n": 7}, "l": [1, "two"]}', { format: "json", recipients: [r] });
-    expect(await decryptSops(enc, { secretKey: k.identity, fileType: "json" })).toEqual({ a: { b: "c", n: 7 }, l: [1, "two"] });
+    expect(await decryptSops(enc, { secretKey: k.identity, fileType: "json" })).toEqual({
+      a: { b: "c", n: 7 },
+      l: [1, "two"],
+    });
   });
   it("dotenv", async () => {
     const enc = await encrypt("A=1\nB=hello world\n", { format: "dotenv", recipients: [r] });
-    expect(await decryptSops(enc, { secretKey: k.identity, fileType: "env" })).toMatchObject({ A: "1", B: "hello world" });
+    expect(await decryptSops(enc, { secretKey: k.identity, fileType: "env" })).toMatchObject({
+      A: "1",
+      B: "hello world",
+    });
   });
 });
 

@@ -15,9 +15,13 @@ const dist = (p: string): unknown => load(join(root, "dist/test/harness/engine",
 
 type PC = import("../harness/engine/provider-client").ProviderClient;
 const { ProviderClient } = dist("provider-client.js") as typeof import("../harness/engine/provider-client");
-const { serializeProvider, ProviderSerializationError } = dist("serialize.js") as typeof import("../harness/engine/serialize");
+const { serializeProvider, ProviderSerializationError } = dist(
+  "serialize.js",
+) as typeof import("../harness/engine/serialize");
 const { UNKNOWN, secret } = dist("marshal.js") as typeof import("../harness/engine/marshal");
-const { counterProvider } = dist("fixtures/counter-resource.js") as typeof import("../harness/engine/fixtures/counter-resource");
+const { counterProvider } = dist(
+  "fixtures/counter-resource.js",
+) as typeof import("../harness/engine/fixtures/counter-resource");
 
 const URN = "urn:pulumi:dev::proj::pulumi-nodejs:dynamic/keyfleet-test:Counter::c";
 let pc: PC;
@@ -68,7 +72,13 @@ describe("ProviderClient against the real dynamic-provider server", () => {
     expect(created.properties["__provider"]).toBe(provider);
     expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ value: "v1", secretValue: "s3cr3t-lifecycle", writes: 1 });
 
-    const same = await pc.diff({ id: created.id, urn: URN, olds: created.properties, news: checked.inputs, oldInputs: checked.inputs });
+    const same = await pc.diff({
+      id: created.id,
+      urn: URN,
+      olds: created.properties,
+      news: checked.inputs,
+      oldInputs: checked.inputs,
+    });
     expect(same).toMatchObject({ changes: "none", replaces: [] });
 
     // an edit outside Pulumi shows up in Read
@@ -79,13 +89,30 @@ describe("ProviderClient against the real dynamic-provider server", () => {
 
     const news2 = { ...checked.inputs, value: "v2" };
     const checked2 = await pc.check({ urn: URN, olds: checked.inputs, news: news2 });
-    const d = await pc.diff({ id: path, urn: URN, olds: read.properties, news: checked2.inputs, oldInputs: checked.inputs });
+    const d = await pc.diff({
+      id: path,
+      urn: URN,
+      olds: read.properties,
+      news: checked2.inputs,
+      oldInputs: checked.inputs,
+    });
     expect(d).toMatchObject({ changes: "some", replaces: [], deleteBeforeReplace: false });
-    const updated = await pc.update({ id: path, urn: URN, olds: read.properties, news: checked2.inputs, oldInputs: checked.inputs });
+    const updated = await pc.update({
+      id: path,
+      urn: URN,
+      olds: read.properties,
+      news: checked2.inputs,
+      oldInputs: checked.inputs,
+    });
     expect(updated.properties["writes"]).toBe(8);
     expect(JSON.parse(readFileSync(path, "utf8"))).toMatchObject({ value: "v2", writes: 8 });
 
-    const moved = await pc.diff({ id: path, urn: URN, olds: updated.properties, news: { ...checked2.inputs, path: join(dir, "d.txt") } });
+    const moved = await pc.diff({
+      id: path,
+      urn: URN,
+      olds: updated.properties,
+      news: { ...checked2.inputs, path: join(dir, "d.txt") },
+    });
     expect(moved.replaces).toEqual(["path"]);
 
     await pc.delete({ id: path, urn: URN, properties: updated.properties, oldInputs: checked2.inputs });
@@ -105,19 +132,25 @@ describe("ProviderClient against the real dynamic-provider server", () => {
   });
 
   it("a provider error comes back with its message", async () => {
-    await expect(pc.create({ urn: URN, properties: { __provider: provider, path: join(dir, "no/such/dir/x.txt"), value: "v" } })).rejects.toThrow(
-      /provider Create failed: .*ENOENT/,
-    );
+    await expect(
+      pc.create({ urn: URN, properties: { __provider: provider, path: join(dir, "no/such/dir/x.txt"), value: "v" } }),
+    ).rejects.toThrow(/provider Create failed: .*ENOENT/);
   });
 
   it("a provider that captures something unserialisable fails with a clear error", async () => {
     const { generateKeyPairSync } = await import("node:crypto");
     const { privateKey } = generateKeyPairSync("ed25519");
     // captures a native KeyObject, and lives in a vite-transformed file: either makes serialisation fail
-    const bad = { async create() { return { id: String(privateKey.type), outs: {} }; } };
+    const bad = {
+      async create() {
+        return { id: String(privateKey.type), outs: {} };
+      },
+    };
     const err = await serializeProvider(bad, "bad-provider").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderSerializationError);
-    expect(String((err as Error).message)).toMatch(/^dynamic provider bad-provider cannot be serialised: .*capture nothing/s);
+    expect(String((err as Error).message)).toMatch(
+      /^dynamic provider bad-provider cannot be serialised: .*capture nothing/s,
+    );
   });
 
   it("stop kills the server by pid", async () => {

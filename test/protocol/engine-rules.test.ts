@@ -17,7 +17,9 @@ import { createRequire } from "node:module";
 
 const root = resolve(__dirname, "../..");
 const load = createRequire(join(root, "package.json"));
-const { Engine, EngineRunError } = load(join(root, "dist/test/harness/engine/engine.js")) as typeof import("../harness/engine/engine");
+const { Engine, EngineRunError } = load(
+  join(root, "dist/test/harness/engine/engine.js"),
+) as typeof import("../harness/engine/engine");
 type RunSummary = import("../harness/engine/engine").RunSummary;
 
 const SECRET = "rules-secret-Qx7-not-in-state";
@@ -37,10 +39,14 @@ function engine(env: Record<string, string> = {}): InstanceType<typeof Engine> {
   });
 }
 /** Provider calls of resource `a` only, as `Method`. */
-const callsOfA = (s: RunSummary): string[] => s.providerCalls.filter((c) => c.endsWith("::a")).map((c) => c.split(" ")[0] ?? "");
+const callsOfA = (s: RunSummary): string[] =>
+  s.providerCalls.filter((c) => c.endsWith("::a")).map((c) => c.split(" ")[0] ?? "");
 const stateOf = (name: string): { outputs: Record<string, unknown> } | undefined =>
-  (JSON.parse(readFileSync(stateFile, "utf8")) as { resources: { urn: string; outputs: Record<string, unknown> }[] }).resources.find((r) => r.urn.endsWith(`::${name}`));
-const file = (name: string): { value: string; writes: number } => JSON.parse(readFileSync(join(dir, name), "utf8")) as { value: string; writes: number };
+  (
+    JSON.parse(readFileSync(stateFile, "utf8")) as { resources: { urn: string; outputs: Record<string, unknown> }[] }
+  ).resources.find((r) => r.urn.endsWith(`::${name}`));
+const file = (name: string): { value: string; writes: number } =>
+  JSON.parse(readFileSync(join(dir, name), "utf8")) as { value: string; writes: number };
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "kf-engine-rules-"));
@@ -54,8 +60,12 @@ describe("engine stand-in: the Go engine's rules", () => {
     expect(s.counts).toEqual({ create: 3 });
     const a = stateOf("a");
     // secretValue is an output named like a secret input: re-marked; secretLength: additionalSecretOutputs
-    expect(a?.outputs["secretValue"]).toMatchObject({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" });
-    expect(a?.outputs["secretLength"]).toMatchObject({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" });
+    expect(a?.outputs["secretValue"]).toMatchObject({
+      "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+    });
+    expect(a?.outputs["secretLength"]).toMatchObject({
+      "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+    });
     expect(readFileSync(stateFile, "utf8")).not.toContain(SECRET);
   });
 
@@ -82,7 +92,9 @@ describe("engine stand-in: the Go engine's rules", () => {
   });
 
   it("a duplicate URN is an error, and the second registration runs no step", async () => {
-    const err = (await engine({ COUNTER_A_FILE: "a3.txt", COUNTER_DUP: "1" }).up().catch((x: unknown) => x)) as InstanceType<typeof EngineRunError>;
+    const err = (await engine({ COUNTER_A_FILE: "a3.txt", COUNTER_DUP: "1" })
+      .up()
+      .catch((x: unknown) => x)) as InstanceType<typeof EngineRunError>;
     expect(err).toBeInstanceOf(EngineRunError);
     expect(err.message).toMatch(/^duplicate resource URN urn:pulumi:rules::keyfleet-harness::.*Counter::a;/);
     expect(existsSync(join(dir, "dup.txt"))).toBe(false);
@@ -94,12 +106,19 @@ describe("engine stand-in: the Go engine's rules", () => {
     const before = stateOf("a")?.outputs;
     expect(before).toMatchObject({ value: "1", writes: 1 });
     const t0 = Date.now();
-    const err = (await engine({ COUNTER_A_FILE: "a3.txt", COUNTER_VALUE: "boom" }).up().catch((x: unknown) => x)) as InstanceType<typeof EngineRunError>;
+    const err = (await engine({ COUNTER_A_FILE: "a3.txt", COUNTER_VALUE: "boom" })
+      .up()
+      .catch((x: unknown) => x)) as InstanceType<typeof EngineRunError>;
     const took = Date.now() - t0;
     expect(err).toBeInstanceOf(EngineRunError);
     expect(err.message).toMatch(/^counter \S+a3\.txt refuses the value boom \(provider Update of a, /);
     expect(took).toBeLessThan(25_000); // generous bound; it took 39–51 s before (the issue demands seconds)
-    expect(stateOf("a")?.outputs).toMatchObject({ path: before?.["path"], value: "1", writes: 1, valueHash: before?.["valueHash"] });
+    expect(stateOf("a")?.outputs).toMatchObject({
+      path: before?.["path"],
+      value: "1",
+      writes: 1,
+      valueHash: before?.["valueHash"],
+    });
     // the next up sees the old state and applies the change then
     const s = await engine({ COUNTER_A_FILE: "a3.txt", COUNTER_VALUE: "3" }).up();
     expect(s.changes.find((c) => c.urn.endsWith("::a"))?.op).toBe("update");
@@ -107,7 +126,9 @@ describe("engine stand-in: the Go engine's rules", () => {
   });
 
   it("a failing preview reports the provider's Check failure first", async () => {
-    const err = (await engine({ COUNTER_DIR: "relative-dir" }).preview().catch((x: unknown) => x)) as Error;
+    const err = (await engine({ COUNTER_DIR: "relative-dir" })
+      .preview()
+      .catch((x: unknown) => x)) as Error;
     expect(err).toBeInstanceOf(EngineRunError);
     expect(err.message).toMatch(/^path must be an absolute path \(provider Check of a, /);
   });

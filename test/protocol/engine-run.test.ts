@@ -12,7 +12,9 @@ import { createRequire } from "node:module";
 
 const root = resolve(__dirname, "../..");
 const load = createRequire(join(root, "package.json"));
-const { Engine, EngineRunError } = load(join(root, "dist/test/harness/engine/engine.js")) as typeof import("../harness/engine/engine");
+const { Engine, EngineRunError } = load(
+  join(root, "dist/test/harness/engine/engine.js"),
+) as typeof import("../harness/engine/engine");
 type RunSummary = import("../harness/engine/engine").RunSummary;
 
 const SECRET = "hunter2-Zq9-not-in-state";
@@ -32,8 +34,10 @@ function engine(env: Record<string, string> = {}): InstanceType<typeof Engine> {
     onLog: (e) => logs.push(`${e.severity}: ${e.message}`),
   });
 }
-const ops = (s: RunSummary): Record<string, string> => Object.fromEntries(s.changes.map((c) => [c.urn.split("::").pop() ?? "", c.op]));
-const file = (name: string): { value: string; writes: number } => JSON.parse(readFileSync(join(dir, name), "utf8")) as { value: string; writes: number };
+const ops = (s: RunSummary): Record<string, string> =>
+  Object.fromEntries(s.changes.map((c) => [c.urn.split("::").pop() ?? "", c.op]));
+const file = (name: string): { value: string; writes: number } =>
+  JSON.parse(readFileSync(join(dir, name), "utf8")) as { value: string; writes: number };
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "kf-engine-run-"));
@@ -61,8 +65,12 @@ describe("Engine stand-in on the real SDK runtime", () => {
     expect(text).not.toContain(SECRET);
     expect(text).toContain("ciphertext");
     expect(logs.join("\n")).not.toContain(SECRET);
-    const a = (JSON.parse(text) as { resources: { urn: string; outputs: Record<string, unknown> }[] }).resources.find((r) => r.urn.endsWith("::a"));
-    expect(a?.outputs["secretLength"]).toMatchObject({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" });
+    const a = (JSON.parse(text) as { resources: { urn: string; outputs: Record<string, unknown> }[] }).resources.find(
+      (r) => r.urn.endsWith("::a"),
+    );
+    expect(a?.outputs["secretLength"]).toMatchObject({
+      "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+    });
     expect(a?.outputs["writes"]).toBe(1);
   });
 
@@ -108,7 +116,12 @@ describe("Engine stand-in on the real SDK runtime", () => {
   });
 
   it("a missing program is refused with a clear error", async () => {
-    const e = new Engine({ projectDir: root, program: "dist/test/harness/engine/fixtures/no-such-program.js", stateFile: join(dir, "other.json"), onLog: () => undefined });
+    const e = new Engine({
+      projectDir: root,
+      program: "dist/test/harness/engine/fixtures/no-such-program.js",
+      stateFile: join(dir, "other.json"),
+      onLog: () => undefined,
+    });
     const err = await e.up().catch((x: unknown) => x);
     expect(err).toBeInstanceOf(EngineRunError);
     expect(String(err)).toMatch(/no-such-program\.js does not exist; build it first/);
@@ -123,8 +136,16 @@ describe("Engine stand-in on the real SDK runtime", () => {
 
   it("the SDK's debug lines echo secret inputs in plaintext, so they are dropped unless debugLogs is set", async () => {
     const run = (debugLogs: boolean) =>
-      new Engine({ projectDir: root, project: "keyfleet-harness", program: "dist/test/harness/engine/fixtures/program.js", stack: "test", stateFile: join(dir, "debug.json"), debugLogs,
-        env: { COUNTER_DIR: dir, COUNTER_VALUE: "1", COUNTER_SECRET: SECRET }, onLog: () => undefined }).preview();
+      new Engine({
+        projectDir: root,
+        project: "keyfleet-harness",
+        program: "dist/test/harness/engine/fixtures/program.js",
+        stack: "test",
+        stateFile: join(dir, "debug.json"),
+        debugLogs,
+        env: { COUNTER_DIR: dir, COUNTER_VALUE: "1", COUNTER_SECRET: SECRET },
+        onLog: () => undefined,
+      }).preview();
     const quiet = await run(false);
     expect(quiet.logs.filter((l) => l.severity === "debug")).toEqual([]);
     expect(JSON.stringify(quiet.logs)).not.toContain(SECRET);

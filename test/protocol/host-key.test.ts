@@ -11,8 +11,12 @@ import type { ProviderClient as ProviderClientT } from "../harness/engine/provid
 const root = resolve(__dirname, "../..");
 const req = createRequire(join(root, "package.json"));
 const { startSshd } = req("./dist/test/harness/sshd.js") as typeof import("../harness/sshd");
-const { ProviderClient } = req("./dist/test/harness/engine/provider-client.js") as typeof import("../harness/engine/provider-client");
-const { serializeProvider } = req("./dist/test/harness/engine/serialize.js") as typeof import("../harness/engine/serialize");
+const { ProviderClient } = req(
+  "./dist/test/harness/engine/provider-client.js",
+) as typeof import("../harness/engine/provider-client");
+const { serializeProvider } = req(
+  "./dist/test/harness/engine/serialize.js",
+) as typeof import("../harness/engine/serialize");
 const { hostKeyProvider } = req("./dist/sdk/host-key.js") as typeof import("../../sdk/host-key");
 
 const URN = "urn:pulumi:test::keyfleet::pulumi-nodejs:dynamic:Resource::web-1";
@@ -36,7 +40,13 @@ describe("HostKey protocol (real sshd)", () => {
     await client?.stop();
     await host?.stop();
   });
-  const news = (extra: Record<string, unknown>) => ({ __provider: providerText, name: "web-1", host: host.host, port: host.port, ...extra });
+  const news = (extra: Record<string, unknown>) => ({
+    __provider: providerText,
+    name: "web-1",
+    host: host.host,
+    port: host.port,
+    ...extra,
+  });
 
   it("creates with expectedFingerprint; fingerprint equals ssh-keygen -lf", async () => {
     const fp = keygenFingerprint(host.hostKeyFile + ".pub");
@@ -53,7 +63,10 @@ describe("HostKey protocol (real sshd)", () => {
     const fp = keygenFingerprint(host.hostKeyFile + ".pub");
     const wrong = "SHA256:" + "A".repeat(43);
     const c = await client.check({ urn: URN, news: news({ expectedFingerprint: wrong }) });
-    const err = await client.create({ urn: URN, properties: c.inputs }).then(() => undefined, (e: Error) => e);
+    const err = await client.create({ urn: URN, properties: c.inputs }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).toContain(wrong);
     expect(err?.message).toContain(fp);
   });
@@ -61,7 +74,10 @@ describe("HostKey protocol (real sshd)", () => {
   it("check demands exactly one way to trust, per property", async () => {
     const none = await client.check({ urn: URN, news: news({}) });
     expect(none.failures.map((f) => f.reason).join()).toMatch(/exactly one of publicKey/);
-    const two = await client.check({ urn: URN, news: news({ trustOnFirstUse: true, expectedFingerprint: "SHA256:" + "A".repeat(43) }) });
+    const two = await client.check({
+      urn: URN,
+      news: news({ trustOnFirstUse: true, expectedFingerprint: "SHA256:" + "A".repeat(43) }),
+    });
     expect(two.failures.length).toBeGreaterThan(0);
     const badPort = await client.check({ urn: URN, news: news({ trustOnFirstUse: true, port: 70000 }) });
     expect(badPort.failures.map((f) => f.property)).toContain("port");
@@ -79,7 +95,9 @@ describe("HostKey protocol (real sshd)", () => {
     const created = await client.create({ urn: URN, properties: c.inputs });
     const first = created.properties["fingerprint"] as string;
     const same = await client.read({ id: created.id, urn: URN, properties: created.properties });
-    expect((await client.diff({ id: created.id, urn: URN, olds: same.properties, news: c.inputs })).changes).toBe("none");
+    expect((await client.diff({ id: created.id, urn: URN, olds: same.properties, news: c.inputs })).changes).toBe(
+      "none",
+    );
 
     await host.replaceHostKey();
     const fresh = keygenFingerprint(host.hostKeyFile + ".pub");
@@ -90,7 +108,10 @@ describe("HostKey protocol (real sshd)", () => {
     expect(refreshed.properties["recipient"]).toBe(created.properties["recipient"]);
     const d = await client.diff({ id: created.id, urn: URN, olds: refreshed.properties, news: c.inputs });
     expect(d.changes).toBe("some");
-    const err = await client.update({ id: created.id, urn: URN, olds: refreshed.properties, news: c.inputs }).then(() => undefined, (e: Error) => e);
+    const err = await client.update({ id: created.id, urn: URN, olds: refreshed.properties, news: c.inputs }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).toContain(first);
     expect(err?.message).toContain(fresh);
     const repinned = await client.check({ urn: URN, news: news({ expectedFingerprint: fresh }) });

@@ -17,8 +17,12 @@ import type { ProviderClient as ProviderClientT } from "../harness/engine/provid
 
 const root = resolve(__dirname, "../..");
 const req = createRequire(join(root, "package.json"));
-const { ProviderClient } = req("./dist/test/harness/engine/provider-client.js") as typeof import("../harness/engine/provider-client");
-const { serializeProvider } = req("./dist/test/harness/engine/serialize.js") as typeof import("../harness/engine/serialize");
+const { ProviderClient } = req(
+  "./dist/test/harness/engine/provider-client.js",
+) as typeof import("../harness/engine/provider-client");
+const { serializeProvider } = req(
+  "./dist/test/harness/engine/serialize.js",
+) as typeof import("../harness/engine/serialize");
 const { secretFileProvider } = req("./dist/sdk/secret-file.js") as typeof import("../../sdk/secret-file");
 const { hostEnvProvider, selectedDigests } = req("./dist/sdk/host-env.js") as typeof import("../../sdk/host-env");
 
@@ -36,7 +40,10 @@ describe("SecretFile per-key digests through the provider server", () => {
     dir = mkdtempSync(join(tmpdir(), "kf-sfdp-"));
     sfText = (await serializeProvider(secretFileProvider, "secret-file")).text;
     heText = (await serializeProvider(hostEnvProvider, "host-env")).text;
-    client = await ProviderClient.start({ cwd: root, env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, HOME: dir } });
+    client = await ProviderClient.start({
+      cwd: root,
+      env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, HOME: dir },
+    });
     await client.configure();
   });
   afterAll(async () => {
@@ -46,7 +53,13 @@ describe("SecretFile per-key digests through the provider server", () => {
 
   it("an outside set of A: Read and Diff show it, Update moves only A's digest, a HostEnv using only B does not change", async () => {
     const path = join(dir, "app.yaml");
-    const news: Props = { __provider: sfText, path, recipients: [{ name: "alice", recipient: alice.recipient }], recipientLabels: ["alice"], auditLog: join(dir, "audit.jsonl") };
+    const news: Props = {
+      __provider: sfText,
+      path,
+      recipients: [{ name: "alice", recipient: alice.recipient }],
+      recipientLabels: ["alice"],
+      auditLog: join(dir, "audit.jsonl"),
+    };
     // A and B live in the file but are not managed through `values`
     const c = await client.check({ urn: urn("sf"), news: { ...news, values: { A: "a-one", B: "b-one" } } });
     expect(c.failures).toEqual([]);
@@ -57,7 +70,11 @@ describe("SecretFile per-key digests through the provider server", () => {
     expect(Object.keys(d0).sort()).toEqual(["A", "B"]);
 
     // `keyfleet set A` from outside Pulumi
-    const edited = await setValues(readFileSync(path, "utf8"), { format: "yaml", identities: parseIdentities(alice.identity, "test"), changes: [{ path: ["A"], value: "a-two" }] });
+    const edited = await setValues(readFileSync(path, "utf8"), {
+      format: "yaml",
+      identities: parseIdentities(alice.identity, "test"),
+      changes: [{ path: ["A"], value: "a-two" }],
+    });
     writeFileSync(path, edited);
 
     const r = await client.read({ id: s0.id, urn: urn("sf"), properties: s0.properties });
@@ -66,16 +83,27 @@ describe("SecretFile per-key digests through the provider server", () => {
     expect(rd["A"]).not.toBe(d0["A"]);
     expect(rd["B"]).toBe(d0["B"]);
 
-    expect((await client.diff({ id: s0.id, urn: urn("sf"), olds: s0.properties, news: checked.inputs })).changes).toBe("some");
+    expect((await client.diff({ id: s0.id, urn: urn("sf"), olds: s0.properties, news: checked.inputs })).changes).toBe(
+      "some",
+    );
     const u = await client.update({ id: s0.id, urn: urn("sf"), olds: s0.properties, news: checked.inputs });
     const ud = u.properties["valueDigests"] as Record<string, string>;
     expect(ud["A"]).not.toBe(d0["A"]);
     expect(ud["B"]).toBe(d0["B"]);
     expect(ud).toEqual(rd);
-    expect((await client.diff({ id: s0.id, urn: urn("sf"), olds: u.properties, news: checked.inputs })).changes).toBe("none");
+    expect((await client.diff({ id: s0.id, urn: urn("sf"), olds: u.properties, news: checked.inputs })).changes).toBe(
+      "none",
+    );
 
     // HostEnvs fed as the SDK feeds them: selectedDigests of the SecretFile's outputs
-    const sel = (keys: string[], p: Props) => selectedDigests(keys, p["keyNames"] as string[], p["valueDigests"] as Record<string, string>, p["fileSha256"] as string, p["format"] as string);
+    const sel = (keys: string[], p: Props) =>
+      selectedDigests(
+        keys,
+        p["keyNames"] as string[],
+        p["valueDigests"] as Record<string, string>,
+        p["fileSha256"] as string,
+        p["format"] as string,
+      );
     const heInputs = (keys: string[], p: Props): Props => ({
       __provider: heText,
       connection: { host: "10.0.0.1", port: 22, user: "deploy", privateKey: "KEY", hostKey: HOSTKEY },
@@ -85,7 +113,21 @@ describe("SecretFile per-key digests through the provider server", () => {
     });
     const heState = (keys: string[]): Props => {
       const n = normalise(heInputs(keys, s0.properties) as unknown as HostEnvInputs);
-      const o: HostEnvOutputs = { ...n, host: n.connection.host, port: n.connection.port, user: n.connection.user, owner: "deploy", group: "deploy", sourceFiles: [""], keyNames: keys, hostFingerprint: "", contentDigest: "x", writtenDigest: "x", restarted: false, drift: [] };
+      const o: HostEnvOutputs = {
+        ...n,
+        host: n.connection.host,
+        port: n.connection.port,
+        user: n.connection.user,
+        owner: "deploy",
+        group: "deploy",
+        sourceFiles: [""],
+        keyNames: keys,
+        hostFingerprint: "",
+        contentDigest: "x",
+        writtenDigest: "x",
+        restarted: false,
+        drift: [],
+      };
       return { __provider: heText, ...o } as unknown as Props;
     };
     const heDiff = async (name: string, keys: string[]) => {

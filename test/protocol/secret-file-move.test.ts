@@ -47,56 +47,90 @@ describe.each([
       stack: `move-${dbr}`,
       stateFile: join(dir, "state.json"),
       passphrase: "move-passphrase",
-      env: { SF_DIR: dir, SF_RECIPIENT: alice.recipient, SF_VALUE: MANAGED, SF_DBR: dbr, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, HOME: dir, KEYFLEET_ROOT: root, ...env },
+      env: {
+        SF_DIR: dir,
+        SF_RECIPIENT: alice.recipient,
+        SF_VALUE: MANAGED,
+        SF_DBR: dbr,
+        SOPS_AGE_KEY: alice.identity,
+        SOPS_AGE_KEY_FILE: undefined,
+        HOME: dir,
+        KEYFLEET_ROOT: root,
+        ...env,
+      },
       onLog: () => undefined,
     });
   const leaves = async (p: string) => {
-    const d = await decrypt(readFileSync(join(dir, p), "utf8"), { format: "yaml", identities: parseIdentities(alice.identity, "test") });
+    const d = await decrypt(readFileSync(join(dir, p), "utf8"), {
+      format: "yaml",
+      identities: parseIdentities(alice.identity, "test"),
+    });
     return Object.fromEntries(d.leaves.map((l) => [l.path.join("."), l.value]));
   };
 
-  it("preview says the file moves with the unmanaged key; up moves every leaf, then removes the old file", async () => {
-    dir = join(base, `dbr-${dbr}`);
-    mkdirSync(dir);
-    expect(opOf(await engine().up())?.op).toBe("create");
-    // a value added outside the program, as `keyfleet set` does
-    const p = join(dir, "app.yaml");
-    writeFileSync(p, await setValues(readFileSync(p, "utf8"), { format: "yaml", identities: parseIdentities(alice.identity, "test"), changes: [{ path: ["added_by_set"], value: UNMANAGED }] }));
-    const before = readFileSync(p, "utf8");
+  it(
+    "preview says the file moves with the unmanaged key; up moves every leaf, then removes the old file",
+    async () => {
+      dir = join(base, `dbr-${dbr}`);
+      mkdirSync(dir);
+      expect(opOf(await engine().up())?.op).toBe("create");
+      // a value added outside the program, as `keyfleet set` does
+      const p = join(dir, "app.yaml");
+      writeFileSync(
+        p,
+        await setValues(readFileSync(p, "utf8"), {
+          format: "yaml",
+          identities: parseIdentities(alice.identity, "test"),
+          changes: [{ path: ["added_by_set"], value: UNMANAGED }],
+        }),
+      );
+      const before = readFileSync(p, "utf8");
 
-    const pv = await engine({ SF_FILE: "moved/app.yaml" }).preview();
-    expect(opOf(pv)).toMatchObject({ op: "update", replaceKeys: [] });
-    expect(opOf(pv)?.diffKeys).toEqual(expect.arrayContaining(["path", "move"]));
-    expect(calls(pv)).toEqual(new Set(["Configure", "Check", "Diff"]));
-    const line = pv.logs.map((l) => l.message).find((m) => m.includes(" moves to "));
-    expect(line).toBe(`${p} moves to ${join(dir, "moved/app.yaml")} with all 2 keys, same data key and ciphertexts; not in values, carried as they are: added_by_set; ${p} is removed once the copy verifies`);
-    expect(existsSync(join(dir, "moved"))).toBe(false);
-    expect(readFileSync(p, "utf8")).toBe(before);
+      const pv = await engine({ SF_FILE: "moved/app.yaml" }).preview();
+      expect(opOf(pv)).toMatchObject({ op: "update", replaceKeys: [] });
+      expect(opOf(pv)?.diffKeys).toEqual(expect.arrayContaining(["path", "move"]));
+      expect(calls(pv)).toEqual(new Set(["Configure", "Check", "Diff"]));
+      const line = pv.logs.map((l) => l.message).find((m) => m.includes(" moves to "));
+      expect(line).toBe(
+        `${p} moves to ${join(dir, "moved/app.yaml")} with all 2 keys, same data key and ciphertexts; not in values, carried as they are: added_by_set; ${p} is removed once the copy verifies`,
+      );
+      expect(existsSync(join(dir, "moved"))).toBe(false);
+      expect(readFileSync(p, "utf8")).toBe(before);
 
-    const up = await engine({ SF_FILE: "moved/app.yaml" }).up();
-    expect(opOf(up)?.op).toBe("update");
-    expect(up.providerCalls.filter((c) => c.endsWith("::app")).map((c) => c.split(" ")[0])).toEqual(["Check", "Diff", "Update"]);
-    expect(existsSync(p)).toBe(false);
-    expect(readFileSync(join(dir, "moved/app.yaml"), "utf8")).toBe(before);
-    expect(await leaves("moved/app.yaml")).toEqual({ managed: MANAGED, added_by_set: UNMANAGED });
-    expect(up.outputs).toMatchObject({ path: join(dir, "moved/app.yaml"), keyNames: ["managed", "added_by_set"] });
-    const audit = readFileSync(join(dir, "audit.jsonl"), "utf8");
-    expect(audit).toContain(`"operation":"move"`);
-    expect(audit).not.toMatch(new RegExp(`${MANAGED}|${UNMANAGED}`));
-    expect(readFileSync(join(dir, "state.json"), "utf8")).not.toMatch(new RegExp(`${MANAGED}|${UNMANAGED}`));
-    // up logs no move (the line is preview's), and the next run has nothing to do
-    expect(up.logs.some((l) => l.message.includes(" moves to "))).toBe(false);
-    const again = await engine({ SF_FILE: "moved/app.yaml" }).preview();
-    expect(opOf(again)?.op).toBe("same");
-    expect(again.logs.some((l) => l.message.includes(" moves to "))).toBe(false);
-  }, RUNS_TIMEOUT);
+      const up = await engine({ SF_FILE: "moved/app.yaml" }).up();
+      expect(opOf(up)?.op).toBe("update");
+      expect(up.providerCalls.filter((c) => c.endsWith("::app")).map((c) => c.split(" ")[0])).toEqual([
+        "Check",
+        "Diff",
+        "Update",
+      ]);
+      expect(existsSync(p)).toBe(false);
+      expect(readFileSync(join(dir, "moved/app.yaml"), "utf8")).toBe(before);
+      expect(await leaves("moved/app.yaml")).toEqual({ managed: MANAGED, added_by_set: UNMANAGED });
+      expect(up.outputs).toMatchObject({ path: join(dir, "moved/app.yaml"), keyNames: ["managed", "added_by_set"] });
+      const audit = readFileSync(join(dir, "audit.jsonl"), "utf8");
+      expect(audit).toContain(`"operation":"move"`);
+      expect(audit).not.toMatch(new RegExp(`${MANAGED}|${UNMANAGED}`));
+      expect(readFileSync(join(dir, "state.json"), "utf8")).not.toMatch(new RegExp(`${MANAGED}|${UNMANAGED}`));
+      // up logs no move (the line is preview's), and the next run has nothing to do
+      expect(up.logs.some((l) => l.message.includes(" moves to "))).toBe(false);
+      const again = await engine({ SF_FILE: "moved/app.yaml" }).preview();
+      expect(opOf(again)?.op).toBe("same");
+      expect(again.logs.some((l) => l.message.includes(" moves to "))).toBe(false);
+    },
+    RUNS_TIMEOUT,
+  );
 
-  it("moving back with a changed value carries the unmanaged key again; destroy removes the file", async () => {
-    const s = await engine({ SF_VALUE: "second-managed-value" }).up();
-    expect(opOf(s)?.op).toBe("update");
-    expect(existsSync(join(dir, "moved/app.yaml"))).toBe(false);
-    expect(await leaves("app.yaml")).toEqual({ managed: "second-managed-value", added_by_set: UNMANAGED });
-    await engine().destroy();
-    expect(existsSync(join(dir, "app.yaml"))).toBe(false);
-  }, RUNS_TIMEOUT);
+  it(
+    "moving back with a changed value carries the unmanaged key again; destroy removes the file",
+    async () => {
+      const s = await engine({ SF_VALUE: "second-managed-value" }).up();
+      expect(opOf(s)?.op).toBe("update");
+      expect(existsSync(join(dir, "moved/app.yaml"))).toBe(false);
+      expect(await leaves("app.yaml")).toEqual({ managed: "second-managed-value", added_by_set: UNMANAGED });
+      await engine().destroy();
+      expect(existsSync(join(dir, "app.yaml"))).toBe(false);
+    },
+    RUNS_TIMEOUT,
+  );
 });

@@ -13,8 +13,12 @@ import type { ProviderClient as ProviderClientT } from "../harness/engine/provid
 
 const root = resolve(__dirname, "../..");
 const req = createRequire(join(root, "package.json"));
-const { ProviderClient } = req("./dist/test/harness/engine/provider-client.js") as typeof import("../harness/engine/provider-client");
-const { serializeProvider } = req("./dist/test/harness/engine/serialize.js") as typeof import("../harness/engine/serialize");
+const { ProviderClient } = req(
+  "./dist/test/harness/engine/provider-client.js",
+) as typeof import("../harness/engine/provider-client");
+const { serializeProvider } = req(
+  "./dist/test/harness/engine/serialize.js",
+) as typeof import("../harness/engine/serialize");
 const { secretFileProvider } = req("./dist/sdk/secret-file.js") as typeof import("../../sdk/secret-file");
 
 type Props = Record<string, unknown>;
@@ -29,7 +33,10 @@ describe("SecretFile pendingRotations through the provider server", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "kf-sfpp-"));
     sfText = (await serializeProvider(secretFileProvider, "secret-file")).text;
-    client = await ProviderClient.start({ cwd: root, env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, HOME: dir } });
+    client = await ProviderClient.start({
+      cwd: root,
+      env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, HOME: dir },
+    });
     await client.configure();
   });
   afterAll(async () => {
@@ -38,7 +45,12 @@ describe("SecretFile pendingRotations through the provider server", () => {
   });
 
   it("a removed recipient leaves its keys pending until the provider sets new values", async () => {
-    const base: Props = { __provider: sfText, path: join(dir, "app.yaml"), recipientLabels: ["alice"], auditLog: join(dir, "audit.jsonl") };
+    const base: Props = {
+      __provider: sfText,
+      path: join(dir, "app.yaml"),
+      recipientLabels: ["alice"],
+      auditLog: join(dir, "audit.jsonl"),
+    };
     const a = { name: "alice", recipient: alice.recipient };
     const b = { name: "bob", recipient: bob.recipient };
     const v1 = { DB_PASSWORD: "proto-pw-one", API_TOKEN: "proto-tok-one" };
@@ -46,15 +58,24 @@ describe("SecretFile pendingRotations through the provider server", () => {
     const s0 = await client.create({ urn: urn("sf"), properties: c0.inputs });
     expect(s0.properties["pendingRotations"]).toEqual([]);
 
-    const c1 = await client.check({ urn: urn("sf"), olds: s0.properties, news: { ...base, recipients: [a], values: v1 } });
+    const c1 = await client.check({
+      urn: urn("sf"),
+      olds: s0.properties,
+      news: { ...base, recipients: [a], values: v1 },
+    });
     const s1 = await client.update({ id: s0.id, urn: urn("sf"), olds: s0.properties, news: c1.inputs });
     expect(s1.properties["pendingRotations"]).toEqual(["API_TOKEN", "DB_PASSWORD"]);
 
-    const c2 = await client.check({ urn: urn("sf"), olds: s1.properties, news: { ...base, recipients: [a], values: { ...v1, API_TOKEN: "proto-tok-two" } } });
+    const c2 = await client.check({
+      urn: urn("sf"),
+      olds: s1.properties,
+      news: { ...base, recipients: [a], values: { ...v1, API_TOKEN: "proto-tok-two" } },
+    });
     const s2 = await client.update({ id: s0.id, urn: urn("sf"), olds: s1.properties, news: c2.inputs });
     expect(s2.properties["pendingRotations"]).toEqual(["DB_PASSWORD"]);
 
-    const seen = JSON.stringify([s0.properties, s1.properties, s2.properties]) + readFileSync(join(dir, "audit.jsonl"), "utf8");
+    const seen =
+      JSON.stringify([s0.properties, s1.properties, s2.properties]) + readFileSync(join(dir, "audit.jsonl"), "utf8");
     for (const v of ["proto-pw-one", "proto-tok-one", "proto-tok-two"]) expect(seen).not.toContain(v);
   });
 });

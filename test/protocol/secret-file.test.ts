@@ -15,8 +15,12 @@ import type { ProviderClient as ProviderClientT } from "../harness/engine/provid
 
 const root = resolve(__dirname, "../..");
 const req = createRequire(join(root, "package.json"));
-const { ProviderClient } = req("./dist/test/harness/engine/provider-client.js") as typeof import("../harness/engine/provider-client");
-const { serializeProvider } = req("./dist/test/harness/engine/serialize.js") as typeof import("../harness/engine/serialize");
+const { ProviderClient } = req(
+  "./dist/test/harness/engine/provider-client.js",
+) as typeof import("../harness/engine/provider-client");
+const { serializeProvider } = req(
+  "./dist/test/harness/engine/serialize.js",
+) as typeof import("../harness/engine/serialize");
 const { secretFileProvider } = req("./dist/sdk/secret-file.js") as typeof import("../../sdk/secret-file");
 
 type Props = Record<string, unknown>;
@@ -37,7 +41,10 @@ describe("SecretFile protocol (real files)", () => {
     audit = join(dir, ".keyfleet/audit.jsonl");
     providerText = (await serializeProvider(secretFileProvider, "secret-file")).text;
     // the deployer holds alice's identity only
-    client = await ProviderClient.start({ cwd: root, env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, HOME: dir } });
+    client = await ProviderClient.start({
+      cwd: root,
+      env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity, SOPS_AGE_KEY_FILE: undefined, HOME: dir },
+    });
     await client.configure();
   });
   afterAll(async () => {
@@ -54,7 +61,11 @@ describe("SecretFile protocol (real files)", () => {
     auditLog: audit,
     ...extra,
   });
-  async function up(name: string, news: Props, state?: { id: string; props: Props }): Promise<{ id: string; props: Props; diff?: string }> {
+  async function up(
+    name: string,
+    news: Props,
+    state?: { id: string; props: Props },
+  ): Promise<{ id: string; props: Props; diff?: string }> {
     const checked = await client.check({ urn: urn(name), olds: state?.props ?? {}, news });
     expect(checked.failures).toEqual([]);
     if (!state) {
@@ -66,13 +77,23 @@ describe("SecretFile protocol (real files)", () => {
     const u = await client.update({ id: state.id, urn: urn(name), olds: state.props, news: checked.inputs });
     return { id: state.id, props: u.properties, diff: d.changes };
   }
-  const auditLines = () => readFileSync(audit, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Props);
+  const auditLines = () =>
+    readFileSync(audit, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Props);
   const text = (file: string) => readFileSync(join(dir, file), "utf8");
 
   it("create: writes a sops file the recipients decrypt; outputs hold names and keyed digests only", async () => {
-    const s = await up("a", inputs("a.yaml", [["alice", alice.recipient]], { "db.password": "hunter2", token: "t0k3n" }));
+    const s = await up(
+      "a",
+      inputs("a.yaml", [["alice", alice.recipient]], { "db.password": "hunter2", token: "t0k3n" }),
+    );
     const d = await decrypt(text("a.yaml"), { format: "yaml", identities: ids(alice) });
-    expect(Object.fromEntries(d.leaves.map((l) => [l.path.join("."), l.value]))).toEqual({ "db.password": "hunter2", token: "t0k3n" });
+    expect(Object.fromEntries(d.leaves.map((l) => [l.path.join("."), l.value]))).toEqual({
+      "db.password": "hunter2",
+      token: "t0k3n",
+    });
     expect(s.props["keyNames"]).toEqual(["db.password", "token"]);
     expect(s.props["fileSha256"]).toBe(createHash("sha256").update(text("a.yaml")).digest("hex"));
     expect(JSON.stringify(s.props)).not.toMatch(/hunter2|t0k3n/);
@@ -82,7 +103,18 @@ describe("SecretFile protocol (real files)", () => {
   it("add a recipient: only the age lines change and the new key decrypts", async () => {
     const s0 = await up("b", inputs("b.yaml", [["alice", alice.recipient]], { pw: "one" }));
     const before = text("b.yaml");
-    const s1 = await up("b", inputs("b.yaml", [["alice", alice.recipient], ["vps-3", vps.recipient]], { pw: "one" }), s0);
+    const s1 = await up(
+      "b",
+      inputs(
+        "b.yaml",
+        [
+          ["alice", alice.recipient],
+          ["vps-3", vps.recipient],
+        ],
+        { pw: "one" },
+      ),
+      s0,
+    );
     expect(s1.diff).toBe("some");
     const after = text("b.yaml");
     const removed = before.split("\n").filter((l) => !after.split("\n").includes(l));
@@ -97,9 +129,23 @@ describe("SecretFile protocol (real files)", () => {
   });
 
   it("remove a recipient: data key rotated, removed key fails, exposure in outputs and audit log", async () => {
-    const s0 = await up("c", inputs("c.yaml", [["alice", alice.recipient], ["bob", bob.recipient]], { "db.password": "s3cr3t-c", api: "k3y-c" }));
+    const s0 = await up(
+      "c",
+      inputs(
+        "c.yaml",
+        [
+          ["alice", alice.recipient],
+          ["bob", bob.recipient],
+        ],
+        { "db.password": "s3cr3t-c", api: "k3y-c" },
+      ),
+    );
     const oldKey = (await decrypt(text("c.yaml"), { format: "yaml", identities: ids(bob) })).dataKey;
-    const s1 = await up("c", inputs("c.yaml", [["alice", alice.recipient]], { "db.password": "s3cr3t-c", api: "k3y-c" }), s0);
+    const s1 = await up(
+      "c",
+      inputs("c.yaml", [["alice", alice.recipient]], { "db.password": "s3cr3t-c", api: "k3y-c" }),
+      s0,
+    );
     const t = text("c.yaml");
     await expect(decrypt(t, { format: "yaml", identities: ids(bob) })).rejects.toThrow();
     const newKey = (await decrypt(t, { format: "yaml", identities: ids(alice) })).dataKey;
@@ -122,27 +168,39 @@ describe("SecretFile protocol (real files)", () => {
     expect(s1.diff).toBe("some");
     const after = text("d.yaml").split("\n");
     const changed = after.filter((l) => !before.includes(l));
-    expect(changed.filter((l) => l.includes("ENC[") && !l.trim().startsWith("mac:")).map((l) => l.trim().split(":")[0])).toEqual(["b"]);
+    expect(
+      changed.filter((l) => l.includes("ENC[") && !l.trim().startsWith("mac:")).map((l) => l.trim().split(":")[0]),
+    ).toEqual(["b"]);
     expect(changed.every((l) => /^b:|mac:|lastmodified:/.test(l.trim()))).toBe(true);
     expect(s1.props["valueDigests"]).not.toEqual(s0.props["valueDigests"]);
     expect(auditLines().at(-1)).toMatchObject({ operation: "set-values", keysChanged: ["b"] });
     // unchanged inputs → no diff
-    expect((await up("d", inputs("d.yaml", [["alice", alice.recipient]], { a: "1", b: "20", c: "3" }), s1)).diff).toBe("none");
+    expect((await up("d", inputs("d.yaml", [["alice", alice.recipient]], { a: "1", b: "20", c: "3" }), s1)).diff).toBe(
+      "none",
+    );
   });
 
   it("an outside edit (as `keyfleet set` does) is detected by Read and Diff, and update restores the managed value", async () => {
     const ins = inputs("e.yaml", [["alice", alice.recipient]], { pw: "mine" });
     const s0 = await up("e", ins);
-    const edited = await setValues(text("e.yaml"), { format: "yaml", identities: ids(alice), changes: [{ path: ["pw"], value: "theirs" }] });
+    const edited = await setValues(text("e.yaml"), {
+      format: "yaml",
+      identities: ids(alice),
+      changes: [{ path: ["pw"], value: "theirs" }],
+    });
     const { writeFileSync } = await import("node:fs");
     writeFileSync(join(dir, "e.yaml"), edited);
     const r = await client.read({ id: s0.id, urn: urn("e"), properties: s0.props });
     expect(r.properties["fileSha256"]).not.toBe(s0.props["fileSha256"]);
     expect(r.properties["valueDigests"]).not.toEqual(s0.props["valueDigests"]);
     const checked = await client.check({ urn: urn("e"), olds: r.properties, news: ins });
-    expect((await client.diff({ id: s0.id, urn: urn("e"), olds: r.properties, news: checked.inputs })).changes).toBe("some");
+    expect((await client.diff({ id: s0.id, urn: urn("e"), olds: r.properties, news: checked.inputs })).changes).toBe(
+      "some",
+    );
     // without refresh the file digest alone shows the edit
-    expect((await client.diff({ id: s0.id, urn: urn("e"), olds: s0.props, news: checked.inputs })).changes).toBe("some");
+    expect((await client.diff({ id: s0.id, urn: urn("e"), olds: s0.props, news: checked.inputs })).changes).toBe(
+      "some",
+    );
     await client.update({ id: s0.id, urn: urn("e"), olds: r.properties, news: checked.inputs });
     expect((await decrypt(text("e.yaml"), { format: "yaml", identities: ids(alice) })).leaves[0]?.value).toBe("mine");
   });
@@ -151,7 +209,10 @@ describe("SecretFile protocol (real files)", () => {
     const kept = await up("f", inputs("f.yaml", [["alice", alice.recipient]]));
     await client.delete({ id: kept.id, urn: urn("f"), properties: kept.props });
     expect(existsSync(join(dir, "f.yaml"))).toBe(true);
-    const gone = await up("g", inputs("g.yaml", [["alice", alice.recipient]], undefined, { deleteFileOnDestroy: true }));
+    const gone = await up(
+      "g",
+      inputs("g.yaml", [["alice", alice.recipient]], undefined, { deleteFileOnDestroy: true }),
+    );
     await client.delete({ id: gone.id, urn: urn("g"), properties: gone.props });
     expect(existsSync(join(dir, "g.yaml"))).toBe(false);
     expect(auditLines().at(-1)).toMatchObject({ operation: "delete" });
@@ -162,13 +223,23 @@ describe("SecretFile protocol (real files)", () => {
     const before = text("h.yaml");
     const auditBefore = readFileSync(audit, "utf8");
     const news = inputs("h.yaml", [["alice", alice.recipient]], { pw: "x" });
-    news["recipients"] = [{ name: "alice", recipient: alice.recipient }, { name: "vps-9", recipient: UNKNOWN }];
+    news["recipients"] = [
+      { name: "alice", recipient: alice.recipient },
+      { name: "vps-9", recipient: UNKNOWN },
+    ];
     const c = await client.check({ urn: urn("h"), olds: s0.props, news });
     expect(c.failures).toEqual([]);
     expect((await client.diff({ id: s0.id, urn: urn("h"), olds: s0.props, news: c.inputs })).changes).toBe("some");
-    const moved = await client.check({ urn: urn("h"), olds: s0.props, news: inputs("h2.yaml", [["alice", alice.recipient]]) });
+    const moved = await client.check({
+      urn: urn("h"),
+      olds: s0.props,
+      news: inputs("h2.yaml", [["alice", alice.recipient]]),
+    });
     // issue 10 §2: a path change is an update that moves the file, never a replacement
-    expect(await client.diff({ id: s0.id, urn: urn("h"), olds: s0.props, news: moved.inputs })).toMatchObject({ changes: "some", replaces: [] });
+    expect(await client.diff({ id: s0.id, urn: urn("h"), olds: s0.props, news: moved.inputs })).toMatchObject({
+      changes: "some",
+      replaces: [],
+    });
     expect(moved.inputs["move"]).toMatch(/h\.yaml moves to .*h2\.yaml with all 1 keys/);
     expect(text("h.yaml")).toBe(before);
     expect(readFileSync(audit, "utf8")).toBe(auditBefore);
@@ -176,7 +247,17 @@ describe("SecretFile protocol (real files)", () => {
   });
 
   it("adopts an existing file and applies recipients and values as an update", async () => {
-    await up("i0", inputs("i.json", [["alice", alice.recipient], ["bob", bob.recipient]], { keep: "k" }));
+    await up(
+      "i0",
+      inputs(
+        "i.json",
+        [
+          ["alice", alice.recipient],
+          ["bob", bob.recipient],
+        ],
+        { keep: "k" },
+      ),
+    );
     const s = await up("i", inputs("i.json", [["alice", alice.recipient]], { keep: "k", extra: "e" }));
     const d = await decrypt(text("i.json"), { format: "json", identities: ids(alice) });
     expect(d.leaves.map((l) => l.path.join("."))).toEqual(["keep", "extra"]);
@@ -196,8 +277,12 @@ describe("SecretFile protocol (real files)", () => {
       const guess = i.toString().padStart(4, "0");
       const candidates = [
         createHash("sha256").update(guess).digest("hex"),
-        createHash("sha256").update("pin" + guess).digest("hex"),
-        createHash("sha256").update("pin:" + guess).digest("hex"),
+        createHash("sha256")
+          .update("pin" + guess)
+          .digest("hex"),
+        createHash("sha256")
+          .update("pin:" + guess)
+          .digest("hex"),
         createHmac("sha256", "").update(guess).digest("hex"),
         createHmac("sha256", "pin").update(guess).digest("hex"),
         createHmac("sha256", String(s.props["fileSha256"])).update(guess).digest("hex"),

@@ -9,7 +9,9 @@ import { join, resolve } from "node:path";
 const root = resolve(__dirname, "../..");
 const req = createRequire(join(root, "package.json"));
 const pulumi = req("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
-const { ProviderClient } = req("./dist/test/harness/engine/provider-client.js") as typeof import("../harness/engine/provider-client");
+const { ProviderClient } = req(
+  "./dist/test/harness/engine/provider-client.js",
+) as typeof import("../harness/engine/provider-client");
 
 const cases = [
   { file: "recipient", exp: "recipientProvider", module: "dist/provider/resources/recipient" },
@@ -40,7 +42,10 @@ describe("provider serialisation", () => {
     const client = await ProviderClient.start({ cwd: root });
     try {
       await client.configure();
-      const c = await client.check({ urn: "urn:pulumi:t::p::pulumi-nodejs:dynamic:Resource::x", news: { __provider: text, name: "x", publicKey: "age1bad" } });
+      const c = await client.check({
+        urn: "urn:pulumi:t::p::pulumi-nodejs:dynamic:Resource::x",
+        news: { __provider: text, name: "x", publicKey: "age1bad" },
+      });
       expect(c.failures.map((f) => f.property)).toEqual(["publicKey"]);
     } finally {
       await client.stop();

@@ -16,7 +16,9 @@ function sources(dir: string): string[] {
   });
 }
 
-const files = ["provider", "cli", "sdk", "examples"].flatMap((d) => sources(join(root, d))).filter((f) => !f.endsWith(join("provider", "errors.ts")));
+const files = ["provider", "cli", "sdk", "examples"]
+  .flatMap((d) => sources(join(root, d)))
+  .filter((f) => !f.endsWith(join("provider", "errors.ts")));
 const text = files.map((f) => readFileSync(f, "utf8")).join("\n");
 
 describe("error codes", () => {

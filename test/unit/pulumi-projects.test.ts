@@ -16,7 +16,11 @@ describe.each([
   ["examples/raw-resources", "dist/examples/raw-resources/index.js"],
 ])("Pulumi project %s", (dir, program) => {
   const projectDir = join(root, dir);
-  const project = parse(readFileSync(join(projectDir, "Pulumi.yaml"), "utf8")) as { name?: string; runtime?: { name?: string }; main?: string };
+  const project = parse(readFileSync(join(projectDir, "Pulumi.yaml"), "utf8")) as {
+    name?: string;
+    runtime?: { name?: string };
+    main?: string;
+  };
 
   it("is a nodejs project whose main is a file in the project directory", () => {
     expect(project.runtime?.name).toBe("nodejs");

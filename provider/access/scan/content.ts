@@ -41,7 +41,11 @@ function isWordByte(b: number | undefined): boolean {
  * The quote open at `pos` on the line starting at `lineStart` (scanning `"`, `'` and backquotes,
  * with backslash escapes), with where it opened; undefined when no string is open there.
  */
-export function openQuoteAt(buf: Uint8Array, lineStart: number, pos: number): { quote: number; at: number } | undefined {
+export function openQuoteAt(
+  buf: Uint8Array,
+  lineStart: number,
+  pos: number,
+): { quote: number; at: number } | undefined {
   let open = -1;
   let at = -1;
   for (let i = lineStart; i < pos; i++) {
@@ -119,7 +123,16 @@ function fork(
   if (next >= len) return;
   // concatenation: the line ends with a quote (then optional + . , \ and blanks), the next line starts with the same quote
   let q = stop;
-  while (q > lineStart && (buf[q - 1] === SP || buf[q - 1] === TAB || buf[q - 1] === 43 || buf[q - 1] === 46 || buf[q - 1] === BSL || buf[q - 1] === CR)) q--;
+  while (
+    q > lineStart &&
+    (buf[q - 1] === SP ||
+      buf[q - 1] === TAB ||
+      buf[q - 1] === 43 ||
+      buf[q - 1] === 46 ||
+      buf[q - 1] === BSL ||
+      buf[q - 1] === CR)
+  )
+    q--;
   const closing = buf[q - 1] as number;
   let nextQ = next;
   if (buf[nextQ] === 43 || buf[nextQ] === 46) nextQ = skipBlank(buf, nextQ + 1, len);

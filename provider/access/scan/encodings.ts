@@ -62,7 +62,13 @@ export function base64Core(value: Uint8Array, align: 0 | 1 | 2): string {
 
 const enc = new TextEncoder();
 
-function pushUnique(out: EncodedForm[], seen: Set<string>, encoding: ValueEncoding, text: string, minChars: number): void {
+function pushUnique(
+  out: EncodedForm[],
+  seen: Set<string>,
+  encoding: ValueEncoding,
+  text: string,
+  minChars: number,
+): void {
   if (text.length < minChars || seen.has(text)) return;
   seen.add(text);
   out.push({ encoding, bytes: enc.encode(text) });
@@ -90,7 +96,13 @@ export function encodedForms(value: string, minChars = 8): EncodedForm[] {
   const strict = url.replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
   for (const u of [url, strict]) {
     pushUnique(out, seen, "url-encoded", u, minChars);
-    pushUnique(out, seen, "url-encoded", u.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()), minChars);
+    pushUnique(
+      out,
+      seen,
+      "url-encoded",
+      u.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+      minChars,
+    );
     pushUnique(out, seen, "url-encoded", u.replace(/%20/g, "+"), minChars);
   }
   return out;

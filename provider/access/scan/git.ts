@@ -22,8 +22,11 @@ export function gitEnv(): NodeJS.ProcessEnv {
 function git(cwd: string, args: string[], what: string): Buffer {
   const r = spawnSync("git", args, { cwd, env: gitEnv(), maxBuffer: MAX_LIST_BYTES, timeout: 120_000 });
   if (r.error || r.status !== 0) {
-    const why = r.error ? r.error.message : r.stderr.toString("utf8").trim().split("\n")[0] ?? `exit ${r.status}`;
-    throw new KeyfleetError("GIT", `cannot ${what}: git ${args[0]} failed: ${why}`, { file: cwd, hint: "run keyfleet scan inside a git repository (with a commit for --history)" });
+    const why = r.error ? r.error.message : (r.stderr.toString("utf8").trim().split("\n")[0] ?? `exit ${r.status}`);
+    throw new KeyfleetError("GIT", `cannot ${what}: git ${args[0]} failed: ${why}`, {
+      file: cwd,
+      hint: "run keyfleet scan inside a git repository (with a commit for --history)",
+    });
   }
   return r.stdout;
 }
@@ -35,7 +38,11 @@ export function gitTop(cwd: string): string {
 
 /** Paths (relative to the top) added, copied, modified or renamed in the index. */
 export function stagedPaths(top: string): string[] {
-  const out = git(top, ["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"], "list the staged files").toString("utf8");
+  const out = git(
+    top,
+    ["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"],
+    "list the staged files",
+  ).toString("utf8");
   return out.split("\0").filter((p) => p !== "" && !p.includes("\n"));
 }
 
@@ -56,16 +63,32 @@ export interface HistoryBlob {
  * @throws KeyfleetError `GIT` (no repository, no commit)
  */
 export function historyBlobs(top: string, maxCommits: number): { blobs: HistoryBlob[]; commits: number } {
-  const commits = git(top, ["rev-list", `--max-count=${maxCommits}`, "HEAD"], "list the commits").toString("utf8").split("\n").filter(Boolean).length;
-  const objs = git(top, ["rev-list", "--objects", `--max-count=${maxCommits}`, "HEAD"], "list the objects of history").toString("utf8");
+  const commits = git(top, ["rev-list", `--max-count=${maxCommits}`, "HEAD"], "list the commits")
+    .toString("utf8")
+    .split("\n")
+    .filter(Boolean).length;
+  const objs = git(
+    top,
+    ["rev-list", "--objects", `--max-count=${maxCommits}`, "HEAD"],
+    "list the objects of history",
+  ).toString("utf8");
   const withPath: HistoryBlob[] = [];
   for (const line of objs.split("\n")) {
     const sp = line.indexOf(" ");
     if (sp > 0) withPath.push({ id: line.slice(0, sp), path: line.slice(sp + 1) });
   }
   // keep blobs only (trees carry paths too)
-  const r = spawnSync("git", ["cat-file", "--batch-check=%(objecttype)"], { cwd: top, env: gitEnv(), input: withPath.map((b) => b.id).join("\n") + "\n", maxBuffer: MAX_LIST_BYTES });
-  if (r.status !== 0) throw new KeyfleetError("GIT", "cannot read the object types of history: git cat-file failed", { file: top, hint: "check the repository with git fsck" });
+  const r = spawnSync("git", ["cat-file", "--batch-check=%(objecttype)"], {
+    cwd: top,
+    env: gitEnv(),
+    input: withPath.map((b) => b.id).join("\n") + "\n",
+    maxBuffer: MAX_LIST_BYTES,
+  });
+  if (r.status !== 0)
+    throw new KeyfleetError("GIT", "cannot read the object types of history: git cat-file failed", {
+      file: top,
+      hint: "check the repository with git fsck",
+    });
   const types = r.stdout.toString("utf8").split("\n");
   return { blobs: withPath.filter((_, i) => types[i] === "blob"), commits };
 }
@@ -75,14 +98,27 @@ export function historyBlobs(top: string, maxCommits: number): { blobs: HistoryB
  * `git cat-file --batch`, calling `each` in order; missing objects and blobs over
  * {@link MAX_BLOB_BYTES} get `undefined`.
  */
-export async function readObjects(top: string, names: readonly string[], each: (i: number, data: Buffer | undefined) => void): Promise<void> {
+export async function readObjects(
+  top: string,
+  names: readonly string[],
+  each: (i: number, data: Buffer | undefined) => void,
+): Promise<void> {
   if (names.length === 0) return;
   const child = spawn("git", ["cat-file", "--batch"], { cwd: top, env: gitEnv(), stdio: ["pipe", "pipe", "pipe"] });
   const reader = new BatchReader(each);
   const done = new Promise<void>((resolve, reject) => {
-    child.on("error", (e) => reject(new KeyfleetError("GIT", `cannot run git cat-file: ${e.message}`, { file: top, hint: "install git" })));
+    child.on("error", (e) =>
+      reject(new KeyfleetError("GIT", `cannot run git cat-file: ${e.message}`, { file: top, hint: "install git" })),
+    );
     child.on("close", (code) => {
-      if (reader.count < names.length) reject(new KeyfleetError("GIT", `git cat-file stopped after ${reader.count} of ${names.length} objects (exit ${code})`, { file: top, hint: "check the repository with git fsck" }));
+      if (reader.count < names.length)
+        reject(
+          new KeyfleetError(
+            "GIT",
+            `git cat-file stopped after ${reader.count} of ${names.length} objects (exit ${code})`,
+            { file: top, hint: "check the repository with git fsck" },
+          ),
+        );
       else resolve();
     });
   });
@@ -144,7 +180,12 @@ class BatchReader {
 
 /** The first commit (short id) that added blob `id` under HEAD, for reporting a hit in history. */
 export function firstCommitWith(top: string, id: string): string | undefined {
-  const r = spawnSync("git", ["log", "--reverse", "--format=%h", `--find-object=${id}`, "HEAD"], { cwd: top, env: gitEnv(), maxBuffer: MAX_LIST_BYTES, timeout: 60_000 });
+  const r = spawnSync("git", ["log", "--reverse", "--format=%h", `--find-object=${id}`, "HEAD"], {
+    cwd: top,
+    env: gitEnv(),
+    maxBuffer: MAX_LIST_BYTES,
+    timeout: 60_000,
+  });
   if (r.status !== 0) return undefined;
   return r.stdout.toString("utf8").split("\n").find(Boolean);
 }

@@ -4,7 +4,15 @@
  * decrypted in memory only. Also builds the one matcher over every searched form.
  */
 import type { AgeIdentity } from "../../age";
-import { decrypt, formatFromPath, leafText, listKeys, readMetadata, NoIdentityError, UnsupportedError } from "../../sops";
+import {
+  decrypt,
+  formatFromPath,
+  leafText,
+  listKeys,
+  readMetadata,
+  NoIdentityError,
+  UnsupportedError,
+} from "../../sops";
 import { isKeyfleetError } from "../../errors";
 import { canonicalRecipientText, recipientFingerprint } from "../names";
 import { DEFAULT_SKIP, encodedForms, skipValue, type SkipRules, type ValueEncoding } from "./encodings";
@@ -54,7 +62,10 @@ export function isSopsText(text: string, path: string): boolean {
  * Reads every candidate that is a sops file; decrypts it in memory when `identities` is given
  * (no-key mode: undefined). Values of unencrypted keys are public and not collected.
  */
-export async function loadInventory(candidates: readonly SopsCandidate[], identities: AgeIdentity[] | undefined): Promise<Inventory> {
+export async function loadInventory(
+  candidates: readonly SopsCandidate[],
+  identities: AgeIdentity[] | undefined,
+): Promise<Inventory> {
   const inv: Inventory = { sopsFiles: [], recipients: [], keyNames: [], values: [], undecrypted: [], broken: [] };
   const recipients = new Set<string>();
   const keyNames = new Set<string>();
@@ -65,8 +76,13 @@ export async function loadInventory(candidates: readonly SopsCandidate[], identi
     const format = formatFromPath(c.path);
     inv.sopsFiles.push(c.path);
     const meta = readMetadata(c.text, format, c.path);
-    for (const r of [...meta.recipients, ...(meta.groupRecipients ?? []).flat()]) recipients.add(canonicalRecipientText(r));
-    const encrypted = new Set(listKeys(c.text, format, c.path).filter((k) => k.encrypted).map((k) => k.path.join(".")));
+    for (const r of [...meta.recipients, ...(meta.groupRecipients ?? []).flat()])
+      recipients.add(canonicalRecipientText(r));
+    const encrypted = new Set(
+      listKeys(c.text, format, c.path)
+        .filter((k) => k.encrypted)
+        .map((k) => k.path.join(".")),
+    );
     for (const k of encrypted) keyNames.add(k);
     if (!identities) {
       inv.undecrypted.push(c.path);

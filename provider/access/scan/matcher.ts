@@ -68,7 +68,8 @@ export class MultiMatcher {
     }
     const { hKeys, hVals } = gotoHash(parent, edgeByte, n, trie.hash);
     let nDense = 0;
-    while (nDense < n && (depth[nDense] as number) <= DENSE_DEPTH && (nDense + 1) * nClass <= MAX_DENSE_ENTRIES) nDense++;
+    while (nDense < n && (depth[nDense] as number) <= DENSE_DEPTH && (nDense + 1) * nClass <= MAX_DENSE_ENTRIES)
+      nDense++;
     if (nDense === 0) nDense = 1;
 
     this.states = n;
@@ -109,7 +110,8 @@ export class MultiMatcher {
     for (let c = 0; c < this.nClass; c++) {
       const b = classByte[c] as number;
       const g = b < 0 ? -1 : this.gotoEdge(i, b);
-      this.dense[base + c] = g >= 0 ? g : i === 0 ? 0 : (this.dense[(this.fail[i] as number) * this.nClass + c] as number);
+      this.dense[base + c] =
+        g >= 0 ? g : i === 0 ? 0 : (this.dense[(this.fail[i] as number) * this.nClass + c] as number);
     }
   }
 
@@ -136,7 +138,11 @@ export class MultiMatcher {
 
   /** Calls `on` for every pattern ending at state `s` (the byte at `end` was just read). */
   emit(s: number, end: number, on: OnMatch): void {
-    for (let t = (this.term[s] as number) >= 0 ? s : (this.outLink[s] as number); t >= 0; t = this.outLink[t] as number) {
+    for (
+      let t = (this.term[s] as number) >= 0 ? s : (this.outLink[s] as number);
+      t >= 0;
+      t = this.outLink[t] as number
+    ) {
       for (let p = this.term[t] as number; p >= 0; p = this.nextSame[p] as number) on(end, p);
     }
   }
@@ -160,7 +166,11 @@ export class MultiMatcher {
    * trailing `\r`/`\\` bytes) is inside a partial match, or that follows a quote-like ending
    * (see content.ts). `before1`/`before2` are the states after bytes nl-1 and nl-2.
    */
-  scan(buf: Uint8Array, on: OnMatch, onLine: (nl: number, before1: number, before2: number, before3: number) => void): void {
+  scan(
+    buf: Uint8Array,
+    on: OnMatch,
+    onLine: (nl: number, before1: number, before2: number, before3: number) => void,
+  ): void {
     // cursor c: ≥ 0 the row offset of a dense state (state = c / nClass); < 0 the sparse state -c-1
     const fast = this.fastRows();
     const cls = this.cls;
@@ -179,7 +189,8 @@ export class MultiMatcher {
         const s0 = st(c);
         const s1 = st(p1);
         const s2 = st(p2);
-        if (depth[s0] !== 0 || depth[s1] !== 0 || depth[s2] !== 0 || LINE_END_HINT[buf[i - 1] as number] === 1) onLine(i, s0, s1, s2);
+        if (depth[s0] !== 0 || depth[s1] !== 0 || depth[s2] !== 0 || LINE_END_HINT[buf[i - 1] as number] === 1)
+          onLine(i, s0, s1, s2);
       }
       p2 = p1;
       p1 = c;
@@ -279,7 +290,12 @@ function buildTrie(patterns: readonly Uint8Array[]): Trie {
 }
 
 /** The child of trie state `s` on byte `b`, created when missing. */
-function trieChild(trie: Trie, edges: { node: Int32Array; byte: Uint8Array; to: Int32Array }, s: number, b: number): number {
+function trieChild(
+  trie: Trie,
+  edges: { node: Int32Array; byte: Uint8Array; to: Int32Array },
+  s: number,
+  b: number,
+): number {
   const { mask, shift } = trie.hash;
   trie.used[b] = 1;
   let h = Math.imul(s * 256 + b, 0x9e3779b1) >>> shift;
@@ -344,7 +360,12 @@ function byteClasses(used: Uint8Array): { cls: Uint8Array; nClass: number; class
 }
 
 /** Sparse goto table over bfs indices (every edge; dense rows shadow it for shallow states). */
-function gotoHash(parent: Int32Array, edgeByte: Uint8Array, n: number, hash: HashShape): { hKeys: Int32Array; hVals: Int32Array } {
+function gotoHash(
+  parent: Int32Array,
+  edgeByte: Uint8Array,
+  n: number,
+  hash: HashShape,
+): { hKeys: Int32Array; hVals: Int32Array } {
   const hKeys = new Int32Array(hash.cap).fill(-1);
   const hVals = new Int32Array(hash.cap);
   for (let i = 1; i < n; i++) {

@@ -63,11 +63,22 @@ export function scanTarget(t: ScanTarget, ctx: ScanContext): Finding[] {
   const rule = coveringRule(t.path, ctx.structure);
   if (rule) {
     const why = notSopsReason(text(), t.path);
-    if (why) out.push({ rule: "structure", path: t.path, ...origin, message: `${rule} covers this file but ${why}: encrypt it (keyfleet encrypt -i ${t.path}) or keep it out of the repository` });
+    if (why)
+      out.push({
+        rule: "structure",
+        path: t.path,
+        ...origin,
+        message: `${rule} covers this file but ${why}: encrypt it (keyfleet encrypt -i ${t.path}) or keep it out of the repository`,
+      });
   }
   const sopsFile = ctx.public && isSopsText(text(), t.path);
   if (sopsFile) {
-    out.push({ rule: "public", path: t.path, ...origin, message: "a sops file in a public tree: its recipients and key names are readable" });
+    out.push({
+      rule: "public",
+      path: t.path,
+      ...origin,
+      message: "a sops file in a public tree: its recipients and key names are readable",
+    });
   }
   if (ctx.matcher.info.length === 0) return out;
   const info = ctx.matcher.info;
@@ -80,10 +91,26 @@ export function scanTarget(t: ScanTarget, ctx: ScanContext): Finding[] {
     if (pi.kind === "value") {
       const v = ctx.inventory.values[pi.value];
       if (!v) continue;
-      out.push({ rule: "value", path: t.path, line, column, sopsFile: v.file, key: v.key, encoding: pi.encoding, split: h.split, ...origin, message: `the value of ${v.key} in ${v.file} (${pi.encoding}${split})` });
+      out.push({
+        rule: "value",
+        path: t.path,
+        line,
+        column,
+        sopsFile: v.file,
+        key: v.key,
+        encoding: pi.encoding,
+        split: h.split,
+        ...origin,
+        message: `the value of ${v.key} in ${v.file} (${pi.encoding}${split})`,
+      });
     } else if (!sopsFile) {
       // (a sops file in a public tree is reported once, above)
-      const what = pi.kind === "recipient" ? `recipient ${pi.label}` : pi.kind === "fingerprint" ? `key fingerprint ${pi.label}` : `key name ${pi.label} of the secret inventory`;
+      const what =
+        pi.kind === "recipient"
+          ? `recipient ${pi.label}`
+          : pi.kind === "fingerprint"
+            ? `key fingerprint ${pi.label}`
+            : `key name ${pi.label} of the secret inventory`;
       out.push({ rule: "public", path: t.path, line, column, split: h.split, ...origin, message: `${what}${split}` });
     }
   }

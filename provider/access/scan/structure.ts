@@ -44,7 +44,8 @@ export function coveringRule(path: string, cfg: StructureConfig): string | undef
   if (rel !== undefined) {
     for (const r of cfg.rules) {
       if (r.pathRegex === undefined) continue;
-      if (compileRe2(r.pathRegex, "path_regex").test(rel)) return `.sops.yaml creation rule ${r.index + 1} (path_regex ${r.pathRegex})`;
+      if (compileRe2(r.pathRegex, "path_regex").test(rel))
+        return `.sops.yaml creation rule ${r.index + 1} (path_regex ${r.pathRegex})`;
     }
   }
   if (/\.env/.test(base)) return "the *.env* rule";

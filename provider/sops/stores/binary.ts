@@ -13,7 +13,8 @@ export const binaryStore: Store = {
     const p = jsonStore.parseEncrypted(text, file);
     const root = p.tree[0];
     const data = root?.items.find((i) => i.kind === "entry" && i.key === "data");
-    if (!data || data.kind !== "entry" || data.value.kind !== "scalar") throw new SopsParseError("binary sops file has no data field", { file });
+    if (!data || data.kind !== "entry" || data.value.kind !== "scalar")
+      throw new SopsParseError("binary sops file has no data field", { file });
     return p;
   },
   parsePlain(input) {

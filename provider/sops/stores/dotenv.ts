@@ -24,7 +24,12 @@ function parse(text: string, file?: string): Parsed {
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1).replace(/\\n/g, "\n");
     // a repeated key is refused: `set` would change one copy and exec-env export the other
-    if (seen.has(key)) throw new SopsParseError(`duplicate key ${JSON.stringify(key.slice(0, 80))}`, { file, line: idx + 1, hint: "remove or rename the duplicate key" });
+    if (seen.has(key))
+      throw new SopsParseError(`duplicate key ${JSON.stringify(key.slice(0, 80))}`, {
+        file,
+        line: idx + 1,
+        hint: "remove or rename the duplicate key",
+      });
     seen.add(key);
     if (key.startsWith("sops_")) metaPairs.push([key.slice(5), value]);
     else m.items.push(entry(key, scalar(value)));
@@ -37,9 +42,23 @@ function emitLines(m: Mapping): string[] {
   for (const it of m.items) {
     if (it.kind === "comment") out.push(`#${it.text}`);
     else {
-      if (it.value.kind !== "scalar") throw new SopsParseError(`dotenv cannot hold nested value at ${JSON.stringify(it.key)}`, { hint: "use yaml or json for nested data" });
+      if (it.value.kind !== "scalar")
+        throw new SopsParseError(`dotenv cannot hold nested value at ${JSON.stringify(it.key)}`, {
+          hint: "use yaml or json for nested data",
+        });
       const v = it.value.value;
-      const s = v === null ? "" : typeof v === "string" ? v : v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : typeof v === "boolean" ? String(v) : v instanceof Date ? goTimeText(v) : String(v);
+      const s =
+        v === null
+          ? ""
+          : typeof v === "string"
+            ? v
+            : v instanceof Uint8Array
+              ? Buffer.from(v).toString("utf8")
+              : typeof v === "boolean"
+                ? String(v)
+                : v instanceof Date
+                  ? goTimeText(v)
+                  : String(v);
       out.push(`${it.key}=${s.replace(/\n/g, "\\n")}`);
     }
   }

@@ -9,12 +9,22 @@ import { yamlStore } from "./yaml.js";
 
 export type { SopsFormat, Store, Parsed, StoreOptions } from "./store.js";
 
-const STORES: Record<SopsFormat, Store> = { yaml: yamlStore, json: jsonStore, dotenv: dotenvStore, ini: iniStore, binary: binaryStore };
+const STORES: Record<SopsFormat, Store> = {
+  yaml: yamlStore,
+  json: jsonStore,
+  dotenv: dotenvStore,
+  ini: iniStore,
+  binary: binaryStore,
+};
 
 /** The store for a format. @throws SopsArgumentError on an unknown format. */
 export function storeFor(format: SopsFormat): Store {
   const s = (STORES as Record<string, Store | undefined>)[format];
-  if (!s) throw new SopsArgumentError(`unknown sops format ${JSON.stringify(format)}`, "use one of yaml, json, dotenv, ini, binary");
+  if (!s)
+    throw new SopsArgumentError(
+      `unknown sops format ${JSON.stringify(format)}`,
+      "use one of yaml, json, dotenv, ini, binary",
+    );
   return s;
 }
 

@@ -12,7 +12,8 @@ import type { Parsed, Store } from "./store.js";
 const DEFAULT = "DEFAULT";
 
 function unquote(v: string): string {
-  if (v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("`") && v.endsWith("`")))) return v.slice(1, -1);
+  if (v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("`") && v.endsWith("`"))))
+    return v.slice(1, -1);
   const c = v.search(/[#;]/);
   return c >= 0 ? v.slice(0, c).trimEnd() : v;
 }
@@ -93,7 +94,13 @@ function header(name: string, first: boolean, out: string[]): void {
   if (!(first && name === DEFAULT)) out.push(`[${name}]`);
 }
 
-function emitSection(name: string, items: [string, string, string[]][], comments: string[], out: string[], first = false): void {
+function emitSection(
+  name: string,
+  items: [string, string, string[]][],
+  comments: string[],
+  out: string[],
+  first = false,
+): void {
   for (const c of comments) out.push(`; ${c}`);
   header(name, first, out);
   const w = Math.max(0, ...items.map(([k]) => k.length));
@@ -120,7 +127,10 @@ function emit(tree: Tree, meta?: Record<string, unknown>): string {
       out.push(`; ${it.text}`);
       continue;
     }
-    if (it.value.kind !== "map") throw new SopsParseError(`ini values must be inside a section, got ${JSON.stringify(it.key)} at top level`, { hint: "use yaml or json for this data" });
+    if (it.value.kind !== "map")
+      throw new SopsParseError(`ini values must be inside a section, got ${JSON.stringify(it.key)} at top level`, {
+        hint: "use yaml or json for this data",
+      });
     const sectionComments: string[] = [];
     const items: [string, string, string[]][] = [];
     for (const x of it.value.items) {
@@ -130,13 +140,22 @@ function emit(tree: Tree, meta?: Record<string, unknown>): string {
         else sectionComments.push(x.text);
         continue;
       }
-      if (x.value.kind !== "scalar") throw new SopsParseError(`ini cannot hold nested value at ${JSON.stringify(`${it.key}.${x.key}`)}`, { hint: "use yaml or json for nested data" });
+      if (x.value.kind !== "scalar")
+        throw new SopsParseError(`ini cannot hold nested value at ${JSON.stringify(`${it.key}.${x.key}`)}`, {
+          hint: "use yaml or json for nested data",
+        });
       items.push([x.key, quoteValue(valueText(x.value.value)), []]);
     }
     if (it.key === DEFAULT && items.length === 0 && sectionComments.length === 0) continue;
     emitSection(it.key, items, sectionComments, out, isFirst);
   }
-  if (meta) emitSection("sops", flattenMetadata(meta).map(([k, v]) => [k, v.replace(/\n/g, "\\n"), []]), [], out);
+  if (meta)
+    emitSection(
+      "sops",
+      flattenMetadata(meta).map(([k, v]) => [k, v.replace(/\n/g, "\\n"), []]),
+      [],
+      out,
+    );
   while (out.length && out[out.length - 1] === "") out.pop();
   return out.join("\n") + "\n";
 }

@@ -39,7 +39,11 @@ class JsonParser {
   /** Skips JSON whitespace. */
   ws(): void {
     const text = this.text;
-    while (this.i < text.length && (text[this.i] === " " || text[this.i] === "\t" || text[this.i] === "\n" || text[this.i] === "\r")) this.i++;
+    while (
+      this.i < text.length &&
+      (text[this.i] === " " || text[this.i] === "\t" || text[this.i] === "\n" || text[this.i] === "\r")
+    )
+      this.i++;
   }
 
   /** Parses a string literal at the cursor. */
@@ -149,7 +153,11 @@ class JsonParser {
 
   /** Parses `true`, `false`, `null` or a number (int64 as bigint, else float). */
   private literal(): Node {
-    for (const [w, v] of [["true", true], ["false", false], ["null", null]] as const) {
+    for (const [w, v] of [
+      ["true", true],
+      ["false", false],
+      ["null", null],
+    ] as const) {
       if (this.text.startsWith(w, this.i)) {
         this.i += w.length;
         return scalar(v);
@@ -180,7 +188,12 @@ export function emitJsonNode(n: Node, ind = "", unit = "\t"): string {
     if (v === null) return "null";
     if (typeof v === "string") return esc(v);
     if (typeof v === "bigint") return v.toString();
-    if (typeof v === "number") return Number.isFinite(v) ? (Math.abs(v) < 1e-6 && v !== 0) || Math.abs(v) >= 1e21 ? String(v) : goFormatFloatF(v) : esc(String(v));
+    if (typeof v === "number")
+      return Number.isFinite(v)
+        ? (Math.abs(v) < 1e-6 && v !== 0) || Math.abs(v) >= 1e21
+          ? String(v)
+          : goFormatFloatF(v)
+        : esc(String(v));
     if (typeof v === "boolean") return v ? "true" : "false";
     if (v instanceof Date) return esc(goTimeText(v));
     return esc(Buffer.from(v).toString("utf8"));

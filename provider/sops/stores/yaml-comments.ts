@@ -62,7 +62,12 @@ export function commentTokens(text: string): { offset: number; text: string }[] 
  * Inserts `comments` (with 0-based line/col) into the collections of one document.
  * `marks` are in document order; `root` receives comments that fit nowhere else.
  */
-export function placeComments(root: Mapping, marks: Mark[], info: Map<Mapping | Sequence, CollInfo>, comments: { line: number; col: number; text: string; inline: boolean }[]): void {
+export function placeComments(
+  root: Mapping,
+  marks: Mark[],
+  info: Map<Mapping | Sequence, CollInfo>,
+  comments: { line: number; col: number; text: string; inline: boolean }[],
+): void {
   const inserts = new Map<Mapping | Sequence, { index: number; line: number; c: Comment }[]>();
   const add = (coll: Mapping | Sequence, index: number, line: number, text: string, inline = false): void => {
     const l = inserts.get(coll) ?? [];
@@ -73,13 +78,18 @@ export function placeComments(root: Mapping, marks: Mark[], info: Map<Mapping | 
   };
   const countBefore = (coll: Mapping | Sequence, line: number, inclusive: boolean): number => {
     let n = 0;
-    for (const m of marks) if (m.coll === coll && (inclusive ? m.line <= line : m.line < line)) n = Math.max(n, m.index + 1);
+    for (const m of marks)
+      if (m.coll === coll && (inclusive ? m.line <= line : m.line < line)) n = Math.max(n, m.index + 1);
     return n;
   };
   let mi = 0;
   let prev: Mark | undefined;
   for (const c of comments) {
-    while (mi < marks.length && ((marks[mi] as Mark).line < c.line || (c.inline && (marks[mi] as Mark).line === c.line))) prev = marks[mi++];
+    while (
+      mi < marks.length &&
+      ((marks[mi] as Mark).line < c.line || (c.inline && (marks[mi] as Mark).line === c.line))
+    )
+      prev = marks[mi++];
     if (!prev) {
       add(root, 0, c.line, c.text);
       continue;
@@ -101,7 +111,8 @@ export function placeComments(root: Mapping, marks: Mark[], info: Map<Mapping | 
     const sorted = list.sort((a, b) => a.index - b.index || a.line - b.line);
     let k = 0;
     for (let i = 0; i <= nonComment.length; i++) {
-      while (k < sorted.length && (sorted[k] as { index: number }).index <= i) merged.push((sorted[k++] as { c: Comment }).c);
+      while (k < sorted.length && (sorted[k] as { index: number }).index <= i)
+        merged.push((sorted[k++] as { c: Comment }).c);
       if (i < nonComment.length) merged.push(nonComment[i]);
     }
     while (k < sorted.length) merged.push((sorted[k++] as { c: Comment }).c);

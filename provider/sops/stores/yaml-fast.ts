@@ -42,7 +42,8 @@ function scalarAt(first: string, lines: string[], i: number, indent: string): [s
     return [v, j];
   }
   if (first.startsWith('"')) {
-    if (first.length < 2 || !first.endsWith('"') || first.slice(1, -1).includes('"') || first.includes("\\")) return undefined;
+    if (first.length < 2 || !first.endsWith('"') || first.slice(1, -1).includes('"') || first.includes("\\"))
+      return undefined;
     return [first.slice(1, -1), i];
   }
   if (first === "" || first.startsWith("'")) return undefined;

@@ -45,7 +45,11 @@ export class AliasBudget {
   node(): void {
     this.decodeCount++;
     if (this.aliasDepth > 0) this.aliasCount++;
-    if (this.aliasCount > 100 && this.decodeCount > 1000 && this.aliasCount / this.decodeCount > allowedAliasRatio(this.decodeCount)) {
+    if (
+      this.aliasCount > 100 &&
+      this.decodeCount > 1000 &&
+      this.aliasCount / this.decodeCount > allowedAliasRatio(this.decodeCount)
+    ) {
       throw new SopsParseError("invalid yaml: document contains excessive aliasing (a yaml alias bomb?)", {
         file: this.file,
         hint: "expand the aliases (*name) into plain values; keyfleet, like sops, refuses documents that are mostly alias expansions",
@@ -115,7 +119,11 @@ export function checkedTokens(text: string, file: string | undefined, hint?: str
   for (const t of tokens) {
     const { depth, offset } = cstDepth(t);
     if (depth > MAX_YAML_DEPTH) {
-      throw new SopsParseError(`invalid yaml: nested more than ${MAX_YAML_DEPTH} levels deep`, { file, line: lineOf(text, offset), hint: hint ?? "flatten the document; sops files are a few levels deep" });
+      throw new SopsParseError(`invalid yaml: nested more than ${MAX_YAML_DEPTH} levels deep`, {
+        file,
+        line: lineOf(text, offset),
+        hint: hint ?? "flatten the document; sops files are a few levels deep",
+      });
     }
   }
   return tokens;
@@ -125,6 +133,10 @@ export function checkedTokens(text: string, file: string | undefined, hint?: str
  * `yaml`'s parseAllDocuments over {@link checkedTokens}: the same documents, nesting bounded.
  * @throws SopsParseError when the text is nested too deep
  */
-export function parseYamlLimited(text: string, options: ConstructorParameters<typeof Composer>[0], file: string | undefined): Document.Parsed[] {
+export function parseYamlLimited(
+  text: string,
+  options: ConstructorParameters<typeof Composer>[0],
+  file: string | undefined,
+): Document.Parsed[] {
   return Array.from(new Composer(options).compose(checkedTokens(text, file))) as Document.Parsed[];
 }

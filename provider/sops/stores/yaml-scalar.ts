@@ -14,8 +14,22 @@ export type ScalarStyle = "plain" | "single" | "double" | "literal";
 /** resolve.go `isOldBool`: YAML 1.1 booleans, which go-yaml v3 double-quotes in strings. */
 export function isOldBool(s: string): boolean {
   switch (s) {
-    case "y": case "Y": case "yes": case "Yes": case "YES": case "on": case "On": case "ON":
-    case "n": case "N": case "no": case "No": case "NO": case "off": case "Off": case "OFF":
+    case "y":
+    case "Y":
+    case "yes":
+    case "Yes":
+    case "YES":
+    case "on":
+    case "On":
+    case "ON":
+    case "n":
+    case "N":
+    case "no":
+    case "No":
+    case "NO":
+    case "off":
+    case "Off":
+    case "OFF":
       return true;
     default:
       return false;
@@ -31,7 +45,32 @@ export function isBase60Float(s: string): boolean {
   return BASE60.test(s);
 }
 
-const RESOLVE_MAP = new Set(["true", "True", "TRUE", "false", "False", "FALSE", "", "~", "null", "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", "<<"]);
+const RESOLVE_MAP = new Set([
+  "true",
+  "True",
+  "TRUE",
+  "false",
+  "False",
+  "FALSE",
+  "",
+  "~",
+  "null",
+  "Null",
+  "NULL",
+  ".nan",
+  ".NaN",
+  ".NAN",
+  ".inf",
+  ".Inf",
+  ".INF",
+  "+.inf",
+  "+.Inf",
+  "+.INF",
+  "-.inf",
+  "-.Inf",
+  "-.INF",
+  "<<",
+]);
 const PLAIN_FAST = /^[A-Za-z][A-Za-z0-9_./+=,[\]:@-]*$/;
 const BLOCK_FAST = /^[\x20-\x7e\n]*$/;
 const YAML_STYLE_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
@@ -70,10 +109,16 @@ export function resolvesToStr(s: string): boolean {
 }
 
 function isPrintable(cp: number): boolean {
-  return cp === 0x0a || (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff);
+  return (
+    cp === 0x0a ||
+    (cp >= 0x20 && cp <= 0x7e) ||
+    (cp >= 0xa0 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff)
+  );
 }
 const isBreak = (cp: number): boolean => cp === 0x0a || cp === 0x0d || cp === 0x85 || cp === 0x2028 || cp === 0x2029;
-const isBlankz = (cp: number | undefined): boolean => cp === undefined || cp === 0x20 || cp === 0x09 || cp === 0 || isBreak(cp);
+const isBlankz = (cp: number | undefined): boolean =>
+  cp === undefined || cp === 0x20 || cp === 0x09 || cp === 0 || isBreak(cp);
 
 /** emitterc.go `yaml_emitter_analyze_scalar` (unicode output on, as the encoder sets it). */
 export interface ScalarAnalysis {
@@ -170,7 +215,22 @@ export function stringStyle(s: string, simpleKey = false): ScalarStyle {
   return style;
 }
 
-const ESCAPES: Record<number, string> = { 0x00: "0", 0x07: "a", 0x08: "b", 0x09: "t", 0x0a: "n", 0x0b: "v", 0x0c: "f", 0x0d: "r", 0x1b: "e", 0x22: '"', 0x5c: "\\", 0x85: "N", 0x2028: "L", 0x2029: "P" };
+const ESCAPES: Record<number, string> = {
+  0x00: "0",
+  0x07: "a",
+  0x08: "b",
+  0x09: "t",
+  0x0a: "n",
+  0x0b: "v",
+  0x0c: "f",
+  0x0d: "r",
+  0x1b: "e",
+  0x22: '"',
+  0x5c: "\\",
+  0x85: "N",
+  0x2028: "L",
+  0x2029: "P",
+};
 
 /** emitterc.go `yaml_emitter_write_double_quoted_scalar` without line folding (best_width is unlimited). */
 export function doubleQuoted(s: string): string {

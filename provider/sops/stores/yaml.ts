@@ -2,7 +2,17 @@
  * YAML store (`stores/yaml/store.go`): key order and comments kept, multi-document, indent 4; the
  * `sops` block is appended to every document (read from the first) in sops 3.13 style.
  */
-import { isAlias, isMap, isScalar, isSeq, type Document, type Node as YNode, type Scalar, type YAMLMap, type YAMLSeq } from "yaml";
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type Document,
+  type Node as YNode,
+  type Scalar,
+  type YAMLMap,
+  type YAMLSeq,
+} from "yaml";
 import { SopsParseError } from "../errors.js";
 import { goTimeText, parseGoTime } from "../goformat.js";
 import { entry, mapping, scalar, toPlain, type Mapping, type Node, type Sequence, type Tree } from "../tree.js";
@@ -36,7 +46,11 @@ const customTags = [goTimestampTag];
 function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: number, file?: string): Mapping {
   const c = new DocConverter(doc, text, lines, file);
   const rootNode = doc.contents;
-  if (rootNode !== null && !isMap(rootNode)) throw new SopsParseError("top-level yaml value must be a mapping", { file, hint: "sops files are mappings at the top level" });
+  if (rootNode !== null && !isMap(rootNode))
+    throw new SopsParseError("top-level yaml value must be a mapping", {
+      file,
+      hint: "sops files are mappings at the top level",
+    });
   const root = rootNode === null ? mapping() : (c.conv(rootNode, undefined, 0) as Mapping);
   if (!c.info.has(root)) c.info.set(root, { col: 0, firstLine: 0 });
   placeComments(root, c.marks, c.info, docComments(text, lines, from, doc.range[2]));
@@ -44,7 +58,12 @@ function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: 
 }
 
 /** The comments between offsets `a` and `b` (one document), with their line, column and placement. */
-function docComments(text: string, lines: LineIndex, a: number, b: number): { line: number; col: number; text: string; inline: boolean }[] {
+function docComments(
+  text: string,
+  lines: LineIndex,
+  a: number,
+  b: number,
+): { line: number; col: number; text: string; inline: boolean }[] {
   return (text.indexOf("#", a) < 0 || text.indexOf("#", a) >= b ? [] : commentTokens(text.slice(0, b)))
     .filter((c) => c.offset >= a && c.offset < b)
     .map((c) => {
@@ -75,7 +94,11 @@ class DocConverter {
   /** Converts any node, counting it and its aliases against the budget and the depth cap. */
   conv(n: unknown, parent: Mapping | Sequence | undefined, depth: number): Node {
     const file = this.file;
-    if (depth > MAX_YAML_DEPTH) throw new SopsParseError(`invalid yaml: nested more than ${MAX_YAML_DEPTH} levels deep (counting aliases)`, { file, hint: "flatten the document; sops files are a few levels deep" });
+    if (depth > MAX_YAML_DEPTH)
+      throw new SopsParseError(`invalid yaml: nested more than ${MAX_YAML_DEPTH} levels deep (counting aliases)`, {
+        file,
+        hint: "flatten the document; sops files are a few levels deep",
+      });
     this.budget.node();
     if (isAlias(n)) return this.budget.inAlias(() => this.conv(n.resolve(this.doc), parent, depth + 1));
     if (isMap(n)) return this.convMap(n, parent, depth);
@@ -96,10 +119,20 @@ class DocConverter {
     for (const p of n.items) {
       const k = p.key;
       let key: string;
-      if (isScalar(k)) key = typeof k.value === "string" ? k.value : k.range ? text.slice(k.range[0], k.range[1]) : String(k.value);
-      else throw new SopsParseError("yaml mapping keys must be scalars", { file, line: k && isScalar(k) ? undefined : lines.pos((n as YNode).range?.[0] ?? 0).line + 1 });
+      if (isScalar(k))
+        key = typeof k.value === "string" ? k.value : k.range ? text.slice(k.range[0], k.range[1]) : String(k.value);
+      else
+        throw new SopsParseError("yaml mapping keys must be scalars", {
+          file,
+          line: k && isScalar(k) ? undefined : lines.pos((n as YNode).range?.[0] ?? 0).line + 1,
+        });
       const pos = lines.pos(k.range?.[0] ?? 0);
-      if (seen.has(key)) throw new SopsParseError(`invalid yaml: mapping key ${JSON.stringify(key.slice(0, 80))} already defined`, { file, line: pos.line + 1, hint: "remove or rename the duplicate key" });
+      if (seen.has(key))
+        throw new SopsParseError(`invalid yaml: mapping key ${JSON.stringify(key.slice(0, 80))} already defined`, {
+          file,
+          line: pos.line + 1,
+          hint: "remove or rename the duplicate key",
+        });
       seen.add(key);
       if (m.items.length === 0) this.info.set(m, { col: pos.col, parent, firstLine: pos.line });
       const mark: Mark = { line: pos.line, coll: m, index: m.items.length };
@@ -167,7 +200,11 @@ export function yamlErrorText(err: { message: string }): string {
 }
 
 function parse(text: string, file?: string): Parsed {
-  if (text.length > MAX_SOPS_FILE_BYTES) throw new SopsParseError(`yaml file larger than ${MAX_SOPS_FILE_BYTES} bytes`, { file, hint: "sops files are small; check the path" });
+  if (text.length > MAX_SOPS_FILE_BYTES)
+    throw new SopsParseError(`yaml file larger than ${MAX_SOPS_FILE_BYTES} bytes`, {
+      file,
+      hint: "sops files are small; check the path",
+    });
   return parseFast(text, file) ?? parseFull(text, file);
 }
 
@@ -188,7 +225,8 @@ function parseFast(text: string, file?: string): Parsed | undefined {
     return undefined;
   }
   const root = body.tree[0];
-  if (body.meta !== undefined || body.tree.length !== 1 || !root || !root.items.some((it) => it.kind === "entry")) return undefined;
+  if (body.meta !== undefined || body.tree.length !== 1 || !root || !root.items.some((it) => it.kind === "entry"))
+    return undefined;
   return { tree: body.tree, meta: split.meta };
 }
 
@@ -199,7 +237,11 @@ function isLimitError(e: SopsParseError): boolean {
 /** Parses yaml with the full yaml parser only (no fast path); exported so tests can compare both paths. */
 export function parseFull(text: string, file?: string): Parsed {
   const lines = new LineIndex(text);
-  const docs = parseYamlLimited(text, { intAsBigInt: true, customTags: customTags as never, uniqueKeys: false, prettyErrors: false }, file);
+  const docs = parseYamlLimited(
+    text,
+    { intAsBigInt: true, customTags: customTags as never, uniqueKeys: false, prettyErrors: false },
+    file,
+  );
   const list = Array.isArray(docs) ? docs : [];
   if (!Array.isArray(docs)) return { tree: [mapping()], meta: undefined };
   const tree: Tree = [];
@@ -207,7 +249,12 @@ export function parseFull(text: string, file?: string): Parsed {
   let from = 0;
   for (const d of list) {
     const err = d.errors[0];
-    if (err) throw new SopsParseError(`invalid yaml: ${yamlErrorText(err)}`, { file, line: err.linePos?.[0]?.line ?? lines.pos(err.pos[0]).line + 1, hint: "fix the yaml syntax at that line" });
+    if (err)
+      throw new SopsParseError(`invalid yaml: ${yamlErrorText(err)}`, {
+        file,
+        line: err.linePos?.[0]?.line ?? lines.pos(err.pos[0]).line + 1,
+        hint: "fix the yaml syntax at that line",
+      });
     const root = convertDoc(d, text, lines, from, file);
     from = d.range[2];
     root.items = root.items.filter((it) => {
@@ -242,7 +289,8 @@ function metaScalar(v: unknown, contentIndent: number, best: number): string {
     return blockText(v, contentIndent, best);
   }
   if (v === null || v === undefined) return "null";
-  if (typeof v === "bigint" || typeof v === "boolean" || typeof v === "number" || v instanceof Date) return nonStringText(v);
+  if (typeof v === "bigint" || typeof v === "boolean" || typeof v === "number" || v instanceof Date)
+    return nonStringText(v);
   return doubleQuoted(String(v));
 }
 

@@ -30,12 +30,29 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import resproto = require("@pulumi/pulumi/proto/resource_pb");
-import { UNKNOWN, containsSecret, fromStruct, isSecret, makeUrn, parseUrn, stripSecrets, toStruct, type PropertyMap } from "./marshal";
+import {
+  UNKNOWN,
+  containsSecret,
+  fromStruct,
+  isSecret,
+  makeUrn,
+  parseUrn,
+  stripSecrets,
+  toStruct,
+  type PropertyMap,
+} from "./marshal";
 import { trackChild } from "./children";
 import { MonitorServer, type LogEntry } from "./monitor";
 import { PULUMI_SDK_DIR, ProviderCallError, ProviderClient } from "./provider-client";
 import { StateFile, dependencyOrder, type ResourceState } from "./state";
-import { CheckFailedError, deleteResource, refreshResource, stepDynamic, type ResourceChange, type StepOp } from "./steps";
+import {
+  CheckFailedError,
+  deleteResource,
+  refreshResource,
+  stepDynamic,
+  type ResourceChange,
+  type StepOp,
+} from "./steps";
 
 export type { LogEntry } from "./monitor";
 export type { ResourceChange, StepOp } from "./steps";
@@ -94,7 +111,10 @@ export interface RunSummary {
 
 /** The run failed; `summary` has what happened up to the failure (state keeps completed steps). */
 export class EngineRunError extends Error {
-  constructor(message: string, readonly summary: RunSummary) {
+  constructor(
+    message: string,
+    readonly summary: RunSummary,
+  ) {
     super(message);
     this.name = "EngineRunError";
   }
@@ -106,13 +126,15 @@ function maskSecrets(v: unknown): unknown {
   if (isSecret(v)) return "[secret]";
   if (v === UNKNOWN) return "[unknown]";
   if (Array.isArray(v)) return v.map(maskSecrets);
-  if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskSecrets(x)]));
+  if (typeof v === "object" && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskSecrets(x)]));
   return v;
 }
 
 /** The engine stand-in: preview / up / destroy / refresh of one program and stack. */
 export class Engine {
-  private readonly o: Required<Omit<EngineOptions, "onLog" | "env" | "debugLogs">> & Pick<EngineOptions, "onLog" | "env" | "debugLogs">;
+  private readonly o: Required<Omit<EngineOptions, "onLog" | "env" | "debugLogs">> &
+    Pick<EngineOptions, "onLog" | "env" | "debugLogs">;
 
   constructor(o: EngineOptions) {
     const stack = o.stack ?? "dev";
@@ -150,9 +172,20 @@ export class Engine {
   }
 
   private async run(kind: RunSummary["kind"]): Promise<RunSummary> {
-    const summary: RunSummary = { kind, changes: [], counts: {}, logs: [], outputs: {}, programOutput: "", providerCalls: [] };
+    const summary: RunSummary = {
+      kind,
+      changes: [],
+      counts: {},
+      logs: [],
+      outputs: {},
+      programOutput: "",
+      providerCalls: [],
+    };
     if ((kind === "preview" || kind === "up") && !existsSync(this.programPath())) {
-      throw new EngineRunError(`program ${this.programPath()} does not exist; build it first (npx tsc -p tsconfig.json)`, summary);
+      throw new EngineRunError(
+        `program ${this.programPath()} does not exist; build it first (npx tsc -p tsconfig.json)`,
+        summary,
+      );
     }
     const state = StateFile.load(this.o.stateFile, this.o.passphrase);
     const record = (c: ResourceChange): void => {
@@ -162,7 +195,12 @@ export class Engine {
     let provider: Promise<ProviderClient> | undefined;
     let monitor: MonitorServer | undefined;
     const getProvider = (): Promise<ProviderClient> => {
-      provider ??= ProviderClient.start({ cwd: this.o.projectDir, env: this.o.env, engineAddress: monitor?.address, previewOnly: kind === "preview" }).then(async (p) => {
+      provider ??= ProviderClient.start({
+        cwd: this.o.projectDir,
+        env: this.o.env,
+        engineAddress: monitor?.address,
+        previewOnly: kind === "preview",
+      }).then(async (p) => {
         summary.providerCalls = p.calls;
         await p.configure();
         return p;
@@ -209,14 +247,18 @@ export class Engine {
         registerResource: async (req) => {
           const urn = this.urnOf(req);
           // the engine refuses a second registration of one URN before any step runs
-          if (registered.has(urn)) return this.failStep(stepFailure ??= { message: `duplicate resource URN ${urn}; give each resource a unique name` }, stop);
+          if (registered.has(urn))
+            return this.failStep(
+              (stepFailure ??= { message: `duplicate resource URN ${urn}; give each resource a unique name` }),
+              stop,
+            );
           registered.add(urn);
           let stepped: Awaited<ReturnType<Engine["register"]>>;
           try {
             stepped = await this.register(req, urn, state, dryRun, getProvider);
           } catch (e) {
             // the old state entry stays as it was (the engine keeps it when a step throws)
-            return this.failStep(stepFailure ??= { message: stepMessage(e, urn) }, stop);
+            return this.failStep((stepFailure ??= { message: stepMessage(e, urn) }), stop);
           }
           const { resp, change, next } = stepped;
           record(change);
@@ -238,7 +280,9 @@ export class Engine {
           summary,
         );
       }
-      const gone = dependencyOrder([...state.resources.values()]).filter((r) => !registered.has(r.urn)).reverse();
+      const gone = dependencyOrder([...state.resources.values()])
+        .filter((r) => !registered.has(r.urn))
+        .reverse();
       for (const r of gone) {
         if (!dryRun) {
           await deleteResource(r.custom ? await getProvider() : undefined, r);
@@ -263,7 +307,13 @@ export class Engine {
     const parent = req.getParent();
     const parentQualified = parent ? parseUrn(parent).qualifiedType : "";
     const parentType = parentQualified && parentQualified !== STACK_TYPE ? parentQualified : undefined;
-    return makeUrn({ stack: this.o.stack, project: this.o.project, type: req.getType(), name: req.getName(), parentType });
+    return makeUrn({
+      stack: this.o.stack,
+      project: this.o.project,
+      type: req.getType(),
+      name: req.getName(),
+      parentType,
+    });
   }
 
   /** Records the first failure, stops the program (see {@link runProgram}) and fails the RPC with the message. */
@@ -289,14 +339,29 @@ export class Engine {
     const resp = new resproto.RegisterResourceResponse();
     resp.setUrn(urn);
     if (!req.getCustom()) {
-      const next: ResourceState = { urn, type, custom: false, inputs, outputs: old?.outputs ?? {}, parent: parent || undefined, dependencies: [...deps] };
+      const next: ResourceState = {
+        urn,
+        type,
+        custom: false,
+        inputs,
+        outputs: old?.outputs ?? {},
+        parent: parent || undefined,
+        dependencies: [...deps],
+      };
       resp.setObject(toStruct(inputs));
-      return { resp, change: { urn, type, op: old ? "same" : "create", diffKeys: [], replaceKeys: [] }, next: dryRun ? undefined : next };
+      return {
+        resp,
+        change: { urn, type, op: old ? "same" : "create", diffKeys: [], replaceKeys: [] },
+        next: dryRun ? undefined : next,
+      };
     }
     if (!type.startsWith("pulumi-nodejs:dynamic")) {
-      throw new Error(`the engine stand-in runs only dynamic providers, not ${type} (${req.getName()}); run this program with the pulumi CLI`);
+      throw new Error(
+        `the engine stand-in runs only dynamic providers, not ${type} (${req.getName()}); run this program with the pulumi CLI`,
+      );
     }
-    if (old && old.type !== type) throw new Error(`${urn} changed type from ${old.type}; the engine stand-in cannot migrate it`);
+    if (old && old.type !== type)
+      throw new Error(`${urn} changed type from ${old.type}; the engine stand-in cannot migrate it`);
     const r = await stepDynamic(
       await getProvider(),
       {
@@ -349,7 +414,9 @@ export class Engine {
       PULUMI_NODEJS_TYPESCRIPT: "false",
     };
     return new Promise((resolve, reject) => {
-      const child = trackChild(spawn(process.execPath, args, { cwd: this.o.projectDir, env, stdio: ["ignore", "pipe", "pipe"] }));
+      const child = trackChild(
+        spawn(process.execPath, args, { cwd: this.o.projectDir, env, stdio: ["ignore", "pipe", "pipe"] }),
+      );
       let output = "";
       child.stdout.on("data", (d: Buffer) => (output += d.toString("utf8")));
       child.stderr.on("data", (d: Buffer) => (output += d.toString("utf8")));
@@ -387,7 +454,8 @@ const STOP_GRACE_MS = 1_500;
 function stepMessage(e: unknown, urn: string): string {
   const name = parseUrn(urn).name;
   if (e instanceof ProviderCallError) return `${e.providerMessage} (provider ${e.method} of ${name}, ${urn})`;
-  if (e instanceof CheckFailedError) return `${e.failures.map((f) => (f.reason.startsWith(f.property) ? f.reason : `${f.property}: ${f.reason}`)).join("; ")} (provider Check of ${name}, ${urn})`;
+  if (e instanceof CheckFailedError)
+    return `${e.failures.map((f) => (f.reason.startsWith(f.property) ? f.reason : `${f.property}: ${f.reason}`)).join("; ")} (provider Check of ${name}, ${urn})`;
   return `${e instanceof Error ? e.message : String(e)} (${name}, ${urn})`;
 }
 

@@ -67,7 +67,14 @@ export function annotateSecrets(outs: unknown, ins: unknown): unknown {
   if (isSecret(outs)) return outs;
   if (isSecret(ins)) return outs === undefined ? outs : secret(outs);
   if (Array.isArray(outs) && Array.isArray(ins)) return outs.map((o, i) => annotateSecrets(o, ins[i]));
-  if (typeof outs === "object" && outs !== null && !Array.isArray(outs) && typeof ins === "object" && ins !== null && !Array.isArray(ins)) {
+  if (
+    typeof outs === "object" &&
+    outs !== null &&
+    !Array.isArray(outs) &&
+    typeof ins === "object" &&
+    ins !== null &&
+    !Array.isArray(ins)
+  ) {
     const out: PropertyMap = { ...(outs as PropertyMap) };
     for (const [k, v] of Object.entries(ins)) if (k in out) out[k] = annotateSecrets(out[k], v);
     return out;
@@ -121,7 +128,13 @@ export function changedKeys(olds: PropertyMap, news: PropertyMap): string[] {
 }
 
 /** Builds a resource URN as the engine does (`parentType` is the parent's qualified type, if any). */
-export function makeUrn(o: { stack: string; project: string; type: string; name: string; parentType?: string }): string {
+export function makeUrn(o: {
+  stack: string;
+  project: string;
+  type: string;
+  name: string;
+  parentType?: string;
+}): string {
   const qualified = o.parentType ? `${o.parentType}$${o.type}` : o.type;
   return `urn:pulumi:${o.stack}::${o.project}::${qualified}::${o.name}`;
 }

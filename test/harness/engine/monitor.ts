@@ -60,7 +60,10 @@ function fail(cb: Cb<never>, code: grpc.status, details: string): void {
 /** A running monitor + engine gRPC server. */
 export class MonitorServer {
   private rootUrn = "";
-  private constructor(private readonly server: grpc.Server, readonly port: number) {}
+  private constructor(
+    private readonly server: grpc.Server,
+    readonly port: number,
+  ) {}
 
   /** `127.0.0.1:<port>`, for `--monitor` and `--engine`. */
   get address(): string {
@@ -94,10 +97,18 @@ export class MonitorServer {
         cb(null, new Empty());
       },
       readResource(call: Call<resproto.ReadResourceRequest>, cb: Cb<never>) {
-        fail(cb, grpc.status.UNIMPLEMENTED, `the engine stand-in cannot read existing resources (${call.request.getType()} ${call.request.getName()}); run the program with the pulumi CLI`);
+        fail(
+          cb,
+          grpc.status.UNIMPLEMENTED,
+          `the engine stand-in cannot read existing resources (${call.request.getType()} ${call.request.getName()}); run the program with the pulumi CLI`,
+        );
       },
       invoke(call: Call<resproto.ResourceInvokeRequest>, cb: Cb<never>) {
-        fail(cb, grpc.status.UNIMPLEMENTED, `the engine stand-in has no provider functions (invoke ${call.request.getTok()}); run the program with the pulumi CLI`);
+        fail(
+          cb,
+          grpc.status.UNIMPLEMENTED,
+          `the engine stand-in has no provider functions (invoke ${call.request.getTok()}); run the program with the pulumi CLI`,
+        );
       },
       signalAndWaitForShutdown(_call: Call<Empty>, cb: Cb<Empty>) {
         cb(null, new Empty());
@@ -118,7 +129,10 @@ export class MonitorServer {
         if (ref.self) ref.self.rootUrn = call.request.getUrn();
         cb(null, new engineproto.SetRootResourceResponse());
       },
-      requirePulumiVersion(_call: Call<engineproto.RequirePulumiVersionRequest>, cb: Cb<engineproto.RequirePulumiVersionResponse>) {
+      requirePulumiVersion(
+        _call: Call<engineproto.RequirePulumiVersionRequest>,
+        cb: Cb<engineproto.RequirePulumiVersionResponse>,
+      ) {
         cb(null, new engineproto.RequirePulumiVersionResponse());
       },
     };

@@ -84,7 +84,10 @@ export class ProviderCallError extends Error {
 type Unary = (...args: never[]) => unknown;
 
 /** Sets the URN and the name and type parsed from it, as every per-resource request carries them. */
-function addressed<R extends { setUrn(v: string): unknown; setName(v: string): unknown; setType(v: string): unknown }>(req: R, urn: string): R {
+function addressed<R extends { setUrn(v: string): unknown; setName(v: string): unknown; setType(v: string): unknown }>(
+  req: R,
+  urn: string,
+): R {
   const { name, type } = parseUrn(urn);
   req.setUrn(urn);
   req.setName(name);
@@ -146,7 +149,10 @@ export class ProviderClient {
     });
     const port = await new Promise<number>((resolve, reject) => {
       let buf = "";
-      const timer = setTimeout(() => fail(new Error(`dynamic-provider server printed no port within ${o.startTimeoutMs ?? 20_000} ms`)), o.startTimeoutMs ?? 20_000);
+      const timer = setTimeout(
+        () => fail(new Error(`dynamic-provider server printed no port within ${o.startTimeoutMs ?? 20_000} ms`)),
+        o.startTimeoutMs ?? 20_000,
+      );
       const fail = (e: Error): void => {
         clearTimeout(timer);
         child.kill("SIGKILL");
@@ -159,12 +165,15 @@ export class ProviderClient {
         clearTimeout(timer);
         child.stdout.off("data", onData);
         const n = Number(buf.slice(0, nl).trim());
-        if (!Number.isInteger(n) || n <= 0) return fail(new Error(`dynamic-provider server printed ${JSON.stringify(buf.slice(0, nl))}, not a port`));
+        if (!Number.isInteger(n) || n <= 0)
+          return fail(new Error(`dynamic-provider server printed ${JSON.stringify(buf.slice(0, nl))}, not a port`));
         resolve(n);
       };
       child.stdout.on("data", onData);
       child.once("error", fail);
-      child.once("exit", (code) => fail(new Error(`dynamic-provider server exited with ${code} before printing its port: ${early.trim()}`)));
+      child.once("exit", (code) =>
+        fail(new Error(`dynamic-provider server exited with ${code} before printing its port: ${early.trim()}`)),
+      );
     });
     const pc = new ProviderClient(child, port);
     pc.previewOnly = o.previewOnly === true;
@@ -180,11 +189,20 @@ export class ProviderClient {
     const urn = (req as { getUrn?: () => string }).getUrn?.();
     this.calls.push(urn ? `${method} ${urn}` : method);
     if (this.previewOnly && !PREVIEW_CALLS.has(method)) {
-      return Promise.reject(new Error(`engine stand-in: preview called ${method}${urn ? ` for ${urn}` : ""}; a preview may call only Check and Diff`));
+      return Promise.reject(
+        new Error(
+          `engine stand-in: preview called ${method}${urn ? ` for ${urn}` : ""}; a preview may call only Check and Diff`,
+        ),
+      );
     }
     return new Promise<Res>((resolve, reject) => {
-      const cb = (e: grpc.ServiceError | null, r: Res): void => (e ? reject(new ProviderCallError(method, e, this.stderrText)) : resolve(r));
-      (fn as unknown as (req: unknown, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown).call(this.client, req, cb);
+      const cb = (e: grpc.ServiceError | null, r: Res): void =>
+        e ? reject(new ProviderCallError(method, e, this.stderrText)) : resolve(r);
+      (fn as unknown as (req: unknown, cb: (e: grpc.ServiceError | null, r: Res) => void) => unknown).call(
+        this.client,
+        req,
+        cb,
+      );
     });
   }
 
@@ -197,7 +215,10 @@ export class ProviderClient {
    * Configure, with the flags the engine sends (acceptSecrets, acceptResources, sendsOldInputs,
    * sendsOldInputsToDelete). Returns what the provider accepts.
    */
-  async configure(args: PropertyMap = {}, variables: Record<string, string> = {}): Promise<{ acceptSecrets: boolean; supportsPreview: boolean }> {
+  async configure(
+    args: PropertyMap = {},
+    variables: Record<string, string> = {},
+  ): Promise<{ acceptSecrets: boolean; supportsPreview: boolean }> {
     const req = new provproto.ConfigureRequest();
     req.setArgs(toStruct(args));
     for (const [k, v] of Object.entries(variables)) req.getVariablesMap().set(k, v);
@@ -211,7 +232,12 @@ export class ProviderClient {
   }
 
   /** Check: `olds` are the prior INPUTS ({} on create), `news` the program's inputs. */
-  async check(o: { urn: string; olds?: PropertyMap; news: PropertyMap; randomSeed?: Uint8Array }): Promise<CheckResult> {
+  async check(o: {
+    urn: string;
+    olds?: PropertyMap;
+    news: PropertyMap;
+    randomSeed?: Uint8Array;
+  }): Promise<CheckResult> {
     const req = addressed(new provproto.CheckRequest(), o.urn);
     req.setOlds(this.wire(o.olds));
     req.setNews(this.wire(o.news));
@@ -224,7 +250,14 @@ export class ProviderClient {
   }
 
   /** Diff: `olds` are the prior OUTPUTS, `news` the checked inputs, `oldInputs` the prior inputs. */
-  async diff(o: { id: string; urn: string; olds: PropertyMap; news: PropertyMap; oldInputs?: PropertyMap; ignoreChanges?: string[] }): Promise<DiffResult> {
+  async diff(o: {
+    id: string;
+    urn: string;
+    olds: PropertyMap;
+    news: PropertyMap;
+    oldInputs?: PropertyMap;
+    ignoreChanges?: string[];
+  }): Promise<DiffResult> {
     const req = addressed(new provproto.DiffRequest(), o.urn);
     req.setId(o.id);
     req.setOlds(this.wire(o.olds));
@@ -244,7 +277,12 @@ export class ProviderClient {
   }
 
   /** Create from checked inputs. `preview: true` is only valid for providers that support preview (the dynamic one does not). */
-  async create(o: { urn: string; properties: PropertyMap; preview?: boolean; timeoutSec?: number }): Promise<{ id: string; properties: PropertyMap }> {
+  async create(o: {
+    urn: string;
+    properties: PropertyMap;
+    preview?: boolean;
+    timeoutSec?: number;
+  }): Promise<{ id: string; properties: PropertyMap }> {
     const req = addressed(new provproto.CreateRequest(), o.urn);
     req.setProperties(this.wire(o.properties));
     req.setPreview(o.preview ?? false);
@@ -254,18 +292,35 @@ export class ProviderClient {
   }
 
   /** Read (refresh): `properties` are the prior outputs, `inputs` the prior inputs. An empty id means "gone". */
-  async read(o: { id: string; urn: string; properties: PropertyMap; inputs?: PropertyMap }): Promise<{ id: string; properties: PropertyMap; inputs: PropertyMap | undefined }> {
+  async read(o: {
+    id: string;
+    urn: string;
+    properties: PropertyMap;
+    inputs?: PropertyMap;
+  }): Promise<{ id: string; properties: PropertyMap; inputs: PropertyMap | undefined }> {
     const req = addressed(new provproto.ReadRequest(), o.urn);
     req.setId(o.id);
     req.setProperties(this.wire(o.properties));
     if (o.inputs) req.setInputs(this.wire(o.inputs));
     const r = await this.call<provproto.ReadResponse>("Read", this.client.read, req);
     const inputs = r.getInputs();
-    return { id: r.getId(), properties: fromStruct(r.getProperties()), inputs: inputs ? fromStruct(inputs) : undefined };
+    return {
+      id: r.getId(),
+      properties: fromStruct(r.getProperties()),
+      inputs: inputs ? fromStruct(inputs) : undefined,
+    };
   }
 
   /** Update: `olds` are the prior OUTPUTS, `news` the checked inputs. */
-  async update(o: { id: string; urn: string; olds: PropertyMap; news: PropertyMap; oldInputs?: PropertyMap; preview?: boolean; timeoutSec?: number }): Promise<{ properties: PropertyMap }> {
+  async update(o: {
+    id: string;
+    urn: string;
+    olds: PropertyMap;
+    news: PropertyMap;
+    oldInputs?: PropertyMap;
+    preview?: boolean;
+    timeoutSec?: number;
+  }): Promise<{ properties: PropertyMap }> {
     const req = addressed(new provproto.UpdateRequest(), o.urn);
     req.setId(o.id);
     req.setOlds(this.wire(o.olds));
@@ -278,7 +333,13 @@ export class ProviderClient {
   }
 
   /** Delete: `properties` are the prior outputs. */
-  async delete(o: { id: string; urn: string; properties: PropertyMap; oldInputs?: PropertyMap; timeoutSec?: number }): Promise<void> {
+  async delete(o: {
+    id: string;
+    urn: string;
+    properties: PropertyMap;
+    oldInputs?: PropertyMap;
+    timeoutSec?: number;
+  }): Promise<void> {
     const req = addressed(new provproto.DeleteRequest(), o.urn);
     req.setId(o.id);
     req.setProperties(this.wire(o.properties));

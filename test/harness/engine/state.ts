@@ -46,7 +46,8 @@ interface StateFileJson {
   resources: ResourceState[];
 }
 
-const NOTE = "keyfleet engine stand-in state (test and demo harness, not a Pulumi checkpoint); secrets are AES-256-GCM ciphertext";
+const NOTE =
+  "keyfleet engine stand-in state (test and demo harness, not a Pulumi checkpoint); secrets are AES-256-GCM ciphertext";
 
 /** Loads, holds and atomically saves a state file. */
 export class StateFile {
@@ -55,7 +56,11 @@ export class StateFile {
   private readonly key: Buffer;
   private readonly salt: Buffer;
 
-  private constructor(readonly path: string, passphrase: string, salt: Buffer) {
+  private constructor(
+    readonly path: string,
+    passphrase: string,
+    salt: Buffer,
+  ) {
     this.salt = salt;
     this.key = scryptSync(passphrase, salt, 32, { N: 1 << 14, r: 8, p: 1 });
   }
@@ -77,7 +82,11 @@ export class StateFile {
     }
     const st = new StateFile(path, passphrase, Buffer.from(json.encryptionSalt.split(":")[1] ?? "", "base64"));
     for (const r of json.resources) {
-      st.resources.set(r.urn, { ...r, inputs: st.decryptTree(r.inputs) as PropertyMap, outputs: st.decryptTree(r.outputs) as PropertyMap });
+      st.resources.set(r.urn, {
+        ...r,
+        inputs: st.decryptTree(r.inputs) as PropertyMap,
+        outputs: st.decryptTree(r.outputs) as PropertyMap,
+      });
     }
     return st;
   }
@@ -107,7 +116,8 @@ export class StateFile {
       return { [SIG_KEY]: SECRET_SIG, ciphertext: `v1:${iv.toString("base64")}:${ct.toString("base64")}` };
     }
     if (Array.isArray(v)) return v.map((x) => this.encryptTree(x));
-    if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.encryptTree(x)]));
+    if (typeof v === "object" && v !== null)
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.encryptTree(x)]));
     return v;
   }
 
@@ -121,12 +131,16 @@ export class StateFile {
       try {
         plain = Buffer.concat([d.update(raw.subarray(0, raw.length - 16)), d.final()]).toString("utf8");
       } catch (e) {
-        throw new Error(`state file ${this.path}: a secret does not decrypt; pass the passphrase the state was written with`, { cause: e });
+        throw new Error(
+          `state file ${this.path}: a secret does not decrypt; pass the passphrase the state was written with`,
+          { cause: e },
+        );
       }
       return { [SIG_KEY]: SECRET_SIG, value: JSON.parse(plain) as unknown };
     }
     if (Array.isArray(v)) return v.map((x) => this.decryptTree(x));
-    if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.decryptTree(x)]));
+    if (typeof v === "object" && v !== null)
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.decryptTree(x)]));
     return v;
   }
 }

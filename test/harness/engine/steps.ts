@@ -53,8 +53,13 @@ export function markSecret(props: PropertyMap, keys: Iterable<string>): Property
 
 /** Error raised when Check reports failures; lists each property and reason. */
 export class CheckFailedError extends Error {
-  constructor(urn: string, readonly failures: { property: string; reason: string }[]) {
-    super(`check failed for ${urn}: ${failures.map((f) => (f.reason.startsWith(f.property) ? f.reason : `${f.property}: ${f.reason}`)).join("; ")}`);
+  constructor(
+    urn: string,
+    readonly failures: { property: string; reason: string }[],
+  ) {
+    super(
+      `check failed for ${urn}: ${failures.map((f) => (f.reason.startsWith(f.property) ? f.reason : `${f.property}: ${f.reason}`)).join("; ")}`,
+    );
     this.name = "CheckFailedError";
   }
 }
@@ -71,11 +76,17 @@ export interface StepResult {
  * Runs the steps for one registered dynamic resource against its prior state `old`.
  * @throws CheckFailedError on Check failures, ProviderCallError when a provider call fails
  */
-export async function stepDynamic(p: ProviderClient, reg: Registration, old: ResourceState | undefined, dryRun: boolean): Promise<StepResult> {
+export async function stepDynamic(
+  p: ProviderClient,
+  reg: Registration,
+  old: ResourceState | undefined,
+  dryRun: boolean,
+): Promise<StepResult> {
   const checked = await p.check({ urn: reg.urn, olds: old?.inputs ?? {}, news: reg.inputs });
   if (checked.failures.length > 0) throw new CheckFailedError(reg.urn, checked.failures);
   const inputs = annotateSecrets(checked.inputs, reg.inputs) as PropertyMap;
-  const reMark = (outs: PropertyMap): PropertyMap => markSecret(annotateSecrets(outs, inputs) as PropertyMap, reg.additionalSecretOutputs);
+  const reMark = (outs: PropertyMap): PropertyMap =>
+    markSecret(annotateSecrets(outs, inputs) as PropertyMap, reg.additionalSecretOutputs);
   const base = { urn: reg.urn, type: reg.type };
   const entry = (id: string, outputs: PropertyMap): ResourceState => ({
     urn: reg.urn,
@@ -91,7 +102,12 @@ export async function stepDynamic(p: ProviderClient, reg: Registration, old: Res
   });
 
   if (!old) {
-    const change: ResourceChange = { ...base, op: "create", diffKeys: changedKeys({}, stripSecrets(inputs)), replaceKeys: [] };
+    const change: ResourceChange = {
+      ...base,
+      op: "create",
+      diffKeys: changedKeys({}, stripSecrets(inputs)),
+      replaceKeys: [],
+    };
     if (dryRun) return { change, state: undefined, id: "", outputs: inputs };
     const r = await p.create({ urn: reg.urn, properties: inputs });
     const st = entry(r.id, r.properties);
@@ -103,8 +119,19 @@ export async function stepDynamic(p: ProviderClient, reg: Registration, old: Res
   const diffKeys = changedKeys(stripSecrets(old.inputs), stripSecrets(inputs));
   const changed = d.changes === "some" || (d.changes === "unknown" && diffKeys.length > 0);
   if (!changed) {
-    const st: ResourceState = { ...old, inputs, outputs: reMark(old.outputs), parent: reg.parent || undefined, dependencies: reg.dependencies };
-    return { change: { ...base, op: "same", diffKeys: [], replaceKeys: [] }, state: dryRun ? undefined : st, id: oldId, outputs: st.outputs };
+    const st: ResourceState = {
+      ...old,
+      inputs,
+      outputs: reMark(old.outputs),
+      parent: reg.parent || undefined,
+      dependencies: reg.dependencies,
+    };
+    return {
+      change: { ...base, op: "same", diffKeys: [], replaceKeys: [] },
+      state: dryRun ? undefined : st,
+      id: oldId,
+      outputs: st.outputs,
+    };
   }
   const replace = d.replaces.length > 0;
   const change: ResourceChange = { ...base, op: replace ? "replace" : "update", diffKeys, replaceKeys: d.replaces };
@@ -133,13 +160,20 @@ export async function deleteResource(p: ProviderClient | undefined, r: ResourceS
 }
 
 /** Refreshes one dynamic resource with Read; returns the new entry (undefined when gone) and the change. */
-export async function refreshResource(p: ProviderClient, r: ResourceState): Promise<{ state: ResourceState | undefined; change: ResourceChange }> {
+export async function refreshResource(
+  p: ProviderClient,
+  r: ResourceState,
+): Promise<{ state: ResourceState | undefined; change: ResourceChange }> {
   const res = await p.read({ id: r.id ?? "", urn: r.urn, properties: r.outputs, inputs: r.inputs });
-  if (!res.id) return { state: undefined, change: { urn: r.urn, type: r.type, op: "delete", diffKeys: [], replaceKeys: [] } };
+  if (!res.id)
+    return { state: undefined, change: { urn: r.urn, type: r.type, op: "delete", diffKeys: [], replaceKeys: [] } };
   const secretOut = Object.keys(r.outputs).filter((k) => isSecret(r.outputs[k]));
   const secretIn = Object.keys(r.inputs).filter((k) => isSecret(r.inputs[k]));
   const outputs = markSecret(res.properties, secretOut);
   const inputs = res.inputs ? markSecret(res.inputs, secretIn) : r.inputs;
   const diffKeys = changedKeys(stripSecrets(r.outputs), stripSecrets(outputs));
-  return { state: { ...r, id: res.id, outputs, inputs }, change: { urn: r.urn, type: r.type, op: diffKeys.length ? "refresh" : "same", diffKeys, replaceKeys: [] } };
+  return {
+    state: { ...r, id: res.id, outputs, inputs },
+    change: { urn: r.urn, type: r.type, op: diffKeys.length ? "refresh" : "same", diffKeys, replaceKeys: [] },
+  };
 }

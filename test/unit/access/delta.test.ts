@@ -4,7 +4,11 @@ import { describe, expect, it } from "vitest";
 import { generateX25519, parseRecipient } from "../../../provider/age";
 import { auditEntry, recipientDelta } from "../../../provider/access";
 
-const [a, b, c] = [generateX25519().recipient, generateX25519().recipient, generateX25519().recipient] as [string, string, string];
+const [a, b, c] = [generateX25519().recipient, generateX25519().recipient, generateX25519().recipient] as [
+  string,
+  string,
+  string,
+];
 const SSH = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHvAVvGSK0mKLNpBwC9Ttb2bFzPZ6C0qZ8v3GN9rDdsc";
 
 describe("recipientDelta", () => {
@@ -14,10 +18,22 @@ describe("recipientDelta", () => {
     { name: "removal only", current: [a, b], desired: [a], added: [], removed: [b] },
     { name: "both", current: [a, b], desired: [a, c], added: [c], removed: [b] },
     { name: "empty file", current: [], desired: [a, b], added: [a, b], removed: [] },
-    { name: "desired twice: added once, first occurrence", current: [], desired: [a, a, b], added: [a, b], removed: [] },
+    {
+      name: "desired twice: added once, first occurrence",
+      current: [],
+      desired: [a, a, b],
+      added: [a, b],
+      removed: [],
+    },
     { name: "current twice: removed once", current: [a, b, b], desired: [a], added: [], removed: [b] },
     { name: "ssh comment is not another recipient", current: [`${SSH} web-1`], desired: [SSH], added: [], removed: [] },
-    { name: "removed keeps the text as written", current: [`${SSH} web-1`, a], desired: [a], added: [], removed: [`${SSH} web-1`] },
+    {
+      name: "removed keeps the text as written",
+      current: [`${SSH} web-1`, a],
+      desired: [a],
+      added: [],
+      removed: [`${SSH} web-1`],
+    },
     { name: "surrounding whitespace", current: [` ${a} `], desired: [a], added: [], removed: [] },
   ];
   for (const r of rows) {
@@ -31,7 +47,14 @@ describe("recipientDelta", () => {
     const d = recipientDelta([b, SSH], parsed);
     expect(d.added.map((r) => r.toString())).toEqual([a]);
     expect(d.removed).toEqual([b]);
-    const named = recipientDelta([a], [{ name: "bob", recipient: b }, { name: "alice", recipient: a }], (r) => r.recipient);
+    const named = recipientDelta(
+      [a],
+      [
+        { name: "bob", recipient: b },
+        { name: "alice", recipient: a },
+      ],
+      (r) => r.recipient,
+    );
     expect(named.added).toEqual([{ name: "bob", recipient: b }]);
     expect(named.removed).toEqual([]);
   });
@@ -41,7 +64,15 @@ describe("auditEntry", () => {
   it("fills every list, the time and the front", () => {
     const before = Date.now();
     const e = auditEntry("secrets/a.yaml", "set-values", "cli", { keysChanged: ["db.password"] });
-    expect(e).toMatchObject({ file: "secrets/a.yaml", operation: "set-values", by: "keyfleet cli", keysChanged: ["db.password"], recipientsAdded: [], recipientsRemoved: [], exposure: [] });
+    expect(e).toMatchObject({
+      file: "secrets/a.yaml",
+      operation: "set-values",
+      by: "keyfleet cli",
+      keysChanged: ["db.password"],
+      recipientsAdded: [],
+      recipientsRemoved: [],
+      exposure: [],
+    });
     expect(Date.parse(e.time)).toBeGreaterThanOrEqual(before - 1000);
     expect(auditEntry("f", "adopt", "provider").by).toBe("keyfleet provider");
   });

@@ -53,7 +53,9 @@ describe("exposure and access change", () => {
   ];
   it("lists only encrypted keys, sorted, per removed recipient", () => {
     const ex = computeExposure([{ name: "bob", recipient: b, fingerprint: recipientFingerprint(b) }], keys);
-    expect(ex).toEqual([{ recipient: "bob", fingerprint: recipientFingerprint(b), keys: ["api.token", "db.password"] }]);
+    expect(ex).toEqual([
+      { recipient: "bob", fingerprint: recipientFingerprint(b), keys: ["api.token", "db.password"] },
+    ]);
     expect(exposureMessage("s.yaml", ex)).toContain("bob");
     expect(exposureMessage("s.yaml", ex)).toContain("rotate these values");
   });
@@ -61,7 +63,10 @@ describe("exposure and access change", () => {
     const ch = computeAccessChange({
       file: "s.yaml",
       current: [a, b],
-      desired: [{ name: "alice", recipient: a }, { name: "vps-3", recipient: c }],
+      desired: [
+        { name: "alice", recipient: a },
+        { name: "vps-3", recipient: c },
+      ],
       keys,
       knownNames: new Map([[b, "bob"]]),
     });
@@ -75,12 +80,22 @@ describe("exposure and access change", () => {
     expect(text).not.toContain("alice");
   });
   it("reports nothing when the set is unchanged (ssh comments ignored)", () => {
-    const ch = computeAccessChange({ file: "s", current: [a], desired: [{ name: "alice", recipient: ` ${a} ` }], keys });
+    const ch = computeAccessChange({
+      file: "s",
+      current: [a],
+      desired: [{ name: "alice", recipient: ` ${a} ` }],
+      keys,
+    });
     expect(hasAccessChange(ch)).toBe(false);
     expect(formatAccessChange(ch)).toBe("");
   });
   it("describes a new file", () => {
-    const ch = computeAccessChange({ file: "n.yaml", current: undefined, desired: [{ name: "alice", recipient: a }], keys: [] });
+    const ch = computeAccessChange({
+      file: "n.yaml",
+      current: undefined,
+      desired: [{ name: "alice", recipient: a }],
+      keys: [],
+    });
     expect(ch.newFile).toBe(true);
     expect(formatAccessChange(ch)).toMatch(/^n\.yaml: new file, readable by alice/);
   });

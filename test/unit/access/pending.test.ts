@@ -8,14 +8,38 @@ import { computePending, currentDigests, dataKeyId, overdue } from "../../../pro
 import type { AuditEntry } from "../../../provider/access/audit-log";
 
 const base = { recipientsAdded: [], recipientsRemoved: [], keysChanged: [], exposure: [], by: "test" };
-const exposed = (time: string, keys: string[], pending?: AuditEntry["pending"]): AuditEntry => ({ ...base, time, file: "s.yaml", operation: "rotate", exposure: [{ recipient: "bob", fingerprint: "SHA256:x", keys }], ...(pending ? { pending } : {}) });
-const write = (op: AuditEntry["operation"], pending?: AuditEntry["pending"], keysChanged: string[] = []): AuditEntry => ({ ...base, time: "2026-01-02T00:00:00Z", file: "s.yaml", operation: op, keysChanged, ...(pending ? { pending } : {}) });
+const exposed = (time: string, keys: string[], pending?: AuditEntry["pending"]): AuditEntry => ({
+  ...base,
+  time,
+  file: "s.yaml",
+  operation: "rotate",
+  exposure: [{ recipient: "bob", fingerprint: "SHA256:x", keys }],
+  ...(pending ? { pending } : {}),
+});
+const write = (
+  op: AuditEntry["operation"],
+  pending?: AuditEntry["pending"],
+  keysChanged: string[] = [],
+): AuditEntry => ({
+  ...base,
+  time: "2026-01-02T00:00:00Z",
+  file: "s.yaml",
+  operation: op,
+  keysChanged,
+  ...(pending ? { pending } : {}),
+});
 const now = new Date("2026-01-11T00:00:00Z");
 
 describe("computePending", () => {
   it("an exposure is pending with its age in days", () => {
-    const p = computePending([exposed("2026-01-01T00:00:00Z", ["a", "b"], { dataKeyId: "K1", digests: { a: "d1", b: "d2" } })], { now });
-    expect(p.map((x) => [x.key, x.days, x.exposedTo, x.checked])).toEqual([["a", 10, ["bob"], true], ["b", 10, ["bob"], true]]);
+    const p = computePending(
+      [exposed("2026-01-01T00:00:00Z", ["a", "b"], { dataKeyId: "K1", digests: { a: "d1", b: "d2" } })],
+      { now },
+    );
+    expect(p.map((x) => [x.key, x.days, x.exposedTo, x.checked])).toEqual([
+      ["a", 10, ["bob"], true],
+      ["b", 10, ["bob"], true],
+    ]);
     expect(overdue(p, 9)).toHaveLength(2);
     expect(overdue(p, 10)).toHaveLength(0);
   });
@@ -25,16 +49,33 @@ describe("computePending", () => {
     ["new data key (re-keyed), digest recorded again: still pending", { dataKeyId: "K2", digests: { a: "d9" } }, ["a"]],
     ["cleared by the writer's check", { dataKeyId: "K2", digests: {}, cleared: ["a"] }, []],
   ])("%s", (_n, pending, want) => {
-    const p = computePending([exposed("2026-01-01T00:00:00Z", ["a"], { dataKeyId: "K1", digests: { a: "d1" } }), write("set-values", pending as AuditEntry["pending"])], { now });
+    const p = computePending(
+      [
+        exposed("2026-01-01T00:00:00Z", ["a"], { dataKeyId: "K1", digests: { a: "d1" } }),
+        write("set-values", pending as AuditEntry["pending"]),
+      ],
+      { now },
+    );
     expect(p.map((x) => x.key)).toEqual(want);
   });
   it("after a re-key, a later change under the new key clears", () => {
-    const p = computePending([exposed("2026-01-01T00:00:00Z", ["a"], { dataKeyId: "K1", digests: { a: "d1" } }), write("rotate", { dataKeyId: "K2", digests: { a: "d9" } }), write("set-values", { dataKeyId: "K2", digests: { a: "dY" } })], { now });
+    const p = computePending(
+      [
+        exposed("2026-01-01T00:00:00Z", ["a"], { dataKeyId: "K1", digests: { a: "d1" } }),
+        write("rotate", { dataKeyId: "K2", digests: { a: "d9" } }),
+        write("set-values", { dataKeyId: "K2", digests: { a: "dY" } }),
+      ],
+      { now },
+    );
     expect(p).toEqual([]);
   });
   it("a writer without digests clears through set-values keysChanged; other writes do not clear", () => {
-    expect(computePending([exposed("2026-01-01T00:00:00Z", ["a"]), write("add-recipients")], { now }).map((x) => x.key)).toEqual(["a"]);
-    expect(computePending([exposed("2026-01-01T00:00:00Z", ["a"]), write("set-values", undefined, ["a"])], { now })).toEqual([]);
+    expect(
+      computePending([exposed("2026-01-01T00:00:00Z", ["a"]), write("add-recipients")], { now }).map((x) => x.key),
+    ).toEqual(["a"]);
+    expect(
+      computePending([exposed("2026-01-01T00:00:00Z", ["a"]), write("set-values", undefined, ["a"])], { now }),
+    ).toEqual([]);
     expect(computePending([exposed("2026-01-01T00:00:00Z", ["a"])], { now })[0]?.checked).toBe(false);
   });
   it("the current file clears only when its digest differs under the same data key", () => {

@@ -17,7 +17,8 @@ function naive(text: Uint8Array, pats: Uint8Array[]): string[] {
   const out: string[] = [];
   pats.forEach((p, pi) => {
     if (!p.length) return;
-    for (let i = 0; i + p.length <= text.length; i++) if (p.every((b, k) => text[i + k] === b)) out.push(`${i + p.length - 1}:${pi}`);
+    for (let i = 0; i + p.length <= text.length; i++)
+      if (p.every((b, k) => text[i + k] === b)) out.push(`${i + p.length - 1}:${pi}`);
   });
   return out.sort();
 }
@@ -26,15 +27,26 @@ describe("MultiMatcher", () => {
   it("finds exactly what a naive search finds (small alphabet, overlapping patterns)", () => {
     const sym = fc.constantFrom(97, 98, 99, 10);
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: 0, maxLength: 7 }).map((a) => a.map((b) => [97, 98, 99, 10][b % 4] as number)), { minLength: 1, maxLength: 30 }), fc.array(sym, { maxLength: 300 }), (pats, text) => {
-        const m = new MultiMatcher(pats);
-        const got: string[] = [];
-        m.run(Uint8Array.from(text), 0, text.length, 0, (end, p) => got.push(`${end}:${p}`));
-        expect(got.sort()).toEqual(naive(Uint8Array.from(text), pats));
-        const scanned: string[] = [];
-        m.scan(Uint8Array.from(text), (end, p) => scanned.push(`${end}:${p}`), () => undefined);
-        expect(scanned.sort()).toEqual(naive(Uint8Array.from(text), pats));
-      }),
+      fc.property(
+        fc.array(
+          fc.uint8Array({ minLength: 0, maxLength: 7 }).map((a) => a.map((b) => [97, 98, 99, 10][b % 4] as number)),
+          { minLength: 1, maxLength: 30 },
+        ),
+        fc.array(sym, { maxLength: 300 }),
+        (pats, text) => {
+          const m = new MultiMatcher(pats);
+          const got: string[] = [];
+          m.run(Uint8Array.from(text), 0, text.length, 0, (end, p) => got.push(`${end}:${p}`));
+          expect(got.sort()).toEqual(naive(Uint8Array.from(text), pats));
+          const scanned: string[] = [];
+          m.scan(
+            Uint8Array.from(text),
+            (end, p) => scanned.push(`${end}:${p}`),
+            () => undefined,
+          );
+          expect(scanned.sort()).toEqual(naive(Uint8Array.from(text), pats));
+        },
+      ),
       { numRuns: runs },
     );
   });
@@ -53,10 +65,15 @@ describe("MultiMatcher", () => {
 describe("encoded forms", () => {
   it("the base64 core of a value is inside the base64 of any text holding it, at every alignment", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 6, maxLength: 40 }), fc.uint8Array({ maxLength: 5 }), fc.uint8Array({ maxLength: 5 }), (value, pre, post) => {
-        const whole = Buffer.concat([pre, value, post]).toString("base64");
-        expect(whole).toContain(base64Core(value, (pre.length % 3) as 0 | 1 | 2));
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 6, maxLength: 40 }),
+        fc.uint8Array({ maxLength: 5 }),
+        fc.uint8Array({ maxLength: 5 }),
+        (value, pre, post) => {
+          const whole = Buffer.concat([pre, value, post]).toString("base64");
+          expect(whole).toContain(base64Core(value, (pre.length % 3) as 0 | 1 | 2));
+        },
+      ),
       { numRuns: runs },
     );
   });
@@ -71,7 +88,9 @@ describe("encoded forms", () => {
     expect(byEnc("url-encoded")).toContain("p%40ss+word%2F%2B%3Fx~!");
     expect(byEnc("url-encoded")).toContain("p%40ss%20word%2F%2B%3Fx~%21");
     expect(Buffer.from(v).toString("base64")).toContain(byEnc("base64")[0]);
-    expect(Buffer.from(v).toString("base64url")).toContain(base64Core(Buffer.from(v), 0).replace(/\+/g, "-").replace(/\//g, "_"));
+    expect(Buffer.from(v).toString("base64url")).toContain(
+      base64Core(Buffer.from(v), 0).replace(/\+/g, "-").replace(/\//g, "_"),
+    );
   });
 
   it("skip rules: short values, booleans and small numbers by default; configurable", () => {
@@ -114,7 +133,13 @@ describe("split across a line break inside a quoted string", () => {
 });
 
 describe("structure rule", () => {
-  const cfg = { rules: [{ pathRegex: "^config/prod\\.yaml$", age: [], keyGroups: 1, rules: {}, index: 0 }, { age: [], keyGroups: 1, rules: {}, index: 1 }], relToConfig: (p: string) => p };
+  const cfg = {
+    rules: [
+      { pathRegex: "^config/prod\\.yaml$", age: [], keyGroups: 1, rules: {}, index: 0 },
+      { age: [], keyGroups: 1, rules: {}, index: 1 },
+    ],
+    relToConfig: (p: string) => p,
+  };
   it.each([
     ["config/prod.yaml", ".sops.yaml creation rule 1 (path_regex ^config/prod\\.yaml$)"],
     [".env", "the *.env* rule"],
@@ -134,7 +159,8 @@ describe("structure rule", () => {
   });
   it("plaintext and metadata without mac are not sops files; the reason never quotes content", () => {
     expect(notSopsReason("A=supersecretvalue\n", ".env")).toMatch(/plaintext/);
-    const noMac = "a: ENC[AES256_GCM,data:xx,iv:yy,tag:zz,type:str]\nsops:\n  age: []\n  lastmodified: '2024-01-01T00:00:00Z'\n  version: 3.8.1\n";
+    const noMac =
+      "a: ENC[AES256_GCM,data:xx,iv:yy,tag:zz,type:str]\nsops:\n  age: []\n  lastmodified: '2024-01-01T00:00:00Z'\n  version: 3.8.1\n";
     const r = notSopsReason(noMac, "secrets/a.yaml");
     expect(r).toBeDefined();
     expect(r).not.toContain("ENC[");

@@ -49,8 +49,11 @@ function load(name: string): Vector {
 const all = readdirSync(DIR).sort().map(load);
 // Vectors with no identity line (e.g. `empty`) fail before any identity is consulted; they run with
 // a fresh X25519 identity.
-for (const v of all) if (v.identities.length === 0 && v.passphrases.length === 0) v.identities.push(generateX25519().identity);
-const runnable = all.filter((v) => v.passphrases.length === 0 && v.identities.every((i) => i.startsWith("AGE-SECRET-KEY-1")));
+for (const v of all)
+  if (v.identities.length === 0 && v.passphrases.length === 0) v.identities.push(generateX25519().identity);
+const runnable = all.filter(
+  (v) => v.passphrases.length === 0 && v.identities.every((i) => i.startsWith("AGE-SECRET-KEY-1")),
+);
 const skipped = all.filter((v) => !runnable.includes(v));
 
 function sha(b: Uint8Array): string {
@@ -84,7 +87,8 @@ describe("CCTV age vectors", () => {
     it(`age-encryption Decrypter with our identity: ${v.expect}`, async () => {
       const d = new Decrypter();
       for (const id of ids) d.addIdentity(id);
-      const run = async (): Promise<Uint8Array> => d.decrypt(v.armored ? typageArmor.decode(v.file.toString("latin1")) : v.file);
+      const run = async (): Promise<Uint8Array> =>
+        d.decrypt(v.armored ? typageArmor.decode(v.file.toString("latin1")) : v.file);
       if (v.expect === "success") expect(sha(await run())).toBe(v.payload);
       else await expect(run()).rejects.toThrow();
     });

@@ -21,7 +21,10 @@ function tmp(): string {
   return d;
 }
 
-async function run(argv: string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  argv: string[],
+  opts: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
   const io: CliIo = {
@@ -38,7 +41,10 @@ describe("keyfleet keygen", () => {
   it("-o - prints an age-keygen style entry and the public key on stderr", async () => {
     const r = await run(["keygen", "-o", "-"]);
     expect(r.code).toBe(0);
-    const m = /^# created: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n# public key: (age1[a-z0-9]+)\n(AGE-SECRET-KEY-1[A-Z0-9]+)\n$/.exec(r.out);
+    const m =
+      /^# created: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n# public key: (age1[a-z0-9]+)\n(AGE-SECRET-KEY-1[A-Z0-9]+)\n$/.exec(
+        r.out,
+      );
     expect(m).not.toBeNull();
     expect(r.err).toBe(`Public key: ${m![1]}\n`);
     expect(parseIdentities(r.out, "out")[0]?.recipient().toString()).toBe(m![1]);
@@ -77,11 +83,16 @@ describe("keyfleet keygen", () => {
 });
 
 describe("keyfleet ssh-to-age", () => {
-  const conv = JSON.parse(readFileSync(join(V, "ssh-to-age/expected_conversions.json"), "utf8")) as Record<string, { ssh_to_age_public: string; ssh_to_age_private?: string }>;
+  const conv = JSON.parse(readFileSync(join(V, "ssh-to-age/expected_conversions.json"), "utf8")) as Record<
+    string,
+    { ssh_to_age_public: string; ssh_to_age_private?: string }
+  >;
   it("public keys from stdin (ssh-keyscan output), skipping rsa like ssh-to-age", async () => {
     const r = await run(["ssh-to-age"], { stdin: readFileSync(join(V, "ssh-to-age/keyscan.txt"), "utf8") });
     expect(r.code).toBe(0);
-    expect(r.out).toBe(`${conv["ssh-to-age/keyscan.txt eve.thalheim.io"]!.ssh_to_age_public}\n${conv["ssh-to-age/keyscan.txt eva.thalheim.io"]!.ssh_to_age_public}\n`);
+    expect(r.out).toBe(
+      `${conv["ssh-to-age/keyscan.txt eve.thalheim.io"]!.ssh_to_age_public}\n${conv["ssh-to-age/keyscan.txt eva.thalheim.io"]!.ssh_to_age_public}\n`,
+    );
     expect(r.err).toBe("skipped key: got ssh-rsa key type but: only ed25519 keys are supported\n".repeat(2));
   });
   it("--private-key -i FILE -o FILE writes the unclamped identity with mode 0600", async () => {
@@ -101,7 +112,9 @@ describe("keyfleet ssh-to-age", () => {
     expect(bad.err).not.toMatch(/BEGIN|AAAA/);
   });
   it("malformed line: exit 1 naming the line", async () => {
-    const r = await run(["ssh-to-age"], { stdin: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOHz+U0YtjINc54dZiJNclfmEFifF7RXCFlNlTbuZBji\nssh-ed25519 AAAA\n" });
+    const r = await run(["ssh-to-age"], {
+      stdin: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOHz+U0YtjINc54dZiJNclfmEFifF7RXCFlNlTbuZBji\nssh-ed25519 AAAA\n",
+    });
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^keyfleet: line 2: /);
   });
@@ -118,7 +131,11 @@ describe("keyfleet as a process", () => {
     const bad = spawnSync(process.execPath, [bin, "frobnicate"], { encoding: "utf8", timeout: 20_000 });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('keyfleet: unknown verb "frobnicate"; see keyfleet --help\n');
-    const conv = spawnSync(process.execPath, [bin, "ssh-to-age"], { input: readFileSync(join(V, "ssh-to-age/id_ed25519.pub")), encoding: "utf8", timeout: 20_000 });
+    const conv = spawnSync(process.execPath, [bin, "ssh-to-age"], {
+      input: readFileSync(join(V, "ssh-to-age/id_ed25519.pub")),
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     expect(conv.status).toBe(0);
     expect(conv.stdout).toBe("age17044m9wgakla6pzftf4srtl3h5mcsr85jysgt5fg23zpnta8sfdqhzn452\n");
   });

@@ -7,7 +7,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { KeyParseError, NoIdentityError, discoverIdentities, generateX25519, splitCommandLine } from "../../../provider/age";
+import {
+  KeyParseError,
+  NoIdentityError,
+  discoverIdentities,
+  generateX25519,
+  splitCommandLine,
+} from "../../../provider/age";
 
 const V = join(__dirname, "../../../../shared/vectors");
 const dirs: string[] = [];
@@ -105,19 +111,28 @@ describe("discoverIdentities", () => {
     ]);
     expect(r.report).toContain(`${join(home, ".config/sops/age/keys.txt")}: 1 identity`);
     // the same file named twice is read once
-    const same = await discoverIdentities({ env: { SOPS_AGE_KEY_FILE: join(home, ".config/sops/age/keys.txt") }, home });
-    expect(same.identities.filter((i) => i.kind === "x25519").map((i) => i.recipient().toString())).toEqual([a.recipient]);
+    const same = await discoverIdentities({
+      env: { SOPS_AGE_KEY_FILE: join(home, ".config/sops/age/keys.txt") },
+      home,
+    });
+    expect(same.identities.filter((i) => i.kind === "x25519").map((i) => i.recipient().toString())).toEqual([
+      a.recipient,
+    ]);
   });
 
   it("says a public key or a pem key is the wrong kind of file, without quoting it", async () => {
     const home = tmp();
     const pub = join(home, "id.pub");
     writeFileSync(pub, readFileSync(join(V, "ssh-to-age/id_ed25519.pub")));
-    await expect(discoverIdentities({ env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: pub }, home })).rejects.toThrow(/line 1: expected an identity \(private key\) but got a public key/);
+    await expect(discoverIdentities({ env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: pub }, home })).rejects.toThrow(
+      /line 1: expected an identity \(private key\) but got a public key/,
+    );
     await expect(discoverIdentities({ env: { SOPS_AGE_KEY: a.recipient }, home })).rejects.toThrow(/got a public key/);
     const pem = join(home, "rsa");
     execFileSync("ssh-keygen", ["-q", "-t", "rsa", "-b", "1024", "-m", "PEM", "-N", "", "-f", pem]);
-    const err = await discoverIdentities({ env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: pem }, home }).catch((e: unknown) => e as Error);
+    const err = await discoverIdentities({ env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: pem }, home }).catch(
+      (e: unknown) => e as Error,
+    );
     expect(String((err as Error).message)).toMatch(/another pem private key format; use an ssh-ed25519 key/);
     expect(String((err as Error).message)).not.toContain(readFileSync(pem, "utf8").split("\n")[1]?.slice(0, 20));
   });
@@ -132,11 +147,21 @@ describe("discoverIdentities", () => {
 
   it("fails loudly for an explicitly set but missing or bad source", async () => {
     const home = tmp();
-    await expect(discoverIdentities({ env: { SOPS_AGE_KEY_FILE: join(home, "nope") }, home })).rejects.toThrow(/SOPS_AGE_KEY_FILE=.*file not found/);
-    await expect(discoverIdentities({ env: { SOPS_AGE_KEY: "AGE-SECRET-KEY-1XYZ" }, home })).rejects.toThrow(KeyParseError);
-    await expect(discoverIdentities({ env: { SOPS_AGE_KEY_CMD: "/nonexistent/cmd", PATH: process.env.PATH }, home })).rejects.toThrow(/SOPS_AGE_KEY_CMD: command not found/);
-    await expect(discoverIdentities({ env: { SOPS_AGE_KEY_CMD: "false", PATH: process.env.PATH }, home })).rejects.toThrow(/SOPS_AGE_KEY_CMD: command failed/);
-    await expect(discoverIdentities({ env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: join(V, "ssh-to-age/id_ed25519_passphrase") }, home })).rejects.toThrow(/passphrase-protected/);
+    await expect(discoverIdentities({ env: { SOPS_AGE_KEY_FILE: join(home, "nope") }, home })).rejects.toThrow(
+      /SOPS_AGE_KEY_FILE=.*file not found/,
+    );
+    await expect(discoverIdentities({ env: { SOPS_AGE_KEY: "AGE-SECRET-KEY-1XYZ" }, home })).rejects.toThrow(
+      KeyParseError,
+    );
+    await expect(
+      discoverIdentities({ env: { SOPS_AGE_KEY_CMD: "/nonexistent/cmd", PATH: process.env.PATH }, home }),
+    ).rejects.toThrow(/SOPS_AGE_KEY_CMD: command not found/);
+    await expect(
+      discoverIdentities({ env: { SOPS_AGE_KEY_CMD: "false", PATH: process.env.PATH }, home }),
+    ).rejects.toThrow(/SOPS_AGE_KEY_CMD: command failed/);
+    await expect(
+      discoverIdentities({ env: { SOPS_AGE_SSH_PRIVATE_KEY_FILE: join(V, "ssh-to-age/id_ed25519_passphrase") }, home }),
+    ).rejects.toThrow(/passphrase-protected/);
   });
 
   it("a failing SOPS_AGE_KEY_CMD error carries neither its stdout nor a key on stderr, in the message or the cause chain", async () => {
@@ -145,24 +170,37 @@ describe("discoverIdentities", () => {
     writeFileSync(keyFile, `${a.identity}\n`);
     // prints the identity on stdout and stderr, then fails
     const env = { SOPS_AGE_KEY_CMD: `sh -c 'cat "$0"; cat "$0" >&2; exit 3' ${keyFile}`, PATH: process.env.PATH };
-    const e = await discoverIdentities({ env, home }).then(() => undefined, (x: unknown) => x);
+    const e = await discoverIdentities({ env, home }).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(KeyParseError);
-    expect((e as Error).message).toMatch(/SOPS_AGE_KEY_CMD: command failed \(exit status 3\): \(last stderr line withheld/);
+    expect((e as Error).message).toMatch(
+      /SOPS_AGE_KEY_CMD: command failed \(exit status 3\): \(last stderr line withheld/,
+    );
     const chain: string[] = [];
-    for (let x: unknown = e; x !== undefined && chain.length < 10; x = (x as { cause?: unknown }).cause) chain.push(String(x), JSON.stringify(x), (x as Error).message);
+    for (let x: unknown = e; x !== undefined && chain.length < 10; x = (x as { cause?: unknown }).cause)
+      chain.push(String(x), JSON.stringify(x), (x as Error).message);
     expect(chain.join("\n")).not.toContain(a.identity.slice(16, 40));
     // a stderr line that is not key material is shown, to say why it failed
     const env2 = { SOPS_AGE_KEY_CMD: `sh -c 'echo "vault: permission denied" >&2; exit 1'`, PATH: process.env.PATH };
-    await expect(discoverIdentities({ env: env2, home })).rejects.toThrow(/command failed \(exit status 1\): vault: permission denied/);
+    await expect(discoverIdentities({ env: env2, home })).rejects.toThrow(
+      /command failed \(exit status 1\): vault: permission denied/,
+    );
   });
 
   it("runs SOPS_AGE_KEY_CMD without a shell", async () => {
     const home = tmp();
-    const ok = await discoverIdentities({ env: { SOPS_AGE_KEY_CMD: `echo ${a.identity}`, PATH: process.env.PATH }, home });
+    const ok = await discoverIdentities({
+      env: { SOPS_AGE_KEY_CMD: `echo ${a.identity}`, PATH: process.env.PATH },
+      home,
+    });
     expect(ok.identities.map((i) => i.recipient().toString())).toEqual([a.recipient]);
     // a shell would expand $KF_KEY into the identity; argv splitting passes "$KF_KEY" to echo literally
     const env = { SOPS_AGE_KEY_CMD: "echo $KF_KEY", KF_KEY: a.identity, PATH: process.env.PATH };
-    await expect(discoverIdentities({ env, home })).rejects.toThrow(/SOPS_AGE_KEY_CMD \(echo\) line 1: expected an AGE-SECRET-KEY/);
+    await expect(discoverIdentities({ env, home })).rejects.toThrow(
+      /SOPS_AGE_KEY_CMD \(echo\) line 1: expected an AGE-SECRET-KEY/,
+    );
   });
 });
 
@@ -180,7 +218,9 @@ describe("NoIdentityError", () => {
   it("names the file, its recipients and the sources tried, and how to fix it", () => {
     const e = new NoIdentityError("secrets/prod.yaml", [a.recipient], ["SOPS_AGE_KEY: not set"]);
     expect(e.code).toBe("NO_IDENTITY");
-    expect(e.message).toContain(`none of your identities can decrypt secrets/prod.yaml; its recipients are ${a.recipient}`);
+    expect(e.message).toContain(
+      `none of your identities can decrypt secrets/prod.yaml; its recipients are ${a.recipient}`,
+    );
     expect(e.message).toContain("SOPS_AGE_KEY: not set");
     expect(e.message).toContain("SOPS_AGE_KEY_FILE");
   });

@@ -15,7 +15,13 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { UnsupportedKeyError, parseIdentities, parseOpenSshPrivateKey, parseRecipient, parseSshPublicKey } from "../../../provider/age";
+import {
+  UnsupportedKeyError,
+  parseIdentities,
+  parseOpenSshPrivateKey,
+  parseRecipient,
+  parseSshPublicKey,
+} from "../../../provider/age";
 import { bech32Decode, bech32Encode } from "../../../provider/age/bech32";
 import { KeyfleetError } from "../../../provider/errors";
 
@@ -34,7 +40,9 @@ const publicInputs: string[] = [
   read("ssh-to-age/id_ed25519.pub"),
   read("ssh-to-age/sopsnix-ssh-ed25519-key.pub"),
   read("age/age-cmd/key.pem.pub"),
-  ...read("ssh-to-age/keyscan.txt").split("\n").filter((l) => l !== "" && !l.startsWith("#")), // known_hosts lines (ed25519, rsa, …)
+  ...read("ssh-to-age/keyscan.txt")
+    .split("\n")
+    .filter((l) => l !== "" && !l.startsWith("#")), // known_hosts lines (ed25519, rsa, …)
   `@cert-authority *.example.org,10.0.0.1 ${read("ssh-to-age/id_ed25519.pub").trim()}`,
   `from="10.0.0.0/8",no-pty ${read("age/sops-keysource/ssh_ed25519_identity.pub").trim()}`,
 ];
@@ -94,34 +102,67 @@ function rng(seed: number): () => number {
   };
 }
 
-const INSERTS = ["\n", "\r\n", " ", "\t", "\0", "=", "#", "-", "1", "A", "a", "q", "/", "+", "\u00e9", "\ufffd", "\ud800", "AGE-SECRET-KEY-1", "ssh-ed25519 ", "age1", "-----END OPENSSH PRIVATE KEY-----", "AAAA"];
+const INSERTS = [
+  "\n",
+  "\r\n",
+  " ",
+  "\t",
+  "\0",
+  "=",
+  "#",
+  "-",
+  "1",
+  "A",
+  "a",
+  "q",
+  "/",
+  "+",
+  "\u00e9",
+  "\ufffd",
+  "\ud800",
+  "AGE-SECRET-KEY-1",
+  "ssh-ed25519 ",
+  "age1",
+  "-----END OPENSSH PRIVATE KEY-----",
+  "AAAA",
+];
 
 /** One mutation of `s`; `r` picks it. */
 function mutate(s: string, r: () => number, pool: readonly string[]): string {
   const at = (n: number): number => Math.floor(r() * n);
   const i = at(s.length + 1);
   switch (at(10)) {
-    case 0: { // bit flip of one UTF-16 unit
+    case 0: {
+      // bit flip of one UTF-16 unit
       if (s.length === 0) return s;
       const j = at(s.length);
       return s.slice(0, j) + String.fromCharCode(s.charCodeAt(j) ^ (1 << at(8))) + s.slice(j + 1);
     }
-    case 1: return s.slice(0, i); // truncation
-    case 2: return s.slice(0, i) + (INSERTS[at(INSERTS.length)] as string) + s.slice(i); // insertion
-    case 3: return s.slice(0, i) + s.slice(Math.min(s.length, i + 1 + at(8))); // deletion
-    case 4: { // case change of a run, or of everything
+    case 1:
+      return s.slice(0, i); // truncation
+    case 2:
+      return s.slice(0, i) + (INSERTS[at(INSERTS.length)] as string) + s.slice(i); // insertion
+    case 3:
+      return s.slice(0, i) + s.slice(Math.min(s.length, i + 1 + at(8))); // deletion
+    case 4: {
+      // case change of a run, or of everything
       const j = Math.min(s.length, i + 1 + at(40));
       const flip = r() < 0.5 ? (x: string) => x.toUpperCase() : (x: string) => x.toLowerCase();
       return r() < 0.2 ? flip(s) : s.slice(0, i) + flip(s.slice(i, j)) + s.slice(j);
     }
-    case 5: { // splice with another input
+    case 5: {
+      // splice with another input
       const o = pool[at(pool.length)] as string;
       return s.slice(0, i) + o.slice(at(o.length + 1));
     }
-    case 6: return s.slice(0, i) + s.slice(Math.max(0, i - 1 - at(16)), i) + s.slice(i); // duplicate a run
-    case 7: return s.replace(/\n/g, r() < 0.5 ? "\r\n" : " "); // line endings / joined lines
-    case 8: return mutateSshBlob(s, r) ?? mutateBech32(s, r) ?? s;
-    default: return mutateBech32(s, r) ?? mutateSshBlob(s, r) ?? s;
+    case 6:
+      return s.slice(0, i) + s.slice(Math.max(0, i - 1 - at(16)), i) + s.slice(i); // duplicate a run
+    case 7:
+      return s.replace(/\n/g, r() < 0.5 ? "\r\n" : " "); // line endings / joined lines
+    case 8:
+      return mutateSshBlob(s, r) ?? mutateBech32(s, r) ?? s;
+    default:
+      return mutateBech32(s, r) ?? mutateSshBlob(s, r) ?? s;
   }
 }
 
@@ -158,11 +199,34 @@ function mutateBytes(b: Buffer, r: () => number): Buffer {
   const out = Buffer.from(b);
   const i = at(out.length + 1);
   switch (at(5)) {
-    case 0: if (out.length > 0) { const j = at(out.length); out[j] = (out[j] as number) ^ (1 << at(8)); } return out; // bit flip (lengths, check-ints, types, keys)
-    case 1: return out.subarray(0, i); // truncated
-    case 2: return Buffer.concat([out.subarray(0, i), Buffer.from([at(256), at(256), at(256), at(256)].slice(0, 1 + at(4))), out.subarray(i)]); // inserted bytes
-    case 3: if (out.length >= 4) { const j = at(out.length - 3); out.writeUInt32BE([0, 0xffffffff, 0x7fffffff, at(0x10000)][at(4)] as number, j); } return out; // a length field gone wrong
-    default: return Buffer.from(out.subarray(0, Math.max(0, i - 1)).toString("latin1").replace(/ssh-ed25519/g, "ssh-rsa"), "latin1"); // other key type
+    case 0:
+      if (out.length > 0) {
+        const j = at(out.length);
+        out[j] = (out[j] as number) ^ (1 << at(8));
+      }
+      return out; // bit flip (lengths, check-ints, types, keys)
+    case 1:
+      return out.subarray(0, i); // truncated
+    case 2:
+      return Buffer.concat([
+        out.subarray(0, i),
+        Buffer.from([at(256), at(256), at(256), at(256)].slice(0, 1 + at(4))),
+        out.subarray(i),
+      ]); // inserted bytes
+    case 3:
+      if (out.length >= 4) {
+        const j = at(out.length - 3);
+        out.writeUInt32BE([0, 0xffffffff, 0x7fffffff, at(0x10000)][at(4)] as number, j);
+      }
+      return out; // a length field gone wrong
+    default:
+      return Buffer.from(
+        out
+          .subarray(0, Math.max(0, i - 1))
+          .toString("latin1")
+          .replace(/ssh-ed25519/g, "ssh-rsa"),
+        "latin1",
+      ); // other key type
   }
 }
 
@@ -180,22 +244,31 @@ describe(`key parser fuzzing (${RUNS} mutants, seed ${SEED})`, () => {
     const r = rng(SEED);
     const counts = { ok: 0, keyfleetError: 0, slowest: 0 };
     const parsers: [string, (s: string) => void][] = [
-      ["parseRecipient", (s) => {
-        const rec = parseRecipient(s, "fuzz");
-        expect(["x25519", "ssh-ed25519"]).toContain(rec.kind);
-        expect(parseRecipient(rec.toString()).toString()).toBe(rec.toString()); // canonical form round-trips
-      }],
-      ["parseIdentities", (s) => {
-        const ids = parseIdentities(s, "fuzz");
-        expect(ids.length).toBeGreaterThan(0);
-        for (const id of ids) expect(parseRecipient(id.recipient().toString()).kind).toBe(id.kind);
-      }],
-      ["parseSshPublicKey", (s) => {
-        const k = parseSshPublicKey(s, "fuzz");
-        expect(k.type).toMatch(/^[a-z0-9@.-]+$/);
-        expect(k.blob.length).toBeGreaterThan(0);
-        if (k.ed25519) expect(k.ed25519.length).toBe(32);
-      }],
+      [
+        "parseRecipient",
+        (s) => {
+          const rec = parseRecipient(s, "fuzz");
+          expect(["x25519", "ssh-ed25519"]).toContain(rec.kind);
+          expect(parseRecipient(rec.toString()).toString()).toBe(rec.toString()); // canonical form round-trips
+        },
+      ],
+      [
+        "parseIdentities",
+        (s) => {
+          const ids = parseIdentities(s, "fuzz");
+          expect(ids.length).toBeGreaterThan(0);
+          for (const id of ids) expect(parseRecipient(id.recipient().toString()).kind).toBe(id.kind);
+        },
+      ],
+      [
+        "parseSshPublicKey",
+        (s) => {
+          const k = parseSshPublicKey(s, "fuzz");
+          expect(k.type).toMatch(/^[a-z0-9@.-]+$/);
+          expect(k.blob.length).toBeGreaterThan(0);
+          if (k.ed25519) expect(k.ed25519.length).toBe(32);
+        },
+      ],
     ];
     for (let n = 0; n < RUNS; n++) {
       let s = pool[Math.floor(r() * pool.length)] as string;
@@ -215,15 +288,18 @@ describe(`key parser fuzzing (${RUNS} mutants, seed ${SEED})`, () => {
         const ctx = `seed ${SEED} mutant ${n} ${name} input ${JSON.stringify(s.slice(0, 120))}`;
         if (ms > MAX_CALL_MS) throw new Error(`${ctx}: took ${ms.toFixed(0)} ms`);
         if (err === undefined) continue;
-        if (!(err instanceof KeyfleetError)) throw new Error(`${ctx}: threw a non-KeyfleetError: ${String(err)}`, { cause: err });
+        if (!(err instanceof KeyfleetError))
+          throw new Error(`${ctx}: threw a non-KeyfleetError: ${String(err)}`, { cause: err });
         counts.keyfleetError++;
         for (const msg of texts(err)) {
           const low = msg.toLowerCase();
           for (let i = 0; i + TEXT_WINDOW <= low.length; i++) {
-            if (forbidden.text.has(low.slice(i, i + TEXT_WINDOW))) throw new Error(`${ctx}: message quotes private key text: ${msg}`);
+            if (forbidden.text.has(low.slice(i, i + TEXT_WINDOW)))
+              throw new Error(`${ctx}: message quotes private key text: ${msg}`);
           }
           for (let i = 0; i + BYTE_WINDOW <= msg.length; i++) {
-            if (forbidden.bytes.has(msg.slice(i, i + BYTE_WINDOW))) throw new Error(`${ctx}: message quotes raw private key bytes: ${JSON.stringify(msg)}`);
+            if (forbidden.bytes.has(msg.slice(i, i + BYTE_WINDOW)))
+              throw new Error(`${ctx}: message quotes raw private key bytes: ${JSON.stringify(msg)}`);
           }
         }
       }
@@ -244,7 +320,14 @@ describe(`key parser fuzzing (${RUNS} mutants, seed ${SEED})`, () => {
     const b64 = (raw.toString("base64").match(/.{1,70}/g) ?? []).join("\n");
     const bad = `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}\n-----END OPENSSH PRIVATE KEY-----\n`;
     const seed = Buffer.from(parseOpenSshPrivateKey(pem).seed).toString("latin1");
-    const err = (() => { try { parseIdentities(bad, "k"); } catch (e) { return e; } return undefined; })();
+    const err = (() => {
+      try {
+        parseIdentities(bad, "k");
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
     expect(err).toBeInstanceOf(UnsupportedKeyError);
     expect((err as Error).message).toMatch(/^k: got an unrecognised key type but only ssh-ed25519 keys are supported/);
     expect((err as Error).message).not.toContain(seed.slice(0, BYTE_WINDOW));

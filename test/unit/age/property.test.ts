@@ -7,7 +7,15 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Decrypter, Encrypter, armor as typageArmor, type Identity, type Recipient } from "age-encryption";
-import { SshEd25519Identity, X25519Identity, decryptDataKeySync, encryptAgeSync, decryptAgeSync, encryptDataKeySync, parseRecipient } from "../../../provider/age";
+import {
+  SshEd25519Identity,
+  X25519Identity,
+  decryptDataKeySync,
+  encryptAgeSync,
+  decryptAgeSync,
+  encryptDataKeySync,
+  parseRecipient,
+} from "../../../provider/age";
 import { ed25519 } from "@noble/curves/ed25519.js";
 
 const RUNS = process.env.SLOW === "1" ? 500 : 50;

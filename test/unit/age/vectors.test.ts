@@ -37,7 +37,9 @@ describe("sops keysource vectors (getsops/sops age/keysource_test.go)", () => {
   it("ssh-ed25519 identity decrypts mockEncryptedSshKey (tag 2cwDxw)", async () => {
     const ids = parseIdentities(read("age/sops-keysource/ssh_ed25519_identity"), "ssh_ed25519_identity");
     expect(ids[0]?.kind).toBe("ssh-ed25519");
-    expect(ids[0]?.recipient().toString()).toBe(read("age/sops-keysource/ssh_ed25519_identity.pub").trim().split(" ").slice(0, 2).join(" "));
+    expect(ids[0]?.recipient().toString()).toBe(
+      read("age/sops-keysource/ssh_ed25519_identity.pub").trim().split(" ").slice(0, 2).join(" "),
+    );
     const out = await decryptDataKey(read("age/sops-keysource/ssh_ed25519_encrypted_key.age.armored"), ids);
     expect(Buffer.from(out as Uint8Array).toString()).toBe("data");
   });
@@ -53,11 +55,14 @@ describe("sops keysource vectors (getsops/sops age/keysource_test.go)", () => {
 
 describe("age CLI-made files (generated-age-cli, age-cmd)", () => {
   const agecmd = parseIdentities(read("age/age-cmd/key.pem"), "age-cmd/key.pem");
-  it.each(["ssh_ed25519_agecmdkey.age.armored", "ssh_ed25519_agecmdkey.age"])("%s decrypts with age-cmd/key.pem", (f) => {
-    const raw = readFileSync(join(V, "age/generated-age-cli", f));
-    const file = f.endsWith(".armored") ? dearmor(raw.toString()) : raw;
-    expect(Buffer.from(decryptAgeSync(file, agecmd) as Uint8Array).toString()).toBe("test\n");
-  });
+  it.each(["ssh_ed25519_agecmdkey.age.armored", "ssh_ed25519_agecmdkey.age"])(
+    "%s decrypts with age-cmd/key.pem",
+    (f) => {
+      const raw = readFileSync(join(V, "age/generated-age-cli", f));
+      const file = f.endsWith(".armored") ? dearmor(raw.toString()) : raw;
+      expect(Buffer.from(decryptAgeSync(file, agecmd) as Uint8Array).toString()).toBe("test\n");
+    },
+  );
   it("ssh-to-age id_ed25519 key decrypts its file", async () => {
     const ids = parseIdentities(read("ssh-to-age/id_ed25519"), "id_ed25519");
     const out = await decryptDataKey(read("age/generated-age-cli/ssh_ed25519_sshtoage_key.age.armored"), ids);
@@ -75,7 +80,9 @@ describe("age CLI-made files (generated-age-cli, age-cmd)", () => {
   });
   it("age-cmd example.age decrypts with example_keys.txt (comment lines skipped)", () => {
     const ids = parseIdentities(read("age/age-cmd/example_keys.txt"), "example_keys.txt");
-    expect(Buffer.from(decryptAgeSync(readFileSync(join(V, "age/age-cmd/example.age")), ids) as Uint8Array).toString()).toBe("Black lives matter.");
+    expect(
+      Buffer.from(decryptAgeSync(readFileSync(join(V, "age/age-cmd/example.age")), ids) as Uint8Array).toString(),
+    ).toBe("Black lives matter.");
   });
 });
 
@@ -146,14 +153,23 @@ describe("ssh-to-age conversions (Mic92/ssh-to-age test assets)", () => {
     }
   }
   it("the passphrase-protected key gets a typed error saying so", () => {
-    expect(() => sshToAgeIdentity(read("ssh-to-age/id_ed25519_passphrase"))).toThrow(expect.objectContaining({ code: "KEY_ENCRYPTED" }));
+    expect(() => sshToAgeIdentity(read("ssh-to-age/id_ed25519_passphrase"))).toThrow(
+      expect.objectContaining({ code: "KEY_ENCRYPTED" }),
+    );
   });
   it("known_hosts lines from ssh-keyscan parse with their host", () => {
-    const line = read("ssh-to-age/keyscan.txt").split("\n").find((l) => l.includes("ssh-ed25519")) as string;
+    const line = read("ssh-to-age/keyscan.txt")
+      .split("\n")
+      .find((l) => l.includes("ssh-ed25519")) as string;
     expect(parseSshPublicKey(line).hosts).toEqual(["eve.thalheim.io"]);
   });
   it("seed hash matches sha512 derivation", () => {
     const c = conv["ssh-to-age/id_ed25519"] as Conversion & { x25519_scalar_unclamped: string };
-    expect(createHash("sha512").update(Buffer.from(c.ed25519_seed as string, "hex")).digest("hex").slice(0, 64)).toBe(c.x25519_scalar_unclamped);
+    expect(
+      createHash("sha512")
+        .update(Buffer.from(c.ed25519_seed as string, "hex"))
+        .digest("hex")
+        .slice(0, 64),
+    ).toBe(c.x25519_scalar_unclamped);
   });
 });

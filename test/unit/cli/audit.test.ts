@@ -11,7 +11,8 @@ import { auditFile, formatAudit } from "../../../cli/audit";
 
 const A = "age1yt3tfqlfrwdwx0z0ynwplcr6qxcxfaqycuprpmy89nr83ltx74tqdpszlw";
 const SSH = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK/F3pgrb+HcQAHQaRhKfCjRq8n3ICwQqLd8M8b02mDo";
-const ENC = "|\n                -----BEGIN AGE ENCRYPTED FILE-----\n                YWdl\n                -----END AGE ENCRYPTED FILE-----";
+const ENC =
+  "|\n                -----BEGIN AGE ENCRYPTED FILE-----\n                YWdl\n                -----END AGE ENCRYPTED FILE-----";
 const dir = mkdtempSync(join(tmpdir(), "kf-audit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -16,7 +16,13 @@ type Workflow = { on: { push: { paths: string[]; branches?: string[] } }; jobs: 
 
 const wf = parse(readFileSync(join(__dirname, "../../../examples/ci/github-actions.yml"), "utf8")) as Workflow;
 const steps = Object.values(wf.jobs).flatMap((j) => j.steps);
-const commands = steps.flatMap((s) => (s.run ?? "").split("\n").map((l) => l.trim()).filter((l) => /(^|\s)keyfleet\s/.test(l)).map((l) => ({ line: l, step: s })));
+const commands = steps.flatMap((s) =>
+  (s.run ?? "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => /(^|\s)keyfleet\s/.test(l))
+    .map((l) => ({ line: l, step: s })),
+);
 
 describe("examples/ci/github-actions.yml", () => {
   it("triggers on pushes touching secrets/ or fleet.yaml", () => {
@@ -27,7 +33,9 @@ describe("examples/ci/github-actions.yml", () => {
     const push = commands.find((c) => /keyfleet push\b.*\s-y\b/.test(c.line));
     expect(push).toBeDefined();
     expect(push?.step.env?.["SOPS_AGE_KEY"]).toBe("${{ secrets.SOPS_AGE_KEY }}");
-    const ssh = steps.find((s) => Object.values(s.env ?? {}).some((v) => /\$\{\{ secrets\.(?!SOPS_AGE_KEY\b)\w+ \}\}/.test(v)));
+    const ssh = steps.find((s) =>
+      Object.values(s.env ?? {}).some((v) => /\$\{\{ secrets\.(?!SOPS_AGE_KEY\b)\w+ \}\}/.test(v)),
+    );
     expect(ssh?.run).toContain("~/.ssh/id_ed25519");
     // the key reaches the file through the environment, never as an argument
     expect(ssh?.run).not.toMatch(/\$\{\{/);

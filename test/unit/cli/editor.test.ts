@@ -16,7 +16,8 @@ describe("splitWords", () => {
     { input: "x''y \"\"", words: ["xy", ""] },
     { input: "a\tb\nc", words: ["a", "b", "c"] },
   ];
-  for (const r of rows) it(`splits ${JSON.stringify(r.input)}`, () => expect(splitWords(r.input, "$EDITOR")).toEqual(r.words));
+  for (const r of rows)
+    it(`splits ${JSON.stringify(r.input)}`, () => expect(splitWords(r.input, "$EDITOR")).toEqual(r.words));
 
   const bad: { input: string; error: RegExp }[] = [
     { input: "'open", error: /^\$EDITOR: unterminated single quote; fix the quoting in \$EDITOR/ },
@@ -39,7 +40,10 @@ describe("splitWords", () => {
 
 describe("editorCommand", () => {
   it("takes $SOPS_EDITOR, then $VISUAL, then $EDITOR, then vi; blank values are skipped", () => {
-    expect(editorCommand({ SOPS_EDITOR: "a 1", VISUAL: "b", EDITOR: "c" })).toEqual({ argv: ["a", "1"], from: "$SOPS_EDITOR" });
+    expect(editorCommand({ SOPS_EDITOR: "a 1", VISUAL: "b", EDITOR: "c" })).toEqual({
+      argv: ["a", "1"],
+      from: "$SOPS_EDITOR",
+    });
     expect(editorCommand({ SOPS_EDITOR: " ", VISUAL: "b", EDITOR: "c" }).argv).toEqual(["b"]);
     expect(editorCommand({ EDITOR: "c --x" }).argv).toEqual(["c", "--x"]);
     expect(editorCommand({ EDITOR: "''" }).argv).toEqual([""]);
@@ -50,7 +54,12 @@ describe("editorCommand", () => {
 describe("error header", () => {
   it("is comment lines that say how to give up, and is stripped exactly", () => {
     const h = errorHeader("line 3: bad indentation\nsecond line");
-    expect(h.split("\n").filter(Boolean).every((l) => l.startsWith(HEADER_MARK))).toBe(true);
+    expect(
+      h
+        .split("\n")
+        .filter(Boolean)
+        .every((l) => l.startsWith(HEADER_MARK)),
+    ).toBe(true);
     expect(h).toContain("quit without saving to give up");
     const body = Buffer.from("a: 1\n# keyfleet edit: stays (not at the top)\n");
     expect(stripHeader(Buffer.concat([Buffer.from(h), body])).equals(body)).toBe(true);

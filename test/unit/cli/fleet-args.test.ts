@@ -14,7 +14,10 @@ import { isKeyfleetError } from "../../../provider/errors";
 describe("parseTarget", () => {
   it.each([
     { input: "deploy@203.0.113.10", want: { name: "203.0.113.10", user: "deploy", host: "203.0.113.10" } },
-    { input: "web-1=deploy@203.0.113.10:2222", want: { name: "web-1", user: "deploy", host: "203.0.113.10", port: 2222 } },
+    {
+      input: "web-1=deploy@203.0.113.10:2222",
+      want: { name: "web-1", user: "deploy", host: "203.0.113.10", port: 2222 },
+    },
     { input: "web-1=root@example.org:22", want: { name: "web-1", user: "root", host: "example.org" } },
     { input: "v6=root@[::1]:2200", want: { name: "v6", user: "root", host: "::1", port: 2200 } },
   ])("$input", ({ input, want }) => expect(parseTarget(input)).toEqual(want));
@@ -26,16 +29,33 @@ describe("parseTarget", () => {
     { input: "-x=root@h", error: /must match/ },
   ])("refuses $input", ({ input, error }) => {
     expect(() => parseTarget(input)).toThrow(error);
-    try { parseTarget(input); } catch (e) { expect(isKeyfleetError(e) && e.code).toBe("USAGE"); }
+    try {
+      parseTarget(input);
+    } catch (e) {
+      expect(isKeyfleetError(e) && e.code).toBe("USAGE");
+    }
   });
 });
 
 describe("parseEnvSpec", () => {
   it("parses PATH:FILE and PATH:FILE:KEYS", () => {
-    expect(parseEnvSpec("/etc/app/app.env:secrets/app.yaml")).toEqual({ path: "/etc/app/app.env", file: "secrets/app.yaml" });
-    expect(parseEnvSpec("/etc/app/app.env:./secrets/app.yaml:A, B")).toEqual({ path: "/etc/app/app.env", file: "secrets/app.yaml", keys: ["A", "B"] });
+    expect(parseEnvSpec("/etc/app/app.env:secrets/app.yaml")).toEqual({
+      path: "/etc/app/app.env",
+      file: "secrets/app.yaml",
+    });
+    expect(parseEnvSpec("/etc/app/app.env:./secrets/app.yaml:A, B")).toEqual({
+      path: "/etc/app/app.env",
+      file: "secrets/app.yaml",
+      keys: ["A", "B"],
+    });
   });
-  it.each(["etc/app.env:secrets/a.yaml", "/etc/app/:secrets/a.yaml", "/etc/a.env", "/etc/a.env:secrets/a.yaml:", "/a:b:c:d"])("refuses %s", (input) => {
+  it.each([
+    "etc/app.env:secrets/a.yaml",
+    "/etc/app/:secrets/a.yaml",
+    "/etc/a.env",
+    "/etc/a.env:secrets/a.yaml:",
+    "/a:b:c:d",
+  ])("refuses %s", (input) => {
     expect(() => parseEnvSpec(input)).toThrow(/--env/);
   });
 });
@@ -56,7 +76,12 @@ describe("names", () => {
 describe("sops forms and hints", () => {
   it("maps -d/-e/-r and --version", () => {
     expect(preDispatch(["-d", "f.yaml"]).argv).toEqual(["decrypt", "f.yaml"]);
-    expect(preDispatch(["--extract", '["a"]', "--decrypt", "f.yaml"]).argv).toEqual(["decrypt", "--extract", '["a"]', "f.yaml"]);
+    expect(preDispatch(["--extract", '["a"]', "--decrypt", "f.yaml"]).argv).toEqual([
+      "decrypt",
+      "--extract",
+      '["a"]',
+      "f.yaml",
+    ]);
     expect(preDispatch(["-e", "-i", "f.yaml"]).argv).toEqual(["encrypt", "-i", "f.yaml"]);
     expect(preDispatch(["-r", "f.yaml"]).argv).toEqual(["rotate", "f.yaml"]);
     expect(preDispatch(["--version"]).version).toMatch(/^keyfleet \d+\.\d+\.\d+\n$/);

@@ -26,7 +26,8 @@ describe("parseKeyPath", () => {
     { input: "KEY", path: ["KEY"] },
     { input: '["007"][007]', path: ["007", "7"] },
   ];
-  for (const { input, path } of ok) it(`${input} → ${JSON.stringify(path)}`, () => expect(parseKeyPath(input)).toEqual(path));
+  for (const { input, path } of ok)
+    it(`${input} → ${JSON.stringify(path)}`, () => expect(parseKeyPath(input)).toEqual(path));
 
   const bad: { input: string; error: RegExp }[] = [
     { input: "", error: /empty/ },
@@ -53,12 +54,15 @@ describe("parseKeyPath", () => {
       expect(exitCodeFor("BAD_KEY_PATH")).toBe(91);
     });
   }
-  it("formatKeyPath round-trips", () => expect(parseKeyPath(formatKeyPath(["a", 'b"c', "d e"]))).toEqual(["a", 'b"c', "d e"]));
+  it("formatKeyPath round-trips", () =>
+    expect(parseKeyPath(formatKeyPath(["a", 'b"c', "d e"]))).toEqual(["a", 'b"c', "d e"]));
 });
 
 describe("recipient names", () => {
   it("reads anchors and trailing comments from .sops.yaml", () => {
-    const names = namesFromSopsYaml(`keys:\n  - &alice ${A}\n  - ${SSH} web-1 # host web-1\ncreation_rules:\n  - age: *alice\n`);
+    const names = namesFromSopsYaml(
+      `keys:\n  - &alice ${A}\n  - ${SSH} web-1 # host web-1\ncreation_rules:\n  - age: *alice\n`,
+    );
     expect(names.get(A)).toBe("alice");
     expect(names.get(SSH)).toBe("host web-1");
   });
@@ -87,7 +91,15 @@ describe("exit codes", () => {
     expect(exitCodeFor("NO_RECIPIENTS")).toBe(111);
     expect(exitCodeFor("SOPS_CRYPTO")).toBe(25);
     expect(exitCodeFor("SOMETHING_ELSE")).toBe(EXIT.GENERIC);
-    const main = [EXIT.READ_INPUT, EXIT.WRITE_OUTPUT, EXIT.MAC_MISMATCH, EXIT.NO_IDENTITY, EXIT.ALREADY_ENCRYPTED, EXIT.DECRYPT_TREE, EXIT.BAD_KEY_PATH];
+    const main = [
+      EXIT.READ_INPUT,
+      EXIT.WRITE_OUTPUT,
+      EXIT.MAC_MISMATCH,
+      EXIT.NO_IDENTITY,
+      EXIT.ALREADY_ENCRYPTED,
+      EXIT.DECRYPT_TREE,
+      EXIT.BAD_KEY_PATH,
+    ];
     expect(new Set(main).size).toBe(main.length);
   });
 });
@@ -95,9 +107,26 @@ describe("exit codes", () => {
 describe("exec-env entries", () => {
   const leaf = (path: string[], value: DecryptedLeaf["value"]): DecryptedLeaf => ({ path, value, type: "str", doc: 0 });
   it("takes top-level scalars (ini: section keys), stringifies types, reports bad names", () => {
-    const leaves = [leaf(["A"], "x"), leaf(["N"], 42), leaf(["B"], true), leaf(["nested", "k"], "no"), leaf(["bad-name"], "v"), leaf(["L", "0"], "no")];
-    expect(envEntries(leaves, "yaml")).toEqual({ entries: [["A", "x"], ["N", "42"], ["B", "true"]], skipped: ["bad-name"] });
-    expect(envEntries([leaf(["sec", "K"], "v"), leaf(["top"], "no")], "ini")).toEqual({ entries: [["K", "v"]], skipped: [] });
+    const leaves = [
+      leaf(["A"], "x"),
+      leaf(["N"], 42),
+      leaf(["B"], true),
+      leaf(["nested", "k"], "no"),
+      leaf(["bad-name"], "v"),
+      leaf(["L", "0"], "no"),
+    ];
+    expect(envEntries(leaves, "yaml")).toEqual({
+      entries: [
+        ["A", "x"],
+        ["N", "42"],
+        ["B", "true"],
+      ],
+      skipped: ["bad-name"],
+    });
+    expect(envEntries([leaf(["sec", "K"], "v"), leaf(["top"], "no")], "ini")).toEqual({
+      entries: [["K", "v"]],
+      skipped: [],
+    });
   });
 });
 
@@ -106,7 +135,7 @@ describe("set --json value", () => {
     expect(jsonScalar('"text"')).toBe("text");
     expect(jsonScalar("42")).toBe(42);
     expect(jsonScalar("true")).toBe(true);
-    for (const bad of ["hunter2-not-json", "{\"pw\": hunter2-not-json}", "null", "[1]"]) {
+    for (const bad of ["hunter2-not-json", '{"pw": hunter2-not-json}', "null", "[1]"]) {
       let e: unknown;
       try {
         jsonScalar(bad);
@@ -115,7 +144,8 @@ describe("set --json value", () => {
       }
       expect(isKeyfleetError(e) && e.code).toBe("BAD_VALUE");
       const chain: string[] = [];
-      for (let x: unknown = e; x !== undefined && chain.length < 10; x = (x as { cause?: unknown }).cause) chain.push(String(x), (x as Error).message);
+      for (let x: unknown = e; x !== undefined && chain.length < 10; x = (x as { cause?: unknown }).cause)
+        chain.push(String(x), (x as Error).message);
       expect(chain.join("\n")).not.toContain("hunter2");
     }
   });

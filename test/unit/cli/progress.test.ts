@@ -17,7 +17,10 @@ describe("progress line", () => {
     let t = 0;
     const out: string[] = [];
     const p = progressLine("updatekeys", "files", (s) => out.push(s), { now: () => t, tty: true });
-    for (let i = 1; i <= 10; i++) { t += 150; p.update(i, 10); }
+    for (let i = 1; i <= 10; i++) {
+      t += 150;
+      p.update(i, 10);
+    }
     p.done();
     expect(out).toEqual([]);
   });
@@ -26,7 +29,10 @@ describe("progress line", () => {
     let t = 0;
     const out: string[] = [];
     const p = progressLine("updatekeys", "files", (s) => out.push(s), { now: () => t, tty: true });
-    for (let i = 1; i <= 100; i++) { t += 100; p.update(i, 100); }
+    for (let i = 1; i <= 100; i++) {
+      t += 100;
+      p.update(i, 100);
+    }
     p.done();
     expect(out[0]).toBe("\rupdatekeys: 20/100 files");
     expect(out.at(-2)).toBe("\rupdatekeys: 100/100 files");
@@ -39,9 +45,18 @@ describe("progress line", () => {
     let t = 0;
     const out: string[] = [];
     const p = progressLine("updatekeys", "files", (s) => out.push(s), { now: () => t, tty: false });
-    for (let i = 1; i <= 100; i++) { t += 100; p.update(i, 100); }
+    for (let i = 1; i <= 100; i++) {
+      t += 100;
+      p.update(i, 100);
+    }
     p.done();
-    expect(out).toEqual(["updatekeys: 20/100 files\n", "updatekeys: 40/100 files\n", "updatekeys: 60/100 files\n", "updatekeys: 80/100 files\n", "updatekeys: 100/100 files\n"]);
+    expect(out).toEqual([
+      "updatekeys: 20/100 files\n",
+      "updatekeys: 40/100 files\n",
+      "updatekeys: 60/100 files\n",
+      "updatekeys: 80/100 files\n",
+      "updatekeys: 100/100 files\n",
+    ]);
   });
 
   it("updateRecipientsMany reports one count per file, in order, to the last", async () => {
@@ -57,7 +72,11 @@ describe("progress line", () => {
         ps.push(p);
       }
       const seen: string[] = [];
-      await updateRecipientsMany(ps, { identities: parseIdentities(a.identity, "a"), recipients: [ra, parseRecipient(b.recipient)], onProgress: (d, n) => seen.push(`${d}/${n}`) });
+      await updateRecipientsMany(ps, {
+        identities: parseIdentities(a.identity, "a"),
+        recipients: [ra, parseRecipient(b.recipient)],
+        onProgress: (d, n) => seen.push(`${d}/${n}`),
+      });
       expect(seen).toEqual(["1/5", "2/5", "3/5", "4/5", "5/5"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

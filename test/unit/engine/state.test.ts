@@ -9,13 +9,27 @@ import { secret, stripSecrets, changedKeys, makeUrn, parseUrn } from "../../harn
 const dir = mkdtempSync(join(tmpdir(), "kf-engine-state-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const res = (urn: string, o: Partial<ResourceState> = {}): ResourceState => ({ urn, type: "t", custom: true, inputs: {}, outputs: {}, dependencies: [], ...o });
+const res = (urn: string, o: Partial<ResourceState> = {}): ResourceState => ({
+  urn,
+  type: "t",
+  custom: true,
+  inputs: {},
+  outputs: {},
+  dependencies: [],
+  ...o,
+});
 
 describe("StateFile", () => {
   it("stores secrets as ciphertext and reads them back", () => {
     const path = join(dir, "s.json");
     const st = StateFile.load(path, "pw");
-    st.resources.set("u1", res("u1", { inputs: { pin: secret("4711-plain"), nested: { list: [secret({ k: "deep-plain" })] } }, outputs: { n: 1 } }));
+    st.resources.set(
+      "u1",
+      res("u1", {
+        inputs: { pin: secret("4711-plain"), nested: { list: [secret({ k: "deep-plain" })] } },
+        outputs: { n: 1 },
+      }),
+    );
     st.save();
     const text = readFileSync(path, "utf8");
     expect(text).not.toContain("4711-plain");
@@ -26,7 +40,9 @@ describe("StateFile", () => {
   });
 
   it("a wrong passphrase fails loudly", () => {
-    expect(() => StateFile.load(join(dir, "s.json"), "not-pw")).toThrow(/a secret does not decrypt; pass the passphrase/);
+    expect(() => StateFile.load(join(dir, "s.json"), "not-pw")).toThrow(
+      /a secret does not decrypt; pass the passphrase/,
+    );
   });
 
   it("saves atomically with mode 0600 and leaves no temp file beside the state", () => {
@@ -43,18 +59,24 @@ describe("StateFile", () => {
   it("a file that is not JSON is refused as not a state file, naming it", () => {
     const path = join(dir, "garbage.json");
     writeFileSync(path, "{ not json");
-    expect(() => StateFile.load(path, "pw")).toThrow(`state file ${path} is not an engine stand-in state file; delete it or pass another stateFile`);
+    expect(() => StateFile.load(path, "pw")).toThrow(
+      `state file ${path} is not an engine stand-in state file; delete it or pass another stateFile`,
+    );
   });
 
   it("dependencyOrder puts parents and dependencies first", () => {
-    const order = dependencyOrder([res("c", { dependencies: ["b"] }), res("b", { parent: "a" }), res("a")]).map((r) => r.urn);
+    const order = dependencyOrder([res("c", { dependencies: ["b"] }), res("b", { parent: "a" }), res("a")]).map(
+      (r) => r.urn,
+    );
     expect(order).toEqual(["a", "b", "c"]);
   });
 });
 
 describe("marshal helpers", () => {
   it("changedKeys ignores __provider and key order", () => {
-    expect(changedKeys({ __provider: "x", a: { p: 1, q: 2 }, b: 1 }, { __provider: "y", a: { q: 2, p: 1 }, b: 2, c: 3 })).toEqual(["b", "c"]);
+    expect(
+      changedKeys({ __provider: "x", a: { p: 1, q: 2 }, b: 1 }, { __provider: "y", a: { q: 2, p: 1 }, b: 2, c: 3 }),
+    ).toEqual(["b", "c"]);
   });
   it("URNs nest parent types like the engine", () => {
     const urn = makeUrn({ stack: "s", project: "p", type: "x:y:Z", name: "n", parentType: "a:b:C" });

@@ -41,10 +41,17 @@ describe("file lock", () => {
     const target = join(dir, "b.yaml");
     const first = await acquireFileLock(target, { command: "keyfleet updatekeys" });
     let told: string | undefined;
-    const err = await acquireFileLock(target, { timeoutMs: 300, onWait: (h) => (told = `${h?.pid} ${h?.command}`) }).catch((e: unknown) => e);
+    const err = await acquireFileLock(target, {
+      timeoutMs: 300,
+      onWait: (h) => (told = `${h?.pid} ${h?.command}`),
+    }).catch((e: unknown) => e);
     expect(told).toBe(`${process.pid} keyfleet updatekeys`);
     expect(err).toBeInstanceOf(LockTimeoutError);
-    expect((err as Error).message).toMatch(new RegExp(`b\\.yaml is locked by pid ${process.pid} \\(keyfleet updatekeys\\) since \\S+; gave up after 0\\.\\d s`));
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `b\\.yaml is locked by pid ${process.pid} \\(keyfleet updatekeys\\) since \\S+; gave up after 0\\.\\d s`,
+      ),
+    );
     expect((err as Error).message).toContain(lockPathOf(target));
     first.release();
   });
@@ -53,13 +60,20 @@ describe("file lock", () => {
     const target = join(dir, "c.yaml");
     // the holder is another process running the built module (dist/, from tsc)
     const built = join(__dirname, "../../../dist/provider/fs/lock.js");
-    const child = spawn(process.execPath, ["-e", `
+    const child = spawn(
+      process.execPath,
+      [
+        "-e",
+        `
       const { acquireFileLock } = require(${JSON.stringify(built)});
       acquireFileLock(${JSON.stringify(target)}, { command: "holder" }).then((l) => {
         process.stdout.write("held\\n");
         setTimeout(() => l.release(), 400);
       });
-    `], { stdio: ["ignore", "pipe", "inherit"] });
+    `,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     await new Promise<void>((r) => child.stdout.once("data", () => r()));
     expect(readLockHolder(lockPathOf(target))).toMatchObject({ pid: child.pid, command: "holder" });
     const t0 = Date.now();
@@ -73,7 +87,16 @@ describe("file lock", () => {
     const target = join(dir, "d.yaml");
     const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
     const deadPid = Number(dead.stdout);
-    writeFileSync(lockPathOf(target), JSON.stringify({ pid: deadPid, command: "keyfleet set", started: "2026-01-01T00:00:00Z", host: hostname(), token: "old" }));
+    writeFileSync(
+      lockPathOf(target),
+      JSON.stringify({
+        pid: deadPid,
+        command: "keyfleet set",
+        started: "2026-01-01T00:00:00Z",
+        host: hostname(),
+        token: "old",
+      }),
+    );
     const lock = await acquireFileLock(target, { timeoutMs: 2_000 });
     expect(readLockHolder(lock.path)?.pid).toBe(process.pid);
     lock.release();
@@ -82,15 +105,23 @@ describe("file lock", () => {
 
   it("a lock of a live process on another host is never taken over", async () => {
     const target = join(dir, "e.yaml");
-    writeFileSync(lockPathOf(target), JSON.stringify({ pid: 1, command: "keyfleet set", started: "x", host: "some-other-host", token: "o" }));
-    await expect(acquireFileLock(target, { timeoutMs: 150 })).rejects.toThrow(/locked by pid 1 \(keyfleet set\) since x on some-other-host/);
+    writeFileSync(
+      lockPathOf(target),
+      JSON.stringify({ pid: 1, command: "keyfleet set", started: "x", host: "some-other-host", token: "o" }),
+    );
+    await expect(acquireFileLock(target, { timeoutMs: 150 })).rejects.toThrow(
+      /locked by pid 1 \(keyfleet set\) since x on some-other-host/,
+    );
     expect(readLockHolder(lockPathOf(target))?.token).toBe("o");
   });
 
   it("release leaves a lock that is no longer its own", async () => {
     const target = join(dir, "f.yaml");
     const lock = await acquireFileLock(target);
-    writeFileSync(lock.path, JSON.stringify({ pid: 2, command: "other", started: "x", host: hostname(), token: "theirs" }));
+    writeFileSync(
+      lock.path,
+      JSON.stringify({ pid: 2, command: "other", started: "x", host: hostname(), token: "theirs" }),
+    );
     lock.release();
     expect(readLockHolder(lockPathOf(target))?.token).toBe("theirs");
     rmSync(lockPathOf(target));
@@ -112,10 +143,12 @@ describe("file lock", () => {
   it("withFileLocks takes several locks and releases them all, also on error", async () => {
     const a = join(dir, "h1.yaml");
     const b = join(dir, "h2.yaml");
-    await expect(withFileLocks([b, a, a], () => {
-      expect(existsSync(lockPathOf(a)) && existsSync(lockPathOf(b))).toBe(true);
-      throw new Error("inside");
-    })).rejects.toThrow("inside");
+    await expect(
+      withFileLocks([b, a, a], () => {
+        expect(existsSync(lockPathOf(a)) && existsSync(lockPathOf(b))).toBe(true);
+        throw new Error("inside");
+      }),
+    ).rejects.toThrow("inside");
     expect(existsSync(lockPathOf(a)) || existsSync(lockPathOf(b))).toBe(false);
   });
 
@@ -123,7 +156,9 @@ describe("file lock", () => {
     if (process.getuid?.() === 0) return; // root writes anywhere
     const ro = join(dir, "ro");
     spawnSync("mkdir", ["-m", "0555", ro]);
-    await expect(acquireFileLock(join(ro, "x.yaml"))).rejects.toThrow(/cannot create the lock file .*ro\/\.x\.yaml\.keyfleet-lock/);
+    await expect(acquireFileLock(join(ro, "x.yaml"))).rejects.toThrow(
+      /cannot create the lock file .*ro\/\.x\.yaml\.keyfleet-lock/,
+    );
   });
 });
 
@@ -137,7 +172,9 @@ describe("compare-and-swap", () => {
     const v = fileVersion(target);
     expect(() => assertUnchanged(target, v)).not.toThrow();
     writeFileSync(target, "two");
-    expect(() => assertUnchanged(target, v)).toThrow(/cas\.yaml changed while this command was working on it; nothing was written/);
+    expect(() => assertUnchanged(target, v)).toThrow(
+      /cas\.yaml changed while this command was working on it; nothing was written/,
+    );
     expect(readFileSync(target, "utf8")).toBe("two");
   });
 });

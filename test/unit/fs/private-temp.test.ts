@@ -7,7 +7,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, sym
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { isMemoryDir, makePrivateDir, privateTempBase, processStartTime, sweepPrivateDirs } from "../../../provider/fs/private-temp";
+import {
+  isMemoryDir,
+  makePrivateDir,
+  privateTempBase,
+  processStartTime,
+  sweepPrivateDirs,
+} from "../../../provider/fs/private-temp";
 
 const made: string[] = [];
 afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -39,7 +45,9 @@ describe("makePrivateDir", () => {
   it("makes a 0700 directory named with pid and start time, 0600 files, and removes it all", () => {
     const b = base();
     const p = makePrivateDir("edit", { XDG_RUNTIME_DIR: b });
-    expect(p.path.startsWith(`${shm ? b : tmpdir()}/keyfleet-edit.${process.pid}.${processStartTime(process.pid)}.`)).toBe(true);
+    expect(
+      p.path.startsWith(`${shm ? b : tmpdir()}/keyfleet-edit.${process.pid}.${processStartTime(process.pid)}.`),
+    ).toBe(true);
     expect(statSync(p.path).mode & 0o777).toBe(0o700);
     const f = p.write("a.yaml", "x: 1\n");
     expect(statSync(f).mode & 0o777).toBe(0o600);

@@ -15,13 +15,53 @@ import { bashSourceMany } from "./bash-source";
 
 const RUNS = process.env.SLOW === "1" ? 2000 : 100;
 
-const special = fc.constantFrom("'", '"', "\\", "$", "`", "#", " ", "\t", "\n", "=", "{", "}", "(", ")", ";", "!", "*", "~", "é", "✓", "🎉", "\u00a0", "\r");
-const valueArb = fc.array(fc.oneof({ weight: 3, arbitrary: special }, { weight: 2, arbitrary: fc.string({ maxLength: 4 }) }, { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 3 }) }), { maxLength: 12 })
+const special = fc.constantFrom(
+  "'",
+  '"',
+  "\\",
+  "$",
+  "`",
+  "#",
+  " ",
+  "\t",
+  "\n",
+  "=",
+  "{",
+  "}",
+  "(",
+  ")",
+  ";",
+  "!",
+  "*",
+  "~",
+  "é",
+  "✓",
+  "🎉",
+  "\u00a0",
+  "\r",
+);
+const valueArb = fc
+  .array(
+    fc.oneof(
+      { weight: 3, arbitrary: special },
+      { weight: 2, arbitrary: fc.string({ maxLength: 4 }) },
+      { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 3 }) },
+    ),
+    { maxLength: 12 },
+  )
   .map((parts) => parts.join(""));
-const entriesArb = fc.uniqueArray(fc.tuple(fc.stringMatching(/^[A-Z][A-Z0-9_]{0,6}$/).map((k) => `KF_${k}`), valueArb), { selector: (e) => e[0], minLength: 1, maxLength: 6 });
+const entriesArb = fc.uniqueArray(
+  fc.tuple(
+    fc.stringMatching(/^[A-Z][A-Z0-9_]{0,6}$/).map((k) => `KF_${k}`),
+    valueArb,
+  ),
+  { selector: (e) => e[0], minLength: 1, maxLength: 6 },
+);
 
 function tryRender(entries: [string, string][], f: EnvFormat): string | RenderError {
-  try { return renderEnv(entries, f); } catch (e) {
+  try {
+    return renderEnv(entries, f);
+  } catch (e) {
     if (e instanceof RenderError) return e;
     throw e;
   }
@@ -50,22 +90,31 @@ describe("render round-trip property", () => {
   });
 
   it("systemd: every value renders and the EnvironmentFile parser reads it back", () => {
-    fc.assert(fc.property(entriesArb, (entries) => {
-      expect(parseEnv(renderEnv(entries, "systemd"), "systemd")).toEqual(entries);
-    }), { numRuns: RUNS * 5 });
+    fc.assert(
+      fc.property(entriesArb, (entries) => {
+        expect(parseEnv(renderEnv(entries, "systemd"), "systemd")).toEqual(entries);
+      }),
+      { numRuns: RUNS * 5 },
+    );
   });
 
   it("json: every value renders and reads back", () => {
-    fc.assert(fc.property(entriesArb, (entries) => {
-      expect(parseEnv(renderEnv(entries, "json"), "json")).toEqual(entries);
-    }), { numRuns: RUNS * 5 });
+    fc.assert(
+      fc.property(entriesArb, (entries) => {
+        expect(parseEnv(renderEnv(entries, "json"), "json")).toEqual(entries);
+      }),
+      { numRuns: RUNS * 5 },
+    );
   });
 
   it("values refused by dotenv are exactly those with no spelling both readers share", () => {
-    fc.assert(fc.property(valueArb, (v) => {
-      const r = tryRender([["K", v]], "dotenv");
-      const expressible = !v.includes("\r") && (!v.includes("'") ? !v.endsWith("\\") : !/["\\$`]/.test(v));
-      expect(r instanceof RenderError).toBe(!expressible);
-    }), { numRuns: RUNS * 5 });
+    fc.assert(
+      fc.property(valueArb, (v) => {
+        const r = tryRender([["K", v]], "dotenv");
+        const expressible = !v.includes("\r") && (!v.includes("'") ? !v.endsWith("\\") : !/["\\$`]/.test(v));
+        expect(r instanceof RenderError).toBe(!expressible);
+      }),
+      { numRuns: RUNS * 5 },
+    );
   });
 });

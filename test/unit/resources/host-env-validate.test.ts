@@ -17,7 +17,22 @@ const good = (extra: Record<string, unknown> = {}): Record<string, unknown> => (
   env: { A: "1" },
   ...extra,
 });
-const olds = (extra: Record<string, unknown> = {}) => ({ ...good(), port: 1, host: "127.0.0.1", mode: "0600", owner: "", group: "", sourceDigests: [], sourceFiles: [], restartUnits: [], onChange: "", keepOnDelete: false, drift: [], ...extra }) as unknown as hostEnv.HostEnvOutputs;
+const olds = (extra: Record<string, unknown> = {}) =>
+  ({
+    ...good(),
+    port: 1,
+    host: "127.0.0.1",
+    mode: "0600",
+    owner: "",
+    group: "",
+    sourceDigests: [],
+    sourceFiles: [],
+    restartUnits: [],
+    onChange: "",
+    keepOnDelete: false,
+    drift: [],
+    ...extra,
+  }) as unknown as hostEnv.HostEnvOutputs;
 
 const HUGE = "/" + "a".repeat(100 * 1024);
 const bad: { name: string; input: Record<string, unknown>; property: string; reason: RegExp }[] = [
@@ -33,16 +48,34 @@ const bad: { name: string; input: Record<string, unknown>; property: string; rea
   { name: "path with NUL", input: good({ path: "/etc/app/a\0.env" }), property: "path", reason: /NUL/ },
   { name: "path with LF", input: good({ path: "/etc/app/a\n.env" }), property: "path", reason: /LF/ },
   { name: "path of 100 KB", input: good({ path: HUGE }), property: "path", reason: /longer than 4096 bytes/ },
-  { name: "path of 4097 bytes in 2-byte characters", input: good({ path: "/" + "é".repeat(2048) }), property: "path", reason: /longer than 4096 bytes/ },
-  { name: "allowUnsafeMode not a boolean", input: good({ mode: "0666", allowUnsafeMode: "yes" }), property: "allowUnsafeMode", reason: /boolean/ },
-  { name: "showRestartOutput not a boolean", input: good({ showRestartOutput: 1 }), property: "showRestartOutput", reason: /boolean/ },
+  {
+    name: "path of 4097 bytes in 2-byte characters",
+    input: good({ path: "/" + "é".repeat(2048) }),
+    property: "path",
+    reason: /longer than 4096 bytes/,
+  },
+  {
+    name: "allowUnsafeMode not a boolean",
+    input: good({ mode: "0666", allowUnsafeMode: "yes" }),
+    property: "allowUnsafeMode",
+    reason: /boolean/,
+  },
+  {
+    name: "showRestartOutput not a boolean",
+    input: good({ showRestartOutput: 1 }),
+    property: "showRestartOutput",
+    reason: /boolean/,
+  },
 ];
 
 describe("HostEnv input checks in every method", () => {
   for (const r of bad) {
     it(`check refuses ${r.name}`, async () => {
       const f = (await check({}, r.input)).failures ?? [];
-      expect(f.some((x) => x.property === r.property && r.reason.test(x.reason)), JSON.stringify(f).slice(0, 500)).toBe(true);
+      expect(
+        f.some((x) => x.property === r.property && r.reason.test(x.reason)),
+        JSON.stringify(f).slice(0, 500),
+      ).toBe(true);
     });
     it(`create, update and diff refuse ${r.name} without check, before any connection`, async () => {
       const ops: [string, () => Promise<unknown>][] = [
@@ -51,7 +84,10 @@ describe("HostEnv input checks in every method", () => {
         ["diff", () => hostEnv.diff("id", olds({ path: r.input["path"] }), r.input)],
       ];
       for (const [op, call] of ops) {
-        const e = await call().then(() => undefined, (x: unknown) => x);
+        const e = await call().then(
+          () => undefined,
+          (x: unknown) => x,
+        );
         expect(e, op).toBeInstanceOf(HostEnvInputError);
         const msg = (e as Error).message;
         expect(msg).toContain(`HostEnv ${op} refused invalid inputs`);
@@ -64,8 +100,14 @@ describe("HostEnv input checks in every method", () => {
 
   it("read and delete refuse a bad path or connection from state, before any connection", async () => {
     for (const path of ["/a\r.env", "/a\0.env", HUGE, "relative.env"]) {
-      for (const [op, call] of [["read", () => hostEnv.read("id", olds({ path }))], ["delete", () => hostEnv.delete("id", olds({ path }))]] as const) {
-        const e = await call().then(() => undefined, (x: unknown) => x);
+      for (const [op, call] of [
+        ["read", () => hostEnv.read("id", olds({ path }))],
+        ["delete", () => hostEnv.delete("id", olds({ path }))],
+      ] as const) {
+        const e = await call().then(
+          () => undefined,
+          (x: unknown) => x,
+        );
         expect(e, `${op} ${path.slice(0, 20)}`).toBeInstanceOf(HostEnvInputError);
         expect((e as Error).message.length).toBeLessThan(1000);
       }

@@ -23,27 +23,45 @@ describe("HostKey check (no network)", () => {
     expect(r.failures?.map((f) => f.property)).toContain(property);
   });
   it("accepts each single way to trust and skips unknowns", async () => {
-    for (const t of [{ publicKey: PIN }, { expectedFingerprint: FP }, { trustOnFirstUse: true }, { expectedFingerprint: UNKNOWN }]) {
+    for (const t of [
+      { publicKey: PIN },
+      { expectedFingerprint: FP },
+      { trustOnFirstUse: true },
+      { expectedFingerprint: UNKNOWN },
+    ]) {
       expect((await hk.check({}, { name: "h", host: "h", ...t })).failures).toEqual([]);
     }
-    expect((await hk.check({}, { name: "h", host: UNKNOWN, port: UNKNOWN, trustOnFirstUse: true })).failures).toEqual([]);
+    expect((await hk.check({}, { name: "h", host: UNKNOWN, port: UNKNOWN, trustOnFirstUse: true })).failures).toEqual(
+      [],
+    );
   });
 });
 
 describe("HostKey diff (no network)", () => {
   const olds = {
-    name: "h", host: "h", port: 22, mode: "age", pinnedPublicKey: "", expectedFingerprint: FP, trustOnFirstUse: false,
-    fingerprint: FP, observedFingerprint: FP,
+    name: "h",
+    host: "h",
+    port: 22,
+    mode: "age",
+    pinnedPublicKey: "",
+    expectedFingerprint: FP,
+    trustOnFirstUse: false,
+    fingerprint: FP,
+    observedFingerprint: FP,
   };
   it("no change", async () => {
     expect((await hk.diff("h:22", olds, { name: "h", host: "h", expectedFingerprint: FP })).changes).toBe(false);
   });
   it("host or port change replaces", async () => {
     expect((await hk.diff("h:22", olds, { name: "h", host: "g", expectedFingerprint: FP })).replaces).toEqual(["host"]);
-    expect((await hk.diff("h:22", olds, { name: "h", host: "h", port: 2222, expectedFingerprint: FP })).replaces).toEqual(["port"]);
+    expect(
+      (await hk.diff("h:22", olds, { name: "h", host: "h", port: 2222, expectedFingerprint: FP })).replaces,
+    ).toEqual(["port"]);
   });
   it("mode, trust or drift update", async () => {
-    expect((await hk.diff("h:22", olds, { name: "h", host: "h", mode: "ssh", expectedFingerprint: FP })).changes).toBe(true);
+    expect((await hk.diff("h:22", olds, { name: "h", host: "h", mode: "ssh", expectedFingerprint: FP })).changes).toBe(
+      true,
+    );
     expect((await hk.diff("h:22", olds, { name: "h", host: "h", trustOnFirstUse: true })).changes).toBe(true);
     const drift = { ...olds, observedFingerprint: "SHA256:" + "B".repeat(43) };
     const d = await hk.diff("h:22", drift, { name: "h", host: "h", expectedFingerprint: FP });
@@ -51,7 +69,9 @@ describe("HostKey diff (no network)", () => {
     expect(d.replaces).toEqual([]);
   });
   it("create against a closed port fails with a clear error", async () => {
-    const err = await hk.create({ name: "h", host: "127.0.0.1", port: 1, trustOnFirstUse: true, timeoutMs: 2000 }).catch((e: Error) => e);
+    const err = await hk
+      .create({ name: "h", host: "127.0.0.1", port: 1, trustOnFirstUse: true, timeoutMs: 2000 })
+      .catch((e: Error) => e);
     expect(String(err)).toMatch(/cannot read the ssh host key of 127\.0\.0\.1:1/);
   });
 });

@@ -14,11 +14,24 @@ import { tmpDirWithAgeKey } from "./age-key-env";
 
 const alice = generateX25519();
 const dir = tmpDirWithAgeKey("kf-old-shapes-", alice.identity);
-const ins = (file: string) => ({ path: join(dir, file), recipients: [{ name: "alice", recipient: alice.recipient }], values: { k: "v1" }, auditLog: join(dir, "audit.jsonl") });
+const ins = (file: string) => ({
+  path: join(dir, file),
+  recipients: [{ name: "alice", recipient: alice.recipient }],
+  values: { k: "v1" },
+  auditLog: join(dir, "audit.jsonl"),
+});
 
 /** Fixtures: SecretFile outputs as older versions recorded them. */
 function olderShapes(outs: Record<string, unknown>): Record<string, Record<string, unknown>> {
-  const { recipients: _r, recipientLabels: _l, exposure: _e, valueDigests: _v, digestsStale: _d, managedKeys: _m, ...v1 } = outs;
+  const {
+    recipients: _r,
+    recipientLabels: _l,
+    exposure: _e,
+    valueDigests: _v,
+    digestsStale: _d,
+    managedKeys: _m,
+    ...v1
+  } = outs;
   return {
     "no recipients, labels, exposure, digests (v0.0 shape)": v1,
     "path and sha only": { path: outs["path"], fileSha256: outs["fileSha256"] },
@@ -40,19 +53,42 @@ describe("SecretFile with olds of older shapes", async () => {
     await expect(sf.delete(created.id, olds)).resolves.toBeUndefined(); // deleteFileOnDestroy missing: keeps the file
   });
   it("a missing field completes to its empty value", () => {
-    expect(secretFileOlds({ path: "x/a.env" })).toMatchObject({ format: "dotenv", recipients: [], exposure: [], valueDigests: {}, deleteFileOnDestroy: false, auditLog: ".keyfleet/audit.jsonl" });
+    expect(secretFileOlds({ path: "x/a.env" })).toMatchObject({
+      format: "dotenv",
+      recipients: [],
+      exposure: [],
+      valueDigests: {},
+      deleteFileOnDestroy: false,
+      auditLog: ".keyfleet/audit.jsonl",
+    });
   });
 });
 
 describe("HostEnv with olds of older shapes", () => {
-  const conn = { host: "127.0.0.1", port: 2222, user: "u", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" };
+  const conn = {
+    host: "127.0.0.1",
+    port: 2222,
+    user: "u",
+    hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+  };
   it("diff of olds without host, port, sources or drift plans an update, not a replacement", async () => {
     // news as check passes them (with a credential); the olds are the old shape under test
-    const d = await he.diff("id", { connection: conn, path: "/etc/app.env", extra: 1 } as never, { connection: { ...conn, privateKey: "k" }, path: "/etc/app.env", sources: [] });
+    const d = await he.diff("id", { connection: conn, path: "/etc/app.env", extra: 1 } as never, {
+      connection: { ...conn, privateKey: "k" },
+      path: "/etc/app.env",
+      sources: [],
+    });
     expect(d).toMatchObject({ changes: true, replaces: [] });
   });
   it("host and port come from the recorded connection", () => {
-    expect(hostEnvOlds({ connection: conn })).toMatchObject({ host: "127.0.0.1", port: 2222, user: "u", drift: [], sources: [], keepOnDelete: false });
+    expect(hostEnvOlds({ connection: conn })).toMatchObject({
+      host: "127.0.0.1",
+      port: 2222,
+      user: "u",
+      drift: [],
+      sources: [],
+      keepOnDelete: false,
+    });
     expect(hostEnvOlds({}).port).toBe(22);
   });
 });

@@ -38,7 +38,9 @@ describe("Recipient provider", () => {
   });
   it("a bad key's failure says what is wrong and how to fix it, once", async () => {
     const r = await rec.check({}, { name: "a", publicKey: "age1qqqq" });
-    expect(r.failures?.[0]?.reason).toMatch(/^publicKey: .+; give the public key as age-keygen -y or the \.pub file prints it/);
+    expect(r.failures?.[0]?.reason).toMatch(
+      /^publicKey: .+; give the public key as age-keygen -y or the \.pub file prints it/,
+    );
   });
   it("skips unknowns in check and reports changes in diff", async () => {
     expect((await rec.check({}, { name: "a", publicKey: UNKNOWN })).failures).toEqual([]);

@@ -25,7 +25,12 @@ afterEach(() => as(alice));
 as(alice);
 
 const ins = (file: string, extra: Record<string, unknown> = {}): SecretFileInputs =>
-  ({ path: join(dir, file), recipients: [{ name: "alice", recipient: alice.recipient }], auditLog: join(dir, "audit.jsonl"), ...extra }) as SecretFileInputs;
+  ({
+    path: join(dir, file),
+    recipients: [{ name: "alice", recipient: alice.recipient }],
+    auditLog: join(dir, "audit.jsonl"),
+    ...extra,
+  }) as SecretFileInputs;
 
 /** A file with managed `pw` and unmanaged keys A, B, nested db.user and a list, set from outside. */
 async function fixture(file: string): Promise<{ i: SecretFileInputs; id: string; outs: sf.SecretFileOutputs }> {
@@ -71,7 +76,10 @@ describe("valueDigests covers every leaf", () => {
     const { outs } = await sf.create(ins("notmine.env", { values: { K: "v1" } }));
     expect(Object.keys(outs.valueDigests)).toEqual(["K"]);
     as(alice);
-    const d = await decrypt(readFileSync(join(dir, "notmine.env"), "utf8"), { format: "dotenv", identities: ids(alice) });
+    const d = await decrypt(readFileSync(join(dir, "notmine.env"), "utf8"), {
+      format: "dotenv",
+      identities: ids(alice),
+    });
     expect(outs.valueDigests["K"]).toBe(sf.valueDigest(d.dataKey, "K", "v1"));
   });
 
@@ -94,9 +102,14 @@ describe("valueDigests covers every leaf", () => {
   it("ini: a changed section-less or dotted value is set in place and only its digest moves", async () => {
     const i = ins("g.ini", { values: { top: "t1", "s.a.b": "x1", "s.k": "k1" } });
     const { id, outs } = await sf.create(i);
-    const u = (await sf.update(id, outs, { ...i, values: { top: "t2", "s.a.b": "x2", "s.k": "k1" } })).outs as sf.SecretFileOutputs;
+    const u = (await sf.update(id, outs, { ...i, values: { top: "t2", "s.a.b": "x2", "s.k": "k1" } }))
+      .outs as sf.SecretFileOutputs;
     const d = await decrypt(readFileSync(i.path, "utf8"), { format: "ini", identities: ids(alice) });
-    expect(Object.fromEntries(d.leaves.map((l) => [l.path.join("."), l.value]))).toEqual({ "DEFAULT.top": "t2", "s.a.b": "x2", "s.k": "k1" });
+    expect(Object.fromEntries(d.leaves.map((l) => [l.path.join("."), l.value]))).toEqual({
+      "DEFAULT.top": "t2",
+      "s.a.b": "x2",
+      "s.k": "k1",
+    });
     expect(u.keyNames.sort()).toEqual(["DEFAULT.top", "s.a.b", "s.k"]);
     expect(u.valueDigests["s.k"]).toBe(outs.valueDigests["s.k"]);
     expect(u.valueDigests["DEFAULT.top"]).not.toBe(outs.valueDigests["DEFAULT.top"]);
@@ -117,7 +130,11 @@ describe("valueDigests covers every leaf", () => {
 describe("an outside edit of one key", () => {
   it("Read shows the change, Diff plans an update, and only the edited key's digest moves", async () => {
     const { i, id, outs } = await fixture("edit.yaml");
-    const edited = await setValues(readFileSync(i.path, "utf8"), { format: "yaml", identities: ids(alice), changes: [{ path: ["A"], value: "value-a-2" }] });
+    const edited = await setValues(readFileSync(i.path, "utf8"), {
+      format: "yaml",
+      identities: ids(alice),
+      changes: [{ path: ["A"], value: "value-a-2" }],
+    });
     writeFileSync(i.path, edited);
 
     // refresh: the outputs differ from the state (what `pulumi refresh` shows as an update)
@@ -139,15 +156,23 @@ describe("an outside edit of one key", () => {
     expect((await sf.diff(id, u, i as unknown as Record<string, unknown>)).changes).toBe(false);
 
     // a HostEnv selecting only B sees the same digests; one selecting A sees a change
-    const sel = (keys: string[], o: sf.SecretFileOutputs) => selectedDigests(keys, o.keyNames, o.valueDigests, o.fileSha256, o.format);
+    const sel = (keys: string[], o: sf.SecretFileOutputs) =>
+      selectedDigests(keys, o.keyNames, o.valueDigests, o.fileSha256, o.format);
     expect(sel(["B"], u)).toEqual(sel(["B"], outs));
     expect(sel(["A"], u)).not.toEqual(sel(["A"], outs));
   });
 
   it("a rotation (recipient removed) changes every digest", async () => {
-    const i = ins("rot.env", { recipients: [{ name: "alice", recipient: alice.recipient }, { name: "bob", recipient: bob.recipient }], values: { P: "p", Q: "q" } });
+    const i = ins("rot.env", {
+      recipients: [
+        { name: "alice", recipient: alice.recipient },
+        { name: "bob", recipient: bob.recipient },
+      ],
+      values: { P: "p", Q: "q" },
+    });
     const { id, outs } = await sf.create(i);
-    const u = (await sf.update(id, outs, { ...i, recipients: [{ name: "alice", recipient: alice.recipient }] })).outs as sf.SecretFileOutputs;
+    const u = (await sf.update(id, outs, { ...i, recipients: [{ name: "alice", recipient: alice.recipient }] }))
+      .outs as sf.SecretFileOutputs;
     expect(u.valueDigests["P"]).not.toBe(outs.valueDigests["P"]);
     expect(u.valueDigests["Q"]).not.toBe(outs.valueDigests["Q"]);
   });
@@ -163,14 +188,20 @@ describe("refresh without an identity", () => {
     // and diff with no managed values needs no identity (no decryption in preview)
     const plain = ins("keep.yaml");
     const { id: id2, outs: o2 } = await sf.create(plain);
-    expect((await sf.diff(id2, { ...o2, managedKeys: [] }, plain as unknown as Record<string, unknown>)).changes).toBe(false);
+    expect((await sf.diff(id2, { ...o2, managedKeys: [] }, plain as unknown as Record<string, unknown>)).changes).toBe(
+      false,
+    );
   });
 
   it("a changed file empties them and marks them stale; diff plans an update that recomputes them", async () => {
     const { i, id, outs } = await fixture("stale.yaml");
     const plain = ins("stale.yaml"); // no managed values: diff decrypts nothing
     const state = (await sf.update(id, outs, plain)).outs as sf.SecretFileOutputs;
-    const edited = await setValues(readFileSync(i.path, "utf8"), { format: "yaml", identities: ids(alice), changes: [{ path: ["A"], value: "value-a-3" }] });
+    const edited = await setValues(readFileSync(i.path, "utf8"), {
+      format: "yaml",
+      identities: ids(alice),
+      changes: [{ path: ["A"], value: "value-a-3" }],
+    });
     writeFileSync(i.path, edited);
     as(bob);
     const r = (await sf.read(id, state)).props as sf.SecretFileOutputs;
@@ -178,7 +209,9 @@ describe("refresh without an identity", () => {
     expect(r.valueDigests).toEqual({});
     expect(r.digestsStale).toBe(true);
     // consumers fall back to the file digest for every key meanwhile
-    expect(selectedDigests(["B"], r.keyNames, r.valueDigests, r.fileSha256, r.format)).toEqual({ B: `file:${r.fileSha256}` });
+    expect(selectedDigests(["B"], r.keyNames, r.valueDigests, r.fileSha256, r.format)).toEqual({
+      B: `file:${r.fileSha256}`,
+    });
     expect((await sf.diff(id, r, plain as unknown as Record<string, unknown>)).changes).toBe(true);
     // a second refresh, still without identity, keeps the mark
     expect(((await sf.read(id, r)).props as sf.SecretFileOutputs).digestsStale).toBe(true);
@@ -203,7 +236,10 @@ describe("refresh without an identity", () => {
   it("a tampered file is refused by update and not written", async () => {
     const { i, id, outs } = await fixture("tamper.yaml");
     const text = readFileSync(i.path, "utf8");
-    const tampered = text.replace(/^(A: ENC\[AES256_GCM,data:)(.)/m, (_m, a: string, c: string) => a + (c === "A" ? "B" : "A"));
+    const tampered = text.replace(
+      /^(A: ENC\[AES256_GCM,data:)(.)/m,
+      (_m, a: string, c: string) => a + (c === "A" ? "B" : "A"),
+    );
     expect(tampered).not.toBe(text);
     writeFileSync(i.path, tampered);
     await expect(sf.update(id, outs, ins("tamper.yaml"))).rejects.toThrow(/mac mismatch|decrypt|tamper|authenticat/i);

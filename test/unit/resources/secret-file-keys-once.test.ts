@@ -14,7 +14,11 @@ const alice = generateX25519();
 const bob = generateX25519();
 const dir = mkdtempSync(join(tmpdir(), "kf-sfonce-"));
 const counter = join(dir, "calls");
-const saved = { key: process.env["SOPS_AGE_KEY"], cmd: process.env["SOPS_AGE_KEY_CMD"], file: process.env["SOPS_AGE_KEY_FILE"] };
+const saved = {
+  key: process.env["SOPS_AGE_KEY"],
+  cmd: process.env["SOPS_AGE_KEY_CMD"],
+  file: process.env["SOPS_AGE_KEY_FILE"],
+};
 
 beforeAll(() => {
   const keyFile = join(dir, "alice.txt");
@@ -27,7 +31,11 @@ beforeAll(() => {
   process.env["SOPS_AGE_KEY_CMD"] = script;
 });
 afterAll(() => {
-  for (const [k, v] of [["SOPS_AGE_KEY", saved.key], ["SOPS_AGE_KEY_CMD", saved.cmd], ["SOPS_AGE_KEY_FILE", saved.file]] as const) {
+  for (const [k, v] of [
+    ["SOPS_AGE_KEY", saved.key],
+    ["SOPS_AGE_KEY_CMD", saved.cmd],
+    ["SOPS_AGE_KEY_FILE", saved.file],
+  ] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
@@ -55,16 +63,26 @@ describe("SecretFile keys once per operation", () => {
     const before = calls();
     const r = await sf.update(path, olds, { ...base, recipients: [a, b], values: { db: "two", api: "three" } });
     expect(calls() - before).toBe(1);
-    const d = await decrypt(readFileSync(path, "utf8"), { format: "yaml", identities: parseIdentities(bob.identity, "bob") });
-    expect(Object.fromEntries(d.leaves.map((l) => [l.path.join("."), l.value]))).toMatchObject({ db: "two", api: "three" });
+    const d = await decrypt(readFileSync(path, "utf8"), {
+      format: "yaml",
+      identities: parseIdentities(bob.identity, "bob"),
+    });
+    expect(Object.fromEntries(d.leaves.map((l) => [l.path.join("."), l.value]))).toMatchObject({
+      db: "two",
+      api: "three",
+    });
     expect(Object.keys(r.outs.valueDigests).sort()).toEqual(["api", "db"]);
   });
 
   it("removing a recipient (rotation) and changing a value runs it once", async () => {
-    const olds = (await sf.read(path, (await sf.create({ ...base, recipients: [a, b], values: { db: "two", api: "three" } })).outs)).props as sf.SecretFileOutputs;
+    const olds = (
+      await sf.read(path, (await sf.create({ ...base, recipients: [a, b], values: { db: "two", api: "three" } })).outs)
+    ).props as sf.SecretFileOutputs;
     const before = calls();
     await sf.update(path, olds, { ...base, recipients: [a], values: { db: "four", api: "three" } });
     expect(calls() - before).toBe(1);
-    await expect(decrypt(readFileSync(path, "utf8"), { format: "yaml", identities: parseIdentities(bob.identity, "bob") })).rejects.toThrow(/none of your identities/);
+    await expect(
+      decrypt(readFileSync(path, "utf8"), { format: "yaml", identities: parseIdentities(bob.identity, "bob") }),
+    ).rejects.toThrow(/none of your identities/);
   });
 });

@@ -29,7 +29,10 @@ describe("SecretFile create: parent directories", () => {
     expect(res.id).toBe(file);
     expect(existsSync(file)).toBe(true);
     for (const d of ["new", "new/deep", "new/deep/er"]) expect(perm(join(dir, d))).toBe(0o755 & ~umask);
-    const plain = await decrypt(readFileSync(file, "utf8"), { format: "yaml", identities: parseIdentities(alice.identity, "test") });
+    const plain = await decrypt(readFileSync(file, "utf8"), {
+      format: "yaml",
+      identities: parseIdentities(alice.identity, "test"),
+    });
     expect(plain.leaves.map((l) => [l.path.join("."), l.value])).toEqual([["db.password", "hunter2"]]);
   });
 

@@ -25,10 +25,19 @@ const ins = (file: string, extra: Record<string, unknown> = {}) => ({
 });
 const ids = (k: { identity: string }) => parseIdentities(k.identity, "test");
 async function leaves(path: string, who = alice): Promise<Record<string, string>> {
-  const d = await decrypt(readFileSync(path, "utf8"), { format: path.endsWith(".json") ? "json" : "yaml", identities: ids(who) });
+  const d = await decrypt(readFileSync(path, "utf8"), {
+    format: path.endsWith(".json") ? "json" : "yaml",
+    identities: ids(who),
+  });
   return Object.fromEntries(d.leaves.map((l) => [l.path.join("."), String(l.value)]));
 }
-const auditLines = (): Record<string, unknown>[] => (existsSync(audit) ? readFileSync(audit, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>) : []);
+const auditLines = (): Record<string, unknown>[] =>
+  existsSync(audit)
+    ? readFileSync(audit, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    : [];
 const moves = (to: string) => auditLines().filter((l) => l["operation"] === "move" && l["file"] === join(dir, to));
 
 /** A file at `file` managed by the provider, plus a value added outside it (as `keyfleet set` does). */
@@ -36,7 +45,14 @@ async function withUnmanaged(file: string, extra: Record<string, unknown> = {}):
   const i = ins(file, extra);
   const { outs } = await sf.create(i as never);
   const path = join(dir, file);
-  writeFileSync(path, await setValues(readFileSync(path, "utf8"), { format: path.endsWith(".json") ? "json" : "yaml", identities: ids(alice), changes: [{ path: ["added_by_set"], value: "set-val-9" }] }));
+  writeFileSync(
+    path,
+    await setValues(readFileSync(path, "utf8"), {
+      format: path.endsWith(".json") ? "json" : "yaml",
+      identities: ids(alice),
+      changes: [{ path: ["added_by_set"], value: "set-val-9" }],
+    }),
+  );
   return (await sf.read(path, outs)).props as sf.SecretFileOutputs;
 }
 
@@ -54,19 +70,35 @@ describe("SecretFile path change", () => {
     expect(existsSync(join(dir, "m1.yaml"))).toBe(false);
     expect(readFileSync(join(dir, "sub/m1-new.yaml"), "utf8")).toBe(before); // same data key, same ciphertexts, same MAC
     expect(await leaves(join(dir, "sub/m1-new.yaml"))).toEqual({ managed: "m-val-1", added_by_set: "set-val-9" });
-    expect(u.outs).toMatchObject({ path: join(dir, "sub/m1-new.yaml"), keyNames: ["managed", "added_by_set"], valueDigests: olds.valueDigests });
-    expect(moves("sub/m1-new.yaml")).toEqual([expect.objectContaining({ movedFrom: join(dir, "m1.yaml"), by: "keyfleet provider" })]);
+    expect(u.outs).toMatchObject({
+      path: join(dir, "sub/m1-new.yaml"),
+      keyNames: ["managed", "added_by_set"],
+      valueDigests: olds.valueDigests,
+    });
+    expect(moves("sub/m1-new.yaml")).toEqual([
+      expect.objectContaining({ movedFrom: join(dir, "m1.yaml"), by: "keyfleet provider" }),
+    ]);
     expect(readdirSync(dir).filter((n) => n.includes("keyfleet-lock"))).toEqual([]);
   });
 
   it("a path and recipient change in one edit: moved, then re-keyed for the newcomer with the same data key", async () => {
     const olds = await withUnmanaged("m2.yaml");
-    const news = ins("m2-new.yaml", { recipients: [{ name: "alice", recipient: alice.recipient }, { name: "bob", recipient: bob.recipient }], values: { managed: "m-val-2" } });
+    const news = ins("m2-new.yaml", {
+      recipients: [
+        { name: "alice", recipient: alice.recipient },
+        { name: "bob", recipient: bob.recipient },
+      ],
+      values: { managed: "m-val-2" },
+    });
     const u = await sf.update(olds.path, olds, news as never);
     expect(existsSync(join(dir, "m2.yaml"))).toBe(false);
     expect(await leaves(join(dir, "m2-new.yaml"), bob)).toEqual({ managed: "m-val-2", added_by_set: "set-val-9" });
     expect(u.outs?.valueDigests["added_by_set"]).toBe(olds.valueDigests["added_by_set"]); // not rotated
-    expect(auditLines().filter((l) => l["file"] === join(dir, "m2-new.yaml")).map((l) => l["operation"])).toEqual(["move", "add-recipients", "set-values"]);
+    expect(
+      auditLines()
+        .filter((l) => l["file"] === join(dir, "m2-new.yaml"))
+        .map((l) => l["operation"]),
+    ).toEqual(["move", "add-recipients", "set-values"]);
   });
 
   it("deleteFileOnDestroy false: the file is copied with every leaf and the old one stays", async () => {
@@ -107,7 +139,9 @@ describe("SecretFile path change", () => {
     const [a, b] = [readFileSync(join(dir, "c1.yaml"), "utf8"), readFileSync(join(dir, "c1-taken.yaml"), "utf8")];
     const err = await sf.update(olds.path, olds, ins("c1-taken.yaml") as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(sf.MoveConflictError);
-    expect((err as Error).message).toMatch(/^cannot move \S+c1\.yaml to \S+c1-taken\.yaml: \S+c1-taken\.yaml already exists with other content.*nothing was changed; compare the two/);
+    expect((err as Error).message).toMatch(
+      /^cannot move \S+c1\.yaml to \S+c1-taken\.yaml: \S+c1-taken\.yaml already exists with other content.*nothing was changed; compare the two/,
+    );
     expect(JSON.stringify(err)).not.toMatch(/set-val-9|m-val-1|o-val/);
     expect(readFileSync(join(dir, "c1.yaml"), "utf8")).toBe(a);
     expect(readFileSync(join(dir, "c1-taken.yaml"), "utf8")).toBe(b);
@@ -125,7 +159,9 @@ describe("SecretFile path change", () => {
     const olds = await withUnmanaged("fmt.yaml");
     const news = ins("fmt.json");
     const c = await sf.check({ ...ins("fmt.yaml") }, news);
-    expect(c.inputs["move"]).toMatch(/fmt\.json is a new json file with the managed values only: \S+fmt\.yaml \(yaml\) cannot be converted and stays/);
+    expect(c.inputs["move"]).toMatch(
+      /fmt\.json is a new json file with the managed values only: \S+fmt\.yaml \(yaml\) cannot be converted and stays/,
+    );
     await sf.update(olds.path, olds, news as never);
     expect(await leaves(join(dir, "fmt.yaml"))).toEqual({ managed: "m-val-1", added_by_set: "set-val-9" });
     expect(await leaves(join(dir, "fmt.json"))).toEqual({ managed: "m-val-1" });
@@ -145,7 +181,9 @@ describe("SecretFile path change", () => {
     await withUnmanaged("n.yaml");
     const c = await sf.check(ins("n.yaml"), ins("n-new.yaml"));
     expect(c.failures).toEqual([]);
-    expect(c.inputs["move"]).toBe(`${join(dir, "n.yaml")} moves to ${join(dir, "n-new.yaml")} with all 2 keys, same data key and ciphertexts; not in values, carried as they are: added_by_set; ${join(dir, "n.yaml")} is removed once the copy verifies`);
+    expect(c.inputs["move"]).toBe(
+      `${join(dir, "n.yaml")} moves to ${join(dir, "n-new.yaml")} with all 2 keys, same data key and ciphertexts; not in values, carried as they are: added_by_set; ${join(dir, "n.yaml")} is removed once the copy verifies`,
+    );
     const kept = await sf.check(ins("n.yaml"), ins("n-new.yaml", { deleteFileOnDestroy: false }));
     expect(kept.inputs["move"]).toMatch(/; \S+n\.yaml stays \(deleteFileOnDestroy is false\)$/);
     expect(JSON.stringify([c.inputs["move"], kept.inputs["move"]])).not.toMatch(/set-val-9|m-val-1/);

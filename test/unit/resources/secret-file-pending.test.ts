@@ -24,7 +24,10 @@ const SECRETS = ["db-pw-1-plain", "api-tok-1-plain", "db-pw-2-plain", "api-tok-2
 const log = join(dir, "audit.jsonl");
 const ins = (recipients: { name: string; recipient: string }[], values: Record<string, string>): SecretFileInputs =>
   ({ path: join(dir, "app.yaml"), recipients, auditLog: log, values }) as SecretFileInputs;
-const both = [{ name: "alice", recipient: alice.recipient }, { name: "bob", recipient: bob.recipient }];
+const both = [
+  { name: "alice", recipient: alice.recipient },
+  { name: "bob", recipient: bob.recipient },
+];
 const aliceOnly = [both[0] as { name: string; recipient: string }];
 
 function noValues(s: string): void {
@@ -44,7 +47,10 @@ describe("SecretFile pendingRotations", () => {
     expect(Object.keys(rotate?.pending?.digests ?? {}).sort()).toEqual(["API_TOKEN", "DB_PASSWORD"]);
     // the provider's entries carry digests: the CLI's view shows them checked, not [unverified]
     const byLog = computePending(readAudit(log)).filter((p) => p.file === join(dir, "app.yaml"));
-    expect(byLog.map((p) => [p.key, p.checked, p.exposedTo.join(",")])).toEqual([["API_TOKEN", true, "bob"], ["DB_PASSWORD", true, "bob"]]);
+    expect(byLog.map((p) => [p.key, p.checked, p.exposedTo.join(",")])).toEqual([
+      ["API_TOKEN", true, "bob"],
+      ["DB_PASSWORD", true, "bob"],
+    ]);
 
     // the provider sets a new DB_PASSWORD: that rotation is done, API_TOKEN still pending
     const v2 = { ...v1, DB_PASSWORD: "db-pw-2-plain" };
@@ -59,7 +65,11 @@ describe("SecretFile pendingRotations", () => {
     process.env["SOPS_AGE_KEY"] = alice.identity;
 
     // API_TOKEN changed outside Pulumi (same data key): the refresh sees another digest and clears it
-    const edited = await setValues(readFileSync(join(dir, "app.yaml"), "utf8"), { format: "yaml", identities: parseIdentities(alice.identity, "t"), changes: [{ path: ["API_TOKEN"], value: "api-tok-2-plain" }] });
+    const edited = await setValues(readFileSync(join(dir, "app.yaml"), "utf8"), {
+      format: "yaml",
+      identities: parseIdentities(alice.identity, "t"),
+      changes: [{ path: ["API_TOKEN"], value: "api-tok-2-plain" }],
+    });
     writeFileSync(join(dir, "app.yaml"), edited);
     const r2 = (await sf.read(c.id, u2)).props as sf.SecretFileOutputs;
     expect(r2.pendingRotations).toEqual([]);
@@ -74,7 +84,8 @@ describe("SecretFile pendingRotations", () => {
     const c = await sf.create(p);
     const { pendingRotations: _gone, ...old } = c.outs;
     expect(secretFileOlds(old).pendingRotations).toEqual([]);
-    const u = (await sf.update(c.id, old as sf.SecretFileOutputs, { ...p, recipients: aliceOnly })).outs as sf.SecretFileOutputs;
+    const u = (await sf.update(c.id, old as sf.SecretFileOutputs, { ...p, recipients: aliceOnly }))
+      .outs as sf.SecretFileOutputs;
     expect(u.pendingRotations).toEqual(["K"]);
     const r = (await sf.read(c.id, old as sf.SecretFileOutputs)).props as sf.SecretFileOutputs;
     expect(r.pendingRotations).toEqual(["K"]);
@@ -89,8 +100,20 @@ describe("SecretFile pendingRotations", () => {
     expect(w).toBe(`${file}: rotation pending for K (12 days, since bob lost access); change these values`);
     expect(pendingWarning({ path: join(dir, "none.yaml"), auditLog: log })).toBe("");
     // `keyfleet exposed` marks by hand, with a reason
-    appendAudit(log, { time: new Date().toISOString(), file: join(dir, "hand.yaml"), operation: "exposed", recipientsAdded: [], recipientsRemoved: [], keysChanged: [], exposure: [{ recipient: "marked by hand", fingerprint: "", keys: ["T"] }], reason: "pasted in a chat", by: "keyfleet cli" });
-    expect(pendingWarning({ path: join(dir, "hand.yaml"), auditLog: log })).toBe(`${join(dir, "hand.yaml")}: rotation pending for T (0 days, since marked exposed by hand; reason: pasted in a chat); change these values`);
+    appendAudit(log, {
+      time: new Date().toISOString(),
+      file: join(dir, "hand.yaml"),
+      operation: "exposed",
+      recipientsAdded: [],
+      recipientsRemoved: [],
+      keysChanged: [],
+      exposure: [{ recipient: "marked by hand", fingerprint: "", keys: ["T"] }],
+      reason: "pasted in a chat",
+      by: "keyfleet cli",
+    });
+    expect(pendingWarning({ path: join(dir, "hand.yaml"), auditLog: log })).toBe(
+      `${join(dir, "hand.yaml")}: rotation pending for T (0 days, since marked exposed by hand; reason: pasted in a chat); change these values`,
+    );
     expect(pendingWarning({ path: file, auditLog: join(dir, "missing.jsonl") })).toBe("");
     noValues(w);
   });

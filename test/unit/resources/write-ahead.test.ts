@@ -27,7 +27,12 @@ describe.each(["write-ahead", "file", "audit"] as const)("a failure right after 
   it("the next update still reports bob's exposure, logs the rotation and bob cannot read the file", async () => {
     const file = join(dir, `${step}.yaml`);
     const log = join(dir, `${step}-audit.jsonl`);
-    const ins = (recipients: { name: string; recipient: string }[]) => ({ path: file, recipients, values: { db: "v1" }, auditLog: log });
+    const ins = (recipients: { name: string; recipient: string }[]) => ({
+      path: file,
+      recipients,
+      values: { db: "v1" },
+      auditLog: log,
+    });
     const created = await sf.create(ins([A, B]));
     const olds = created.outs as sf.SecretFileOutputs;
     sf.reconcileFaults.after = (s) => {
@@ -37,14 +42,28 @@ describe.each(["write-ahead", "file", "audit"] as const)("a failure right after 
     delete sf.reconcileFaults.after;
     // the engine kept the old state: the same olds again
     const next = (await sf.update(file, olds, ins([A]))).outs as sf.SecretFileOutputs;
-    expect(next.exposure).toEqual([{ recipient: "bob", fingerprint: expect.stringMatching(/^SHA256:/) as unknown as string, keys: ["db"] }]);
+    expect(next.exposure).toEqual([
+      { recipient: "bob", fingerprint: expect.stringMatching(/^SHA256:/) as unknown as string, keys: ["db"] },
+    ]);
     expect(next.recipients.map((r) => r.name)).toEqual(["alice"]);
-    const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { operation: string; recipientsRemoved: { name: string }[]; exposure: { keys: string[] }[] });
+    const lines = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map(
+        (l) =>
+          JSON.parse(l) as { operation: string; recipientsRemoved: { name: string }[]; exposure: { keys: string[] }[] },
+      );
     const rotations = lines.filter((l) => l.operation === "rotate");
     expect(rotations.length).toBeGreaterThanOrEqual(1);
-    expect(rotations.every((r) => r.recipientsRemoved.map((x) => x.name).join() === "bob" && r.exposure[0]?.keys.join() === "db")).toBe(true);
+    expect(
+      rotations.every(
+        (r) => r.recipientsRemoved.map((x) => x.name).join() === "bob" && r.exposure[0]?.keys.join() === "db",
+      ),
+    ).toBe(true);
     const wal = join(dir, "audit-wal");
     expect(existsSync(wal) ? readdirSync(wal) : []).toEqual([]);
-    await expect(decrypt(readFileSync(file, "utf8"), { format: "yaml", identities: parseIdentities(bob.identity, "bob") })).rejects.toThrow();
+    await expect(
+      decrypt(readFileSync(file, "utf8"), { format: "yaml", identities: parseIdentities(bob.identity, "bob") }),
+    ).rejects.toThrow();
   });
 });

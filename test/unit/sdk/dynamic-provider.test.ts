@@ -81,12 +81,17 @@ describe("lazyProvider serialisation", () => {
     const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
     expect(sf.containsSecrets).toBe(false);
     // captured values are listed in each closure's `with({ … })`: only the loader and the path
-    const captured = new Set([...sf.text.matchAll(/with\(\{ (.*?) \}\)/g)].flatMap((m) => (m[1] ?? "").split(", ").map((kv) => kv.split(":")[0])));
+    const captured = new Set(
+      [...sf.text.matchAll(/with\(\{ (.*?) \}\)/g)].flatMap((m) =>
+        (m[1] ?? "").split(", ").map((kv) => kv.split(":")[0]),
+      ),
+    );
     captured.delete("this");
     captured.delete("arguments");
     captured.delete("provider"); // the test's own closure
     expect([...captured].sort()).toEqual(["loadProviderModule", "rel"]);
     expect(sf.text).toContain(`rel: "dist/provider/resources/${file}"`);
-    for (const method of ["check", "diff", "create", "read", "update", "delete"]) expect(sf.text).toContain(`/*${method}*/`);
+    for (const method of ["check", "diff", "create", "read", "update", "delete"])
+      expect(sf.text).toContain(`/*${method}*/`);
   });
 });

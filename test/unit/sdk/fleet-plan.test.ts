@@ -5,7 +5,14 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { KeyfleetError } from "../../../provider/errors";
-import { FleetPlanError, envFileSlug, formatAccessMatrix, pathSlug, planFleet, type PlanInput } from "../../../sdk/fleet-plan";
+import {
+  FleetPlanError,
+  envFileSlug,
+  formatAccessMatrix,
+  pathSlug,
+  planFleet,
+  type PlanInput,
+} from "../../../sdk/fleet-plan";
 
 const env = (path: string, ...files: string[]) => ({ path, sources: files.map((file) => ({ file })) });
 
@@ -33,7 +40,12 @@ describe("planFleet", () => {
   });
 
   it("adding a host is one entry: only the files it uses gain it", () => {
-    const base: PlanInput = { operators: ["alice"], ci: [], files: ["a", "b"], hosts: { h1: { envFiles: [env("/x", "a")] } } };
+    const base: PlanInput = {
+      operators: ["alice"],
+      ci: [],
+      files: ["a", "b"],
+      hosts: { h1: { envFiles: [env("/x", "a")] } },
+    };
     const before = planFleet(base);
     const after = planFleet({ ...base, hosts: { ...base.hosts, h2: { envFiles: [env("/y", "b")] } } });
     expect(after.fileRecipients["a"]).toEqual(before.fileRecipients["a"]);
@@ -44,13 +56,22 @@ describe("planFleet", () => {
     [{ operators: [], ci: [], files: ["a"], hosts: {} }, /at least one operator or ci/],
     [{ operators: ["x"], ci: ["x"], files: ["a"], hosts: {} }, /"x" is already used by operator "x"/],
     [{ operators: ["alice"], ci: [], files: ["a"], hosts: { alice: {} } }, /host name "alice" is already used/],
-    [{ operators: ["alice"], ci: [], files: ["a"], hosts: { h: { envFiles: [env("/e", "nope")] } } }, /sources unknown file "nope"; declare it under files/],
-    [{ operators: ["alice"], ci: [], files: ["a"], hosts: { h: { envFiles: [env("/e", "a"), env("/e", "a")] } } }, /lists env file "\/e" twice/],
+    [
+      { operators: ["alice"], ci: [], files: ["a"], hosts: { h: { envFiles: [env("/e", "nope")] } } },
+      /sources unknown file "nope"; declare it under files/,
+    ],
+    [
+      { operators: ["alice"], ci: [], files: ["a"], hosts: { h: { envFiles: [env("/e", "a"), env("/e", "a")] } } },
+      /lists env file "\/e" twice/,
+    ],
     [{ operators: ["alice"], ci: [], files: ["a"], hosts: { h: { envFiles: [env("/e")] } } }, /has no sources/],
     [{ operators: ["al ice"], ci: [], files: ["a"], hosts: {} }, /operator name "al ice" must match/],
     [{ operators: ["alice"], ci: [], files: ["a::b"], hosts: {} }, /file name "a::b" must match/],
     [{ operators: ["alice"], ci: [], files: ["a", "a"], hosts: {} }, /listed twice/],
-    [{ operators: ["alice"], ci: [], files: ["web"], hosts: { web: {} } }, /file name "web" is already used by host "web"/],
+    [
+      { operators: ["alice"], ci: [], files: ["web"], hosts: { web: {} } },
+      /file name "web" is already used by host "web"/,
+    ],
   ] as [PlanInput, RegExp][])("rejects %j", (input, error) => {
     expect(() => planFleet(input)).toThrow(error);
   });
@@ -81,10 +102,15 @@ describe("planFleet", () => {
   it("property: a host is a recipient of a file exactly when one of its env files sources it", () => {
     const names = ["h1", "h2", "h3", "h4"];
     const files = ["f1", "f2", "f3"];
-    const arb = fc.dictionary(fc.constantFrom(...names), fc.array(fc.subarray(files, { minLength: 1 }), { maxLength: 3 }));
+    const arb = fc.dictionary(
+      fc.constantFrom(...names),
+      fc.array(fc.subarray(files, { minLength: 1 }), { maxLength: 3 }),
+    );
     fc.assert(
       fc.property(arb, (spec) => {
-        const hosts = Object.fromEntries(Object.entries(spec).map(([h, envs]) => [h, { envFiles: envs.map((fs, k) => env(`/e${k}`, ...fs)) }]));
+        const hosts = Object.fromEntries(
+          Object.entries(spec).map(([h, envs]) => [h, { envFiles: envs.map((fs, k) => env(`/e${k}`, ...fs)) }]),
+        );
         const p = planFleet({ operators: ["op"], ci: ["ci"], files, hosts });
         for (const f of files) {
           const want = Object.keys(hosts).filter((h) => spec[h]?.some((fs) => fs.includes(f)));
@@ -100,9 +126,15 @@ describe("planFleet", () => {
       operators: ["op"],
       ci: [],
       files: ["app"],
-      hosts: { "web-1": { envFiles: [{ ...env("/tmp/kf-x/data/app.env", "app"), name: "app.env" }, env("/etc/myapp/app.env", "app")] } },
+      hosts: {
+        "web-1": {
+          envFiles: [{ ...env("/tmp/kf-x/data/app.env", "app"), name: "app.env" }, env("/etc/myapp/app.env", "app")],
+        },
+      },
     });
-    expect(p.envFileNames).toEqual({ "web-1": { "/tmp/kf-x/data/app.env": "app.env", "/etc/myapp/app.env": "etc-myapp-app.env" } });
+    expect(p.envFileNames).toEqual({
+      "web-1": { "/tmp/kf-x/data/app.env": "app.env", "/etc/myapp/app.env": "etc-myapp-app.env" },
+    });
     expect(envFileSlug({ path: "/srv/app/.env" })).toBe("srv-app-.env");
     const bad = (envFiles: { path: string; name?: string; sources: { file: string }[] }[]) => {
       try {
@@ -114,7 +146,9 @@ describe("planFleet", () => {
       return [];
     };
     // two paths whose slugs collide, an explicit name equal to another path's slug, an invalid name
-    expect(bad([env("/a b/x", "app"), env("/a-b/x", "app")])).toEqual([`host "h" env files "/a b/x" and "/a-b/x" both get the resource name "a-b-x"; give one a different name`]);
+    expect(bad([env("/a b/x", "app"), env("/a-b/x", "app")])).toEqual([
+      `host "h" env files "/a b/x" and "/a-b/x" both get the resource name "a-b-x"; give one a different name`,
+    ]);
     expect(bad([env("/etc/app.env", "app"), { ...env("/srv/app.env", "app"), name: "etc-app.env" }])).toHaveLength(1);
     expect(bad([{ ...env("/etc/app.env", "app"), name: "my app" }])[0]).toMatch(/name "my app" must match/);
   });
@@ -122,9 +156,8 @@ describe("planFleet", () => {
   it("pathSlug and formatAccessMatrix", () => {
     expect(pathSlug("/srv/app/.env")).toBe("srv-app-.env");
     expect(pathSlug("/")).toBe("root");
-    expect(formatAccessMatrix({ app: ["alice", "web-1"], m: ["alice"] }, { app: "secrets/app.yaml", m: "secrets/m.yaml" })).toEqual([
-      "app   secrets/app.yaml  alice, web-1",
-      "m     secrets/m.yaml    alice",
-    ]);
+    expect(
+      formatAccessMatrix({ app: ["alice", "web-1"], m: ["alice"] }, { app: "secrets/app.yaml", m: "secrets/m.yaml" }),
+    ).toEqual(["app   secrets/app.yaml  alice, web-1", "m     secrets/m.yaml    alice"]);
   });
 });

@@ -17,7 +17,11 @@ const pulumi = req("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
 type Sdk = typeof import("../../../sdk");
 type Age = typeof import("../../../provider/age");
 
-interface Created { type: string; name: string; inputs: Record<string, unknown> }
+interface Created {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
 const created: Created[] = [];
 let sdk: Sdk;
 let age: Age;
@@ -26,7 +30,14 @@ let age: Age;
 function fakeState(inputs: Record<string, unknown>): Record<string, unknown> {
   if ("recipientNames" in inputs) {
     const rs = inputs["recipients"] as { name: string; recipient: string }[];
-    return { ...inputs, recipients: rs.map((r) => ({ ...r, fingerprint: "SHA256:x" })), keyNames: ["API_TOKEN", "DB_PASSWORD"], exposure: [], valueDigests: {}, fileSha256: "f" };
+    return {
+      ...inputs,
+      recipients: rs.map((r) => ({ ...r, fingerprint: "SHA256:x" })),
+      keyNames: ["API_TOKEN", "DB_PASSWORD"],
+      exposure: [],
+      valueDigests: {},
+      fileSha256: "f",
+    };
   }
   if ("sources" in inputs) {
     const srcs = inputs["sources"] as { keys?: string[]; prefix?: string }[];
@@ -65,7 +76,11 @@ async function registered(name: string): Promise<Created> {
 
 function hostKeyLine(dir: string, name: string): string {
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", join(dir, name)]);
-  return readFileSync(join(dir, `${name}.pub`), "utf8").trim().split(" ").slice(0, 2).join(" ");
+  return readFileSync(join(dir, `${name}.pub`), "utf8")
+    .trim()
+    .split(" ")
+    .slice(0, 2)
+    .join(" ");
 }
 
 describe("Fleet wiring (setMocks)", () => {
@@ -77,14 +92,50 @@ describe("Fleet wiring (setMocks)", () => {
     const fleet = new sdk.Fleet("prod", {
       operators: { alice },
       ci: { github },
-      files: { app: { path: "secrets/app.yaml", values: { DB_PASSWORD: pulumi.secret("s3cret-wiring") } }, metrics: { path: "secrets/metrics.env" } },
+      files: {
+        app: { path: "secrets/app.yaml", values: { DB_PASSWORD: pulumi.secret("s3cret-wiring") } },
+        metrics: { path: "secrets/metrics.env" },
+      },
       hosts: {
-        "web-1": { address: "10.0.0.1", user: "deploy", privateKey: "PEM", hostKey: k1, envFiles: [{ path: "/etc/app.env", name: "app", sources: [{ file: "app", keys: ["DB_PASSWORD", "API_TOKEN"] }], onChange: "true" }] },
-        "web-2": { address: "10.0.0.2", port: 2222, user: "deploy", privateKey: "PEM", hostKey: k2, mode: "ssh", envFiles: [{ path: "/etc/app.env", format: "systemd", sources: [{ file: "app", keys: ["DB_PASSWORD"] }, { file: "metrics", prefix: "M_", keys: ["TOKEN"] }] }] },
+        "web-1": {
+          address: "10.0.0.1",
+          user: "deploy",
+          privateKey: "PEM",
+          hostKey: k1,
+          envFiles: [
+            {
+              path: "/etc/app.env",
+              name: "app",
+              sources: [{ file: "app", keys: ["DB_PASSWORD", "API_TOKEN"] }],
+              onChange: "true",
+            },
+          ],
+        },
+        "web-2": {
+          address: "10.0.0.2",
+          port: 2222,
+          user: "deploy",
+          privateKey: "PEM",
+          hostKey: k2,
+          mode: "ssh",
+          envFiles: [
+            {
+              path: "/etc/app.env",
+              format: "systemd",
+              sources: [
+                { file: "app", keys: ["DB_PASSWORD"] },
+                { file: "metrics", prefix: "M_", keys: ["TOKEN"] },
+              ],
+            },
+          ],
+        },
         bastion: { address: "10.0.0.3", hostKey: k1 },
       },
     });
-    expect(fleet.plan.fileRecipients).toEqual({ app: ["alice", "github", "web-1", "web-2"], metrics: ["alice", "github", "web-2"] });
+    expect(fleet.plan.fileRecipients).toEqual({
+      app: ["alice", "github", "web-1", "web-2"],
+      metrics: ["alice", "github", "web-2"],
+    });
 
     const app = await registered("prod-app");
     expect(app.inputs["recipientNames"]).toEqual(["alice", "github", "web-1", "web-2"]);
@@ -93,7 +144,13 @@ describe("Fleet wiring (setMocks)", () => {
     expect(rs[3]?.recipient).toBe(k2); // mode "ssh": native recipient
     expect(app.inputs["path"]).toBe("secrets/app.yaml");
     expect((await registered("prod-metrics")).inputs["recipientNames"]).toEqual(["alice", "github", "web-2"]);
-    expect((await registered("prod-web-2")).inputs).toMatchObject({ name: "web-2", host: "10.0.0.2", port: 2222, publicKey: k2, mode: "ssh" });
+    expect((await registered("prod-web-2")).inputs).toMatchObject({
+      name: "web-2",
+      host: "10.0.0.2",
+      port: 2222,
+      publicKey: k2,
+      mode: "ssh",
+    });
     expect((await registered("prod-alice")).inputs).toMatchObject({ name: "alice", publicKey: alice });
 
     const env2 = await registered("prod-web-2-etc-app.env");
@@ -111,13 +168,18 @@ describe("Fleet wiring (setMocks)", () => {
     expect("name" in env1.inputs).toBe(false); // the fragment names the resource; it is not a HostEnv input
     expect(created.some((c) => c.name.startsWith("prod-bastion-"))).toBe(false); // no env files → no HostEnv
 
-    expect(await out(fleet.files["app"]!.urn)).toContain("keyfleet:index:Fleet$pulumi-nodejs:dynamic/keyfleet:SecretFile::prod-app");
+    expect(await out(fleet.files["app"]!.urn)).toContain(
+      "keyfleet:index:Fleet$pulumi-nodejs:dynamic/keyfleet:SecretFile::prod-app",
+    );
     // each resource registers with its own type token (issue 10 §4), not the shared dynamic:Resource
     expect((await registered("prod-alice")).type).toBe("pulumi-nodejs:dynamic/keyfleet:Recipient");
     expect((await registered("prod-web-1")).type).toBe("pulumi-nodejs:dynamic/keyfleet:HostKey");
     expect((await registered("prod-app")).type).toBe("pulumi-nodejs:dynamic/keyfleet:SecretFile");
     expect(env1.type).toBe("pulumi-nodejs:dynamic/keyfleet:HostEnv");
-    expect(await out(fleet.accessMatrix)).toEqual({ app: ["alice", "github", "web-1", "web-2"], metrics: ["alice", "github", "web-2"] });
+    expect(await out(fleet.accessMatrix)).toEqual({
+      app: ["alice", "github", "web-1", "web-2"],
+      metrics: ["alice", "github", "web-2"],
+    });
     expect(await out(fleet.hostEnvKeys)).toEqual({
       "web-1": { "/etc/app.env": ["DB_PASSWORD", "API_TOKEN"] },
       "web-2": { "/etc/app.env": ["DB_PASSWORD", "M_TOKEN"] },
@@ -130,7 +192,10 @@ describe("Fleet wiring (setMocks)", () => {
 
   it("a Recipient and a HostKey of the same name get distinct URNs", async () => {
     const r = new sdk.Recipient("same", { publicKey: age.generateX25519().recipient });
-    const h = new sdk.HostKey("same", { host: "127.0.0.1", publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" });
+    const h = new sdk.HostKey("same", {
+      host: "127.0.0.1",
+      publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+    });
     const [ru, hu] = await Promise.all([out(r.urn), out(h.urn)]);
     expect(ru).toMatch(/::pulumi-nodejs:dynamic\/keyfleet:Recipient::same$/);
     expect(hu).toMatch(/::pulumi-nodejs:dynamic\/keyfleet:HostKey::same$/);
@@ -143,7 +208,14 @@ describe("Fleet wiring (setMocks)", () => {
       new sdk.Fleet("dup", {
         operators: { alice: key },
         files: { "web-app": { path: "a.yaml" } },
-        hosts: { web: { address: "h", user: "u", hostKey: "ssh-ed25519 AAAA", envFiles: [{ path: "/etc/x.env", name: "app", sources: [{ file: "web-app" }] }] } },
+        hosts: {
+          web: {
+            address: "h",
+            user: "u",
+            hostKey: "ssh-ed25519 AAAA",
+            envFiles: [{ path: "/etc/x.env", name: "app", sources: [{ file: "web-app" }] }],
+          },
+        },
       });
     expect(make).toThrow(/env file "\/etc\/x\.env" of host "web" and file "web-app" would both be named "dup-web-app"/);
     expect(created.length).toBe(before);
@@ -151,7 +223,21 @@ describe("Fleet wiring (setMocks)", () => {
 
   it("rejects an inventory whose env file names an unknown file, before creating anything", () => {
     const before = created.length;
-    expect(() => new sdk.Fleet("bad", { operators: { a: age.generateX25519().recipient }, files: { app: { path: "a.yaml" } }, hosts: { h: { address: "h", user: "u", hostKey: "ssh-ed25519 AAAA", envFiles: [{ path: "/e", sources: [{ file: "nope" }] }] } } })).toThrow(/unknown file "nope"/);
+    expect(
+      () =>
+        new sdk.Fleet("bad", {
+          operators: { a: age.generateX25519().recipient },
+          files: { app: { path: "a.yaml" } },
+          hosts: {
+            h: {
+              address: "h",
+              user: "u",
+              hostKey: "ssh-ed25519 AAAA",
+              envFiles: [{ path: "/e", sources: [{ file: "nope" }] }],
+            },
+          },
+        }),
+    ).toThrow(/unknown file "nope"/);
     expect(created.length).toBe(before);
   });
 });

@@ -6,7 +6,11 @@
 import { describe, expect, it } from "vitest";
 import { fleetArgsFrom } from "../../../examples/fleet/inventory";
 
-const inv = { operators: { alice: "age1x" }, files: { app: { path: "secrets/app.yaml", values: { DB_PASSWORD: { env: "APP_DB_PASSWORD" } } } }, hosts: {} };
+const inv = {
+  operators: { alice: "age1x" },
+  files: { app: { path: "secrets/app.yaml", values: { DB_PASSWORD: { env: "APP_DB_PASSWORD" } } } },
+  hosts: {},
+};
 
 describe("inventory values from the environment", () => {
   it("a variable set but empty leaves the key unmanaged", () => {
@@ -14,8 +18,12 @@ describe("inventory values from the environment", () => {
     expect(args.files["app"]).toEqual({ path: "secrets/app.yaml" });
   });
   it("an unset variable leaves it unmanaged too; a set one is managed", () => {
-    expect(fleetArgsFrom(inv as never, { file: "/nonexistent/fleet.yaml", env: {} }).files["app"]).toEqual({ path: "secrets/app.yaml" });
-    const set = fleetArgsFrom(inv as never, { file: "/nonexistent/fleet.yaml", env: { APP_DB_PASSWORD: "pw" } }).files["app"];
+    expect(fleetArgsFrom(inv as never, { file: "/nonexistent/fleet.yaml", env: {} }).files["app"]).toEqual({
+      path: "secrets/app.yaml",
+    });
+    const set = fleetArgsFrom(inv as never, { file: "/nonexistent/fleet.yaml", env: { APP_DB_PASSWORD: "pw" } }).files[
+      "app"
+    ];
     expect(Object.keys((set?.values ?? {}) as object)).toEqual(["DB_PASSWORD"]);
   });
 });

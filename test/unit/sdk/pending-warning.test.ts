@@ -64,16 +64,32 @@ describe("preview warning for pending rotations", () => {
     const log = join(dir, "audit.jsonl");
     const since = new Date(Date.now() - 12 * 86_400_000 - 60_000).toISOString();
     audit.appendAudit(log, {
-      time: since, file, operation: "rotate", recipientsAdded: [], recipientsRemoved: [], keysChanged: [],
-      exposure: [{ recipient: "bob", fingerprint: "SHA256:b", keys: ["DB_PASSWORD"] }], by: "keyfleet cli",
+      time: since,
+      file,
+      operation: "rotate",
+      recipientsAdded: [],
+      recipientsRemoved: [],
+      keysChanged: [],
+      exposure: [{ recipient: "bob", fingerprint: "SHA256:b", keys: ["DB_PASSWORD"] }],
+      by: "keyfleet cli",
     });
     const alice = age.generateX25519().recipient;
-    const f = new sdk.SecretFile("app", { path: file, auditLog: log, recipients: [{ name: "alice", recipient: alice }], values: { DB_PASSWORD: pulumi.secret("pending-plain-secret") }, logAccessChanges: false });
+    const f = new sdk.SecretFile("app", {
+      path: file,
+      auditLog: log,
+      recipients: [{ name: "alice", recipient: alice }],
+      values: { DB_PASSWORD: pulumi.secret("pending-plain-secret") },
+      logAccessChanges: false,
+    });
     await out(f.urn);
     const w = await warned(/rotation pending/);
     expect(w).toBe(`${file}: rotation pending for DB_PASSWORD (12 days, since bob lost access); change these values`);
     // a file with nothing pending: no warning
-    const quiet = new sdk.SecretFile("quiet", { path: join(dir, "secrets", "other.yaml"), auditLog: log, recipients: [{ name: "alice", recipient: alice }] });
+    const quiet = new sdk.SecretFile("quiet", {
+      path: join(dir, "secrets", "other.yaml"),
+      auditLog: log,
+      recipients: [{ name: "alice", recipient: alice }],
+    });
     await out(quiet.urn);
     await new Promise((r) => setTimeout(r, 50));
     expect(warnings.filter((x) => x.includes("other.yaml"))).toEqual([]);
@@ -84,7 +100,10 @@ describe("preview warning for pending rotations", () => {
     const alice = age.generateX25519().recipient;
     const fleet = new sdk.Fleet("prod", {
       operators: { alice },
-      files: { app: { path: "secrets/app.yaml", values: { DB_PASSWORD: pulumi.secret("fleet-plain-secret") } }, metrics: { path: "secrets/metrics.env" } },
+      files: {
+        app: { path: "secrets/app.yaml", values: { DB_PASSWORD: pulumi.secret("fleet-plain-secret") } },
+        metrics: { path: "secrets/metrics.env" },
+      },
     });
     expect(await out(fleet.pendingRotations)).toEqual({ app: ["DB_PASSWORD"] });
     expect(JSON.stringify(await out(fleet.pendingRotations))).not.toContain("fleet-plain-secret");

@@ -44,7 +44,11 @@ async function inputsOf(name: string): Promise<Record<string, unknown>> {
 
 describe("preview with a HostKey pinned by fingerprint", () => {
   it("the HostEnv keeps host and port known when only hostKey is unknown", async () => {
-    const hk = new sdk.HostKey("web-3", { host: "203.0.113.3", port: 2222, expectedFingerprint: "SHA256:2Ib8q0bBGcVqV0yNqRtqQ1O4RbZ6C4yHf0I3pY2m4qE" });
+    const hk = new sdk.HostKey("web-3", {
+      host: "203.0.113.3",
+      port: 2222,
+      expectedFingerprint: "SHA256:2Ib8q0bBGcVqV0yNqRtqQ1O4RbZ6C4yHf0I3pY2m4qE",
+    });
     new sdk.HostEnv("web-3-app", {
       connection: { host: "203.0.113.3", port: 2222, user: "deploy", hostKey: hk.publicKey },
       path: "/etc/app.env",
@@ -60,8 +64,17 @@ describe("preview with a HostKey pinned by fingerprint", () => {
 
   it("the provider's diff of such inputs plans an update; an unknown or changed port plans a replacement", async () => {
     const he = req("./dist/provider/resources/host-env.js") as typeof import("../../../provider/resources/host-env");
-    const olds = { connection: { host: "203.0.113.3", port: 2222, user: "deploy", hostKey: "ssh-ed25519 AAAA" }, host: "203.0.113.3", port: 2222, path: "/etc/app.env" } as never;
-    const news = (port: unknown) => ({ connection: { host: "203.0.113.3", port, user: "deploy", hostKey: UNKNOWN, privateKey: UNKNOWN }, path: "/etc/app.env", sources: [] });
+    const olds = {
+      connection: { host: "203.0.113.3", port: 2222, user: "deploy", hostKey: "ssh-ed25519 AAAA" },
+      host: "203.0.113.3",
+      port: 2222,
+      path: "/etc/app.env",
+    } as never;
+    const news = (port: unknown) => ({
+      connection: { host: "203.0.113.3", port, user: "deploy", hostKey: UNKNOWN, privateKey: UNKNOWN },
+      path: "/etc/app.env",
+      sources: [],
+    });
     expect(await he.diff("id", olds, news(2222))).toMatchObject({ changes: true, replaces: [] });
     expect((await he.diff("id", olds, news(UNKNOWN))).replaces).toEqual(["connection"]);
     expect((await he.diff("id", olds, news(22))).replaces).toEqual(["connection"]);

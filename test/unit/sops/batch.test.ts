@@ -29,7 +29,10 @@ describe("writeFilesAtomic", () => {
   it("writes every file, keeps each mode, new files get 0600, no temps left", async () => {
     const ps = files(20);
     const fresh = join(dir, "new.txt");
-    await writeFilesAtomic([...ps.map((p, i) => ({ path: p, data: `new ${i}\n` })), { path: fresh, data: new Uint8Array([1, 2]) }], { concurrency: 4 });
+    await writeFilesAtomic(
+      [...ps.map((p, i) => ({ path: p, data: `new ${i}\n` })), { path: fresh, data: new Uint8Array([1, 2]) }],
+      { concurrency: 4 },
+    );
     ps.forEach((p, i) => {
       expect(readFileSync(p, "utf8")).toBe(`new ${i}\n`);
       expect(statSync(p).mode & 0o777).toBe(i % 2 ? 0o640 : 0o600);
@@ -44,7 +47,14 @@ describe("writeFilesAtomic", () => {
     let n = 0;
     const run = writeFilesAtomic(
       ps.map((p) => ({ path: p, data: "new\n" })),
-      { concurrency: 8, hooks: { afterTempWritten: () => { if (++n === 12) throw new Error("injected crash"); } } },
+      {
+        concurrency: 8,
+        hooks: {
+          afterTempWritten: () => {
+            if (++n === 12) throw new Error("injected crash");
+          },
+        },
+      },
     );
     await expect(run).rejects.toThrow(/cannot write .*injected crash/);
     ps.forEach((p, i) => expect(readFileSync(p, "utf8")).toBe(`old ${i}\n`));
@@ -53,7 +63,16 @@ describe("writeFilesAtomic", () => {
 
   it("a crash between renames: files renamed so far are new, the rest old, each whole; no temps", async () => {
     const ps = files(10);
-    const run = writeFilesAtomic(ps.map((p, i) => ({ path: p, data: `new ${i}\n` })), { hooks: { beforeRename: (_p, i) => { if (i === 4) throw new Error("injected crash"); } } });
+    const run = writeFilesAtomic(
+      ps.map((p, i) => ({ path: p, data: `new ${i}\n` })),
+      {
+        hooks: {
+          beforeRename: (_p, i) => {
+            if (i === 4) throw new Error("injected crash");
+          },
+        },
+      },
+    );
     await expect(run).rejects.toThrow(/f4\.txt/);
     ps.forEach((p, i) => expect(readFileSync(p, "utf8")).toBe(i < 4 ? `new ${i}\n` : `old ${i}\n`));
     expect(temps()).toEqual([]);
@@ -61,14 +80,21 @@ describe("writeFilesAtomic", () => {
 
   it("refuses a path listed twice and a bad concurrency before writing anything", async () => {
     const [p] = files(1) as [string];
-    await expect(writeFilesAtomic([{ path: p, data: "a" }, { path: join(dir, ".", "f0.txt"), data: "b" }])).rejects.toThrow(/listed twice/);
+    await expect(
+      writeFilesAtomic([
+        { path: p, data: "a" },
+        { path: join(dir, ".", "f0.txt"), data: "b" },
+      ]),
+    ).rejects.toThrow(/listed twice/);
     await expect(writeFilesAtomic([{ path: p, data: "a" }], { concurrency: 0 })).rejects.toThrow(/concurrency/);
     expect(readFileSync(p, "utf8")).toBe("old 0\n");
   });
 
   it("a missing directory fails with WRITE_FAILED and leaves the other files old", async () => {
     const ps = files(3);
-    await expect(writeFilesAtomic([...ps.map((p) => ({ path: p, data: "new" })), { path: join(dir, "nope", "x"), data: "x" }])).rejects.toMatchObject({ code: "WRITE_FAILED" });
+    await expect(
+      writeFilesAtomic([...ps.map((p) => ({ path: p, data: "new" })), { path: join(dir, "nope", "x"), data: "x" }]),
+    ).rejects.toMatchObject({ code: "WRITE_FAILED" });
     ps.forEach((p, i) => expect(readFileSync(p, "utf8")).toBe(`old ${i}\n`));
     expect(temps()).toEqual([]);
   });
@@ -97,14 +123,18 @@ describe("updateRecipientsMany", () => {
       // only additions: everything up to the end of the old age list is unchanged, the new entry follows
       expect(text.startsWith(before[i]!.slice(0, before[i]!.indexOf("    lastmodified")))).toBe(true);
       if (i < 5) expect(text.length).toBeGreaterThan(before[i]!.length);
-      expect((await decrypt(text, { format: "yaml", identities: parseIdentities(b.identity, "b") })).leaves[0]?.value).toBe(`v${i}`);
+      expect(
+        (await decrypt(text, { format: "yaml", identities: parseIdentities(b.identity, "b") })).leaves[0]?.value,
+      ).toBe(`v${i}`);
     }
     expect(readFileSync(ps[5]!, "utf8")).toBe(before[5]);
 
     const stranger = join(dir, "z.yaml");
     writeFileSync(stranger, await encrypt("k: z\n", { format: "yaml", recipients: [parseRecipient(c.recipient)] }));
     const now = [...ps, stranger].map((p) => readFileSync(p, "utf8"));
-    await expect(updateRecipientsMany([...ps, stranger], { identities: ids, recipients: [ra, rb, parseRecipient(c.recipient)] })).rejects.toBeInstanceOf(NoIdentityError);
+    await expect(
+      updateRecipientsMany([...ps, stranger], { identities: ids, recipients: [ra, rb, parseRecipient(c.recipient)] }),
+    ).rejects.toBeInstanceOf(NoIdentityError);
     [...ps, stranger].forEach((p, i) => expect(readFileSync(p, "utf8")).toBe(now[i]));
     expect(temps()).toEqual([]);
   });

@@ -3,7 +3,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { generateX25519, parseIdentities, parseRecipient } from "../../../provider/age/index.js";
-import { decryptWithDataKey, encryptWithDataKey, replaceAgeEntries, loadEncrypted } from "../../../provider/sops/core.js";
+import {
+  decryptWithDataKey,
+  encryptWithDataKey,
+  replaceAgeEntries,
+  loadEncrypted,
+} from "../../../provider/sops/core.js";
 import { decrypt, encrypt, updateRecipients } from "../../../provider/sops/ops.js";
 import { emitSopsBlock, parseFull, yamlStore } from "../../../provider/sops/stores/yaml.js";
 import { fastSplit } from "../../../provider/sops/stores/yaml-fast.js";
@@ -15,7 +20,13 @@ const plainArb = fc
   .array(
     fc.tuple(
       fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/).filter((k) => k !== "sops"),
-      fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.boolean(), fc.constant("multi\nline\n"), fc.constant("2024-01-02")),
+      fc.oneof(
+        fc.string({ maxLength: 20 }),
+        fc.integer(),
+        fc.boolean(),
+        fc.constant("multi\nline\n"),
+        fc.constant("2024-01-02"),
+      ),
       fc.boolean(),
     ),
     { minLength: 1, maxLength: 8 },
@@ -27,8 +38,19 @@ const plainArb = fc
       .map(([k, v, withComment]) => `${withComment ? "# note " + k + "\n" : ""}${k}: ${JSON.stringify(v)}\n`)
       .join("");
   });
-const rulesArb = fc.constantFrom({}, { encryptedRegex: "^key" }, { unencryptedSuffix: "_plain" }, { macOnlyEncrypted: true, encryptedSuffix: "_secret" });
-const ageArb = fc.array(fc.record({ recipient: fc.constantFrom("age1aaa", "age1bbb", "age1ccc"), enc: fc.constantFrom("-----BEGIN AGE ENCRYPTED FILE-----\nYWJj\n-----END AGE ENCRYPTED FILE-----\n", "x") }), { minLength: 1, maxLength: 4 });
+const rulesArb = fc.constantFrom(
+  {},
+  { encryptedRegex: "^key" },
+  { unencryptedSuffix: "_plain" },
+  { macOnlyEncrypted: true, encryptedSuffix: "_secret" },
+);
+const ageArb = fc.array(
+  fc.record({
+    recipient: fc.constantFrom("age1aaa", "age1bbb", "age1ccc"),
+    enc: fc.constantFrom("-----BEGIN AGE ENCRYPTED FILE-----\nYWJj\n-----END AGE ENCRYPTED FILE-----\n", "x"),
+  }),
+  { minLength: 1, maxLength: 4 },
+);
 
 function bothWays(text: string): { fast: unknown; full: unknown; used: boolean } {
   const used = fastSplit(text, emitSopsBlock) !== undefined;
@@ -54,7 +76,9 @@ describe("yaml fast path", () => {
     const ids = parseIdentities((ks[0] as { identity: string }).identity, "k0");
     const extra = parseRecipient(generateX25519().recipient);
     for (let i = 0; i < 40; i++) {
-      const plain = `# top ${i}\n` + Array.from({ length: 1 + (i % 7) }, (_, j) => `k${j}: v${i}-${j}\nlist${j}:\n  - a\n  - ${j}\n`).join("");
+      const plain =
+        `# top ${i}\n` +
+        Array.from({ length: 1 + (i % 7) }, (_, j) => `k${j}: v${i}-${j}\nlist${j}:\n  - a\n  - ${j}\n`).join("");
       const text = await encrypt(plain, { format: "yaml", recipients: rs });
       const r = await updateRecipients(text, { format: "yaml", identities: ids, recipients: [...rs, extra] });
       const full = parseFull(text);
@@ -104,12 +128,15 @@ describe("yaml fast path", () => {
   it("decrypt output is the same through both paths (comments, lists, block scalars)", async () => {
     const k = generateX25519();
     const ids = parseIdentities(k.identity, "k");
-    const plain = "# head\ndb:\n    user: alice # inline\n    pass: |\n        multi\n        line\nlist:\n    - 1\n    - x\n# tail\n";
+    const plain =
+      "# head\ndb:\n    user: alice # inline\n    pass: |\n        multi\n        line\nlist:\n    - 1\n    - x\n# tail\n";
     const text = await encrypt(plain, { format: "yaml", recipients: [parseRecipient(k.recipient)] });
     expect(fastSplit(text, emitSopsBlock)).toBeDefined();
     const d = await decrypt(text, { format: "yaml", identities: ids });
     const full = parseFull(text);
-    const viaFull = decryptWithDataKey(text, "yaml", d.dataKey, { parsed: { tree: full.tree, meta: parseMetadata(full.meta) } });
+    const viaFull = decryptWithDataKey(text, "yaml", d.dataKey, {
+      parsed: { tree: full.tree, meta: parseMetadata(full.meta) },
+    });
     expect(d.emit()).toBe(viaFull.emit());
     expect(d.leaves).toEqual(viaFull.leaves);
     expect(d.emit()).toContain("# inline");

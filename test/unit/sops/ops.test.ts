@@ -6,28 +6,51 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateX25519, parseIdentities, parseRecipient } from "../../../provider/age/index.js";
 import {
-  decrypt, encrypt, setValues, updateRecipients, rotate, readMetadata, listKeys, keyedDigest,
-  NoIdentityError, MacMismatchError, UnsupportedError, formatFromPath, parseSopsConfig, matchRule, upsertCreationRule, loadConfigFor, type SopsFormat,
+  decrypt,
+  encrypt,
+  setValues,
+  updateRecipients,
+  rotate,
+  readMetadata,
+  listKeys,
+  keyedDigest,
+  NoIdentityError,
+  MacMismatchError,
+  UnsupportedError,
+  formatFromPath,
+  parseSopsConfig,
+  matchRule,
+  upsertCreationRule,
+  loadConfigFor,
+  type SopsFormat,
 } from "../../../provider/sops/index.js";
 import { isKeyfleetError } from "../../../provider/errors.js";
 import { writeFileAtomic } from "../../../provider/fs/index.js";
 
 const VEC = join(__dirname, "../../../../shared/vectors/sops");
 const ids = parseIdentities(readFileSync(join(VEC, "sops-pr1031/age_keys.txt"), "utf8"), "age_keys.txt");
-const expected = JSON.parse(readFileSync(join(VEC, "expected.json"), "utf8")) as Record<string, { format: SopsFormat; leaves: { value: unknown }[] }>;
+const expected = JSON.parse(readFileSync(join(VEC, "expected.json"), "utf8")) as Record<
+  string,
+  { format: SopsFormat; leaves: { value: unknown }[] }
+>;
 
 function lineDiff(a: string, b: string): { removed: string[]; added: string[] } {
-  const al = a.split("\n"), bl = b.split("\n");
+  const al = a.split("\n"),
+    bl = b.split("\n");
   const ca = new Map<string, number>();
   for (const l of al) ca.set(l, (ca.get(l) ?? 0) + 1);
   const added: string[] = [];
-  for (const l of bl) { const n = ca.get(l) ?? 0; if (n > 0) ca.set(l, n - 1); else added.push(l); }
+  for (const l of bl) {
+    const n = ca.get(l) ?? 0;
+    if (n > 0) ca.set(l, n - 1);
+    else added.push(l);
+  }
   const removed = [...ca.entries()].flatMap(([l, n]) => Array(n).fill(l) as string[]);
   return { removed, added };
 }
 
 const PLAIN: Record<SopsFormat, string> = {
-  yaml: "# top comment\ndb:\n    user: alice\n    password: s3cr3t\n    # inner\n    port: 5432\nratio: 0.25\nflag: true\nempty: \"\"\nnothing: null\nlist:\n    - a\n    - 1\npublic_unencrypted: hello\n",
+  yaml: '# top comment\ndb:\n    user: alice\n    password: s3cr3t\n    # inner\n    port: 5432\nratio: 0.25\nflag: true\nempty: ""\nnothing: null\nlist:\n    - a\n    - 1\npublic_unencrypted: hello\n',
   json: '{\n\t"db": {\n\t\t"user": "alice",\n\t\t"password": "s3cr3t",\n\t\t"port": 5432\n\t},\n\t"ratio": 0.25,\n\t"flag": true,\n\t"list": [\n\t\t"a",\n\t\t1\n\t],\n\t"big": 9223372036854775807\n}\n',
   dotenv: "# comment\nDB_USER=alice\nDB_PASSWORD=s3cr3t\nMULTI=line1\\nline2\nEMPTY=\n",
   ini: "; section comment\n[db]\nuser     = alice\npassword = s3cr3t\n\n[other]\nx = 1\n",
@@ -38,14 +61,20 @@ describe("sops with age identities", () => {
   for (const name of ["example.yaml", "example.json", "example.ini", "example.txt"]) {
     it(`decrypts sops-pr1031/${name} through its age entry`, async () => {
       const fmt = formatFromPath(name);
-      const d = await decrypt(readFileSync(join(VEC, "sops-pr1031", name), "utf8"), { format: fmt, identities: ids, file: name });
+      const d = await decrypt(readFileSync(join(VEC, "sops-pr1031", name), "utf8"), {
+        format: fmt,
+        identities: ids,
+        file: name,
+      });
       expect(d.leaves.length).toBe(expected[`sops-pr1031/${name}`]?.leaves.length);
     });
   }
   it("no matching identity names the file and recipients, never identities", async () => {
     const other = parseIdentities(generateX25519().identity, "test key");
     const text = readFileSync(join(VEC, "sops-pr1031/example.yaml"), "utf8");
-    const err = await decrypt(text, { format: "yaml", identities: other, file: "example.yaml" }).catch((e: unknown) => e);
+    const err = await decrypt(text, { format: "yaml", identities: other, file: "example.yaml" }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(NoIdentityError);
     expect(String((err as Error).message)).toContain("example.yaml");
     expect(String((err as Error).message)).toContain("age1yt3tfqlfrwdwx0z0ynwplcr6qxcxfaqycuprpmy89nr83ltx74tqdpszlw");
@@ -70,14 +99,19 @@ describe("sops with age identities", () => {
     delete j.sops.age;
     const shamir = JSON.stringify(j);
     expect(readMetadata(shamir, "json").keyGroups).toBe(2);
-    await expect(decrypt(shamir, { format: "json", identities: parseIdentities(k.identity, "k") })).rejects.toBeInstanceOf(UnsupportedError);
+    await expect(
+      decrypt(shamir, { format: "json", identities: parseIdentities(k.identity, "k") }),
+    ).rejects.toBeInstanceOf(UnsupportedError);
   });
 });
 
 describe("round trip and edits, every format", () => {
-  const a = generateX25519(), b = generateX25519();
-  const ra = parseRecipient(a.recipient), rb = parseRecipient(b.recipient);
-  const ia = parseIdentities(a.identity, "a"), ib = parseIdentities(b.identity, "b");
+  const a = generateX25519(),
+    b = generateX25519();
+  const ra = parseRecipient(a.recipient),
+    rb = parseRecipient(b.recipient);
+  const ia = parseIdentities(a.identity, "a"),
+    ib = parseIdentities(b.identity, "b");
   for (const fmt of Object.keys(PLAIN) as SopsFormat[]) {
     it(`${fmt}: encrypt → decrypt → emit`, async () => {
       const enc = await encrypt(PLAIN[fmt], { format: fmt, recipients: [ra] });
@@ -85,7 +119,7 @@ describe("round trip and edits, every format", () => {
       const d = await decrypt(enc, { format: fmt, identities: ia });
       const out = d.emit();
       if (fmt === "binary") expect(Buffer.from(out as Uint8Array).toString("utf8")).toBe(PLAIN.binary);
-      else if (fmt === "yaml") expect(out).toBe(PLAIN.yaml.replace("empty: \"\"", "empty: \"\""));
+      else if (fmt === "yaml") expect(out).toBe(PLAIN.yaml.replace('empty: ""', 'empty: ""'));
       else expect(out).toBe(PLAIN[fmt]);
       // re-encrypting our own output keeps working (stable emit)
       const again = await decrypt(enc, { format: fmt, identities: ia });
@@ -105,7 +139,14 @@ describe("round trip and edits, every format", () => {
       expect(d.leaves.find((l) => l.path.join(".") === path.join("."))?.value).toBe("n3w");
       // add and delete
       const addPath = fmt === "ini" ? ["db", "newkey"] : fmt === "dotenv" ? ["NEWKEY"] : ["db", "deep", "newkey"];
-      const out2 = await setValues(out, { format: fmt, identities: ia, changes: [{ path: addPath, value: "v" }, { path, value: null }] });
+      const out2 = await setValues(out, {
+        format: fmt,
+        identities: ia,
+        changes: [
+          { path: addPath, value: "v" },
+          { path, value: null },
+        ],
+      });
       const d2 = await decrypt(out2, { format: fmt, identities: ia });
       expect(d2.leaves.find((l) => l.path.join(".") === addPath.join("."))?.value).toBe("v");
       expect(d2.leaves.find((l) => l.path.join(".") === path.join("."))).toBeUndefined();
@@ -140,7 +181,8 @@ describe("round trip and edits, every format", () => {
     expect(encLines(out).some((l) => old.has(l))).toBe(false);
   });
   it("keyedDigest is keyed, labelled and stable", () => {
-    const k1 = new Uint8Array(32).fill(1), k2 = new Uint8Array(32).fill(2);
+    const k1 = new Uint8Array(32).fill(1),
+      k2 = new Uint8Array(32).fill(2);
     expect(keyedDigest(k1, "a", "v")).toMatch(/^[0-9a-f]{64}$/);
     expect(keyedDigest(k1, "a", "v")).toBe(keyedDigest(k1, "a", new TextEncoder().encode("v")));
     expect(keyedDigest(k1, "a", "v")).not.toBe(keyedDigest(k2, "a", "v"));
@@ -153,12 +195,16 @@ describe("tamper", () => {
   it("flipping any byte of a value, iv, tag, mac or enc never yields wrong plaintext", async () => {
     const k = generateX25519();
     const idk = parseIdentities(k.identity, "k");
-    const enc = await encrypt("a: secretvalue\nb: other\n", { format: "yaml", recipients: [parseRecipient(k.recipient)] });
+    const enc = await encrypt("a: secretvalue\nb: other\n", {
+      format: "yaml",
+      recipients: [parseRecipient(k.recipient)],
+    });
     const good = (await decrypt(enc, { format: "yaml", identities: idk })).emit();
     const aLine = enc.split("\n")[0] as string;
     const macLine = enc.split("\n").find((l) => l.includes("mac: ENC")) as string;
     const encBlock = /enc: \|\n([\s\S]*?-----END AGE ENCRYPTED FILE-----)/.exec(enc)?.[1] as string;
-    let errors = 0, same = 0;
+    let errors = 0,
+      same = 0;
     for (const region of [aLine, macLine, encBlock]) {
       const start = enc.indexOf(region);
       for (let i = 0; i < region.length; i++) {
@@ -183,9 +229,14 @@ describe("tamper", () => {
   }, 60_000);
   it("MacMismatchError when a clear value changes", async () => {
     const k = generateX25519();
-    const enc = await encrypt("a: x\nb_unencrypted: clear\n", { format: "yaml", recipients: [parseRecipient(k.recipient)] });
+    const enc = await encrypt("a: x\nb_unencrypted: clear\n", {
+      format: "yaml",
+      recipients: [parseRecipient(k.recipient)],
+    });
     const t = enc.replace("b_unencrypted: clear", "b_unencrypted: changed");
-    await expect(decrypt(t, { format: "yaml", identities: parseIdentities(k.identity, "k") })).rejects.toBeInstanceOf(MacMismatchError);
+    await expect(decrypt(t, { format: "yaml", identities: parseIdentities(k.identity, "k") })).rejects.toBeInstanceOf(
+      MacMismatchError,
+    );
     const d = await decrypt(t, { format: "yaml", identities: parseIdentities(k.identity, "k"), ignoreMac: true });
     expect(d.leaves.find((l) => l.path[0] === "b_unencrypted")?.value).toBe("changed");
   });
@@ -194,7 +245,8 @@ describe("tamper", () => {
 describe(".sops.yaml", () => {
   it("parses string, comma list and list age, first match wins relative to the config dir", () => {
     const dir = mkdtempSync(join(tmpdir(), "kf-cfg-"));
-    const cfg = "# keep me\ncreation_rules:\n  - path_regex: ^secrets/prod/.*\\.yaml$\n    age: >-\n      age1a,\n      age1b\n  - path_regex: \\.yaml$\n    age: [age1c, age1d]\n    encrypted_regex: ^(data|stringData)$\n  - age: age1e\n";
+    const cfg =
+      "# keep me\ncreation_rules:\n  - path_regex: ^secrets/prod/.*\\.yaml$\n    age: >-\n      age1a,\n      age1b\n  - path_regex: \\.yaml$\n    age: [age1c, age1d]\n    encrypted_regex: ^(data|stringData)$\n  - age: age1e\n";
     writeFileSync(join(dir, ".sops.yaml"), cfg);
     const rules = parseSopsConfig(cfg);
     expect(rules[0]?.age).toEqual(["age1a", "age1b"]);
@@ -220,7 +272,16 @@ describe("writeFileAtomic", () => {
     const p = join(dir, "f.yaml");
     writeFileAtomic(p, "old\n", { mode: 0o640 });
     expect(statSync(p).mode & 0o777).toBe(0o640);
-    expect(() => writeFileAtomic(p, "new content\n".repeat(1000), { hooks: { afterWrite: (tmp) => { expect(statSync(tmp).mode & 0o777).toBe(0o640); throw new Error("injected crash"); } } })).toThrow(/cannot write/);
+    expect(() =>
+      writeFileAtomic(p, "new content\n".repeat(1000), {
+        hooks: {
+          afterWrite: (tmp) => {
+            expect(statSync(tmp).mode & 0o777).toBe(0o640);
+            throw new Error("injected crash");
+          },
+        },
+      }),
+    ).toThrow(/cannot write/);
     expect(readFileSync(p, "utf8")).toBe("old\n");
     expect(readdirSync(dir)).toEqual(["f.yaml"]);
     writeFileAtomic(p, "new\n");

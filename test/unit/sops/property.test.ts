@@ -10,7 +10,9 @@ import { isKeyfleetError } from "../../../provider/errors.js";
 
 const SLOW = process.env.SLOW === "1";
 const key = new Uint8Array(32).fill(7);
-const keyArb = fc.string({ unit: "grapheme", minLength: 1, maxLength: 8 }).filter((s) => s !== "sops" && !s.includes("\u0000"));
+const keyArb = fc
+  .string({ unit: "grapheme", minLength: 1, maxLength: 8 })
+  .filter((s) => s !== "sops" && !s.includes("\u0000"));
 const leaf = fc.oneof(
   fc.string({ unit: "grapheme", maxLength: 12 }),
   fc.constant(""),
@@ -21,11 +23,17 @@ const leaf = fc.oneof(
 );
 const { tree } = fc.letrec((tie) => ({
   tree: fc.dictionary(keyArb, tie("node"), { maxKeys: 4 }),
-  node: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf, fc.array(tie("node"), { maxLength: 3 }), tie("tree")),
+  node: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    leaf,
+    fc.array(tie("node"), { maxLength: 3 }),
+    tie("tree"),
+  ),
 }));
 
 function norm(v: unknown): unknown {
-  if (typeof v === "bigint") return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (typeof v === "bigint")
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
   if (Array.isArray(v)) return v.map(norm);
   if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
   return v;
@@ -41,7 +49,9 @@ describe("random trees round-trip through encrypt → decrypt", () => {
           const d = decryptWithDataKey(enc, fmt, key);
           const back = storeFor(fmt).parsePlain(d.emit() as string).tree[0];
           const orig = storeFor(fmt).parsePlain(plain).tree[0];
-          expect(norm(JSON.parse(JSON.stringify(back, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))))).toEqual(norm(JSON.parse(JSON.stringify(orig, (_k, v) => (typeof v === "bigint" ? `${v}n` : v)))));
+          expect(norm(JSON.parse(JSON.stringify(back, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))))).toEqual(
+            norm(JSON.parse(JSON.stringify(orig, (_k, v) => (typeof v === "bigint" ? `${v}n` : v)))),
+          );
         }),
         { numRuns: SLOW ? 1000 : 100, seed: 42 },
       );
@@ -49,11 +59,20 @@ describe("random trees round-trip through encrypt → decrypt", () => {
   }
   it("dotenv with unicode values and empty strings", () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/).filter((k) => !k.startsWith("SOPS_")), fc.string({ unit: "grapheme", maxLength: 10 }).filter((s) => !s.includes("\\n") && !s.includes("\r")), { maxKeys: 6 }), (o) => {
-        const plain = Object.entries(o).map(([k, v]) => `${k}=${v.replace(/\n/g, "\\n")}\n`).join("");
-        const enc = encryptWithDataKey(plain, "dotenv", key, { age: [{ recipient: "age1x", enc: "x" }] });
-        expect(decryptWithDataKey(enc, "dotenv", key).emit()).toBe(plain);
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/).filter((k) => !k.startsWith("SOPS_")),
+          fc.string({ unit: "grapheme", maxLength: 10 }).filter((s) => !s.includes("\\n") && !s.includes("\r")),
+          { maxKeys: 6 },
+        ),
+        (o) => {
+          const plain = Object.entries(o)
+            .map(([k, v]) => `${k}=${v.replace(/\n/g, "\\n")}\n`)
+            .join("");
+          const enc = encryptWithDataKey(plain, "dotenv", key, { age: [{ recipient: "age1x", enc: "x" }] });
+          expect(decryptWithDataKey(enc, "dotenv", key).emit()).toBe(plain);
+        },
+      ),
       { numRuns: SLOW ? 1000 : 100, seed: 7 },
     );
   });
@@ -61,8 +80,15 @@ describe("random trees round-trip through encrypt → decrypt", () => {
 
 describe("fuzz: seeded mutations of real files give only typed errors", () => {
   const VEC = join(__dirname, "../../../../shared/vectors/sops");
-  const expected = JSON.parse(readFileSync(join(VEC, "expected.json"), "utf8")) as Record<string, { format: SopsFormat; data_key_hex: string }>;
-  const files = Object.entries(expected).map(([n, e]) => ({ text: readFileSync(join(VEC, n), "utf8"), format: e.format, key: Buffer.from(e.data_key_hex, "hex") }));
+  const expected = JSON.parse(readFileSync(join(VEC, "expected.json"), "utf8")) as Record<
+    string,
+    { format: SopsFormat; data_key_hex: string }
+  >;
+  const files = Object.entries(expected).map(([n, e]) => ({
+    text: readFileSync(join(VEC, n), "utf8"),
+    format: e.format,
+    key: Buffer.from(e.data_key_hex, "hex"),
+  }));
   it(`${SLOW ? 100000 : 10000} mutations`, () => {
     let seed = 12345;
     const rnd = (n: number): number => {
@@ -71,7 +97,8 @@ describe("fuzz: seeded mutations of real files give only typed errors", () => {
     };
     const N = SLOW ? 100000 : 10000;
     const alphabet = "\n :-=[]{}\"'#;,|>&*!%@`\\ENC0aZ\t\u0000\u00e9";
-    let ok = 0, typed = 0;
+    let ok = 0,
+      typed = 0;
     for (let i = 0; i < N; i++) {
       const f = files[rnd(files.length)] as (typeof files)[number];
       let t = f.text;
@@ -79,7 +106,12 @@ describe("fuzz: seeded mutations of real files give only typed errors", () => {
         const p = rnd(t.length + 1);
         const op = rnd(3);
         const ch = alphabet[rnd(alphabet.length)] as string;
-        t = op === 0 ? t.slice(0, p) + ch + t.slice(p + 1) : op === 1 ? t.slice(0, p) + t.slice(p + 1 + rnd(20)) : t.slice(0, p) + ch + t.slice(p);
+        t =
+          op === 0
+            ? t.slice(0, p) + ch + t.slice(p + 1)
+            : op === 1
+              ? t.slice(0, p) + t.slice(p + 1 + rnd(20))
+              : t.slice(0, p) + ch + t.slice(p);
       }
       try {
         // full decrypt for 1 in 10, parse-only (metadata) otherwise, to stay fast

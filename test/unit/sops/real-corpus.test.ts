@@ -8,8 +8,22 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { generateX25519, parseIdentities, parseRecipient, sshToAgeIdentity, type AgeIdentity } from "../../../provider/age/index.js";
-import { decrypt, listKeys, readMetadata, replaceAgeEntries, setValues, updateRecipients, type SopsFormat } from "../../../provider/sops/index.js";
+import {
+  generateX25519,
+  parseIdentities,
+  parseRecipient,
+  sshToAgeIdentity,
+  type AgeIdentity,
+} from "../../../provider/age/index.js";
+import {
+  decrypt,
+  listKeys,
+  readMetadata,
+  replaceAgeEntries,
+  setValues,
+  updateRecipients,
+  type SopsFormat,
+} from "../../../provider/sops/index.js";
 import { loadEncrypted } from "../../../provider/sops/core.js";
 import { yamlStore } from "../../../provider/sops/stores/yaml.js";
 import { runOracle } from "../../harness/oracles.js";
@@ -34,7 +48,9 @@ function identities(r: Repo): AgeIdentity[] {
     const text = readFileSync(join(DIR, r.dir, k), "utf8");
     const ids = parseIdentities(text, `${r.dir}/${k}`);
     // an OpenSSH key also opens its ssh-to-age X25519 recipient, as sops-nix converts host keys
-    return text.includes("OPENSSH PRIVATE KEY") ? [...ids, ...parseIdentities(sshToAgeIdentity(text), `${r.dir}/${k} (ssh-to-age)`)] : ids;
+    return text.includes("OPENSSH PRIVATE KEY")
+      ? [...ids, ...parseIdentities(sshToAgeIdentity(text), `${r.dir}/${k} (ssh-to-age)`)]
+      : ids;
   });
 }
 
@@ -54,7 +70,8 @@ describe("real sops files: the corpus itself", () => {
     expect(files.length).toBeGreaterThanOrEqual(30);
     expect(new Set(MANIFEST.map((r) => r.repo)).size).toBeGreaterThanOrEqual(10);
     for (const f of ["yaml", "json", "dotenv", "ini", "binary"]) expect(files.some((e) => e.format === f)).toBe(true);
-    for (const v of ["3.7.", "3.8.", "3.9.", "3.10.", "3.11.", "3.12.", "3.13."]) expect(files.some((e) => e.version.startsWith(v))).toBe(true);
+    for (const v of ["3.7.", "3.8.", "3.9.", "3.10.", "3.11.", "3.12.", "3.13."])
+      expect(files.some((e) => e.version.startsWith(v))).toBe(true);
   });
 });
 
@@ -77,7 +94,12 @@ for (const r of MANIFEST) {
           const o = n as { kind: string; items?: unknown[]; value?: unknown };
           if (o.kind === "scalar") {
             if (o.value !== null) raw.push(o.value);
-          } else for (const it of o.items ?? []) if ((it as { kind: string }).kind !== "comment") walk((it as { kind: string; value?: unknown }).kind === "entry" ? (it as { value: unknown }).value : it);
+          } else
+            for (const it of o.items ?? [])
+              if ((it as { kind: string }).kind !== "comment")
+                walk(
+                  (it as { kind: string; value?: unknown }).kind === "entry" ? (it as { value: unknown }).value : it,
+                );
         };
         for (const doc of tree) walk(doc);
         expect(raw.length).toBe(d.leaves.length);
@@ -110,7 +132,12 @@ for (const r of MANIFEST) {
           const d = await decrypt(text, { format: e.format, identities: ids, file: e.file });
           const target = d.leaves.find((l, i) => typeof l.value === "string" && listKeys(text, e.format)[i]?.encrypted);
           expect(target).toBeDefined();
-          const out = await setValues(text, { format: e.format, identities: ids, file: e.file, changes: [{ path: target!.path, value: `${String(target!.value)}-changed` }] });
+          const out = await setValues(text, {
+            format: e.format,
+            identities: ids,
+            file: e.file,
+            changes: [{ path: target!.path, value: `${String(target!.value)}-changed` }],
+          });
           const changed = changedLines(text, out);
           expect(changed).toHaveLength(3);
           expect(changed).toContain("    lastmodified:");
@@ -118,11 +145,15 @@ for (const r of MANIFEST) {
           const key = String(target!.path[target!.path.length - 1]);
           if (target!.path.some((p) => typeof p === "number" || /^\d+$/.test(String(p)))) {
             // a leaf inside a list item (a Kubernetes-style list of maps): its key line, `- ` marker kept
-            expect(changed.filter((l) => l !== "    lastmodified:" && l !== "    mac:")).toEqual([expect.stringMatching(new RegExp(`^ +(- )?${key}:$`))]);
+            expect(changed.filter((l) => l !== "    lastmodified:" && l !== "    mac:")).toEqual([
+              expect.stringMatching(new RegExp(`^ +(- )?${key}:$`)),
+            ]);
           } else expect(changed).toContain(`${" ".repeat(4 * (target!.path.length - 1))}${key}:`);
           // the written file opens again with its MAC checked (mac_only_encrypted files included)
           const again = await decrypt(out, { format: e.format, identities: ids, file: e.file });
-          expect(again.leaves.find((l) => JSON.stringify(l.path) === JSON.stringify(target!.path))?.value).toBe(`${String(target!.value)}-changed`);
+          expect(again.leaves.find((l) => JSON.stringify(l.path) === JSON.stringify(target!.path))?.value).toBe(
+            `${String(target!.value)}-changed`,
+          );
         });
 
         it(`${e.file}: adding a recipient changes only the age list, the new entry after the others`, async () => {
@@ -134,14 +165,22 @@ for (const r of MANIFEST) {
           const before = text.split("\n");
           const after = res.text.split("\n");
           // the original lines are all there, in order; the inserted block is one age entry, right after the last one
-          const lastAgeLine = before.findIndex((l, i) => i > 0 && /^ {10}recipient: /.test(l) && !/^ {8}- |^ {10}/.test(before[i + 1] ?? ""));
+          const lastAgeLine = before.findIndex(
+            (l, i) => i > 0 && /^ {10}recipient: /.test(l) && !/^ {8}- |^ {10}/.test(before[i + 1] ?? ""),
+          );
           expect(lastAgeLine).toBeGreaterThan(0);
           const inserted = after.slice(lastAgeLine + 1, lastAgeLine + 1 + (after.length - before.length));
-          expect([...after.slice(0, lastAgeLine + 1), ...after.slice(lastAgeLine + 1 + inserted.length)]).toEqual(before);
+          expect([...after.slice(0, lastAgeLine + 1), ...after.slice(lastAgeLine + 1 + inserted.length)]).toEqual(
+            before,
+          );
           expect(inserted[0]).toBe("        - enc: |");
           expect(inserted[1]).toBe("            -----BEGIN AGE ENCRYPTED FILE-----");
           expect(inserted[inserted.length - 1]).toBe(`          recipient: ${newcomer.recipient}`);
-          const byNewcomer = await decrypt(res.text, { format: e.format, identities: parseIdentities(newcomer.identity, "newcomer"), file: e.file });
+          const byNewcomer = await decrypt(res.text, {
+            format: e.format,
+            identities: parseIdentities(newcomer.identity, "newcomer"),
+            file: e.file,
+          });
           expect(byNewcomer.leaves.length).toBeGreaterThan(0);
         });
       }

@@ -9,7 +9,8 @@ import { generateX25519, parseIdentities, parseRecipient } from "../../../provid
 import { decrypt, encrypt, readMetadata, resealDecrypted, storeFor } from "../../../provider/sops/index.js";
 import { keyChanges } from "../../../cli/edit";
 
-const encs = (t: string): string[] => (t.match(/ENC\[[^\]]+\]/g) ?? []).filter((e) => !t.split("\n").some((l) => l.includes("mac:") && l.includes(e)));
+const encs = (t: string): string[] =>
+  (t.match(/ENC\[[^\]]+\]/g) ?? []).filter((e) => !t.split("\n").some((l) => l.includes("mac:") && l.includes(e)));
 
 describe("resealDecrypted", () => {
   it("edited yaml: untouched values and comments keep their ENC strings, moved or not", async () => {
@@ -28,9 +29,16 @@ describe("resealDecrypted", () => {
     const after = encs(out);
     expect(after.filter((e) => !before.has(e))).toHaveLength(2); // db.password and new
     expect(out.indexOf("port:")).toBeLessThan(out.indexOf("db:"));
-    expect(readMetadata(out, "yaml")).toMatchObject({ lastmodified: "2030-01-01T00:00:00Z", recipients: [k.recipient] });
-    expect(out.split("\n").find((l) => l.includes("    - recipient:"))).toBe(text.split("\n").find((l) => l.includes("    - recipient:")));
-    expect(out.match(/enc: \|\n([\s\S]*?-----END AGE ENCRYPTED FILE-----)/)?.[1]).toBe(text.match(/enc: \|\n([\s\S]*?-----END AGE ENCRYPTED FILE-----)/)?.[1]);
+    expect(readMetadata(out, "yaml")).toMatchObject({
+      lastmodified: "2030-01-01T00:00:00Z",
+      recipients: [k.recipient],
+    });
+    expect(out.split("\n").find((l) => l.includes("    - recipient:"))).toBe(
+      text.split("\n").find((l) => l.includes("    - recipient:")),
+    );
+    expect(out.match(/enc: \|\n([\s\S]*?-----END AGE ENCRYPTED FILE-----)/)?.[1]).toBe(
+      text.match(/enc: \|\n([\s\S]*?-----END AGE ENCRYPTED FILE-----)/)?.[1],
+    );
     const again = await decrypt(out, { format: "yaml", identities: ids });
     expect(Buffer.from(again.dataKey).equals(Buffer.from(d.dataKey))).toBe(true);
     expect(again.emit()).toBe(edited);

@@ -19,12 +19,17 @@ const age = [
 describe("difference 2: sops 3.13 sorts the keys inside each age entry (stores.go, enc before recipient)", () => {
   it("yaml: `- enc: |` then `recipient:` at the item's key column", () => {
     const text = encryptWithDataKey("a: 1\n", "yaml", key, { age });
-    expect(text).toContain("sops:\n    age:\n        - enc: |\n            -----BEGIN AGE ENCRYPTED FILE-----\n            AAAA\n            -----END AGE ENCRYPTED FILE-----\n          recipient: age1first\n        - enc: |\n");
+    expect(text).toContain(
+      "sops:\n    age:\n        - enc: |\n            -----BEGIN AGE ENCRYPTED FILE-----\n            AAAA\n            -----END AGE ENCRYPTED FILE-----\n          recipient: age1first\n        - enc: |\n",
+    );
   });
-  it("json: \"enc\" before \"recipient\" in every entry", () => {
+  it('json: "enc" before "recipient" in every entry', () => {
     const text = encryptWithDataKey('{"a": 1}', "json", key, { age });
     const entries = [...text.matchAll(/\{\n\t\t\t\t"(\w+)": [^\n]*\n\t\t\t\t"(\w+)"/g)].map((m) => [m[1], m[2]]);
-    expect(entries).toEqual([["enc", "recipient"], ["enc", "recipient"]]);
+    expect(entries).toEqual([
+      ["enc", "recipient"],
+      ["enc", "recipient"],
+    ]);
   });
   it("dotenv and ini were already sorted: __map_enc before __map_recipient", () => {
     for (const fmt of ["dotenv", "ini"] as const) {
@@ -36,9 +41,14 @@ describe("difference 2: sops 3.13 sorts the keys inside each age entry (stores.g
 
 describe("difference 7: .sops.yaml stores.yaml.indent / stores.json.indent (sops config.StoresConfig)", () => {
   it("parses the options and rejects bad values with the field named", () => {
-    expect(parseStoreOptions("stores:\n  yaml:\n    indent: 2\n  json:\n    indent: 3\n")).toEqual({ yamlIndent: 2, jsonIndent: 3 });
+    expect(parseStoreOptions("stores:\n  yaml:\n    indent: 2\n  json:\n    indent: 3\n")).toEqual({
+      yamlIndent: 2,
+      jsonIndent: 3,
+    });
     expect(parseStoreOptions("creation_rules: []\n")).toEqual({});
-    expect(() => parseStoreOptions("stores:\n  yaml:\n    indent: -1\n")).toThrow(/stores\.yaml\.indent must be an integer >= 0/);
+    expect(() => parseStoreOptions("stores:\n  yaml:\n    indent: -1\n")).toThrow(
+      /stores\.yaml\.indent must be an integer >= 0/,
+    );
     expect(() => parseStoreOptions("stores:\n  json:\n    indent: two\n")).toThrow(/stores\.json\.indent/);
   });
   it("storeOptionsFor finds the governing .sops.yaml above the file", () => {
@@ -48,8 +58,13 @@ describe("difference 7: .sops.yaml stores.yaml.indent / stores.json.indent (sops
     expect(storeOptionsFor(join(dir, "sub", "x.yaml"))).toEqual({ yamlIndent: 2 });
   });
   it("yaml indent 2 applies to data and metadata; json indent N is N spaces (0: none)", () => {
-    const y = encryptWithDataKey("a:\n  - b: 1\n    c:\n      d: x\n", "yaml", key, { age: [age[0]!], stores: { yamlIndent: 2 } });
-    expect(y).toMatch(/^a:\n {2}- b: ENC\[[^\n]+\n {4}c:\n {6}d: ENC\[[^\n]+\nsops:\n {2}age:\n {4}- enc: \|\n {8}-----BEGIN/);
+    const y = encryptWithDataKey("a:\n  - b: 1\n    c:\n      d: x\n", "yaml", key, {
+      age: [age[0]!],
+      stores: { yamlIndent: 2 },
+    });
+    expect(y).toMatch(
+      /^a:\n {2}- b: ENC\[[^\n]+\n {4}c:\n {6}d: ENC\[[^\n]+\nsops:\n {2}age:\n {4}- enc: \|\n {8}-----BEGIN/,
+    );
     expect(decryptWithDataKey(y, "yaml", key).emit("yaml")).toBe("a:\n    - b: 1\n      c:\n        d: x\n");
     const j = encryptWithDataKey('{"a": {"b": "x"}}', "json", key, { age: [age[0]!], stores: { jsonIndent: 2 } });
     expect(j.startsWith('{\n  "a": {\n    "b": "ENC[')).toBe(true);
@@ -60,7 +75,7 @@ describe("difference 7: .sops.yaml stores.yaml.indent / stores.json.indent (sops
 
 describe("difference 8: INI DEFAULT section as go-ini has it", () => {
   const ini = storeFor("ini");
-  it("the tree always has DEFAULT, so json output has \"DEFAULT\": {} (go-ini Sections())", () => {
+  it('the tree always has DEFAULT, so json output has "DEFAULT": {} (go-ini Sections())', () => {
     const p = ini.parsePlain("[sec]\na = b\n");
     expect(storeFor("json").emitPlain(p.tree)).toBe('{\n\t"DEFAULT": {},\n\t"sec": {\n\t\t"a": "b"\n\t}\n}\n');
   });

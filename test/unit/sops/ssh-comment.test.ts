@@ -4,8 +4,21 @@
 import { randomBytes } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { describe, expect, it } from "vitest";
-import { SshEd25519Identity, generateX25519, parseIdentities, parseRecipient, recipientText } from "../../../provider/age/index.js";
-import { decrypt, encrypt, readMetadata, rotate, updateRecipients, type SopsFormat } from "../../../provider/sops/index.js";
+import {
+  SshEd25519Identity,
+  generateX25519,
+  parseIdentities,
+  parseRecipient,
+  recipientText,
+} from "../../../provider/age/index.js";
+import {
+  decrypt,
+  encrypt,
+  readMetadata,
+  rotate,
+  updateRecipients,
+  type SopsFormat,
+} from "../../../provider/sops/index.js";
 
 const seed = randomBytes(32);
 const host = new SshEd25519Identity(seed, ed25519.getPublicKey(seed), "test host key");
@@ -48,11 +61,19 @@ describe("sops metadata with ssh comments", () => {
       expect(readMetadata(enc, fmt).recipients).toEqual([WITH, other.recipient]);
       expect(text((await decrypt(enc, { format: fmt, identities: [host] })).emit())).toBe(PLAIN[fmt]);
       for (const same of [BARE, WITH, `${BARE} another-comment`]) {
-        const up = await updateRecipients(enc, { format: fmt, identities: [host], recipients: [parseRecipient(same), ra] });
+        const up = await updateRecipients(enc, {
+          format: fmt,
+          identities: [host],
+          recipients: [parseRecipient(same), ra],
+        });
         expect(up).toEqual({ text: enc, added: [], removed: [], rotated: false });
       }
       // adding a second copy of the key (other comment) in the same list adds nothing either
-      const dup = await updateRecipients(enc, { format: fmt, identities: [host], recipients: [parseRecipient(WITH), parseRecipient(BARE), ra] });
+      const dup = await updateRecipients(enc, {
+        format: fmt,
+        identities: [host],
+        recipients: [parseRecipient(WITH), parseRecipient(BARE), ra],
+      });
       expect(dup.text).toBe(enc);
       // removing the age1 recipient rotates; the ssh entry is recorded as the new list gives it
       const rm = await updateRecipients(enc, { format: fmt, identities: [host], recipients: [parseRecipient(WITH)] });

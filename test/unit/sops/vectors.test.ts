@@ -9,8 +9,21 @@ import { loadEncrypted } from "../../../provider/sops/core.js";
 import { MacMismatchError } from "../../../provider/sops/errors.js";
 
 export const VEC = join(__dirname, "../../../../shared/vectors/sops");
-interface Leaf { aad: string; type: string | null; encrypted: boolean; value: unknown; plaintext: string | null }
-interface Expected { format: SopsFormat; data_key_hex: string; mac_plaintext: string; mac_aad: string; leaves: Leaf[]; comments: { aad: string; value: string }[] }
+interface Leaf {
+  aad: string;
+  type: string | null;
+  encrypted: boolean;
+  value: unknown;
+  plaintext: string | null;
+}
+interface Expected {
+  format: SopsFormat;
+  data_key_hex: string;
+  mac_plaintext: string;
+  mac_aad: string;
+  leaves: Leaf[];
+  comments: { aad: string; value: string }[];
+}
 export const expected = JSON.parse(readFileSync(join(VEC, "expected.json"), "utf8")) as Record<string, Expected>;
 
 describe("sops vectors decrypt with data_key_hex", () => {
@@ -35,7 +48,11 @@ describe("sops vectors decrypt with data_key_hex", () => {
         if (node.kind === "map" || node.kind === "seq") {
           for (const it of node.items ?? []) {
             const i = it as { kind: string; key: string; value: unknown; text: string };
-            if (i.kind === "comment") found.push({ aad: path.join(":") + ":", value: Buffer.from(decryptBytes(i.text, key, path.join(":") + ":").bytes).toString("utf8") });
+            if (i.kind === "comment")
+              found.push({
+                aad: path.join(":") + ":",
+                value: Buffer.from(decryptBytes(i.text, key, path.join(":") + ":").bytes).toString("utf8"),
+              });
             else if (i.kind === "entry") walk(i.value, [...path, i.key]);
             else walk(i, path);
           }
@@ -43,7 +60,9 @@ describe("sops vectors decrypt with data_key_hex", () => {
       };
       tree.forEach((t) => walk(t, []));
       expect(found).toEqual(e.comments);
-      const mutated = text.replace(/lastmodified(?:["'\s:=]+)["']?(\d{4})/, (m, y: string) => m.replace(y, String(Number(y) + 1)));
+      const mutated = text.replace(/lastmodified(?:["'\s:=]+)["']?(\d{4})/, (m, y: string) =>
+        m.replace(y, String(Number(y) + 1)),
+      );
       expect(mutated).not.toBe(text);
       expect(() => decryptWithDataKey(mutated, e.format, key, { file: name })).toThrow();
     });
