@@ -83,16 +83,14 @@ function run(): void {
     }
     process.stdout.write(`start-up of a small YAML file, whole processes, medians of ${RUNS} interleaved runs\n`);
     report(
-      cases
-        .slice(1)
-        .map((c) => ({
-          what: c.name,
-          ours: median(times.get(c.name) ?? []),
-          peer: floor,
-          peerName: "node -e 0 (floor)",
-          unit: "ms",
-          maxRatio: 1.5,
-        })),
+      cases.slice(1).map((c) => ({
+        what: c.name,
+        ours: median(times.get(c.name) ?? []),
+        peer: floor,
+        peerName: "node -e 0 (floor)",
+        unit: "ms",
+        maxRatio: 1.5,
+      })),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

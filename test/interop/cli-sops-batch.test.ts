@@ -59,9 +59,7 @@ const decryptAs = (d: string, f: string, key: { file: string }) =>
   kf(["decrypt", f], { cwd: d, home, env: { SOPS_AGE_KEY_FILE: key.file } });
 
 /** The audit log's entries (JSON lines) of the project. */
-function auditEntries(
-  d: string,
-): {
+function auditEntries(d: string): {
   file: string;
   operation: string;
   recipientsAdded: { name: string }[];
