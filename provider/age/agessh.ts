@@ -85,9 +85,13 @@ export class SshEd25519Recipient implements AgeRecipient {
   toString(): string {
     return `ssh-ed25519 ${Buffer.from(this.blob).toString("base64")}`;
   }
-  /** One `ssh-ed25519 <tag> <share>` stanza. @throws AgeFormatError for a low-order key */
-  wrapFileKey(fileKey: Uint8Array): Stanza[] {
-    const { priv, share } = ephemeral();
+  /**
+   * One `ssh-ed25519 <tag> <share>` stanza.
+   * @param ephemeralSecret - 32 CSPRNG bytes for the ephemeral key (zeroed after use); fresh when absent
+   * @throws AgeFormatError for a low-order key
+   */
+  wrapFileKey(fileKey: Uint8Array, ephemeralSecret?: Uint8Array): Stanza[] {
+    const { priv, share } = ephemeral(ephemeralSecret);
     const ss = x25519(this.tweak, x25519Public(x25519(priv, this.mkey)));
     const key = hkdf32(ss, Buffer.concat([share, this.montgomery]), LABEL);
     return [new Stanza(["ssh-ed25519", this.tag, b64raw(share)], seal(key, fileKey))];

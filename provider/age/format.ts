@@ -5,7 +5,7 @@
  * wrapping a 32-byte sops data key through age-encryption's streaming Encrypter costs far more than
  * the crypto itself.
  */
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, randomBytes, randomFillSync } from "node:crypto";
 import { AgeFormatError } from "./errors";
 import { b64raw, hkdf32, open, seal, Stanza, unb64raw } from "./primitives";
 import type { AgeIdentity, AgeRecipient } from "./types";
@@ -50,11 +50,27 @@ function chunkNonce(counter: number, last: boolean): Buffer {
 /** Encrypts `plain` to `recipients` as a binary age file, synchronously. */
 export function encryptAgeSync(plain: Uint8Array, recipients: readonly AgeRecipient[]): Buffer {
   if (recipients.length === 0) fail("no recipients to encrypt to");
-  // the file key and the payload nonce from one call (16 bytes each)
-  const rnd = randomBytes(32);
+  const rnd = randomBytes(RANDOM_PER_FILE);
+  try {
+    return encryptWith(plain, recipients, rnd);
+  } finally {
+    rnd.fill(0);
+  }
+}
+
+/** CSPRNG bytes one single-recipient file takes: file key 16, payload nonce 16, ephemeral secret 32. */
+const RANDOM_PER_FILE = 64;
+
+/**
+ * The age file for `plain`, taking its file key and payload nonce from `rnd` (and, for a single
+ * recipient, the ephemeral secret from its last 32 bytes). `rnd` holds CSPRNG bytes used once.
+ */
+function encryptWith(plain: Uint8Array, recipients: readonly AgeRecipient[], rnd: Buffer): Buffer {
   const fileKey = rnd.subarray(0, 16);
   const stanzas: Stanza[] = [];
-  for (const r of recipients) stanzas.push(...r.wrapFileKey(fileKey));
+  if (recipients.length === 1)
+    stanzas.push(...(recipients[0] as AgeRecipient).wrapFileKey(fileKey, rnd.subarray(32, 64)));
+  else for (const r of recipients) stanzas.push(...r.wrapFileKey(fileKey));
   const h = encodeHeaderNoMac(stanzas);
   const header = h + " " + b64raw(headerMac(fileKey, h)) + "\n";
   const nonce = rnd.subarray(16, 32);
@@ -66,6 +82,7 @@ export function encryptAgeSync(plain: Uint8Array, recipients: readonly AgeRecipi
     parts.push(seal(key, plain.subarray(off, off + CHUNK), chunkNonce(counter, last)));
     if (last) break;
   }
+  key.fill(0);
   return Buffer.concat(parts);
 }
 
@@ -222,6 +239,23 @@ export function encryptDataKeySync(dataKey: Uint8Array, r: AgeRecipient): string
 export function decryptDataKeySync(armored: string | Uint8Array, ids: readonly AgeIdentity[]): Uint8Array | null {
   const file = typeof armored === "string" ? dearmor(armored) : armored;
   return decryptAgeSync(file, ids);
+}
+
+/**
+ * Wraps one sops data key for each of `recipients`, one armored age file each (sops's `age` entries,
+ * in order). The same files as {@link encryptDataKeySync} per recipient, but every file's randomness
+ * (file key, payload nonce, ephemeral secret) comes from one CSPRNG call for the whole batch, which
+ * is zeroed after use.
+ */
+export function encryptDataKeysSync(dataKey: Uint8Array, recipients: readonly AgeRecipient[]): string[] {
+  const rnd = randomFillSync(Buffer.alloc(RANDOM_PER_FILE * recipients.length));
+  try {
+    return recipients.map((r, i) =>
+      armor(encryptWith(dataKey, [r], rnd.subarray(i * RANDOM_PER_FILE, (i + 1) * RANDOM_PER_FILE))),
+    );
+  } finally {
+    rnd.fill(0);
+  }
 }
 
 /** Async form of {@link encryptDataKeySync} (the module contract). */

@@ -29,6 +29,7 @@ export {
   encryptDataKey,
   decryptDataKey,
   encryptDataKeySync,
+  encryptDataKeysSync,
   decryptDataKeySync,
   encryptAgeSync,
   decryptAgeSync,

@@ -100,21 +100,40 @@ export function randomX25519(): { scalar: Buffer; priv: KeyObject } {
   return { scalar, priv: x25519Private(scalar) };
 }
 
-/** A fresh ephemeral X25519 key pair: the private KeyObject and the raw 32-byte share. */
-export function ephemeral(): { priv: KeyObject; share: Uint8Array } {
-  const { scalar, priv } = randomX25519();
-  scalar.fill(0);
+/**
+ * A fresh ephemeral X25519 key pair: the private KeyObject and the raw 32-byte share.
+ * @param scalar - 32 bytes from the CSPRNG to use as the secret (a batch draws them in one call,
+ *   see encryptDataKeysSync); fresh random bytes when absent. Zeroed here either way.
+ */
+export function ephemeral(scalar?: Uint8Array): { priv: KeyObject; share: Uint8Array } {
+  const secret = scalar ?? randomBytes(32);
+  const priv = x25519Private(secret);
+  secret.fill(0);
   return { priv, share: x25519Raw(createPublicKey(priv)) };
 }
 
-const ONE = Buffer.from([1]);
 const ZERO_SALT = Buffer.alloc(32);
+/** `info ‖ 0x01` for each constant info string (the age labels), built once. */
+const expandInputs = new Map<string, Buffer>();
+
+function expandInput(info: Uint8Array | string): Buffer {
+  if (typeof info !== "string") return Buffer.concat([info, Buffer.from([1])]);
+  let b = expandInputs.get(info);
+  if (!b) {
+    b = Buffer.concat([Buffer.from(info, "latin1"), Buffer.from([1])]);
+    if (expandInputs.size < 16) expandInputs.set(info, b);
+  }
+  return b;
+}
+
 /** HKDF-SHA256 with a 32-byte output (one HMAC block), as two HMACs: faster than hkdfSync. */
 export function hkdf32(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array | string): Buffer {
   const prk = createHmac("sha256", salt.length ? salt : ZERO_SALT)
     .update(ikm)
     .digest();
-  return createHmac("sha256", prk).update(info).update(ONE).digest();
+  const okm = createHmac("sha256", prk).update(expandInput(info)).digest();
+  prk.fill(0);
+  return okm;
 }
 
 const ZERO_NONCE = Buffer.alloc(12);

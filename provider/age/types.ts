@@ -26,8 +26,12 @@ export interface AgeRecipient extends TypageRecipient {
    * through `recipientText`.
    */
   readonly text?: string;
-  /** Wraps a file key into this recipient's stanza(s). Synchronous. */
-  wrapFileKey(fileKey: Uint8Array): Stanza[];
+  /**
+   * Wraps a file key into this recipient's stanza(s). Synchronous.
+   * @param ephemeralSecret - optional 32 CSPRNG bytes for the ephemeral key, so a batch can draw all
+   *   its randomness in one call; the recipient zeroes them after use and draws its own when absent
+   */
+  wrapFileKey(fileKey: Uint8Array, ephemeralSecret?: Uint8Array): Stanza[];
 }
 
 /** A parsed age identity (private key). Its `toString` never reveals key material. */

@@ -35,9 +35,13 @@ export class X25519Recipient implements AgeRecipient {
   toString(): string {
     return bech32Encode("age", this.publicKey);
   }
-  /** One `X25519` stanza wrapping `fileKey`. @throws AgeFormatError for a low-order recipient */
-  wrapFileKey(fileKey: Uint8Array): Stanza[] {
-    const { priv, share } = ephemeral();
+  /**
+   * One `X25519` stanza wrapping `fileKey`.
+   * @param ephemeralSecret - 32 CSPRNG bytes for the ephemeral key (zeroed after use); fresh when absent
+   * @throws AgeFormatError for a low-order recipient
+   */
+  wrapFileKey(fileKey: Uint8Array, ephemeralSecret?: Uint8Array): Stanza[] {
+    const { priv, share } = ephemeral(ephemeralSecret);
     const ss = x25519(priv, this.key);
     const salt = Buffer.concat([share, this.publicKey]);
     const body = seal(hkdf32(ss, salt, LABEL), fileKey);

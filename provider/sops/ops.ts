@@ -3,7 +3,13 @@
  * rest. All are pure (no file IO); write results with provider/fs `writeFileAtomic`.
  */
 import { randomBytes } from "node:crypto";
-import { decryptDataKey, encryptDataKey, recipientText, type AgeIdentity, type AgeRecipient } from "../age/index.js";
+import {
+  decryptDataKey,
+  encryptDataKeysSync,
+  recipientText,
+  type AgeIdentity,
+  type AgeRecipient,
+} from "../age/index.js";
 import { recipientDelta } from "../age/text.js";
 import {
   checkDataKey,
@@ -38,9 +44,8 @@ export interface SopsMetadataView {
 
 /** One `age` entry per recipient; `recipient` is the text as given (an ssh key's comment kept, as sops). */
 async function wrapAll(dataKey: Uint8Array, recipients: readonly AgeRecipient[]): Promise<AgeEntry[]> {
-  return Promise.all(
-    recipients.map(async (r) => ({ recipient: recipientText(r), enc: await encryptDataKey(dataKey, r) })),
-  );
+  const encs = encryptDataKeysSync(dataKey, recipients);
+  return recipients.map((r, i) => ({ recipient: recipientText(r), enc: encs[i] as string }));
 }
 
 function checkRecipients(rs: unknown, file?: string): asserts rs is AgeRecipient[] {

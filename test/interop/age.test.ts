@@ -12,6 +12,7 @@ import {
   decryptDataKey,
   encryptDataKey,
   encryptAgeSync,
+  encryptDataKeysSync,
   parseIdentities,
   parseRecipient,
   sshFingerprint,
@@ -67,6 +68,23 @@ describe("ours → age -d", () => {
     const f = join(dir, "s.age");
     writeFileSync(f, await encryptDataKey(key, parseRecipient(sshPub)));
     expect(sh(AGE, ["-d", "-i", sshKey, f]).stdout.equals(key)).toBe(true);
+  });
+  it("a batch (one CSPRNG draw for every file) gives files age -d opens, each with its own key", () => {
+    const key = randomBytes(32);
+    const files = encryptDataKeysSync(key, [
+      parseRecipient(xRecipient),
+      parseRecipient(sshPub),
+      parseRecipient(xRecipient),
+    ]);
+    expect(new Set(files).size).toBe(3);
+    const ids = [xKeys, sshKey, xKeys];
+    files.forEach((armored, i) => {
+      const f = join(dir, `batch-${i}.age`);
+      writeFileSync(f, armored);
+      expect(sh(AGE, ["-d", "-i", ids[i] as string, f]).stdout.equals(key)).toBe(true);
+    });
+    // the ssh-ed25519 file is not for the X25519 key
+    expect(spawnSync(AGE, ["-d", "-i", xKeys, join(dir, "batch-1.age")], { timeout: 30_000 }).status).not.toBe(0);
   });
   it("binary multi-recipient, multi-chunk file", () => {
     const plain = randomBytes(150_000);

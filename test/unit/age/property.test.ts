@@ -14,6 +14,7 @@ import {
   encryptAgeSync,
   decryptAgeSync,
   encryptDataKeySync,
+  encryptDataKeysSync,
   parseRecipient,
 } from "../../../provider/age";
 import { ed25519 } from "@noble/curves/ed25519.js";
@@ -53,6 +54,31 @@ describe("wrap → unwrap round trips", () => {
     );
   });
 
+  it("a batch: file i opens with identity i only, and no two files share an ephemeral share", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key32, fc.boolean()), { minLength: 1, maxLength: 6 }), key32, (keys, dataKey) => {
+        const ids = keys.map(([seed, ssh], i) => (ssh ? sshIdentity(seed) : new X25519Identity(seed, `batch ${i}`)));
+        const files = encryptDataKeysSync(
+          dataKey,
+          ids.map((id) => parseRecipient(id.recipient().toString())),
+        );
+        expect(files).toHaveLength(ids.length);
+        const shares = new Set<string>();
+        files.forEach((f, i) => {
+          expect(Buffer.from(decryptDataKeySync(f, [ids[i] as X25519Identity]) as Uint8Array)).toEqual(
+            Buffer.from(dataKey),
+          );
+          const stanza = Buffer.from(f.split("\n").slice(1, -2).join(""), "base64").toString("latin1").split("\n")[1];
+          shares.add((stanza as string).split(" ").pop() as string);
+          const j = (i + 1) % ids.length;
+          const sameKey = ids[j]?.recipient().toString() === ids[i]?.recipient().toString();
+          if (!sameKey) expect(decryptDataKeySync(f, [ids[j] as X25519Identity])).toBeNull();
+        });
+        expect(shares.size).toBe(files.length);
+      }),
+      { numRuns: Math.ceil(RUNS / 5) },
+    );
+  });
   it("multi-chunk payloads round-trip (STREAM chunk boundaries)", () => {
     fc.assert(
       fc.property(key32, fc.constantFrom(0, 1, 65535, 65536, 65537, 131072, 200000), (scalar, n) => {
