@@ -18,22 +18,22 @@ import {
   type SopsFormat,
 } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
-import { auditPath, recordChange } from "./audit-trail";
-import { keyName } from "../provider/access/exposure";
-import { cliPendingDigests } from "./pending-view";
+import { auditBatch, auditPath, recordChange } from "./audit-trail";
+import { keyName, type ListedKey } from "../provider/access/exposure";
+import type { PendingDigests } from "../provider/access/audit-log";
+import { cliPendingDigests, readPendingLog, type PendingLog } from "./pending-view";
 import { REASON_FLAG, reasonOf } from "./reason";
 import { sopsVerb } from "./exit-codes";
 import { positionals, readInputText, resolveFormat, withWriteLocks } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
-import { labelRecipient, loadNames, projectDir } from "./recipient-names";
+import { labelRecipient } from "./recipient-names";
 import { confirm, stdinIsTty } from "./prompt";
-import { ruleRecipients, storeOptionsOf } from "./recipients";
+import { ruleCache, ruleRecipients, storeOptionsCached } from "./recipients";
 
 /** One file's planned change. */
 interface Plan {
   file: string;
   format: SopsFormat;
-  text: string;
   added: string[];
   removed: string[];
   recipients: ReturnType<typeof ruleRecipients>["recipients"];
@@ -71,17 +71,22 @@ export const updatekeysVerb = sopsVerb(
     const files = positionals("updatekeys", args.positionals, "some", "FILE");
     const reason = reasonOf("updatekeys", args);
     const plans: Plan[] = [];
+    // per-project lookups made once for the whole batch (config, recipients, names, actor, audit log):
+    // per file they made a batch of n files cost O(n²) (the audit log grows by a line per file)
+    const rules = ruleCache();
+    const stores = storeOptionsCached();
+    const audit = auditBatch();
     // labels are not authenticated: check them with your identities when any can be loaded now
     const early = await loadIdentities(io).catch(() => undefined);
     for (const file of files) {
       const format = resolveFormat("updatekeys", undefined, file);
       const text = readInputText(file);
       // compared by key (an ssh comment does not make another recipient); reported as written, comment kept
-      const { recipients } = ruleRecipients(file);
+      const { recipients } = ruleRecipients(file, rules);
       const delta = recipientDelta(readMetadata(text, format, file).recipients, recipients);
       const added = delta.added.map(recipientText);
       const removed = delta.removed;
-      const names = loadNames(projectDir(file));
+      const names = audit.names(audit.projectDir(file));
       const mismatches = early ? labelMismatches(loadEncrypted(text, format, file).meta.age, early.identities) : [];
       for (const m of mismatches) io.stderr(`keyfleet: ${describeMismatch(file, m)}\n`);
       const relabelled = mismatches.length > 0;
@@ -98,7 +103,7 @@ export const updatekeysVerb = sopsVerb(
       for (const r of removed) io.stderr(`--- ${labelRecipient(r, names)}\n`);
       if (removed.length)
         io.stderr(`    (a recipient is removed: the data key is rotated and every value re-encrypted)\n`);
-      plans.push({ file, format, text, added, removed, recipients, relabelled });
+      plans.push({ file, format, added, removed, recipients, relabelled });
     }
     if (!plans.length) return 0;
     if (!(await confirmOrRefuse(io, args.flags.yes === true, "update recipients"))) {
@@ -106,10 +111,11 @@ export const updatekeysVerb = sopsVerb(
       return 0;
     }
     const ids = await loadIdentities(io);
-    // every file re-keyed (rotated where labels cannot be trusted) in memory, then one batched atomic
-    // write (fsyncs grouped); each file ends up old or new. The files are locked from the re-read to
-    // the write: what is written and logged is computed from the file as it is now (another writer
-    // may have changed it since the plan above was shown).
+    // every file re-read, re-keyed (rotated where labels cannot be trusted) and staged as a temp file
+    // by a bounded pool, then one batched atomic rename; each file ends up old or new. The files are
+    // locked from the re-read to the write: what is written and logged is computed from the file as
+    // it is now (another writer may have changed it since the plan above was shown). Only small
+    // records per file stay in memory (no texts), so memory does not grow with the batch.
     const byFile = new Map(plans.map((p) => [p.file, p] as const));
     const plan = (file: string): Plan => byFile.get(file) as Plan;
     await withWriteLocks(
@@ -117,51 +123,71 @@ export const updatekeysVerb = sopsVerb(
       io,
       plans.map((p) => p.file),
       async () => {
-        const fresh = new Map(plans.map((p) => [p.file, readInputText(p.file)] as const));
+        const logs = new Map<string, PendingLog>();
+        const logOf = (root: string): PendingLog => {
+          let l = logs.get(root);
+          if (!l) logs.set(root, (l = readPendingLog(root)));
+          return l;
+        };
+        /** What the audit entry of each written file needs from its texts, taken while they are in memory. */
+        const records = new Map<string, { keysBefore: ListedKey[]; pending: PendingDigests | undefined }>();
         // a batch running over 2 s shows "updatekeys: N/M files" on stderr (counts only)
         const progress = progressLine("updatekeys", "files", (t) => io.stderr(t));
         const results = await explainingIdentities(undefined, ids, () =>
           updateRecipientsMany(
-            plans.map((p) => ({ path: p.file, text: fresh.get(p.file) as string })),
+            plans.map((p) => p.file),
             {
               identities: ids.identities,
               recipients: (f) => plan(f).recipients,
               format: (f) => plan(f).format,
               forceRotate: (f) => plan(f).relabelled,
-              stores: storeOptionsOf,
+              stores,
               locked: true,
+              readText: readInputText,
+              keepText: false,
+              onFile: async (r, before) => {
+                if (!r.written) return;
+                const p = plan(r.file);
+                const rotated = r.removed.length > 0 || p.relabelled;
+                const keysBefore = rotated ? listKeys(before, p.format, p.file) : [];
+                const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
+                const root = audit.projectDir(p.file);
+                const pending = await cliPendingDigests({
+                  root,
+                  file: auditPath(p.file, audit),
+                  format: p.format,
+                  textBefore: before,
+                  textAfter: r.text,
+                  identities: ids.identities,
+                  exposedNow,
+                  log: logOf(root),
+                });
+                records.set(r.file, { keysBefore, pending });
+              },
               onProgress: (d, n) => progress.update(d, n),
             },
           ),
         ).finally(() => progress.done());
         for (const r of results) {
           const p = plan(r.file);
-          const text = fresh.get(r.file) as string;
           if (!r.written) {
             io.stderr(`${p.file}: already up to date\n`);
             continue;
           }
           const rotated = r.removed.length > 0 || p.relabelled;
-          const keysBefore = rotated ? listKeys(text, p.format, p.file) : [];
-          const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
-          const pending = await cliPendingDigests({
-            root: projectDir(p.file),
-            file: auditPath(p.file),
-            format: p.format,
-            textBefore: text,
-            textAfter: r.text,
-            identities: ids.identities,
-            exposedNow,
-          });
-          const exposure = recordChange({
-            file: p.file,
-            operation: rotated ? "rotate" : "add-recipients",
-            added: r.added,
-            removed: r.removed,
-            keysBefore,
-            ...(reason ? { reason } : {}),
-            ...(pending ? { pending } : {}),
-          });
+          const rec = records.get(r.file);
+          const exposure = recordChange(
+            {
+              file: p.file,
+              operation: rotated ? "rotate" : "add-recipients",
+              added: r.added,
+              removed: r.removed,
+              keysBefore: rec?.keysBefore ?? [],
+              ...(reason ? { reason } : {}),
+              ...(rec?.pending ? { pending: rec.pending } : {}),
+            },
+            audit,
+          );
           io.stderr(
             `${p.file}: updated (${r.added.length} added, ${r.removed.length} removed${rotated ? ", data key rotated" : ""})\n`,
           );
