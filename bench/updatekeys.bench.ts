@@ -102,7 +102,8 @@ function runOnce(p: Project, fx: Fixture): { ms: number; rssMb: number } {
   }
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   const err = readFileSync(errFile, "utf8");
-  if (r.status !== 0) throw new Error(`updatekeys over ${p.files.length} files exited ${r.status}: ${err.slice(-2000)}`);
+  if (r.status !== 0)
+    throw new Error(`updatekeys over ${p.files.length} files exited ${r.status}: ${err.slice(-2000)}`);
   const updated = err.split("\n").filter((l) => l.endsWith("(1 added, 0 removed)")).length;
   if (updated !== p.files.length) throw new Error(`updatekeys updated ${updated} of ${p.files.length} files`);
   const leak = fx.secrets.find((s) => err.includes(s));

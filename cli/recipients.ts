@@ -67,10 +67,7 @@ export function creationRuleFor(
  * The recipients of `file`'s creation rule, parsed.
  * @throws KeyfleetError `NO_RECIPIENTS` when the rule lists no age recipient, plus creationRuleFor's errors
  */
-export function ruleRecipients(
-  file: string,
-  cache?: RuleCache,
-): { lookup: RuleLookup; recipients: AgeRecipient[] } {
+export function ruleRecipients(file: string, cache?: RuleCache): { lookup: RuleLookup; recipients: AgeRecipient[] } {
   const lookup = creationRuleFor(file, cache?.config);
   if (lookup.rule.age.length === 0) {
     throw new KeyfleetError(

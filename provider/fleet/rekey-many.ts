@@ -161,15 +161,12 @@ async function rekeyOne(
   o: UpdateManyOptions,
 ): Promise<{ update: RecipientsUpdate; before: string; written: boolean }> {
   const file = typeof f === "string" ? f : f.path;
-  const before =
-    typeof f === "string" ? await (o.readText ? o.readText(file) : fsp.readFile(file, "utf8")) : f.text;
+  const before = typeof f === "string" ? await (o.readText ? o.readText(file) : fsp.readFile(file, "utf8")) : f.text;
   const format = typeof o.format === "function" ? o.format(file) : (o.format ?? formatFromPath(file));
   const recipients = typeof o.recipients === "function" ? o.recipients(file) : o.recipients;
   const force = o.forceRotate?.(file) === true;
   const one = { format, identities: o.identities, recipients, file, stores: o.stores?.(file) ?? {} };
-  const r = force
-    ? { ...(await rotateAndDelta(before, one)), rotated: true }
-    : await updateRecipients(before, one);
+  const r = force ? { ...(await rotateAndDelta(before, one)), rotated: true } : await updateRecipients(before, one);
   const written = force || r.added.length > 0 || r.removed.length > 0;
   const update: RecipientsUpdate = {
     file,

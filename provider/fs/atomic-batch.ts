@@ -104,6 +104,24 @@ export interface StagedBatch {
   abort(): Promise<void>;
 }
 
+/** Fsyncs each directory once, concurrently (best effort: not supported on every filesystem). */
+async function fsyncDirs(dirs: Iterable<string>): Promise<void> {
+  await Promise.all(
+    [...dirs].map(async (d) => {
+      try {
+        const fh = await fsp.open(d, constants.O_RDONLY);
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      } catch {
+        /* directory fsync is best effort (not supported on every filesystem) */
+      }
+    }),
+  );
+}
+
 /** Starts a {@link StagedBatch}. */
 export function stageFilesAtomic(o: { hooks?: BatchWriteHooks } = {}): StagedBatch {
   const seen = new Set<string>();
@@ -146,20 +164,7 @@ export function stageFilesAtomic(o: { hooks?: BatchWriteHooks } = {}): StagedBat
           throw writeFailed(s.path, err);
         }
       }
-      await Promise.all(
-        [...dirs].map(async (d) => {
-          try {
-            const fh = await fsp.open(d, constants.O_RDONLY);
-            try {
-              await fh.sync();
-            } finally {
-              await fh.close();
-            }
-          } catch {
-            /* directory fsync is best effort (not supported on every filesystem) */
-          }
-        }),
-      );
+      await fsyncDirs(dirs);
     },
     async abort() {
       await removeAll(created);

@@ -8,7 +8,10 @@ export {
   stageFilesAtomic,
   checkConcurrency,
   type StagedBatch,
-  type AtomicEntry, type BatchWriteHooks, type BatchWriteOptions } from "./atomic-batch.js";
+  type AtomicEntry,
+  type BatchWriteHooks,
+  type BatchWriteOptions,
+} from "./atomic-batch.js";
 export { FsWriteError, FsArgumentError } from "./errors.js";
 export {
   acquireFileLock,

@@ -27,7 +27,10 @@ function batch(): { d: string; files: string[] } {
   const files = Array.from({ length: N }, (_, i) => `secrets/f${i}.yaml`);
   for (const f of files) copyFileSync(join(d, "secrets/app.yaml"), join(d, f));
   const cfg = readFileSync(join(d, ".sops.yaml"), "utf8");
-  writeFileSync(join(d, ".sops.yaml"), cfg.replace("age: *alice", `age: ${keys.alice.recipient},${keys.bob.recipient}`));
+  writeFileSync(
+    join(d, ".sops.yaml"),
+    cfg.replace("age: *alice", `age: ${keys.alice.recipient},${keys.bob.recipient}`),
+  );
   return { d, files };
 }
 
@@ -54,7 +57,10 @@ describe("updatekeys progress line", () => {
     expect(screen).toContain(`secrets/f${N - 1}.yaml: updated (1 added, 0 removed)`);
     const lines = [...screen.matchAll(/\rupdatekeys: [^\r\n]*/g)].map((m) => m[0]);
     expect(lines.length).toBeGreaterThan(0);
-    expect(lines.every((l) => new RegExp(`^\\rupdatekeys: \\d+/${N} files$`).test(l)), lines.join("|")).toBe(true);
+    expect(
+      lines.every((l) => new RegExp(`^\\rupdatekeys: \\d+/${N} files$`).test(l)),
+      lines.join("|"),
+    ).toBe(true);
     expect(screen).toMatch(new RegExp(`\\rupdatekeys: ${N}/${N} files\\r?\\n`));
     expect(screen).not.toContain("s3cr3t");
     expect(screen).not.toContain(keys.alice.secret);
