@@ -81,8 +81,17 @@ function reset(p: Project, fx: Fixture): void {
   rmSync(join(p.dir, ".keyfleet"), { recursive: true, force: true });
 }
 
-/** One `keyfleet updatekeys -y` over every file after adding a recipient: wall ms and peak RSS MB. */
-function runOnce(p: Project, fx: Fixture): { ms: number; rssMb: number } {
+interface RunFigures {
+  /** Wall milliseconds, spawn to exit. */
+  ms: number;
+  /** Peak RSS of the CLI process. */
+  rssMb: number;
+  /** User + system CPU seconds of the CLI process (less disturbed by other load than wall time). */
+  cpuS: number;
+}
+
+/** One `keyfleet updatekeys -y` over every file after adding a recipient. */
+function runOnce(p: Project, fx: Fixture): RunFigures {
   reset(p, fx);
   writeFileSync(join(p.dir, ".sops.yaml"), fx.rule([generateX25519().recipient]));
   const timeOut = join(p.dir, "time.txt");
@@ -91,7 +100,7 @@ function runOnce(p: Project, fx: Fixture): { ms: number; rssMb: number } {
   const t = process.hrtime.bigint();
   let r;
   try {
-    r = spawnSync(TIME, ["-o", timeOut, "-f", "%M", process.execPath, CLI, "updatekeys", "-y", ...p.files], {
+    r = spawnSync(TIME, ["-o", timeOut, "-f", "%M %U %S", process.execPath, CLI, "updatekeys", "-y", ...p.files], {
       cwd: p.dir,
       env: p.env,
       stdio: ["ignore", "ignore", errFd],
@@ -108,14 +117,14 @@ function runOnce(p: Project, fx: Fixture): { ms: number; rssMb: number } {
   if (updated !== p.files.length) throw new Error(`updatekeys updated ${updated} of ${p.files.length} files`);
   const leak = fx.secrets.find((s) => err.includes(s));
   if (leak !== undefined) throw new Error("updatekeys printed a secret value");
-  const rssKb = Number(readFileSync(timeOut, "utf8").trim().split("\n").at(-1));
-  return { ms, rssMb: rssKb / 1024 };
+  const [rssKb, user, sys] = (readFileSync(timeOut, "utf8").trim().split("\n").at(-1) ?? "").split(" ").map(Number);
+  return { ms, rssMb: (rssKb ?? Number.NaN) / 1024, cpuS: (user ?? Number.NaN) + (sys ?? Number.NaN) };
 }
 
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), "kf-updatekeys-bench-"));
   try {
-    let t0 = performance.now();
+    const t0 = performance.now();
     const fx = await makeFixture();
     const small = makeProject(root, SMALL, fx);
     const big = makeProject(root, BIG, fx);
@@ -123,15 +132,12 @@ async function main(): Promise<void> {
       `fixture: ${TEMPLATES} yaml files × ${KEYS} keys × ${RECIPIENTS} recipients encrypted with keyfleet's encrypt ` +
         `(${((performance.now() - t0) / 1000).toFixed(1)} s), copied round-robin to ${SMALL} and ${BIG} paths\n`,
     );
-    const smallRuns: { ms: number; rssMb: number }[] = [];
-    const bigRuns: { ms: number; rssMb: number }[] = [];
+    const smallRuns: RunFigures[] = [];
+    const bigRuns: RunFigures[] = [];
     // interleaved, so that a change in machine load hits both sizes
     for (let i = 0; i < Math.max(SMALL_RUNS, BIG_RUNS); i++) {
       if (i < SMALL_RUNS) smallRuns.push(runOnce(small, fx));
-      if (i < BIG_RUNS) {
-        t0 = performance.now();
-        bigRuns.push(runOnce(big, fx));
-      }
+      if (i < BIG_RUNS) bigRuns.push(runOnce(big, fx));
     }
     const t1k = median(smallRuns.map((r) => r.ms)) / 1000;
     const t10k = median(bigRuns.map((r) => r.ms)) / 1000;
@@ -155,12 +161,17 @@ async function main(): Promise<void> {
         maxRatio: 1,
       },
     ]);
-    const sec = (r: { ms: number }): string => `${(r.ms / 1000).toFixed(2)} s`;
-    const mb = (r: { rssMb: number }): string => `${r.rssMb.toFixed(0)} MB`;
+    const sec = (r: RunFigures): string => `${(r.ms / 1000).toFixed(2)} s`;
+    const mb = (r: RunFigures): string => `${r.rssMb.toFixed(0)} MB`;
+    const cpu = (r: RunFigures): string => `${r.cpuS.toFixed(2)} s`;
+    const runs = (n: number): string => `${n} run${n === 1 ? "" : "s"}`;
+    const c1k = median(smallRuns.map((r) => r.cpuS));
+    const c10k = median(bigRuns.map((r) => r.cpuS));
     process.stdout.write(
-      `t(${SMALL}) median of ${smallRuns.length} runs: ${smallRuns.map(sec).join(", ")} (peak RSS ${smallRuns.map(mb).join(", ")})\n` +
-        `t(${BIG}) median of ${bigRuns.length} run${bigRuns.length === 1 ? "" : "s"}: ${bigRuns.map(sec).join(", ")} (peak RSS ${bigRuns.map(mb).join(", ")})\n` +
-        `each run: a whole \`keyfleet updatekeys -y\` process (dist/cli/bin.js), peak RSS by ${TIME} -f %M\n`,
+      `t(${SMALL}) median of ${runs(smallRuns.length)}: ${smallRuns.map(sec).join(", ")} (CPU ${smallRuns.map(cpu).join(", ")}; peak RSS ${smallRuns.map(mb).join(", ")})\n` +
+        `t(${BIG}) median of ${runs(bigRuns.length)} (fewer: each takes ${scale}× as long): ${bigRuns.map(sec).join(", ")} (CPU ${bigRuns.map(cpu).join(", ")}; peak RSS ${bigRuns.map(mb).join(", ")})\n` +
+        `not judged: CPU time (user + system) ${c10k.toFixed(1)} s vs ${scale} × ${c1k.toFixed(2)} s = ${(c10k / (scale * c1k)).toFixed(2)}× (less disturbed by other load than wall time)\n` +
+        `each run: a whole \`keyfleet updatekeys -y\` process (dist/cli/bin.js) after one recipient is added to the rule; files, rule and audit log reset before each; peak RSS and CPU by ${TIME} -f "%M %U %S"\n`,
     );
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -75,8 +75,14 @@ async function writeTemp(
   }
 }
 
+/** Removes the temps, 16 at a time (a batch may hold thousands). */
 async function removeAll(temps: Iterable<string>): Promise<void> {
-  await Promise.all([...temps].map((t) => fsp.unlink(t).catch(() => undefined)));
+  const list = [...temps];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < list.length) await fsp.unlink(list[next++] as string).catch(() => undefined);
+  };
+  await Promise.all(Array.from({ length: Math.min(16, list.length) }, worker));
 }
 
 /** @throws FsArgumentError unless `conc` is an integer from 1 to 1024 */
