@@ -44,10 +44,6 @@ export default tseslint.config(
     rules: { "max-lines-per-function": ["error", { max: 125, skipBlankLines: true, skipComments: true }] },
   },
   {
-    files: ["cli/updatekeys.ts"],
-    rules: { "max-lines-per-function": ["error", { max: 97, skipBlankLines: true, skipComments: true }] },
-  },
-  {
     files: ["examples/demo/cli-step.ts"],
     rules: { "max-lines-per-function": ["error", { max: 71, skipBlankLines: true, skipComments: true }] },
   },

@@ -3,7 +3,7 @@
  * provider/access/audit-log): file, operation, recipients added/removed with names and
  * fingerprints, key names changed, exposure of removed recipients. Never values.
  */
-import { relative, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { resolveActor } from "../provider/access/actor";
 import {
   appendAudit,
@@ -42,24 +42,60 @@ export interface CliChange {
 }
 
 /** A file's path as the audit log of its project names it (relative to the project directory). */
-export function auditPath(file: string): string {
-  return relative(projectDir(file), resolve(file)) || file;
+export function auditPath(file: string, batch?: AuditBatch): string {
+  return relative(batch ? batch.projectDir(file) : projectDir(file), resolve(file)) || file;
+}
+
+/**
+ * What {@link recordChange} looks up per project, remembered for one command over many files: the
+ * project directory of each file's directory, the recipient names and the actor (git config) of
+ * each project. Names are read once, before the command's own entries (which only repeat them).
+ */
+export interface AuditBatch {
+  projectDir(file: string): string;
+  names(dir: string): Map<string, string>;
+  actor(dir: string): string;
+}
+
+/** A fresh {@link AuditBatch}. */
+export function auditBatch(): AuditBatch {
+  const dirs = new Map<string, string>();
+  const names = new Map<string, Map<string, string>>();
+  const actors = new Map<string, string>();
+  return {
+    projectDir(file) {
+      const d = dirname(resolve(file));
+      let p = dirs.get(d);
+      if (p === undefined) dirs.set(d, (p = projectDir(file)));
+      return p;
+    },
+    names(dir) {
+      let n = names.get(dir);
+      if (!n) names.set(dir, (n = loadNames(dir)));
+      return n;
+    },
+    actor(dir) {
+      let a = actors.get(dir);
+      if (a === undefined) actors.set(dir, (a = resolveActor(dir)));
+      return a;
+    },
+  };
 }
 
 /**
  * Appends the change to the audit log of the file's project and returns the exposure message
- * ("" when nobody was removed).
+ * ("" when nobody was removed). `batch` remembers per-project lookups across many calls.
  */
-export function recordChange(c: CliChange): string {
-  const dir = projectDir(c.file);
-  const names = loadNames(dir);
+export function recordChange(c: CliChange, batch?: AuditBatch): string {
+  const dir = batch ? batch.projectDir(c.file) : projectDir(c.file);
+  const names = batch ? batch.names(dir) : loadNames(dir);
   const named = (r: string) =>
     fingerprinted({ name: names.get(canonicalRecipientText(r)) ?? deriveRecipientName(r), recipient: r });
   const removed = (c.removed ?? []).map(named);
   const exposure = computeExposure(removed, c.keysBefore ?? []);
   if (c.exposedKeys?.length)
     exposure.push({ recipient: c.exposedBy ?? "marked by hand", fingerprint: "", keys: [...c.exposedKeys] });
-  const rel = auditPath(c.file);
+  const rel = auditPath(c.file, batch);
   appendAudit(
     DEFAULT_AUDIT_LOG,
     auditEntry(rel, c.operation, "cli", {
@@ -69,7 +105,7 @@ export function recordChange(c: CliChange): string {
       ...(c.keysAdded ? { keysAdded: [...c.keysAdded] } : {}),
       ...(c.keysRemoved ? { keysRemoved: [...c.keysRemoved] } : {}),
       exposure,
-      actor: resolveActor(dir),
+      actor: batch ? batch.actor(dir) : resolveActor(dir),
       ...(c.reason ? { reason: c.reason } : {}),
       ...(c.pending ? { pending: c.pending } : {}),
     }),

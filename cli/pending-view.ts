@@ -14,7 +14,7 @@ import {
   type PendingRotation,
 } from "../provider/access/pending";
 import type { Finding } from "../provider/access/scan/scan";
-import { DEFAULT_AUDIT_LOG, readAudit, type PendingDigests } from "../provider/access/audit-log";
+import { DEFAULT_AUDIT_LOG, readAudit, type AuditEntry, type PendingDigests } from "../provider/access/audit-log";
 import { decrypt, decryptWithDataKey, formatFromPath, type SopsFormat } from "../provider/sops";
 
 /** Digests of a file now, or undefined when it cannot be read or opened. */
@@ -65,6 +65,24 @@ export async function pendingFindings(
   }));
 }
 
+/** A project's audit log read once for many {@link cliPendingDigests} calls: entries and pending items by file. */
+export interface PendingLog {
+  readonly entries: readonly AuditEntry[];
+  readonly byFile: ReadonlyMap<string, readonly PendingRotation[]>;
+}
+
+/** Reads the audit log of the project at `root` and replays it once (see {@link PendingLog}). */
+export function readPendingLog(root: string): PendingLog {
+  const entries = readAudit(DEFAULT_AUDIT_LOG, root);
+  const byFile = new Map<string, PendingRotation[]>();
+  for (const p of computePending(entries)) {
+    const list = byFile.get(p.file);
+    if (list) list.push(p);
+    else byFile.set(p.file, [p]);
+  }
+  return { entries, byFile };
+}
+
 /**
  * The `pending` field of an audit entry written by the CLI: the digests, under the file's data key
  * after the write, of every key pending before it plus `exposedNow`; keys found rotated before the
@@ -80,9 +98,11 @@ export async function cliPendingDigests(o: {
   identities: AgeIdentity[] | undefined;
   dataKey?: Uint8Array;
   exposedNow?: readonly string[];
+  /** The project's log read once already (many files in one command); default: read it now. */
+  log?: PendingLog;
 }): Promise<PendingDigests | undefined> {
-  const entries = readAudit(DEFAULT_AUDIT_LOG, o.root);
-  const byLog = computePending(entries).filter((p) => p.file === o.file);
+  const entries = o.log ? o.log.entries : readAudit(DEFAULT_AUDIT_LOG, o.root);
+  const byLog = o.log ? (o.log.byFile.get(o.file) ?? []) : computePending(entries).filter((p) => p.file === o.file);
   if (byLog.length === 0 && !o.exposedNow?.length) return undefined;
   let cleared: string[] = [];
   if (o.textBefore !== undefined && o.identities?.length && byLog.length) {

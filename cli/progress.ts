@@ -2,11 +2,12 @@
  * A progress line on stderr for long batches: silent for the first `afterMs` (2 s by default), then
  * "<verb>: <done>/<total> <unit>" at most every `everyMs`. On a terminal the line is rewritten in place
  * (carriage return) and ended by done(); elsewhere each update is its own line. Counts only, never names.
+ * `KEYFLEET_PROGRESS_AFTER_MS` in the environment changes the quiet period (e.g. 0 in tests).
  */
 
 /** Options of {@link progressLine}; the clock is injectable for tests. */
 export interface ProgressOptions {
-  /** Quiet period before the first line (default 2000 ms). */
+  /** Quiet period before the first line (default `KEYFLEET_PROGRESS_AFTER_MS` from the environment, else 2000 ms). */
   afterMs?: number;
   /** Least time between two lines (default 250 ms on a terminal, 2000 ms elsewhere). */
   everyMs?: number;
@@ -31,7 +32,8 @@ export function progressLine(
 ): Progress {
   const now = o.now ?? (() => performance.now());
   const tty = o.tty ?? process.stderr.isTTY === true;
-  const afterMs = o.afterMs ?? 2000;
+  const envAfter = Number(process.env["KEYFLEET_PROGRESS_AFTER_MS"] ?? Number.NaN);
+  const afterMs = o.afterMs ?? (Number.isFinite(envAfter) && envAfter >= 0 ? envAfter : 2000);
   const everyMs = o.everyMs ?? (tty ? 250 : 2000);
   const start = now();
   let last = Number.NEGATIVE_INFINITY;

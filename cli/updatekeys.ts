@@ -7,7 +7,7 @@
  */
 import { recipientDelta, recipientText } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
-import { updateRecipientsMany } from "../provider/fleet/rekey-many";
+import { updateRecipientsMany, type RecipientsUpdate } from "../provider/fleet/rekey-many";
 import { progressLine } from "./progress";
 import {
   describeMismatch,
@@ -16,24 +16,25 @@ import {
   loadEncrypted,
   readMetadata,
   type SopsFormat,
+  type StoreOptions,
 } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
-import { auditPath, recordChange } from "./audit-trail";
-import { keyName } from "../provider/access/exposure";
-import { cliPendingDigests } from "./pending-view";
+import { auditBatch, auditPath, recordChange, type AuditBatch } from "./audit-trail";
+import { keyName, type ListedKey } from "../provider/access/exposure";
+import type { PendingDigests } from "../provider/access/audit-log";
+import { cliPendingDigests, readPendingLog, type PendingLog } from "./pending-view";
 import { REASON_FLAG, reasonOf } from "./reason";
 import { sopsVerb } from "./exit-codes";
 import { positionals, readInputText, resolveFormat, withWriteLocks } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
-import { labelRecipient, loadNames, projectDir } from "./recipient-names";
+import { labelRecipient } from "./recipient-names";
 import { confirm, stdinIsTty } from "./prompt";
-import { ruleRecipients, storeOptionsOf } from "./recipients";
+import { ruleCache, ruleRecipients, storeOptionsCached, type RuleCache } from "./recipients";
 
 /** One file's planned change. */
 interface Plan {
   file: string;
   format: SopsFormat;
-  text: string;
   added: string[];
   removed: string[];
   recipients: ReturnType<typeof ruleRecipients>["recipients"];
@@ -53,6 +54,118 @@ export async function confirmOrRefuse(io: CliIo, yes: boolean, what: string): Pr
   return confirm("Is this okay? (y/n): ", io);
 }
 
+/** Per-project lookups made once for a whole batch (config, recipients, store options, names, actor). */
+interface BatchLookups {
+  rules: RuleCache;
+  stores: (file: string) => StoreOptions;
+  audit: AuditBatch;
+}
+
+/**
+ * Reads each file and shows its planned change on stderr; returns the files to change.
+ * Per file: one read, one parse of the metadata, the label check with `early`'s identities.
+ */
+async function planAll(files: readonly string[], io: CliIo, lk: BatchLookups): Promise<Plan[]> {
+  const plans: Plan[] = [];
+  // labels are not authenticated: check them with your identities when any can be loaded now
+  const early = await loadIdentities(io).catch(() => undefined);
+  for (const file of files) {
+    const format = resolveFormat("updatekeys", undefined, file);
+    const text = readInputText(file);
+    // compared by key (an ssh comment does not make another recipient); reported as written, comment kept
+    const { recipients } = ruleRecipients(file, lk.rules);
+    const delta = recipientDelta(readMetadata(text, format, file).recipients, recipients);
+    const added = delta.added.map(recipientText);
+    const removed = delta.removed;
+    const names = lk.audit.names(lk.audit.projectDir(file));
+    const mismatches = early ? labelMismatches(loadEncrypted(text, format, file).meta.age, early.identities) : [];
+    for (const m of mismatches) io.stderr(`keyfleet: ${describeMismatch(file, m)}\n`);
+    const relabelled = mismatches.length > 0;
+    if (relabelled)
+      io.stderr(
+        `${file}: the recipient labels cannot be trusted: the data key will be rotated and every entry rewritten for the .sops.yaml recipients\n`,
+      );
+    if (!added.length && !removed.length && !relabelled) {
+      io.stderr(`${file}: already up to date\n`);
+      continue;
+    }
+    io.stderr(`${file}: the following changes will be made to the recipients:\n`);
+    for (const r of added) io.stderr(`+++ ${labelRecipient(r, names)}\n`);
+    for (const r of removed) io.stderr(`--- ${labelRecipient(r, names)}\n`);
+    if (removed.length)
+      io.stderr(`    (a recipient is removed: the data key is rotated and every value re-encrypted)\n`);
+    plans.push({ file, format, added, removed, recipients, relabelled });
+  }
+  return plans;
+}
+
+/** What the audit entry of a written file needs from its texts, taken while they are in memory. */
+interface AuditFacts {
+  keysBefore: ListedKey[];
+  pending: PendingDigests | undefined;
+}
+
+/**
+ * Re-keys the planned files (locked by the caller) and returns each result with its audit facts.
+ * Every file is re-read, re-keyed (rotated where labels cannot be trusted) and staged as a temp file
+ * by a bounded pool, then one batched atomic rename; each file ends up old or new. What is written
+ * and logged is computed from the file as it is now (another writer may have changed it since the
+ * plan was shown). Only small records per file stay in memory (no texts), so memory does not grow
+ * with the batch; each project's audit log is read once.
+ */
+async function rekeyAll(
+  plans: readonly Plan[],
+  io: CliIo,
+  ids: Awaited<ReturnType<typeof loadIdentities>>,
+  lk: BatchLookups,
+): Promise<{ results: RecipientsUpdate[]; facts: Map<string, AuditFacts> }> {
+  const byFile = new Map(plans.map((p) => [p.file, p] as const));
+  const plan = (file: string): Plan => byFile.get(file) as Plan;
+  const logs = new Map<string, PendingLog>();
+  const logOf = (root: string): PendingLog => {
+    let l = logs.get(root);
+    if (!l) logs.set(root, (l = readPendingLog(root)));
+    return l;
+  };
+  const facts = new Map<string, AuditFacts>();
+  // a batch running over 2 s shows "updatekeys: N/M files" on stderr (counts only)
+  const progress = progressLine("updatekeys", "files", (t) => io.stderr(t));
+  const results = await explainingIdentities(undefined, ids, () =>
+    updateRecipientsMany(
+      plans.map((p) => p.file),
+      {
+        identities: ids.identities,
+        recipients: (f) => plan(f).recipients,
+        format: (f) => plan(f).format,
+        forceRotate: (f) => plan(f).relabelled,
+        stores: lk.stores,
+        locked: true,
+        readText: readInputText,
+        keepText: false,
+        onFile: async (r, before) => {
+          if (!r.written) return;
+          const p = plan(r.file);
+          const keysBefore = r.removed.length > 0 || p.relabelled ? listKeys(before, p.format, p.file) : [];
+          const root = lk.audit.projectDir(p.file);
+          const pending = await cliPendingDigests({
+            root,
+            file: auditPath(p.file, lk.audit),
+            format: p.format,
+            textBefore: before,
+            textAfter: r.text,
+            identities: ids.identities,
+            exposedNow: keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path)),
+            log: logOf(root),
+          });
+          facts.set(r.file, { keysBefore, pending });
+        },
+        onProgress: (d, n) => progress.update(d, n),
+      },
+    ),
+  ).finally(() => progress.done());
+  return { results, facts };
+}
+
 /** The updatekeys verb. */
 export const updatekeysVerb = sopsVerb(
   {
@@ -70,98 +183,43 @@ export const updatekeysVerb = sopsVerb(
   async (args: ParsedArgs, io: CliIo): Promise<number> => {
     const files = positionals("updatekeys", args.positionals, "some", "FILE");
     const reason = reasonOf("updatekeys", args);
-    const plans: Plan[] = [];
-    // labels are not authenticated: check them with your identities when any can be loaded now
-    const early = await loadIdentities(io).catch(() => undefined);
-    for (const file of files) {
-      const format = resolveFormat("updatekeys", undefined, file);
-      const text = readInputText(file);
-      // compared by key (an ssh comment does not make another recipient); reported as written, comment kept
-      const { recipients } = ruleRecipients(file);
-      const delta = recipientDelta(readMetadata(text, format, file).recipients, recipients);
-      const added = delta.added.map(recipientText);
-      const removed = delta.removed;
-      const names = loadNames(projectDir(file));
-      const mismatches = early ? labelMismatches(loadEncrypted(text, format, file).meta.age, early.identities) : [];
-      for (const m of mismatches) io.stderr(`keyfleet: ${describeMismatch(file, m)}\n`);
-      const relabelled = mismatches.length > 0;
-      if (relabelled)
-        io.stderr(
-          `${file}: the recipient labels cannot be trusted: the data key will be rotated and every entry rewritten for the .sops.yaml recipients\n`,
-        );
-      if (!added.length && !removed.length && !relabelled) {
-        io.stderr(`${file}: already up to date\n`);
-        continue;
-      }
-      io.stderr(`${file}: the following changes will be made to the recipients:\n`);
-      for (const r of added) io.stderr(`+++ ${labelRecipient(r, names)}\n`);
-      for (const r of removed) io.stderr(`--- ${labelRecipient(r, names)}\n`);
-      if (removed.length)
-        io.stderr(`    (a recipient is removed: the data key is rotated and every value re-encrypted)\n`);
-      plans.push({ file, format, text, added, removed, recipients, relabelled });
-    }
+    // per-project lookups once for the whole batch: per file they made n files cost O(n²) (the
+    // audit log, read for names and pending rotations, grows by a line per file written)
+    const lk: BatchLookups = { rules: ruleCache(), stores: storeOptionsCached(), audit: auditBatch() };
+    const plans = await planAll(files, io, lk);
     if (!plans.length) return 0;
     if (!(await confirmOrRefuse(io, args.flags.yes === true, "update recipients"))) {
       io.stderr("no changes made\n");
       return 0;
     }
     const ids = await loadIdentities(io);
-    // every file re-keyed (rotated where labels cannot be trusted) in memory, then one batched atomic
-    // write (fsyncs grouped); each file ends up old or new. The files are locked from the re-read to
-    // the write: what is written and logged is computed from the file as it is now (another writer
-    // may have changed it since the plan above was shown).
     const byFile = new Map(plans.map((p) => [p.file, p] as const));
-    const plan = (file: string): Plan => byFile.get(file) as Plan;
     await withWriteLocks(
       "updatekeys",
       io,
       plans.map((p) => p.file),
       async () => {
-        const fresh = new Map(plans.map((p) => [p.file, readInputText(p.file)] as const));
-        // a batch running over 2 s shows "updatekeys: N/M files" on stderr (counts only)
-        const progress = progressLine("updatekeys", "files", (t) => io.stderr(t));
-        const results = await explainingIdentities(undefined, ids, () =>
-          updateRecipientsMany(
-            plans.map((p) => ({ path: p.file, text: fresh.get(p.file) as string })),
-            {
-              identities: ids.identities,
-              recipients: (f) => plan(f).recipients,
-              format: (f) => plan(f).format,
-              forceRotate: (f) => plan(f).relabelled,
-              stores: storeOptionsOf,
-              locked: true,
-              onProgress: (d, n) => progress.update(d, n),
-            },
-          ),
-        ).finally(() => progress.done());
+        const { results, facts } = await rekeyAll(plans, io, ids, lk);
         for (const r of results) {
-          const p = plan(r.file);
-          const text = fresh.get(r.file) as string;
+          const p = byFile.get(r.file) as Plan;
           if (!r.written) {
             io.stderr(`${p.file}: already up to date\n`);
             continue;
           }
           const rotated = r.removed.length > 0 || p.relabelled;
-          const keysBefore = rotated ? listKeys(text, p.format, p.file) : [];
-          const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
-          const pending = await cliPendingDigests({
-            root: projectDir(p.file),
-            file: auditPath(p.file),
-            format: p.format,
-            textBefore: text,
-            textAfter: r.text,
-            identities: ids.identities,
-            exposedNow,
-          });
-          const exposure = recordChange({
-            file: p.file,
-            operation: rotated ? "rotate" : "add-recipients",
-            added: r.added,
-            removed: r.removed,
-            keysBefore,
-            ...(reason ? { reason } : {}),
-            ...(pending ? { pending } : {}),
-          });
+          const f = facts.get(r.file);
+          const exposure = recordChange(
+            {
+              file: p.file,
+              operation: rotated ? "rotate" : "add-recipients",
+              added: r.added,
+              removed: r.removed,
+              keysBefore: f?.keysBefore ?? [],
+              ...(reason ? { reason } : {}),
+              ...(f?.pending ? { pending: f.pending } : {}),
+            },
+            lk.audit,
+          );
           io.stderr(
             `${p.file}: updated (${r.added.length} added, ${r.removed.length} removed${rotated ? ", data key rotated" : ""})\n`,
           );

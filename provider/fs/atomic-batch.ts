@@ -75,60 +75,43 @@ async function writeTemp(
   }
 }
 
+/** Removes the temps, 16 at a time (a batch may hold thousands). */
 async function removeAll(temps: Iterable<string>): Promise<void> {
-  await Promise.all([...temps].map((t) => fsp.unlink(t).catch(() => undefined)));
+  const list = [...temps];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < list.length) await fsp.unlink(list[next++] as string).catch(() => undefined);
+  };
+  await Promise.all(Array.from({ length: Math.min(16, list.length) }, worker));
+}
+
+/** @throws FsArgumentError unless `conc` is an integer from 1 to 1024 */
+export function checkConcurrency(conc: number): void {
+  if (!Number.isInteger(conc) || conc < 1 || conc > 1024)
+    throw new FsArgumentError(`concurrency must be an integer from 1 to 1024, got ${String(conc)}`, "pass e.g. 16");
 }
 
 /**
- * Writes every entry atomically (see the module comment for the guarantees on failure).
- * @throws FsArgumentError for duplicate paths or a bad concurrency; KeyfleetError WRITE_FAILED
- *   naming the first file that failed
+ * A batch written in two steps, for callers that produce the files one by one and must not hold them
+ * all in memory: `stage` writes and fsyncs each file's temp as soon as its data is ready (phase 1),
+ * `commit` renames every temp over its file and fsyncs each directory once (phases 2 and 3), `abort`
+ * removes every temp. Same guarantees as {@link writeFilesAtomic}; nothing is touched before commit.
  */
-export async function writeFilesAtomic(entries: readonly AtomicEntry[], o: BatchWriteOptions = {}): Promise<void> {
-  const conc = o.concurrency ?? 16;
-  if (!Number.isInteger(conc) || conc < 1 || conc > 1024)
-    throw new FsArgumentError(`concurrency must be an integer from 1 to 1024, got ${String(conc)}`, "pass e.g. 16");
-  const seen = new Set<string>();
-  for (const e of entries) {
-    const abs = resolve(e.path);
-    if (seen.has(abs)) throw new FsArgumentError(`${e.path} is listed twice`, "pass each file once", e.path);
-    seen.add(abs);
-  }
-  for (const d of new Set(entries.map((e) => dirname(resolve(e.path))))) sweepDeadTemps(d);
-  const temps = entries.map((e) => tempPathFor(e.path));
-  const created = new Set<string>();
-  let failure: { path: string; error: unknown } | undefined;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < entries.length) {
-      const i = next++;
-      const e = entries[i] as AtomicEntry;
-      const temp = temps[i] as string;
-      try {
-        await writeTemp(e, temp, created, o.hooks);
-      } catch (err) {
-        failure ??= { path: e.path, error: err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(conc, entries.length) }, worker));
-  if (failure) {
-    await removeAll(created);
-    throw writeFailed(failure.path, failure.error);
-  }
-  const dirs = new Set<string>();
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i] as AtomicEntry;
-    try {
-      o.hooks?.beforeRename?.(e.path, i);
-      await fsp.rename(temps[i] as string, e.path);
-      created.delete(temps[i] as string);
-      dirs.add(dirname(resolve(e.path)));
-    } catch (err) {
-      await removeAll(created);
-      throw writeFailed(e.path, err);
-    }
-  }
+export interface StagedBatch {
+  /**
+   * Writes the temp of `e` (swept directory, final mode, fsynced). `seq` orders the renames (default:
+   * staging order). After a failed stage, call abort.
+   * @throws FsArgumentError for a path staged twice; KeyfleetError WRITE_FAILED naming the file
+   */
+  stage(e: AtomicEntry, seq?: number): Promise<void>;
+  /** Renames the staged temps in `seq` order, then fsyncs each directory. @throws WRITE_FAILED naming the file */
+  commit(): Promise<void>;
+  /** Removes every temp staged so far (files stay old). */
+  abort(): Promise<void>;
+}
+
+/** Fsyncs each directory once, concurrently (best effort: not supported on every filesystem). */
+async function fsyncDirs(dirs: Iterable<string>): Promise<void> {
   await Promise.all(
     [...dirs].map(async (d) => {
       try {
@@ -143,4 +126,92 @@ export async function writeFilesAtomic(entries: readonly AtomicEntry[], o: Batch
       }
     }),
   );
+}
+
+/** Starts a {@link StagedBatch}. */
+export function stageFilesAtomic(o: { hooks?: BatchWriteHooks } = {}): StagedBatch {
+  const seen = new Set<string>();
+  const swept = new Set<string>();
+  const created = new Set<string>();
+  const staged: { path: string; temp: string; seq: number }[] = [];
+  let count = 0;
+  return {
+    async stage(e, seq) {
+      const abs = resolve(e.path);
+      if (seen.has(abs)) throw new FsArgumentError(`${e.path} is listed twice`, "pass each file once", e.path);
+      seen.add(abs);
+      const dir = dirname(abs);
+      if (!swept.has(dir)) {
+        swept.add(dir);
+        sweepDeadTemps(dir);
+      }
+      const temp = tempPathFor(e.path);
+      const order = seq ?? count;
+      count++;
+      try {
+        await writeTemp(e, temp, created, o.hooks);
+      } catch (err) {
+        throw writeFailed(e.path, err);
+      }
+      staged.push({ path: e.path, temp, seq: order });
+    },
+    async commit() {
+      staged.sort((a, b) => a.seq - b.seq);
+      const dirs = new Set<string>();
+      for (let i = 0; i < staged.length; i++) {
+        const s = staged[i] as { path: string; temp: string };
+        try {
+          o.hooks?.beforeRename?.(s.path, i);
+          await fsp.rename(s.temp, s.path);
+          created.delete(s.temp);
+          dirs.add(dirname(resolve(s.path)));
+        } catch (err) {
+          await removeAll(created);
+          throw writeFailed(s.path, err);
+        }
+      }
+      await fsyncDirs(dirs);
+    },
+    async abort() {
+      await removeAll(created);
+      created.clear();
+    },
+  };
+}
+
+/**
+ * Writes every entry atomically (see the module comment for the guarantees on failure).
+ * @throws FsArgumentError for duplicate paths or a bad concurrency; KeyfleetError WRITE_FAILED
+ *   naming the first file that failed
+ */
+export async function writeFilesAtomic(entries: readonly AtomicEntry[], o: BatchWriteOptions = {}): Promise<void> {
+  const conc = o.concurrency ?? 16;
+  checkConcurrency(conc);
+  const seen = new Set<string>();
+  for (const e of entries) {
+    const abs = resolve(e.path);
+    if (seen.has(abs)) throw new FsArgumentError(`${e.path} is listed twice`, "pass each file once", e.path);
+    seen.add(abs);
+  }
+  const batch = stageFilesAtomic(o.hooks ? { hooks: o.hooks } : {});
+  let failure: unknown;
+  let failed = false;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < entries.length) {
+      const i = next++;
+      try {
+        await batch.stage(entries[i] as AtomicEntry, i);
+      } catch (err) {
+        if (!failed) failure = err;
+        failed = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(conc, entries.length) }, worker));
+  if (failed) {
+    await batch.abort();
+    throw failure;
+  }
+  await batch.commit();
 }

@@ -3,7 +3,15 @@
  * the final mode, fsync, rename, directory fsync): every file is always either old or new.
  */
 export { writeFileAtomic, sweepDeadTemps, tempPathFor, processStart, type AtomicWriteHooks } from "./atomic.js";
-export { writeFilesAtomic, type AtomicEntry, type BatchWriteHooks, type BatchWriteOptions } from "./atomic-batch.js";
+export {
+  writeFilesAtomic,
+  stageFilesAtomic,
+  checkConcurrency,
+  type StagedBatch,
+  type AtomicEntry,
+  type BatchWriteHooks,
+  type BatchWriteOptions,
+} from "./atomic-batch.js";
 export { FsWriteError, FsArgumentError } from "./errors.js";
 export {
   acquireFileLock,

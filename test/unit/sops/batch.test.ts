@@ -139,3 +139,78 @@ describe("updateRecipientsMany", () => {
     expect(temps()).toEqual([]);
   });
 });
+
+describe("updateRecipientsMany over a bounded pool", () => {
+  async function sixFiles(): Promise<{ ps: string[]; ra: ReturnType<typeof parseRecipient>; a: { identity: string } }> {
+    const a = generateX25519();
+    const ra = parseRecipient(a.recipient);
+    const ps: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const p = join(dir, `s${i}.yaml`);
+      writeFileSync(p, await encrypt(`k: v${i}\n`, { format: "yaml", recipients: [ra] }));
+      ps.push(p);
+    }
+    return { ps, ra, a };
+  }
+
+  it("keepText false: results carry no text, onFile sees each before and after text before anything is written", async () => {
+    const { ps, ra, a } = await sixFiles();
+    const b = generateX25519();
+    const before = ps.map((p) => readFileSync(p, "utf8"));
+    const seen = new Map<string, { before: string; after: string; onDisk: string }>();
+    const res = await updateRecipientsMany(ps, {
+      identities: parseIdentities(a.identity, "a"),
+      recipients: [ra, parseRecipient(b.recipient)],
+      concurrency: 2,
+      keepText: false,
+      onFile: (u, old) => {
+        seen.set(u.file, { before: old, after: u.text, onDisk: readFileSync(u.file, "utf8") });
+      },
+    });
+    expect(res.map((r) => r.file)).toEqual(ps);
+    expect(res.every((r) => r.text === "" && r.written && r.added.length === 1)).toBe(true);
+    ps.forEach((p, i) => {
+      const s = seen.get(p);
+      expect(s?.before).toBe(before[i]);
+      expect(s?.onDisk).toBe(before[i]); // nothing renamed while files are still being prepared
+      expect(readFileSync(p, "utf8")).toBe(s?.after);
+    });
+    expect(temps()).toEqual([]);
+  });
+
+  it("a file changed by another writer after it was staged: compare-and-swap refuses, nothing written, no temps", async () => {
+    const { ps, ra, a } = await sixFiles();
+    const b = generateX25519();
+    let edited = "";
+    const run = updateRecipientsMany(ps, {
+      identities: parseIdentities(a.identity, "a"),
+      recipients: [ra, parseRecipient(b.recipient)],
+      concurrency: 3,
+      onFile: (u) => {
+        // the last file prepared: another program rewrites the first one meanwhile
+        if (u.file === ps[5]) writeFileSync(ps[0]!, (edited = readFileSync(ps[0]!, "utf8") + "# edited\n"));
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: "FILE_CHANGED", file: ps[0] });
+    expect(readFileSync(ps[0]!, "utf8")).toBe(edited);
+    for (const p of ps.slice(1)) expect(readFileSync(p, "utf8")).not.toContain(b.recipient);
+    expect(temps()).toEqual([]);
+  });
+
+  it("an error from onFile (or any file) fails the batch with the first failing file's error; nothing written", async () => {
+    const { ps, ra, a } = await sixFiles();
+    const b = generateX25519();
+    const before = ps.map((p) => readFileSync(p, "utf8"));
+    const run = updateRecipientsMany(ps, {
+      identities: parseIdentities(a.identity, "a"),
+      recipients: [ra, parseRecipient(b.recipient)],
+      concurrency: 4,
+      onFile: (u) => {
+        if (u.file === ps[1] || u.file === ps[3]) throw new Error(`refused ${u.file}`);
+      },
+    });
+    await expect(run).rejects.toThrow(`refused ${ps[1]}`);
+    ps.forEach((p, i) => expect(readFileSync(p, "utf8")).toBe(before[i]));
+    expect(temps()).toEqual([]);
+  });
+});
