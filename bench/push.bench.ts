@@ -10,6 +10,12 @@
  * peer: the manual path, a loop of `scp FILE host:PATH.tmp` + `ssh host mv PATH.tmp PATH` per host,
  * with BatchMode and StrictHostKeyChecking=yes against a known_hosts file written here; measured at
  * 1, 10 and 30 hosts (past that it only takes minutes longer).
+ * Both sides log in as a throwaway user made here (test/harness/sshd.ts createLoginUser: login shell
+ * /bin/sh, home in a temp dir, removed at the end), not as root: sshd runs every command through the
+ * login user's shell, and root's own ~/.bashrc on a developer machine may start anything (one here
+ * costs ~140 ms of CPU per session) and would then weigh on both sides, in the same box as the
+ * daemons. A CI machine's plain root is what this stands for; without root (no useradd) the current
+ * user is used and the header says so.
  * Rounds alternate the two sides; prints medians, the hosts/second curve and the deployer's peak RSS
  * at 200 hosts, and judges (bench/judge.ts): keyfleet / scp loop per size (≥ 8× faster at 30 hosts),
  * time per host at 100 and 200 against the best time per host at or below the limit (flat, not
@@ -21,7 +27,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SshPool, DEFAULT_HOST_CONCURRENCY } from "../provider/ssh/index";
 import { renderEnv } from "../provider/render/index";
-import { MAX_PORTS_PER_SSHD, startSshd, type SshdHost } from "../test/harness/sshd";
+import {
+  createLoginUser,
+  MAX_PORTS_PER_SSHD,
+  startSshd,
+  type LoginUser,
+  type SshdHost,
+} from "../test/harness/sshd";
 import { median, report, type Comparison } from "./judge";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -96,9 +108,13 @@ async function manual(hosts: Target[], file: string, knownHosts: string): Promis
 
 async function main(): Promise<void> {
   const max = Math.max(...SIZES);
+  let user: LoginUser | undefined;
+  let userNote = "";
+  if (process.getuid?.() === 0) user = createLoginUser("kfbench");
+  else userNote = " (not root: logged in as the current user, whose shell rc files run in every session)";
   const started = await Promise.allSettled(
     Array.from({ length: Math.ceil(max / MAX_PORTS_PER_SSHD) }, () =>
-      startSshd({ ports: MAX_PORTS_PER_SSHD, maxStartups: 64 }),
+      startSshd({ ports: MAX_PORTS_PER_SSHD, maxStartups: 64, ...(user ? { user } : {}) }),
     ),
   );
   const daemons = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
@@ -132,7 +148,7 @@ async function main(): Promise<void> {
     const idleRss = process.memoryUsage().rss;
     let peakRss = 0;
     process.stdout.write(
-      `push one ${content.length}-byte env file; concurrency limit ${DEFAULT_HOST_CONCURRENCY}; ${RUNS} alternating rounds; medians\n`,
+      `push one ${content.length}-byte env file as ${hosts[0]!.user}${userNote}; concurrency limit ${DEFAULT_HOST_CONCURRENCY}; ${RUNS} alternating rounds; medians\n`,
     );
     process.stdout.write(`hosts | keyfleet ms (hosts/s) | scp+ssh mv loop ms (hosts/s) | speed-up\n`);
     const perHost = new Map<number, number>();
@@ -214,6 +230,7 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     // a daemon's directory may still be busy for a moment after its children were stopped
     await Promise.all(daemons.map((d) => d.stop().catch(() => d.stop())));
+    user?.remove();
   }
 }
 
