@@ -27,13 +27,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SshPool, DEFAULT_HOST_CONCURRENCY } from "../provider/ssh/index";
 import { renderEnv } from "../provider/render/index";
-import {
-  createLoginUser,
-  MAX_PORTS_PER_SSHD,
-  startSshd,
-  type LoginUser,
-  type SshdHost,
-} from "../test/harness/sshd";
+import { createLoginUser, MAX_PORTS_PER_SSHD, startSshd, type LoginUser, type SshdHost } from "../test/harness/sshd";
 import { median, report, type Comparison } from "./judge";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
