@@ -5,8 +5,15 @@
  * ./retry.ts; commands are not retried once sent.
  */
 import { createHash } from "node:crypto";
-import type { Client, ClientChannel } from "ssh2";
-import { connectPinned, isTransportError, targetName, DEFAULT_PORT, type SshTarget } from "./connect";
+import type { Client, ClientChannel, ParsedKey } from "ssh2";
+import {
+  connectPinned,
+  isTransportError,
+  preparePrivateKey,
+  targetName,
+  DEFAULT_PORT,
+  type SshTarget,
+} from "./connect";
 import { HostKeyMismatchError, SshError } from "./errors";
 import { parsePinnedHostKey, type PinnedHostKey } from "./hostkey";
 import { shellJoin } from "./quote";
@@ -135,6 +142,8 @@ function checkPath(name: string, path: string): void {
 /** One connection per (host, port, user), reused by every session for that key. */
 export class SshPool {
   private readonly conns = new Map<string, Promise<Conn>>();
+  /** Private keys parsed once per key text while the pool is open (closeAll() forgets them). */
+  private readonly keys = new Map<string, ParsedKey | undefined>();
   private readonly o: Required<SshPoolOptions>;
   private busy = 0;
   private readonly queue: (() => void)[] = [];
@@ -212,6 +221,7 @@ export class SshPool {
   async closeAll(): Promise<void> {
     const all = [...this.conns.values()];
     this.conns.clear();
+    this.keys.clear();
     await Promise.all(
       all.map(async (p) => {
         try {
@@ -263,7 +273,10 @@ export class SshPool {
     }
     p = (async () => {
       this.connectCount++;
-      const { client, presented } = await connectPinned(t, { timeoutMs: this.o.connectTimeoutMs });
+      const { client, presented } = await connectPinned(t, {
+        timeoutMs: this.o.connectTimeoutMs,
+        ...this.keyOf(t.privateKey),
+      });
       const c: Conn = { client, presented, closed: false, active: 0, waiters: [] };
       const dead = () => {
         c.closed = true;
@@ -281,6 +294,14 @@ export class SshPool {
       if (this.conns.get(key) === p) this.conns.delete(key);
       throw e;
     }
+  }
+
+  /** `{ key }` of `text` parsed once (preparePrivateKey), or nothing when there is none to parse. */
+  private keyOf(text: string | undefined): { key?: ParsedKey } {
+    if (!text) return {};
+    if (!this.keys.has(text)) this.keys.set(text, preparePrivateKey(text));
+    const key = this.keys.get(text);
+    return key ? { key } : {};
   }
 
   /** @internal forget a broken connection. */
