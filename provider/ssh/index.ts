@@ -6,6 +6,8 @@ export { scanHostKey, connectPinned, targetName, isTransportError, DEFAULT_PORT,
 export {
   SshPool,
   DEFAULT_HOST_CONCURRENCY,
+  CONCURRENCY_ENV,
+  concurrencyFromEnv,
   MAX_FILE_BYTES,
   MAX_PATH_BYTES,
   type SshSession,

@@ -221,11 +221,18 @@ export function createLoginUser(name = "kfbench"): LoginUser {
  * (default 1, at most {@link MAX_PORTS_PER_SSHD}) makes it listen on that many free ports, so one
  * daemon can stand in for several hosts. `opts.user` (needs root) is the login user instead of the
  * current one: the data directory is then its own and the authorized keys readable by it.
+ * `opts.logLevel` DEBUG1 logs every authentication request (default VERBOSE).
  * @throws if sshd cannot be started within the bounded wait (3 attempts on fresh ports); the base
  *   directory is removed then, whatever `keep` says
  */
 export async function startSshd(
-  opts: { keep?: boolean; maxStartups?: number; ports?: number; user?: LoginUser } = {},
+  opts: {
+    keep?: boolean;
+    maxStartups?: number;
+    ports?: number;
+    user?: LoginUser;
+    logLevel?: "VERBOSE" | "DEBUG1";
+  } = {},
 ): Promise<SshdHost> {
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const baseDir = mkdtempSync(join(tmpdir(), "kf-sshd-"));
@@ -280,7 +287,7 @@ export async function startSshd(
           "KbdInteractiveAuthentication no",
           "StrictModes no",
           "UsePAM no",
-          "LogLevel VERBOSE",
+          `LogLevel ${opts.logLevel ?? "VERBOSE"}`,
           `MaxStartups ${maxStartups}:30:${maxStartups * 2}`,
           "MaxSessions 64",
           "PrintMotd no",
