@@ -62,6 +62,11 @@ export async function withHost<T>(c: HostEnvConnection, fn: (s: SshSession) => P
   }
 }
 
+/** Closes the pooled connection of `c` (a CLI push is done with that host); the next use reconnects. */
+export async function releaseHost(c: HostEnvConnection): Promise<void> {
+  await pool?.close(targetOf(c));
+}
+
 /** Path of the restart-pending marker of `path`. */
 export function markerPath(path: string): string {
   const i = path.lastIndexOf("/");

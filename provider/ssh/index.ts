@@ -6,8 +6,6 @@ export { scanHostKey, connectPinned, targetName, isTransportError, DEFAULT_PORT,
 export {
   SshPool,
   DEFAULT_HOST_CONCURRENCY,
-  CONCURRENCY_ENV,
-  concurrencyFromEnv,
   MAX_FILE_BYTES,
   MAX_PATH_BYTES,
   type SshSession,
@@ -15,6 +13,7 @@ export {
   type SshPoolOptions,
   type ExecResult,
 } from "./pool";
+export { CONCURRENCY_ENV, concurrencyFromEnv } from "./concurrency";
 export { parsePinnedHostKey, hostKeyFromBlob, fingerprintBlob, sameHostKey, type PinnedHostKey } from "./hostkey";
 export { HostKeyMismatchError, HostKeyParseError, SshError } from "./errors";
 export { shellQuote, shellJoin } from "./quote";

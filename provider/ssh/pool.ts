@@ -28,6 +28,9 @@ import {
   type RemoteStat,
 } from "./remote";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
+import { DEFAULT_HOST_CONCURRENCY } from "./concurrency";
+
+export { DEFAULT_HOST_CONCURRENCY } from "./concurrency";
 
 /** What writeFileAtomic read back from the file it wrote. */
 export interface WriteResult {
@@ -98,33 +101,6 @@ export interface SshPoolOptions {
    * the host (and its process list) sees. Content never appears there; it goes on stdin.
    */
   onCommand?: (target: string, command: string) => void;
-}
-
-/** Default of {@link SshPoolOptions.concurrency} and of the fleet core's hosts pushed at once. */
-export const DEFAULT_HOST_CONCURRENCY = 16;
-
-/** Environment variable that sets the HostEnv provider's {@link SshPoolOptions.concurrency}. */
-export const CONCURRENCY_ENV = "KEYFLEET_CONCURRENCY";
-
-/**
- * {@link SshPoolOptions.concurrency} from `KEYFLEET_CONCURRENCY` (an integer from 1 to 1024), else
- * {@link DEFAULT_HOST_CONCURRENCY}: how the Pulumi provider process, which takes no flags, is told
- * how many hosts its HostEnvs push to at once.
- * @throws SshError naming the variable when it is set to anything else
- */
-export function concurrencyFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): number {
-  const v = env[CONCURRENCY_ENV];
-  if (v === undefined || v.trim() === "") return DEFAULT_HOST_CONCURRENCY;
-  const n = Number(v.trim());
-  if (!/^\d{1,4}$/.test(v.trim()) || n < 1 || n > 1024)
-    throw new SshError(
-      "pool",
-      `${CONCURRENCY_ENV} must be an integer from 1 to 1024, got ${JSON.stringify(v.slice(0, 20))}`,
-      {
-        hint: `unset it for the default (${DEFAULT_HOST_CONCURRENCY}) or set e.g. ${CONCURRENCY_ENV}=32`,
-      },
-    );
-  return n;
 }
 
 /** Largest file writeFileAtomic sends (env files are small; this bounds memory and time). */
@@ -239,6 +215,26 @@ export class SshPool {
     parsePinnedHostKey(t.hostKey, `hostKey of ${targetName(t)}`);
     await this.slot(() => withRetries(this.retry, () => this.conn(t)));
     return new Session(this, t);
+  }
+
+  /**
+   * Close the connection to `t` (host, port and user), when one is open: a fleet push calls it when
+   * it is done with a host, so the deployer holds at most `concurrency` connections, not one per host
+   * pushed. Sessions on it fail afterwards; the next session for `t` connects again.
+   */
+  async close(t: SshTarget): Promise<void> {
+    const key = `${t.user}@${targetName(t)}`;
+    const p = this.conns.get(key);
+    if (!p) return;
+    this.conns.delete(key);
+    try {
+      const c = await p;
+      c.closed = true;
+      c.client.end();
+      c.client.destroy();
+    } catch {
+      /* never connected */
+    }
   }
 
   /** Close every connection. */
