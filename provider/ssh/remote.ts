@@ -100,14 +100,16 @@ const NOT_A_DIR = `if [ -d "./$base" ] && [ ! -L "./$base" ]; then echo "target 
  * which is discarded); then chown/chgrp and the final mode (after chown, which would clear setuid
  * bits), rename over the target (a planted symlink, FIFO, socket or hardlink there is replaced,
  * never followed), fsync of the directory (which also commits the mode change made before the
- * rename), a check that the target is the inode written (one `stat`: lstat of the name, fstat of
- * the second read descriptor), and the sha256 read back through that descriptor, printed with the
+ * rename), a check that the target is the inode written (one `stat`: fstat of the second read
+ * descriptor, then lstat of the name), and the sha256 read back through that descriptor, printed with the
  * target's mode, owner and group from the same lstat ("<sha256> <mode octal>:<owner>:<group>"), so
  * no separate stat is needed after a write. The temp name carries the writing shell's pid:
  * leftover temps whose shell is gone are removed, while a push still running keeps its temp.
  */
 export const WRITE_SCRIPT = `set -eu
 p=$1; mode=$2; owner=$3; group=$4
+nl='
+'
 ${holdDir(`echo "directory does not exist" >&2; exit ${EXIT.noDir}`)}${CHECK_DIR}${NOT_A_DIR}IFS=' ' read -r magic n want || { echo "bad header" >&2; exit ${EXIT.badHeader}; }
 [ "$magic" = KFv1 ] || { echo "bad header" >&2; exit ${EXIT.badHeader}; }
 case $n in ''|*[!0-9]*) echo "bad header" >&2; exit ${EXIT.badHeader};; esac
@@ -128,10 +130,10 @@ chmod -- "$mode" "$tmp"
 mv -fT -- "$tmp" "./$base"
 tmp=
 sync -- . 2>/dev/null || sync
-set -f
-set -- $(stat -c '%d:%i %a:%U:%G' -- "./$base" - <&5)
-[ $# = 4 ] && [ "$1" = "$3" ] || { echo "target was replaced during the write" >&2; exit ${EXIT.replaced}; }
-sum=$(sha256sum <&5); echo "\${sum%% *} $2"
+st=$(stat -c '%d:%i %a:%U:%G' -- - "./$base" <&5)
+ino=\${st%% *}; st=\${st#*"$nl"}
+[ "\${st%% *}" = "$ino" ] || { echo "target was replaced during the write" >&2; exit ${EXIT.replaced}; }
+sum=$(sha256sum <&5); echo "\${sum%% *} \${st#* }"
 `;
 
 /**
