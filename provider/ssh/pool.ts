@@ -112,6 +112,8 @@ interface Conn {
   closed: boolean;
   active: number;
   waiters: (() => void)[];
+  /** close() was called while operations ran: the last one to finish closes it. */
+  release: boolean;
 }
 
 /** Longest remote path accepted, in bytes (Linux PATH_MAX). */
@@ -220,21 +222,33 @@ export class SshPool {
   /**
    * Close the connection to `t` (host, port and user), when one is open: a fleet push calls it when
    * it is done with a host, so the deployer holds at most `concurrency` connections, not one per host
-   * pushed. Sessions on it fail afterwards; the next session for `t` connects again.
+   * pushed. Operations running on it finish first (the last one closes it); the next operation for
+   * `t` connects again.
    */
   async close(t: SshTarget): Promise<void> {
     const key = `${t.user}@${targetName(t)}`;
     const p = this.conns.get(key);
     if (!p) return;
-    this.conns.delete(key);
-    try {
-      const c = await p;
-      c.closed = true;
-      c.client.end();
-      c.client.destroy();
-    } catch {
-      /* never connected */
-    }
+    const c = await p.catch(() => undefined);
+    if (this.conns.get(key) === p && (!c || c.active === 0)) this.conns.delete(key);
+    if (!c || c.closed) return;
+    if (c.active > 0) c.release = true;
+    else this.retire(t, c);
+  }
+
+  /** Closes `c` (with a goodbye to the host) and forgets it if it is still `t`'s connection. */
+  private retire(t: SshTarget, c: Conn): void {
+    c.closed = true;
+    c.client.end();
+    c.client.destroy();
+    const key = `${t.user}@${targetName(t)}`;
+    const p = this.conns.get(key);
+    void p?.then(
+      (x) => {
+        if (x === c && this.conns.get(key) === p) this.conns.delete(key);
+      },
+      () => undefined,
+    );
   }
 
   /** Close every connection. */
@@ -297,7 +311,7 @@ export class SshPool {
         timeoutMs: this.o.connectTimeoutMs,
         ...this.keyOf(t.privateKey),
       });
-      const c: Conn = { client, presented, closed: false, active: 0, waiters: [] };
+      const c: Conn = { client, presented, closed: false, active: 0, waiters: [], release: false };
       const dead = () => {
         c.closed = true;
         for (const w of c.waiters.splice(0)) w();
@@ -345,6 +359,8 @@ export class SshPool {
         async () => {
           c = undefined;
           c = await this.conn(t);
+          // closed by close() before anything was sent on it: connecting again is safe for any operation
+          for (let i = 0; c.closed && i < 2; i++) c = await this.conn(t);
           const conn = c;
           while (conn.active >= this.o.channelsPerConnection && !conn.closed)
             await new Promise<void>((r) => conn.waiters.push(r));
@@ -355,6 +371,7 @@ export class SshPool {
           } finally {
             conn.active--;
             conn.waiters.shift()?.();
+            if (conn.release && conn.active === 0) this.retire(t, conn);
           }
         },
         () => {
