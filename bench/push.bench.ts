@@ -20,8 +20,9 @@
  * costs ~140 ms of CPU per session) and would then weigh on both sides, in the same box as the
  * daemons. A CI machine's plain root is what this stands for; without root (no useradd) the current
  * user is used and the header says so.
- * Rounds alternate the sides; prints medians, the hosts/second curve and the deployer's peak RSS at
- * 200 hosts, and judges (bench/judge.ts): keyfleet / scp loop per size (≥ 8× faster at 30 hosts);
+ * Each round runs every size in turn (keyfleet, then the loop), so a change of the machine's load
+ * between rounds reaches every point of the curve alike; prints medians, the hosts/second curve and
+ * the deployer's peak RSS at 200 hosts, and judges (bench/judge.ts): keyfleet / scp loop per size (≥ 8× faster at 30 hosts);
  * hosts/s (as ms per host) rising from point to point up to the concurrency limit and, past it, at
  * least 0.85× the best earlier point (flat, not falling); peak RSS at 200 against the idle deployer.
  * BENCH_RUNS (default 3) sets the rounds, BENCH_PUSH_SIZES (default 1,10,30,100,200) the points.
@@ -156,12 +157,13 @@ async function main(): Promise<void> {
       `hosts | keyfleet ms (hosts/s) | scp+ssh mv loop ms (hosts/s) | speed-up | same loop with kex ${SAME_KEX} ms (hosts/s) | speed-up\n`,
     );
     const perHost = new Map<number, number>();
-    for (const n of SIZES) {
-      const sel = hosts.slice(0, n);
-      const a: number[] = [];
-      const b: number[] = [];
-      const c: number[] = [];
-      for (let r = 0; r < RUNS; r++) {
+    // rounds outside, sizes inside: a change in the machine's load between rounds reaches every size
+    const a = new Map<number, number[]>(SIZES.map((n) => [n, []]));
+    const b = new Map<number, number[]>(SIZES.map((n) => [n, []]));
+    const c = new Map<number, number[]>(SIZES.map((n) => [n, []]));
+    for (let r = 0; r < RUNS; r++) {
+      for (const n of SIZES) {
+        const sel = hosts.slice(0, n);
         const sampler =
           n === max
             ? setInterval(() => {
@@ -174,24 +176,27 @@ async function main(): Promise<void> {
         } finally {
           if (sampler) clearInterval(sampler);
         }
-        a.push(performance.now() - t0);
+        a.get(n)!.push(performance.now() - t0);
         if (!PEER_SIZES.has(n)) continue;
         t0 = performance.now();
         await manual(sel, file, knownHosts);
-        b.push(performance.now() - t0);
+        b.get(n)!.push(performance.now() - t0);
         if (!SAME_KEX_SIZES.has(n)) continue;
         t0 = performance.now();
         await manual(sel, file, knownHosts, SAME_KEX);
-        c.push(performance.now() - t0);
+        c.get(n)!.push(performance.now() - t0);
       }
-      for (const h of sel) {
-        if (!readFileSync(h.file).equals(content)) throw new Error(`content check failed on port ${h.port}`);
-        if (PEER_SIZES.has(n) && !readFileSync(h.manual).equals(content))
-          throw new Error(`manual content check failed on port ${h.port}`);
-      }
-      const ma = median(a);
-      const mb = b.length ? median(b) : Number.NaN;
-      const mc = c.length ? median(c) : Number.NaN;
+    }
+    const peerMax = Math.max(0, ...SIZES.filter((n) => PEER_SIZES.has(n)));
+    for (const [i, h] of hosts.slice(0, max).entries()) {
+      if (!readFileSync(h.file).equals(content)) throw new Error(`content check failed on port ${h.port}`);
+      if (i < peerMax && !readFileSync(h.manual).equals(content))
+        throw new Error(`manual content check failed on port ${h.port}`);
+    }
+    for (const n of SIZES) {
+      const ma = median(a.get(n)!);
+      const mb = b.get(n)!.length ? median(b.get(n)!) : Number.NaN;
+      const mc = c.get(n)!.length ? median(c.get(n)!) : Number.NaN;
       perHost.set(n, ma / n);
       const col = (m: number) =>
         Number.isNaN(m)
@@ -200,7 +205,7 @@ async function main(): Promise<void> {
       process.stdout.write(
         `${String(n).padStart(5)} | ${ma.toFixed(0).padStart(8)} (${(n / (ma / 1000)).toFixed(1)}) | ${col(mb)} | ${col(mc)}\n`,
       );
-      if (b.length)
+      if (b.get(n)!.length)
         judged.push({
           what: `push to ${n} host${n > 1 ? "s" : ""}`,
           ours: ma,
