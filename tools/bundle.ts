@@ -24,7 +24,7 @@ const ssh2Inline: Plugin = {
   name: "ssh2-inline",
   setup(build) {
     build.onLoad({ filter: /[\\/]provider[\\/]ssh[\\/]ssh2\.ts$/ }, () => ({
-      contents: 'export { Client } from "ssh2";',
+      contents: 'import { Client, utils } from "ssh2"; export { Client }; export const parseKey = utils.parseKey;',
       loader: "ts",
     }));
   },

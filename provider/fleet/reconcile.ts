@@ -24,6 +24,7 @@ import { normalise } from "../resources/host-env-inputs";
 import {
   closeHostEnvPool,
   hostEnvPool,
+  releaseHost,
   markerExists,
   markerPath,
   restartArgv,
@@ -177,6 +178,9 @@ export async function planHost(d: DesiredFleet, host: string): Promise<HostPlan>
       envs.push({ path: e.inputs.path, status: await envStatus(e) });
   } catch (err) {
     return { host, envs, error: why(err) };
+  } finally {
+    // done with this host: a push holds at most `concurrency` connections, not one per host
+    for (const e of d.envs.filter((x) => x.host === host)) await releaseHost(e.inputs.connection);
   }
   return { host, envs };
 }
@@ -255,6 +259,9 @@ export async function applyHost(d: DesiredFleet, host: string): Promise<HostResu
     }
   } catch (err) {
     return { host, envs, error: why(err) };
+  } finally {
+    // done with this host: a push holds at most `concurrency` connections, not one per host
+    for (const e of d.envs.filter((x) => x.host === host)) await releaseHost(e.inputs.connection);
   }
   return { host, envs };
 }

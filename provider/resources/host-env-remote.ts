@@ -8,7 +8,7 @@
  * drops in between, the marker stays and the next apply runs the restart again even though the
  * content is already current.
  */
-import { SshPool, type SshSession, type SshTarget } from "../ssh";
+import { concurrencyFromEnv, SshPool, type SshSession, type SshTarget } from "../ssh";
 import { KeyfleetError, isKeyfleetError } from "../errors";
 import type { HostEnvConnection } from "./host-env-inputs";
 
@@ -19,9 +19,13 @@ let pool: SshPool | undefined;
 let idle: NodeJS.Timeout | undefined;
 let inFlight = 0;
 
-/** The process-wide pool. */
+/**
+ * The process-wide pool: at most `KEYFLEET_CONCURRENCY` hosts (default 16) worked on at once, however
+ * many HostEnvs the engine runs in parallel (the CLI sets it from `--concurrency` instead).
+ * @throws SshError when `KEYFLEET_CONCURRENCY` is not an integer from 1 to 1024
+ */
 export function hostEnvPool(): SshPool {
-  pool ??= new SshPool();
+  pool ??= new SshPool({ concurrency: concurrencyFromEnv() });
   return pool;
 }
 
@@ -56,6 +60,11 @@ export async function withHost<T>(c: HostEnvConnection, fn: (s: SshSession) => P
       idle.unref();
     }
   }
+}
+
+/** Closes the pooled connection of `c` (a CLI push is done with that host); the next use reconnects. */
+export async function releaseHost(c: HostEnvConnection): Promise<void> {
+  await pool?.close(targetOf(c));
 }
 
 /** Path of the restart-pending marker of `path`. */

@@ -13,6 +13,7 @@ export {
   type SshPoolOptions,
   type ExecResult,
 } from "./pool";
+export { CONCURRENCY_ENV, concurrencyFromEnv } from "./concurrency";
 export { parsePinnedHostKey, hostKeyFromBlob, fingerprintBlob, sameHostKey, type PinnedHostKey } from "./hostkey";
 export { HostKeyMismatchError, HostKeyParseError, SshError } from "./errors";
 export { shellQuote, shellJoin } from "./quote";

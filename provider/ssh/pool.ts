@@ -5,8 +5,15 @@
  * ./retry.ts; commands are not retried once sent.
  */
 import { createHash } from "node:crypto";
-import type { Client, ClientChannel } from "ssh2";
-import { connectPinned, isTransportError, targetName, DEFAULT_PORT, type SshTarget } from "./connect";
+import type { Client, ClientChannel, ParsedKey } from "ssh2";
+import {
+  connectPinned,
+  isTransportError,
+  preparePrivateKey,
+  targetName,
+  DEFAULT_PORT,
+  type SshTarget,
+} from "./connect";
 import { HostKeyMismatchError, SshError } from "./errors";
 import { parsePinnedHostKey, type PinnedHostKey } from "./hostkey";
 import { shellJoin } from "./quote";
@@ -21,6 +28,9 @@ import {
   type RemoteStat,
 } from "./remote";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
+import { DEFAULT_HOST_CONCURRENCY } from "./concurrency";
+
+export { DEFAULT_HOST_CONCURRENCY } from "./concurrency";
 
 /** What writeFileAtomic read back from the file it wrote. */
 export interface WriteResult {
@@ -93,9 +103,6 @@ export interface SshPoolOptions {
   onCommand?: (target: string, command: string) => void;
 }
 
-/** Default of {@link SshPoolOptions.concurrency} and of the fleet core's hosts pushed at once. */
-export const DEFAULT_HOST_CONCURRENCY = 16;
-
 /** Largest file writeFileAtomic sends (env files are small; this bounds memory and time). */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
@@ -105,6 +112,8 @@ interface Conn {
   closed: boolean;
   active: number;
   waiters: (() => void)[];
+  /** close() was called while operations ran: the last one to finish closes it. */
+  release: boolean;
 }
 
 /** Longest remote path accepted, in bytes (Linux PATH_MAX). */
@@ -135,6 +144,8 @@ function checkPath(name: string, path: string): void {
 /** One connection per (host, port, user), reused by every session for that key. */
 export class SshPool {
   private readonly conns = new Map<string, Promise<Conn>>();
+  /** Private keys parsed once per key text while the pool is open (closeAll() forgets them). */
+  private readonly keys = new Map<string, ParsedKey | undefined>();
   private readonly o: Required<SshPoolOptions>;
   private busy = 0;
   private readonly queue: (() => void)[] = [];
@@ -208,10 +219,43 @@ export class SshPool {
     return new Session(this, t);
   }
 
+  /**
+   * Close the connection to `t` (host, port and user), when one is open: a fleet push calls it when
+   * it is done with a host, so the deployer holds at most `concurrency` connections, not one per host
+   * pushed. Operations running on it finish first (the last one closes it); the next operation for
+   * `t` connects again.
+   */
+  async close(t: SshTarget): Promise<void> {
+    const key = `${t.user}@${targetName(t)}`;
+    const p = this.conns.get(key);
+    if (!p) return;
+    const c = await p.catch(() => undefined);
+    if (this.conns.get(key) === p && (!c || c.active === 0)) this.conns.delete(key);
+    if (!c || c.closed) return;
+    if (c.active > 0) c.release = true;
+    else this.retire(t, c);
+  }
+
+  /** Closes `c` (with a goodbye to the host) and forgets it if it is still `t`'s connection. */
+  private retire(t: SshTarget, c: Conn): void {
+    c.closed = true;
+    c.client.end();
+    c.client.destroy();
+    const key = `${t.user}@${targetName(t)}`;
+    const p = this.conns.get(key);
+    void p?.then(
+      (x) => {
+        if (x === c && this.conns.get(key) === p) this.conns.delete(key);
+      },
+      () => undefined,
+    );
+  }
+
   /** Close every connection. */
   async closeAll(): Promise<void> {
     const all = [...this.conns.values()];
     this.conns.clear();
+    this.keys.clear();
     await Promise.all(
       all.map(async (p) => {
         try {
@@ -263,8 +307,11 @@ export class SshPool {
     }
     p = (async () => {
       this.connectCount++;
-      const { client, presented } = await connectPinned(t, { timeoutMs: this.o.connectTimeoutMs });
-      const c: Conn = { client, presented, closed: false, active: 0, waiters: [] };
+      const { client, presented } = await connectPinned(t, {
+        timeoutMs: this.o.connectTimeoutMs,
+        ...this.keyOf(t.privateKey),
+      });
+      const c: Conn = { client, presented, closed: false, active: 0, waiters: [], release: false };
       const dead = () => {
         c.closed = true;
         for (const w of c.waiters.splice(0)) w();
@@ -281,6 +328,14 @@ export class SshPool {
       if (this.conns.get(key) === p) this.conns.delete(key);
       throw e;
     }
+  }
+
+  /** `{ key }` of `text` parsed once (preparePrivateKey), or nothing when there is none to parse. */
+  private keyOf(text: string | undefined): { key?: ParsedKey } {
+    if (!text) return {};
+    if (!this.keys.has(text)) this.keys.set(text, preparePrivateKey(text));
+    const key = this.keys.get(text);
+    return key ? { key } : {};
   }
 
   /** @internal forget a broken connection. */
@@ -304,6 +359,8 @@ export class SshPool {
         async () => {
           c = undefined;
           c = await this.conn(t);
+          // closed by close() before anything was sent on it: connecting again is safe for any operation
+          for (let i = 0; c.closed && i < 2; i++) c = await this.conn(t);
           const conn = c;
           while (conn.active >= this.o.channelsPerConnection && !conn.closed)
             await new Promise<void>((r) => conn.waiters.push(r));
@@ -314,6 +371,7 @@ export class SshPool {
           } finally {
             conn.active--;
             conn.waiters.shift()?.();
+            if (conn.release && conn.active === 0) this.retire(t, conn);
           }
         },
         () => {

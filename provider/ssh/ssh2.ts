@@ -20,3 +20,5 @@ const ssh2 = require(existsSync(vendored) ? vendored : "ssh2") as typeof Ssh2;
 export const Client = ssh2.Client;
 /** ssh2's `Client` (an SSH connection). */
 export type Client = Ssh2.Client;
+/** ssh2's key parser (OpenSSH/PEM text to the key object its connections take). */
+export const parseKey = ssh2.utils.parseKey;

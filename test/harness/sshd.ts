@@ -4,10 +4,21 @@
  * Each host gets its own base directory, ed25519 host key (made by `ssh-keygen`), free port,
  * `sshd_config`, authorized client key and log file (`-E`, LogLevel VERBOSE). The daemon runs in the
  * foreground (`-D`) as the current user, so tests that run as root log in as root with the harness's
- * client key. Every process started here is stopped by its pid.
+ * client key; `opts.user` logs in as another local user instead (see {@link createLoginUser}). Every
+ * process started here is stopped by its pid.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+} from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -26,7 +37,7 @@ export interface SshdHost {
   readonly port: number;
   /** Every port it listens on: `port` first, then the extra ones asked for with `opts.ports`. */
   readonly ports: readonly number[];
-  /** Login user (the current user). */
+  /** Login user (the current user, or `opts.user`). */
   readonly user: string;
   /** Public host key line "ssh-ed25519 AAAA…" (no comment); changes after replaceHostKey(). */
   hostKeyLine: string;
@@ -153,15 +164,75 @@ async function stopChild(child: ChildProcess): Promise<void> {
   }
 }
 
+/** A local login user made by {@link createLoginUser}. */
+export interface LoginUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** Its home directory (a fresh temp directory it owns). */
+  readonly home: string;
+  /** Delete the user, its group and its home (only when this process created the user). Idempotent. */
+  remove(): void;
+}
+
+function idOf(name: string, flag: "-u" | "-g"): number | undefined {
+  const r = spawnSync("id", [flag, name], { stdio: ["ignore", "pipe", "ignore"], timeout: 5_000 });
+  return r.status === 0 ? Number(r.stdout.toString().trim()) : undefined;
+}
+
+/**
+ * A throwaway local login user for benchmarks: login shell /bin/sh, home in a fresh temp directory,
+ * a password field of `*` (no password login, yet not "locked", so sshd accepts its keys without
+ * PAM). Its sessions run no rc file of the machine's own users (root's ~/.bashrc may start
+ * anything on a developer machine). A user of that name left by a killed run is reused, and
+ * removed by remove() like a new one. Needs root (useradd).
+ * @throws when useradd fails (e.g. not root)
+ */
+export function createLoginUser(name = "kfbench"): LoginUser {
+  if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(name)) throw new Error(`not a login user name: ${name}`);
+  const home = mkdtempSync(join(tmpdir(), `kf-home-${name}-`));
+  try {
+    if (idOf(name, "-u") === undefined) run("useradd", ["-M", "-d", home, "-s", "/bin/sh", "-p", "*", name]);
+    else run("usermod", ["-d", home, "-s", "/bin/sh", "-p", "*", name]);
+  } catch (e) {
+    rmSync(home, { recursive: true, force: true });
+    throw e;
+  }
+  const uid = idOf(name, "-u")!;
+  const gid = idOf(name, "-g")!;
+  chownSync(home, uid, gid);
+  let removed = false;
+  return {
+    name,
+    uid,
+    gid,
+    home,
+    remove() {
+      if (removed) return;
+      removed = true;
+      spawnSync("userdel", [name], { stdio: "ignore", timeout: 20_000 });
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * Start one sshd. `opts.keep` keeps the base directory after stop() (default: removed); `opts.ports`
  * (default 1, at most {@link MAX_PORTS_PER_SSHD}) makes it listen on that many free ports, so one
- * daemon can stand in for several hosts.
+ * daemon can stand in for several hosts. `opts.user` (needs root) is the login user instead of the
+ * current one: the data directory is then its own and the authorized keys readable by it.
+ * `opts.logLevel` DEBUG1 logs every authentication request (default VERBOSE).
  * @throws if sshd cannot be started within the bounded wait (3 attempts on fresh ports); the base
  *   directory is removed then, whatever `keep` says
  */
 export async function startSshd(
-  opts: { keep?: boolean; maxStartups?: number; ports?: number } = {},
+  opts: {
+    keep?: boolean;
+    maxStartups?: number;
+    ports?: number;
+    user?: LoginUser;
+    logLevel?: "VERBOSE" | "DEBUG1";
+  } = {},
 ): Promise<SshdHost> {
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const baseDir = mkdtempSync(join(tmpdir(), "kf-sshd-"));
@@ -175,11 +246,17 @@ export async function startSshd(
     keygen(hostKeyFile, "kf-test-host");
     keygen(clientKeyFile, "kf-test-client");
     writeFileSync(join(baseDir, "authorized_keys"), readFileSync(`${clientKeyFile}.pub`), { mode: 0o600 });
+    if (opts.user) {
+      // sshd reads the authorized keys as the login user, who also owns the directory it writes in
+      chmodSync(baseDir, 0o711);
+      chmodSync(join(baseDir, "authorized_keys"), 0o644);
+      chownSync(dataDir, opts.user.uid, opts.user.gid);
+    }
   } catch (e) {
     rmSync(baseDir, { recursive: true, force: true });
     throw e;
   }
-  const user = userInfo().username;
+  const user = opts.user?.name ?? userInfo().username;
   let child: ChildProcess | undefined;
   let port = 0;
   let extra: number[] = [];
@@ -210,7 +287,7 @@ export async function startSshd(
           "KbdInteractiveAuthentication no",
           "StrictModes no",
           "UsePAM no",
-          "LogLevel VERBOSE",
+          `LogLevel ${opts.logLevel ?? "VERBOSE"}`,
           `MaxStartups ${maxStartups}:30:${maxStartups * 2}`,
           "MaxSessions 64",
           "PrintMotd no",

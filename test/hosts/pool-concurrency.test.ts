@@ -1,7 +1,8 @@
 /**
  * SshPool's one concurrency limit: however many operations callers start at once, at most
  * `concurrency` handshakes and remote operations run together across the pool, every one of them
- * completes, and the fleet core's default is the same number. Real sshd on 127.0.0.1 (4 ports).
+ * completes, and the fleet core's default is the same number; close(target) releases one host's
+ * connection without breaking what runs on it. Real sshd on 127.0.0.1 (4 ports).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -55,4 +56,35 @@ describe("SshPool concurrency", () => {
     expect(() => new SshPool({ concurrency: 0 })).toThrow(SshError);
     expect(() => new SshPool().setConcurrency(1.5)).toThrow(/concurrency must be an integer from 1 to 1024/);
   });
+
+  it("close(target) lets running operations finish, closes the connection, and the next one reconnects", async () => {
+    const pool = new SshPool();
+    const t = { host: h.host, port: h.ports[0]!, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine };
+    try {
+      const a = await pool.session(t);
+      const b = await pool.session(t);
+      expect(pool.connectCount).toBe(1);
+      // an exec (never retried) is running on the shared connection when close() is called
+      const running = a.exec(["sh", "-c", "sleep 0.5; echo done"]);
+      await new Promise((r) => setTimeout(r, 100));
+      await pool.close(t);
+      const r = await running;
+      expect(r.code).toBe(0);
+      expect(r.stdout.toString().trim()).toBe("done");
+      // the last operation closed it: the sshd session process is gone, and the next operation reconnects
+      for (let i = 0; i < 50 && h.childPids().length > 0; i++) await new Promise((res) => setTimeout(res, 50));
+      expect(h.childPids()).toEqual([]);
+      const w = await b.writeFileAtomic(join(h.dataDir, "after-close.env"), Buffer.from("C=3\n"), { mode: 0o600 });
+      expect(w.mode).toBe(0o600);
+      expect(pool.connectCount).toBe(2);
+      // closing an idle connection closes it at once; closing what is not open is a no-op
+      await pool.close(t);
+      await pool.close({ ...t, port: h.ports[1]! });
+      for (let i = 0; i < 50 && h.childPids().length > 0; i++) await new Promise((res) => setTimeout(res, 50));
+      expect(h.childPids()).toEqual([]);
+      expect(pool.connectCount).toBe(2);
+    } finally {
+      await pool.closeAll();
+    }
+  }, 60_000);
 });
