@@ -4,17 +4,32 @@
 import { spawnSync } from "node:child_process";
 import { gitEnv } from "./scan/git";
 
-function gitConfig(cwd: string, key: string): string | undefined {
-  const r = spawnSync("git", ["config", "--get", key], { cwd, env: gitEnv(), timeout: 10_000 });
-  if (r.status !== 0) return undefined;
-  const v = r.stdout.toString("utf8").trim();
-  return v === "" ? undefined : v;
+/**
+ * `user.name` and `user.email` of git config in `cwd`, in one git process (each git process is a few
+ * milliseconds of a `keyfleet set`): `--get-regexp` lists every value in config order, and the last
+ * one of each key is the one `git config --get` would print.
+ */
+function gitUser(cwd: string): { name?: string; email?: string } {
+  const r = spawnSync("git", ["config", "-z", "--get-regexp", "^user\\.(name|email)$"], {
+    cwd,
+    env: gitEnv(),
+    timeout: 10_000,
+  });
+  if (r.status !== 0 || !r.stdout) return {};
+  const found: { name?: string; email?: string } = {};
+  for (const rec of r.stdout.toString("utf8").split("\0")) {
+    const nl = rec.indexOf("\n");
+    const key = nl < 0 ? rec : rec.slice(0, nl);
+    const value = nl < 0 ? "" : rec.slice(nl + 1).trim();
+    if (key === "user.name") found.name = value;
+    else if (key === "user.email") found.email = value;
+  }
+  return found;
 }
 
 /** `Name <email>` from git config in `cwd`, else `$USER` (or `$USERNAME`), else "unknown". */
 export function resolveActor(cwd: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const name = gitConfig(cwd, "user.name");
-  const email = gitConfig(cwd, "user.email");
+  const { name, email } = gitUser(cwd);
   if (name && email) return `${name} <${email}>`;
   if (name) return name;
   return env.USER || env.USERNAME || "unknown";
