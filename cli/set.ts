@@ -18,6 +18,7 @@ import { auditPath } from "./audit-trail";
 import { projectDir } from "./recipient-names";
 import { cliPendingDigests } from "./pending-view";
 import { REASON_FLAG, reasonOf } from "./reason";
+import { resolveActorLater } from "../provider/access/actor";
 
 /**
  * Parses a `--json` value: a JSON string, number or boolean.
@@ -78,6 +79,8 @@ export const setVerb = sopsVerb(
     const reason = reasonOf("set", args);
     const format = resolveFormat("set", args.flags["input-type"], file);
     const text = readInputText(file);
+    // git config is read while the file is decrypted, not after the write (start-up, issue 13 §4)
+    const actor = resolveActorLater(projectDir(file));
     const ids = await loadIdentities(io);
     // decrypt first: no prompt for a value that could not be stored
     const before = await explainingIdentities(file, ids, () =>
@@ -117,6 +120,7 @@ export const setVerb = sopsVerb(
       writeOutput(file, out, undefined, textVersion(current));
       recordChange({
         file,
+        actor: await actor,
         operation: "set-values",
         keysChanged: [path.join(".")],
         ...(reason ? { reason } : {}),

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { resolveActor } from "../../../provider/access/actor";
+import { resolveActor, resolveActorLater } from "../../../provider/access/actor";
 
 /** A git repository whose config is `config` and whose global and system configs are empty files. */
 function repo(config: string): { dir: string; env: NodeJS.ProcessEnv } {
@@ -21,12 +21,22 @@ function gitGet(dir: string, env: NodeJS.ProcessEnv, key: string): string {
   return spawnSync("git", ["config", "--get", key], { cwd: dir, env, encoding: "utf8" }).stdout.trim();
 }
 
-/** resolveActor with `env` as the process environment (git reads it; $USER comes from `users`). */
-function actorIn(dir: string, env: NodeJS.ProcessEnv, users: Record<string, string | undefined>): string {
+/**
+ * resolveActor with `env` as the process environment (git reads it; $USER comes from `users`), after
+ * checking that resolveActorLater (git started now, awaited later) gives the same.
+ */
+async function actorIn(
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  users: Record<string, string | undefined>,
+): Promise<string> {
   const saved = { ...process.env };
   try {
     Object.assign(process.env, env);
-    return resolveActor(dir, users);
+    const later = resolveActorLater(dir, users);
+    const now = resolveActor(dir, users);
+    expect(await later).toBe(now);
+    return now;
   } finally {
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     Object.assign(process.env, saved);
@@ -34,22 +44,22 @@ function actorIn(dir: string, env: NodeJS.ProcessEnv, users: Record<string, stri
 }
 
 describe("resolveActor", () => {
-  it("is `name <email>` from git config, the last value of a repeated key as git config --get prints it", () => {
+  it("is `name <email>` from git config, the last value of a repeated key as git config --get prints it", async () => {
     const { dir, env } = repo("[user]\n\tname = First Name\n\temail = a@example.test\n[user]\n\tname = Last Name\n");
     expect(gitGet(dir, env, "user.name")).toBe("Last Name");
-    expect(actorIn(dir, env, { USER: "someone" })).toBe("Last Name <a@example.test>");
+    expect(await actorIn(dir, env, { USER: "someone" })).toBe("Last Name <a@example.test>");
   });
 
-  it("is the name alone without an email, and $USER without a name", () => {
+  it("is the name alone without an email, and $USER without a name", async () => {
     const named = repo("[user]\n\tname = Only Name\n");
-    expect(actorIn(named.dir, named.env, { USER: "someone" })).toBe("Only Name");
+    expect(await actorIn(named.dir, named.env, { USER: "someone" })).toBe("Only Name");
     const bare = repo("[user]\n\temail = e@example.test\n\tname =\n");
-    expect(actorIn(bare.dir, bare.env, { USER: "someone" })).toBe("someone");
-    expect(actorIn(bare.dir, bare.env, {})).toBe("unknown");
+    expect(await actorIn(bare.dir, bare.env, { USER: "someone" })).toBe("someone");
+    expect(await actorIn(bare.dir, bare.env, {})).toBe("unknown");
   });
 
-  it("does not take other user.* keys for the name or the email", () => {
+  it("does not take other user.* keys for the name or the email", async () => {
     const { dir, env } = repo("[user]\n\tnamex = Not It\n\temailaddr = no@example.test\n\tsigningkey = ABC\n");
-    expect(actorIn(dir, env, { USERNAME: "win-user" })).toBe("win-user");
+    expect(await actorIn(dir, env, { USERNAME: "win-user" })).toBe("win-user");
   });
 });
