@@ -5,7 +5,9 @@
  * machine slows them alike; each figure is the median. exec-env runs `true` (no shell).
  * Bound: ≤ 1.5× the bare node process, judged on the wall-clock medians. Also printed, not judged:
  * the mean CPU time (user + system) per process, from the children's totals in /proc/self/stat
- * (Linux), which a loaded machine disturbs less than wall time.
+ * (Linux), which a loaded machine disturbs less than wall time; and each process's peak RSS, from one
+ * more run of each command with a `--require` hook that prints `process.resourceUsage().maxRSS` at
+ * exit (outside the timed runs).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -43,6 +45,13 @@ function timed(
   return { wall, cpu: childCpuMs() - c };
 }
 
+/** Peak RSS in MB of one run of `argv`, reported by the process itself at exit through `hook`. */
+function peakRssMb(hook: string, argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv, input?: string): number {
+  const r = spawnSync(process.execPath, ["--require", hook, ...argv], { cwd, env, input, encoding: "utf8" });
+  const m = /^KF_MAXRSS (\d+)$/m.exec(r.stderr);
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
 function run(): void {
   const dir = mkdtempSync(join(tmpdir(), "kf-startup-"));
   try {
@@ -72,6 +81,19 @@ function run(): void {
         times.get(c.name)?.push(t.wall);
         cpu.set(c.name, (cpu.get(c.name) ?? 0) + t.cpu);
       }
+    }
+    const hook = join(dir, "rss-hook.js");
+    writeFileSync(
+      hook,
+      'process.on("exit", () => process.stderr.write("KF_MAXRSS " + process.resourceUsage().maxRSS + "\\n"));\n',
+    );
+    const rss = new Map(cases.map((c) => [c.name, peakRssMb(hook, c.argv, dir, env, c.input)]));
+    const floorRss = rss.get("node -e 0") ?? Number.NaN;
+    for (const c of cases) {
+      const mb = rss.get(c.name) ?? Number.NaN;
+      process.stdout.write(
+        `peak rss (one run, not judged):     ${c.name.padEnd(17)} ${mb.toFixed(1)} MB (${(mb / floorRss).toFixed(2)}× node -e 0)\n`,
+      );
     }
     const floor = median(times.get("node -e 0") ?? []);
     const floorCpu = (cpu.get("node -e 0") ?? 0) / RUNS;

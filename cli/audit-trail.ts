@@ -39,6 +39,8 @@ export interface CliChange {
   exposedBy?: string;
   /** Keys marked exposed by hand. */
   exposedKeys?: readonly string[];
+  /** Who made the change, when already known (provider/access/actor resolveActorLater); else resolved here. */
+  actor?: string;
 }
 
 /** A file's path as the audit log of its project names it (relative to the project directory). */
@@ -105,7 +107,7 @@ export function recordChange(c: CliChange, batch?: AuditBatch): string {
       ...(c.keysAdded ? { keysAdded: [...c.keysAdded] } : {}),
       ...(c.keysRemoved ? { keysRemoved: [...c.keysRemoved] } : {}),
       exposure,
-      actor: batch ? batch.actor(dir) : resolveActor(dir),
+      actor: c.actor ?? (batch ? batch.actor(dir) : resolveActor(dir)),
       ...(c.reason ? { reason: c.reason } : {}),
       ...(c.pending ? { pending: c.pending } : {}),
     }),

@@ -2,7 +2,7 @@
  * Key paths on the command line, as sops writes them (`'["db"]["password"]'`, `'["list"][0]'`) or
  * dotted (`db.password`), and `--extract` of a subtree or a scalar from a decrypted tree.
  */
-import { stringify } from "yaml";
+import { yamlLib } from "../provider/sops/stores/yaml-lib";
 import { storeFor, type SopsFormat } from "../provider/sops";
 import { emitJsonNode } from "../provider/sops/stores/json";
 import { goTimeText, goYamlFloat } from "../provider/sops/goformat";
@@ -117,5 +117,5 @@ export function extractOutput(
   const n = findNode(tree, path, file);
   if (n.kind === "scalar") return scalarText(n, format);
   if (n.kind === "map") return storeFor(format).emitPlain([n]);
-  return format === "json" ? emitJsonNode(n) : stringify(toPlain(n), { indent: 4 });
+  return format === "json" ? emitJsonNode(n) : yamlLib().stringify(toPlain(n), { indent: 4 });
 }

@@ -6,7 +6,7 @@
  */
 import { isKeyfleetError } from "../provider/errors";
 import { helpText, parseArgs, type CliIo, type Verb } from "./args";
-import { existsSync } from "node:fs";
+import { existsSync, fstatSync, readSync } from "node:fs";
 import { preDispatch } from "./sops-style";
 
 /**
@@ -96,12 +96,39 @@ export async function main(argvIn: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/**
+ * Reads standard input to its end with read(2) when it is a pipe or a file, into `chunks`; true when
+ * it got to the end. A `keyfleet set` then never builds process.stdin's stream (a socket for a pipe,
+ * and the stderr stream its teardown builds): start-up, issue 13 §4. False for a terminal or anything
+ * else, or when a non-blocking pipe has no data yet (EAGAIN): the caller goes on with the stream.
+ */
+function readStdinSync(chunks: Buffer[]): boolean {
+  let st;
+  try {
+    st = fstatSync(0);
+  } catch {
+    return false;
+  }
+  if (!st.isFIFO() && !st.isFile()) return false;
+  try {
+    for (;;) {
+      const buf = Buffer.allocUnsafe(64 * 1024);
+      const n = readSync(0, buf, 0, buf.length, null);
+      if (n === 0) return true;
+      chunks.push(buf.subarray(0, n));
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EAGAIN") return false;
+    throw e;
+  }
+}
+
 /** The real process's IO. */
 export function processIo(): CliIo {
   return {
     readStdin: async () => {
       const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
+      if (!readStdinSync(chunks)) for await (const c of process.stdin) chunks.push(c as Buffer);
       return Buffer.concat(chunks);
     },
     stdout: (t) => void process.stdout.write(t),

@@ -4,7 +4,7 @@
  * written atomically and the change (key name only) is appended to the audit log.
  */
 import { KeyfleetError } from "../provider/errors";
-import { decrypt, setValues } from "../provider/sops";
+import { checkFileSize, decrypt, setValues, setValuesWithDataKey, type SopsFormat } from "../provider/sops";
 import { storeOptionsOf } from "./recipients";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";
@@ -18,6 +18,7 @@ import { auditPath } from "./audit-trail";
 import { projectDir } from "./recipient-names";
 import { cliPendingDigests } from "./pending-view";
 import { REASON_FLAG, reasonOf } from "./reason";
+import { resolveActorLater } from "../provider/access/actor";
 
 /**
  * Parses a `--json` value: a JSON string, number or boolean.
@@ -37,6 +38,39 @@ export function jsonScalar(text: string): string | number | boolean {
     "BAD_VALUE",
     `--json value must be a string, number or boolean, got ${v === null ? "null" : Array.isArray(v) ? "a list" : typeof v}`,
     { hint: "set one scalar per key" },
+  );
+}
+
+/**
+ * The file's text with the value set. When the file is unchanged since it was decrypted (`text`),
+ * its data key is known and not unwrapped a second time; otherwise the identities unwrap it again.
+ */
+async function newText(
+  current: string,
+  text: string,
+  dataKey: Uint8Array,
+  o: {
+    format: SopsFormat;
+    path: string[];
+    value: string | number | boolean;
+    file: string;
+    ids: Awaited<ReturnType<typeof loadIdentities>>;
+  },
+): Promise<string> {
+  const { format, path, value, file, ids } = o;
+  if (current === text)
+    return checkFileSize(
+      setValuesWithDataKey(current, format, dataKey, [{ path, value }], { file, stores: storeOptionsOf(file) }),
+      file,
+    );
+  return explainingIdentities(file, ids, () =>
+    setValues(current, {
+      format,
+      identities: ids.identities,
+      changes: [{ path, value }],
+      file,
+      stores: storeOptionsOf(file),
+    }),
   );
 }
 
@@ -78,6 +112,8 @@ export const setVerb = sopsVerb(
     const reason = reasonOf("set", args);
     const format = resolveFormat("set", args.flags["input-type"], file);
     const text = readInputText(file);
+    // git config is read while the file is decrypted, not after the write (start-up, issue 13 §4)
+    const actor = resolveActorLater(projectDir(file));
     const ids = await loadIdentities(io);
     // decrypt first: no prompt for a value that could not be stored
     const before = await explainingIdentities(file, ids, () =>
@@ -94,15 +130,7 @@ export const setVerb = sopsVerb(
     // read, change and write under the file's lock, checking before the rename that nobody else wrote it
     await withWriteLocks("set", io, [file], async () => {
       const current = readInputText(file);
-      const out = await explainingIdentities(file, ids, () =>
-        setValues(current, {
-          format,
-          identities: ids.identities,
-          changes: [{ path, value }],
-          file,
-          stores: storeOptionsOf(file),
-        }),
-      );
+      const out = await newText(current, text, before.dataKey, { format, path, value, file, ids });
       // the data key read before the lock holds only if nobody rewrote the file meanwhile
       const dataKey = current === text ? before.dataKey : undefined;
       const pending = await cliPendingDigests({
@@ -117,6 +145,7 @@ export const setVerb = sopsVerb(
       writeOutput(file, out, undefined, textVersion(current));
       recordChange({
         file,
+        actor: await actor,
         operation: "set-values",
         keysChanged: [path.join(".")],
         ...(reason ? { reason } : {}),

@@ -1,15 +1,19 @@
 /**
- * The post-tsc step of `npm run build`: two esbuild bundles in dist/.
+ * The post-tsc step of `npm run build`: three esbuild bundles in dist/.
  *
  * - `dist/vendor/ssh2.js`: ssh2's pure-JavaScript client and its small dependencies, so the package
  *   need not depend on ssh2, whose install script builds optional native code (provider/ssh/ssh2.ts).
  *   The native parts stay out: ssh2 loads each of them inside a try and falls back to JavaScript.
- * - `dist/cli/main.bundle.js`: cli/main.ts and everything it imports as one file, which the
- *   `keyfleet` executable (cli/bin.ts) runs, so start-up reads one module, not ~150. Verbs are
- *   imported on demand (cli/main.ts), and esbuild keeps each one behind a lazy initialiser, so a run
- *   executes only its verb's modules. `@pulumi/*` is external and never imported by the CLI.
+ * - `dist/cli/main.bundle.js`: cli/main.ts and everything it imports as one file, except the fleet
+ *   verbs, which the `keyfleet` executable (cli/bin.ts) runs, so start-up reads one module, not ~150.
+ *   Verbs are imported on demand (cli/main.ts), and esbuild keeps each one behind a lazy initialiser,
+ *   so a run executes only its verb's modules. `@pulumi/*` is external and never imported by the CLI.
+ * - `dist/cli/fleet.bundle.js`: the fleet verbs ({@link FLEET}: SSH, zod-validated fleet files), the
+ *   bulk of the code, which main.bundle.js loads (through the code cache, cli/code-cache.ts) only
+ *   when one of them runs, so a `decrypt` or `set` never reads it (issue 13 §4).
  *
- * Each bundle ends with the license texts of the packages it carries.
+ * Each bundle ends with the license texts of the packages it carries (in ASCII: one non-ASCII
+ * character would make V8 hold the whole source as two-byte text).
  */
 import { build, type Metafile, type Plugin } from "esbuild";
 import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -30,28 +34,84 @@ const ssh2Inline: Plugin = {
   },
 };
 
-/** The license texts of every npm package in a bundle's inputs, as one trailing comment. */
-function licenses(meta: Metafile): string {
-  const pkgs = new Set<string>();
-  for (const input of Object.keys(meta.inputs)) {
-    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input.split(sep).join("/"));
-    if (m?.[1]) pkgs.add(m[1]);
-  }
-  const parts = [...pkgs].sort().map((name) => {
-    const dir = join(root, "node_modules", name);
-    const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)/i.test(f));
-    const version = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string }).version;
-    const text = file ? readFileSync(join(dir, file), "utf8").trim() : "(no license file in the package)";
-    return `${name}@${version}\n\n${text}`;
-  });
-  return parts.length
-    ? `\n/*! bundled packages and their licenses\n\n${parts.join("\n\n-----\n\n").replace(/\*\//g, "* /")}\n*/\n`
-    : "";
+/**
+ * The verbs in fleet.bundle.js, by the file main.ts imports (`./<name>.js`), with the name of the
+ * verb it exports. Everything else main.ts imports is in main.bundle.js.
+ */
+const FLEET: Record<string, string> = {
+  init: "initVerb",
+  provision: "provisionVerb",
+  deprovision: "deprovisionVerb",
+  push: "pushVerb",
+};
+
+/** Packages that must stay out of main.bundle.js (the start-up of every sops verb reads all of it). */
+const NOT_IN_MAIN = ["zod", "ssh2"];
+
+/**
+ * In main.bundle.js, main.ts's `import("./push.js")` (and the other fleet verbs) becomes a module
+ * that loads fleet.bundle.js next to it, through the code cache, and exports that verb's promise;
+ * main.ts awaits it like any verb module.
+ */
+const fleetVerbs: Plugin = {
+  name: "fleet-verbs",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/[a-z-]+\.js$/ }, (args) => {
+      const name = args.path.slice(2, -3);
+      if (!Object.hasOwn(FLEET, name) || !/[\\/]cli[\\/]main\.ts$/.test(args.importer)) return undefined;
+      return { path: name, namespace: "fleet-verb" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "fleet-verb" }, (args) => ({
+      contents: [
+        'import { join } from "node:path";',
+        `import { loadBundle } from ${JSON.stringify(join(root, "cli", "code-cache.ts"))};`,
+        `const fleet = loadBundle(join(__dirname, "fleet.bundle.js"), ${JSON.stringify(args.path)}) as {`,
+        "  verbs: Record<string, () => Promise<unknown>>;",
+        "};",
+        `export const ${FLEET[args.path] as string} = fleet.verbs[${JSON.stringify(args.path)}]?.();`,
+      ].join("\n"),
+      loader: "ts",
+      resolveDir: join(root, "cli"),
+    }));
+  },
+};
+
+/** The entry of fleet.bundle.js: a loader per fleet verb, each behind esbuild's lazy initialiser. */
+function fleetEntry(): string {
+  const rows = Object.entries(FLEET).map(
+    ([file, name]) => `  ${JSON.stringify(file)}: async () => (await import("./${file}.js")).${name},`,
+  );
+  return `export const verbs = {\n${rows.join("\n")}\n};\n`;
 }
 
-async function bundle(entry: string, outfile: string, plugins: Plugin[]): Promise<void> {
+/** The license texts of every npm package in a bundle's inputs, as one trailing comment. */
+function licenses(meta: Metafile): string {
+  const parts = packagesIn(meta)
+    .sort()
+    .map((name) => {
+      const dir = join(root, "node_modules", name);
+      const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)/i.test(f));
+      const version = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string }).version;
+      const text = file ? readFileSync(join(dir, file), "utf8").trim() : "(no license file in the package)";
+      return `${name}@${version}\n\n${text}`;
+    });
+  const text = parts
+    .join("\n\n-----\n\n")
+    .replace(/\*\//g, "* /")
+    .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return parts.length ? `\n/*! bundled packages and their licenses\n\n${text}\n*/\n` : "";
+}
+
+/** One bundle: from a file, or from generated source (`entry.contents`, resolved in `entry.dir`). */
+async function bundle(
+  entry: string | { contents: string; dir: string },
+  outfile: string,
+  plugins: Plugin[],
+): Promise<Metafile> {
   const r = await build({
-    entryPoints: [entry],
+    ...(typeof entry === "string"
+      ? { entryPoints: [entry] }
+      : { stdin: { contents: entry.contents, resolveDir: entry.dir, sourcefile: "fleet-verbs.ts", loader: "ts" } }),
     outfile,
     bundle: true,
     platform: "node",
@@ -67,6 +127,17 @@ async function bundle(entry: string, outfile: string, plugins: Plugin[]): Promis
     allowOverwrite: true,
   });
   appendFileSync(outfile, licenses(r.metafile));
+  return r.metafile;
+}
+
+/** The npm packages among a bundle's inputs. */
+function packagesIn(meta: Metafile): string[] {
+  const pkgs = new Set<string>();
+  for (const input of Object.keys(meta.inputs)) {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input.split(sep).join("/"));
+    if (m?.[1]) pkgs.add(m[1]);
+  }
+  return [...pkgs];
 }
 
 async function run(): Promise<void> {
@@ -74,8 +145,23 @@ async function run(): Promise<void> {
   if (!existsSync(join(dist, "cli", "main.d.ts")))
     throw new Error("tools/bundle: run tsc first (dist/cli/main.d.ts is missing)");
   await bundle(require.resolve("ssh2", { paths: [root] }), join(dist, "vendor", "ssh2.js"), []);
-  await bundle(join(root, "cli", "main.ts"), join(dist, "cli", "main.bundle.js"), [ssh2Inline]);
+  const main = await bundle(join(root, "cli", "main.ts"), join(dist, "cli", "main.bundle.js"), [fleetVerbs]);
+  const heavy = packagesIn(main).filter((p) => NOT_IN_MAIN.includes(p));
+  if (heavy.length)
+    throw new Error(
+      `main.bundle.js carries ${heavy.join(", ")}: a sops verb imports a fleet module; import it lazily or add the verb to FLEET`,
+    );
   writeFileSync(join(dist, "cli", "main.bundle.d.ts"), 'export * from "./main";\n');
+  await bundle({ contents: fleetEntry(), dir: join(root, "cli") }, join(dist, "cli", "fleet.bundle.js"), [ssh2Inline]);
+  writeFileSync(
+    join(dist, "cli", "fleet.bundle.d.ts"),
+    [
+      'import type { Verb } from "./args";',
+      "/** The fleet verbs' loaders, by verb name (tools/bundle.ts). */",
+      "export declare const verbs: Record<string, () => Promise<Verb>>;",
+      "",
+    ].join("\n"),
+  );
 }
 
 run().catch((e: unknown) => {

@@ -1,23 +1,60 @@
 /**
  * Who did it, for the audit log: git `user.name <user.email>` of the project, else `$USER`.
  */
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { gitEnv } from "./scan/git";
 
-function gitConfig(cwd: string, key: string): string | undefined {
-  const r = spawnSync("git", ["config", "--get", key], { cwd, env: gitEnv(), timeout: 10_000 });
-  if (r.status !== 0) return undefined;
-  const v = r.stdout.toString("utf8").trim();
-  return v === "" ? undefined : v;
+/**
+ * `user.name` and `user.email` of git config in `cwd`, in one git process (each git process is a few
+ * milliseconds of a `keyfleet set`): `--get-regexp` lists every value in config order, and the last
+ * one of each key is the one `git config --get` would print.
+ */
+const GIT_USER = ["config", "-z", "--get-regexp", "^user\\.(name|email)$"];
+
+/** The name and email in the `-z` output of {@link GIT_USER}, the last value of each. */
+function gitUser(out: string): { name?: string; email?: string } {
+  const found: { name?: string; email?: string } = {};
+  for (const rec of out.split("\0")) {
+    const nl = rec.indexOf("\n");
+    const key = nl < 0 ? rec : rec.slice(0, nl);
+    const value = nl < 0 ? "" : rec.slice(nl + 1).trim();
+    if (key === "user.name") found.name = value;
+    else if (key === "user.email") found.email = value;
+  }
+  return found;
+}
+
+/** The actor for git's output (`undefined` when git failed or found nothing). */
+function actorOf(gitOut: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  const { name, email } = gitOut ? gitUser(gitOut) : {};
+  if (name && email) return `${name} <${email}>`;
+  if (name) return name;
+  return env.USER || env.USERNAME || "unknown";
 }
 
 /** `Name <email>` from git config in `cwd`, else `$USER` (or `$USERNAME`), else "unknown". */
 export function resolveActor(cwd: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const name = gitConfig(cwd, "user.name");
-  const email = gitConfig(cwd, "user.email");
-  if (name && email) return `${name} <${email}>`;
-  if (name) return name;
-  return env.USER || env.USERNAME || "unknown";
+  const r = spawnSync("git", GIT_USER, { cwd, env: gitEnv(), timeout: 10_000 });
+  return actorOf(r.status === 0 && r.stdout ? r.stdout.toString("utf8") : undefined, env);
+}
+
+/**
+ * {@link resolveActor} without blocking: git runs while the caller does its work (`keyfleet set`
+ * starts it first, so the git process costs it no wall time). Never rejects.
+ */
+export function resolveActorLater(
+  cwd: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<string> {
+  return new Promise((done) => {
+    try {
+      execFile("git", GIT_USER, { cwd, env: gitEnv(), timeout: 10_000, encoding: "utf8" }, (err, stdout) =>
+        done(actorOf(err ? undefined : stdout, env)),
+      );
+    } catch {
+      done(actorOf(undefined, env));
+    }
+  });
 }
 
 /** Longest reason kept. */

@@ -5,7 +5,7 @@
  * Returns what it found and a report of every source tried, never key material.
  */
 import type * as ChildProcess from "node:child_process";
-import { readFile, stat } from "node:fs/promises";
+import { readFile as readFileCb, stat as statCb, type Stats } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { KeyParseError } from "./errors";
@@ -28,6 +28,18 @@ export interface DiscoveryOptions {
   home?: string;
   /** Timeout for `SOPS_AGE_KEY_CMD` in ms (default 30 s). */
   cmdTimeoutMs?: number;
+}
+
+/*
+ * fs's callback API, promised by hand: node:fs/promises drags in readline, fs watchers and more,
+ * which a CLI start-up would load for two small reads (issue 13 §4).
+ */
+function stat(path: string): Promise<Stats> {
+  return new Promise((ok, fail) => statCb(path, (e, st) => (e ? fail(e) : ok(st))));
+}
+
+function readFile(path: string, encoding: "utf8"): Promise<string> {
+  return new Promise((ok, fail) => readFileCb(path, encoding, (e, text) => (e ? fail(e) : ok(text))));
 }
 
 async function readBounded(path: string, where: string): Promise<string | null> {

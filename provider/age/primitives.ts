@@ -48,7 +48,7 @@ function fromJwk(scalar: Uint8Array): KeyObject {
  * Whether the JWK import (about 10× faster than PKCS#8 DER through OpenSSL's decoders) gives the same
  * key as the DER import on this Node: checked once, on a fixed scalar, against its known public key.
  */
-const jwkImportSound: boolean = (() => {
+function jwkImportWorks(): boolean {
   try {
     const scalar = Buffer.alloc(32, 7);
     const viaJwk = createPublicKey(fromJwk(scalar)).export({ format: "jwk" }).x;
@@ -56,10 +56,22 @@ const jwkImportSound: boolean = (() => {
   } catch {
     return false;
   }
-})();
+}
+
+/**
+ * Imports so far, and the JWK check's answer once made: the first import goes through DER and the
+ * check is made at the second, so loading this module, or a process that imports one key (a
+ * `keyfleet decrypt`), pays for no check (start-up, issue 13 §4).
+ */
+let imports = 0;
+let jwkImportSound: boolean | undefined;
 
 /** Imports a raw 32-byte X25519 scalar as a private KeyObject (clamped by X25519 itself). */
 export function x25519Private(scalar: Uint8Array): KeyObject {
+  if (jwkImportSound === undefined) {
+    if (imports++ === 0) return fromDer(scalar);
+    jwkImportSound = jwkImportWorks();
+  }
   return jwkImportSound ? fromJwk(scalar) : fromDer(scalar);
 }
 

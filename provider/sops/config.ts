@@ -5,12 +5,13 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq, Scalar as YScalar, type Document } from "yaml";
+import type { Document, YAMLMap, YAMLSeq } from "yaml";
 import { SopsParseError, UnsupportedError } from "./errors.js";
 import { compileRe2, RULE_FIELDS, type EncryptRules } from "./rules.js";
 import type { StoreOptions } from "./stores/index.js";
 import { yamlErrorText } from "./stores/yaml.js";
 import { checkedTokens } from "./stores/yaml-limits.js";
+import { yamlLib } from "./stores/yaml-lib.js";
 
 /** One creation rule. */
 export interface CreationRule {
@@ -90,7 +91,7 @@ export function parseSopsConfig(text: string, file = ".sops.yaml"): CreationRule
 /** The single document of `.sops.yaml`, nesting bounded. @throws SopsParseError */
 function configDocument(text: string, file: string): Document.Parsed {
   checkedTokens(text, file, CONFIG_HINT); // parsed twice: .sops.yaml is small, and the nesting is checked before composing
-  const doc = parseDocument(text);
+  const doc = yamlLib().parseDocument(text);
   const err = doc.errors[0];
   if (err)
     throw new SopsParseError(`invalid yaml: ${yamlErrorText(err)}`, {
@@ -216,14 +217,15 @@ export function upsertCreationRule(
   recipients: string[],
   rules: EncryptRules = {},
 ): string {
+  const { isMap, isScalar, isSeq, YAMLMap: YMap, YAMLSeq: YSeq, Scalar: YScalar } = yamlLib();
   const doc: Document = configDocument(text || "creation_rules: []\n", ".sops.yaml");
-  if (!isMap(doc.contents)) doc.contents = new YAMLMap(doc.schema) as never;
+  if (!isMap(doc.contents)) doc.contents = new YMap(doc.schema) as never;
   const root = doc.contents as unknown as YAMLMap;
   const found: unknown = root.get("creation_rules", true);
   let seq: YAMLSeq;
   if (isSeq(found)) seq = found;
   else {
-    seq = new YAMLSeq(doc.schema);
+    seq = new YSeq(doc.schema);
     root.set("creation_rules", seq);
   }
   seq.flow = false;
@@ -232,7 +234,7 @@ export function upsertCreationRule(
     (it) => isMap(it) && isScalar(it.get("path_regex", true)) && (it.get("path_regex") as unknown) === re,
   ) as YAMLMap | undefined;
   if (!rule) {
-    rule = new YAMLMap(doc.schema);
+    rule = new YMap(doc.schema);
     rule.set("path_regex", re);
     seq.items.unshift(rule);
   }

@@ -3,7 +3,7 @@
  * open mapping/sequence whose items start at or left of the comment's column (so a comment after the
  * last key of a nested mapping, indented like its keys, gets that mapping's AAD).
  */
-import { Parser } from "yaml";
+import { yamlLib } from "./yaml-lib.js";
 import { comment, type Comment, type Mapping, type Sequence } from "../tree.js";
 
 /** Position info recorded while converting a document. */
@@ -54,7 +54,7 @@ export function commentTokens(text: string): { offset: number; text: string }[] 
     }
     for (const v of Object.values(o)) visit(v, depth + 1);
   };
-  for (const tok of new Parser().parse(text)) visit(tok, 0);
+  for (const tok of new (yamlLib().Parser)().parse(text)) visit(tok, 0);
   return out.sort((a, b) => a.offset - b.offset);
 }
 

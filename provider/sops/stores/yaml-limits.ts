@@ -11,7 +11,8 @@
  *   than 100 of the latter, more than 1000 of the former and a ratio above {@link allowedAliasRatio}
  *   is "excessive aliasing".
  */
-import { Composer, Parser, type CST, type Document } from "yaml";
+import type { Composer, CST, Document } from "yaml";
+import { yamlLib } from "./yaml-lib.js";
 import { SopsParseError } from "../errors.js";
 
 /** Deepest nesting of collections accepted (sops files are a few levels deep; JSON uses the same cap). */
@@ -115,7 +116,7 @@ export function lineOf(text: string, offset: number): number {
  * @throws SopsParseError naming the file and line of the deepest point
  */
 export function checkedTokens(text: string, file: string | undefined, hint?: string): CST.Token[] {
-  const tokens = Array.from(new Parser().parse(text));
+  const tokens = Array.from(new (yamlLib().Parser)().parse(text));
   for (const t of tokens) {
     const { depth, offset } = cstDepth(t);
     if (depth > MAX_YAML_DEPTH) {
@@ -138,5 +139,6 @@ export function parseYamlLimited(
   options: ConstructorParameters<typeof Composer>[0],
   file: string | undefined,
 ): Document.Parsed[] {
-  return Array.from(new Composer(options).compose(checkedTokens(text, file))) as Document.Parsed[];
+  const { Composer: Composer_ } = yamlLib();
+  return Array.from(new Composer_(options).compose(checkedTokens(text, file))) as Document.Parsed[];
 }

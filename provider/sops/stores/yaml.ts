@@ -2,17 +2,9 @@
  * YAML store (`stores/yaml/store.go`): key order and comments kept, multi-document, indent 4; the
  * `sops` block is appended to every document (read from the first) in sops 3.13 style.
  */
-import {
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  type Document,
-  type Node as YNode,
-  type Scalar,
-  type YAMLMap,
-  type YAMLSeq,
-} from "yaml";
+import type { Document, Node as YNode, Scalar, YAMLMap, YAMLSeq } from "yaml";
+import { yamlLib } from "./yaml-lib.js";
+import { parseSimpleBody } from "./yaml-data-fast.js";
 import { SopsParseError } from "../errors.js";
 import { goTimeText, parseGoTime } from "../goformat.js";
 import { entry, mapping, scalar, toPlain, type Mapping, type Node, type Sequence, type Tree } from "../tree.js";
@@ -46,7 +38,7 @@ const customTags = [goTimestampTag];
 function convertDoc(doc: Document.Parsed, text: string, lines: LineIndex, from: number, file?: string): Mapping {
   const c = new DocConverter(doc, text, lines, file);
   const rootNode = doc.contents;
-  if (rootNode !== null && !isMap(rootNode))
+  if (rootNode !== null && !yamlLib().isMap(rootNode))
     throw new SopsParseError("top-level yaml value must be a mapping", {
       file,
       hint: "sops files are mappings at the top level",
@@ -100,6 +92,7 @@ class DocConverter {
         hint: "flatten the document; sops files are a few levels deep",
       });
     this.budget.node();
+    const { isAlias, isMap, isScalar, isSeq } = yamlLib();
     if (isAlias(n)) return this.budget.inAlias(() => this.conv(n.resolve(this.doc), parent, depth + 1));
     if (isMap(n)) return this.convMap(n, parent, depth);
     if (isSeq(n)) return this.convSeq(n, parent, depth);
@@ -116,6 +109,7 @@ class DocConverter {
     this.info.set(m, { col: start.col, parent, firstLine: start.line });
     // duplicate keys are checked here with a Set: the yaml package's uniqueKeys check is quadratic
     const seen = new Set<string>();
+    const { isScalar } = yamlLib();
     for (const p of n.items) {
       const k = p.key;
       let key: string;
@@ -216,6 +210,8 @@ function parse(text: string, file?: string): Parsed {
 function parseFast(text: string, file?: string): Parsed | undefined {
   const split = fastSplit(text, emitSopsBlock);
   if (!split) return undefined;
+  const simple = parseSimpleBody(split.body);
+  if (simple) return { tree: [simple], meta: split.meta };
   let body: Parsed;
   try {
     body = parseFull(split.body, file);
