@@ -71,7 +71,10 @@ async function main(): Promise<void> {
       const state: Prior[] = [];
       for (let i = 0; i < N; i++) {
         const c = await client.check({ urn: urn(i), news: news(i, p) });
-        state.push({ inputs: c.inputs, outputs: (await client.create({ urn: urn(i), properties: c.inputs })).properties });
+        state.push({
+          inputs: c.inputs,
+          outputs: (await client.create({ urn: urn(i), properties: c.inputs })).properties,
+        });
       }
       return state;
     }
@@ -119,7 +122,9 @@ async function main(): Promise<void> {
     out(`  keyfleet SecretFile                        : ${o.toFixed(3)} ms/resource`);
     out(`  no-op dynamic provider (floor)             : ${f.toFixed(3)} ms/resource`);
     out(`  no-op carrying SecretFile's payloads (info): ${c.toFixed(3)} ms/resource`);
-    out(`  overhead over the floor ${(o - f).toFixed(3)} ms/resource, of which SecretFile's own code ~${(o - c).toFixed(3)}`);
+    out(
+      `  overhead over the floor ${(o - f).toFixed(3)} ms/resource, of which SecretFile's own code ~${(o - c).toFixed(3)}`,
+    );
     out(`  __provider text: SecretFile ${ours.length} chars, no-op ${floor.length} chars`);
     report([
       {
