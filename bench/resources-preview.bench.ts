@@ -15,7 +15,7 @@
  * of the same length), to tell the provider's own work from the marshalling of what it carries.
  * BENCH_N (default 1000) sets the number of resources, BENCH_RUNS (default 7) the runs.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ProviderClient } from "../test/harness/engine/provider-client";
@@ -30,6 +30,19 @@ const RUNS = Number(process.env["BENCH_RUNS"] ?? 7);
 /** Issue 13 §2: SecretFile Check + Diff at most 1.2× the no-op provider through the same server. */
 const MAX_OVER_FLOOR = 1.2;
 const root = resolve(__dirname, "../..");
+
+/**
+ * CPU ms used so far by the process `pid` (user + system, from /proc; Linux only, else NaN). Printed
+ * beside the wall times: on a busy machine CPU time tells the provider server's own work apart.
+ */
+function cpuMsOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks at USER_HZ 100
+  } catch {
+    return Number.NaN;
+  }
+}
 
 /** The floor: a dynamic provider that does nothing. */
 const noop = {
@@ -85,8 +98,12 @@ async function main(): Promise<void> {
     const swap = (m: PropertyMap): PropertyMap => ({ ...m, __provider: padded });
     const carryState = oursState.map((s) => ({ inputs: swap(s.inputs), outputs: swap(s.outputs) }));
 
+    /** CPU ms per resource of each side's timed runs: [bench process (engine stand-in), provider server]. */
+    const cpu = new Map<string, [number, number]>();
     /** One preview of all N resources; ms per resource. */
-    async function previewRun(p: string, state: Prior[]): Promise<number> {
+    async function previewRun(p: string, state: Prior[], counted = true): Promise<number> {
+      const c0 = process.cpuUsage();
+      const s0 = cpuMsOf(client.pid);
       const t0 = process.hrtime.bigint();
       for (let i = 0; i < N; i++) {
         const prior = state[i] as Prior;
@@ -100,12 +117,17 @@ async function main(): Promise<void> {
         });
         if (c.failures.length > 0 || d.changes !== "none") throw new Error(`unexpected check or diff on f${i}`);
       }
-      return Number(process.hrtime.bigint() - t0) / 1e6 / N;
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6 / N;
+      const c1 = process.cpuUsage(c0);
+      const [b, srv] = cpu.get(p) ?? [0, 0];
+      if (counted)
+        cpu.set(p, [b + (c1.user + c1.system) / 1000 / N / RUNS, srv + (cpuMsOf(client.pid) - s0) / N / RUNS]);
+      return ms;
     }
     // warm-up: one run of each, not counted
-    await previewRun(ours, oursState);
-    await previewRun(floor, floorState);
-    await previewRun(padded, carryState);
+    await previewRun(ours, oursState, false);
+    await previewRun(floor, floorState, false);
+    await previewRun(padded, carryState, false);
     const oursMs: number[] = [];
     const floorMs: number[] = [];
     const carryMs: number[] = [];
@@ -123,8 +145,13 @@ async function main(): Promise<void> {
     out(`  no-op dynamic provider (floor)             : ${f.toFixed(3)} ms/resource`);
     out(`  no-op carrying SecretFile's payloads (info): ${c.toFixed(3)} ms/resource`);
     out(
-      `  overhead over the floor ${(o - f).toFixed(3)} ms/resource, of which SecretFile's own code ~${(o - c).toFixed(3)}`,
+      `  overhead over the floor ${(o - f).toFixed(3)} ms/resource, ${(o - c).toFixed(3)} of it beyond carrying SecretFile's payloads (its own Check + Diff)`,
     );
+    const cpuLine = (p: string): string => {
+      const [b, srv] = cpu.get(p) ?? [Number.NaN, Number.NaN];
+      return `stand-in engine ${b.toFixed(3)} + provider server ${srv.toFixed(3)}`;
+    };
+    out(`  CPU ms/resource (mean): SecretFile ${cpuLine(ours)}; floor ${cpuLine(floor)}; carrying ${cpuLine(padded)}`);
     out(`  __provider text: SecretFile ${ours.length} chars, no-op ${floor.length} chars`);
     report([
       {
