@@ -6,7 +6,8 @@
  * Usage: node dist/bench/preview.bench.js [providerModule] [exportName] [N]
  *   providerModule: compiled module exporting the provider object (default: the harness counter
  *   fixture); it may also export `benchInputs(i, dir): { olds, news }` giving prior outputs and new
- *   inputs for resource i (default: counter-shaped inputs). Later: the SecretFile provider.
+ *   inputs for resource i (default: counter-shaped inputs). The judged SecretFile figure of issue 13
+ * §2 is bench/resources-preview.bench.ts, which follows the engine's own Check/Diff arguments.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -89,6 +89,23 @@ export function parseNamed(rs: readonly NamedRecipient[]): AgeRecipient[] {
 const MAX_VALUES = 10_000;
 
 /**
+ * Recipient texts this process has parsed without error. A preview checks the same few recipients
+ * on every resource, and each parse of an `age1…` key costs an X25519 operation (the low-order
+ * check). Only public keys are kept (a secret key never parses as a recipient); bounded, cleared
+ * when full. A text is kept only once it parsed, so a bad key is reported on every check.
+ */
+const parsedRecipients = new Set<string>();
+const MAX_PARSED_RECIPIENTS = 4096;
+
+/** parseRecipient(text, where), skipped for a text this process already parsed. @throws as parseRecipient */
+function checkRecipient(text: string, where: string): void {
+  if (parsedRecipients.has(text)) return;
+  parseRecipient(text, where);
+  if (parsedRecipients.size >= MAX_PARSED_RECIPIENTS) parsedRecipients.clear();
+  parsedRecipients.add(text);
+}
+
+/**
  * A format change at the same path is refused: the file on disk is in the old format and sops has no
  * in-place conversion, so neither an update nor a replacement (which adopts the same file) could
  * work. `olds` are the previous inputs (empty on create).
@@ -151,7 +168,7 @@ export async function check(
           return;
         }
         try {
-          parseRecipient(r["recipient"], `recipients[${i}] (${r["name"]})`);
+          checkRecipient(r["recipient"], `recipients[${i}] (${r["name"]})`);
         } catch (e) {
           // the parser's message already names recipients[i] (name)
           f.push({ property: "recipients", reason: keyFailureReason(e) });

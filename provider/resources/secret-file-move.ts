@@ -50,6 +50,7 @@ function readText(p: string): string | undefined {
 
 /** True when `to` names another file than `from` (`./a.yaml` and `a.yaml` are one file). */
 export function isMove(from: unknown, to: unknown): boolean {
+  if (from === to) return false; // the common case, without resolving either path
   return typeof from === "string" && from !== "" && typeof to === "string" && !isUnknown(to) && abs(from) !== abs(to);
 }
 

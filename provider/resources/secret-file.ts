@@ -64,6 +64,7 @@ import { currentDigestsOf, leafData, valueDigest } from "./secret-file-digests";
 import { pendingDetail } from "./secret-file-pending";
 import { pendingKeysOfFile } from "../access/pending-file";
 import { secretFileOlds } from "./olds";
+import { fileSha256 } from "./secret-file-sha";
 
 export { MoveConflictError, moveFaults } from "./secret-file-move";
 export { DIGEST_LABEL, leafDigests, valueDigest } from "./secret-file-digests";
@@ -488,8 +489,8 @@ export async function diff(
   if (wantR.join("\n") !== haveR.join("\n")) return changed();
   if (auditLogOf(n) !== olds.auditLog || (n.deleteFileOnDestroy ?? false) !== olds.deleteFileOnDestroy)
     return changed();
-  const text = readText(absPath(n.path));
-  if (text === undefined || sha256(text) !== olds.fileSha256) return changed();
+  const digest = fileSha256(absPath(n.path));
+  if (digest === undefined || digest !== olds.fileSha256) return changed();
   // a refresh could not recompute the digests of a changed file: update recomputes them
   if (olds.digestsStale === true) return changed();
   const values = n.values ?? {};
@@ -499,6 +500,8 @@ export async function diff(
     let dataKey: Uint8Array;
     try {
       // only the data key is unwrapped (no value is decrypted) to key the digests of the new values
+      const text = readText(absPath(n.path));
+      if (text === undefined || sha256(text) !== olds.fileSha256) return changed(); // changed since the digest
       dataKey = await unwrapDataKey(loadEncrypted(text, olds.format, n.path).meta, await identitiesOnce()(), n.path);
     } catch {
       return changed(); // update will report why
