@@ -10,7 +10,7 @@
  *
  * Judged (bench/judge.ts):
  * - linearity: t10k against the floor 10 × t1k (the 1,000-file time scaled, same run), ≤ 1.2×;
- * - memory: the peak RSS of the 10,000-file process (`/usr/bin/time -f %M`, the child's own peak)
+ * - memory: the peak RSS of the 10,000-file process (`process.resourceUsage().maxRSS` of that process, written at its exit)
  *   against the 400 MB limit, ≤ 1×.
  * t1k is the median of SMALL_RUNS runs, t10k of BIG_RUNS (fewer, said in the output).
  * Knobs: UPDATEKEYS_BENCH_SMALL (1000), UPDATEKEYS_BENCH_BIG (10000), UPDATEKEYS_BENCH_SMALL_RUNS (3),
@@ -33,7 +33,14 @@ const RECIPIENTS = 20;
 const TEMPLATES = 50;
 const RSS_LIMIT_MB = 400;
 const CLI = join(__dirname, "..", "cli", "bin.js");
-const TIME = "/usr/bin/time";
+/**
+ * Loaded into the timed process with `--require`: at exit it writes its own peak RSS (KB) and user
+ * and system CPU (µs) from `process.resourceUsage()` to the file named by KF_BENCH_USAGE (no need
+ * for GNU time, which a plain machine may lack).
+ */
+const USAGE_HOOK =
+  'process.on("exit", () => { const u = process.resourceUsage(); require("node:fs").writeFileSync(' +
+  'process.env.KF_BENCH_USAGE, u.maxRSS + " " + u.userCPUTime + " " + u.systemCPUTime + "\\n"); });\n';
 
 interface Project {
   dir: string;
@@ -94,15 +101,17 @@ interface RunFigures {
 function runOnce(p: Project, fx: Fixture): RunFigures {
   reset(p, fx);
   writeFileSync(join(p.dir, ".sops.yaml"), fx.rule([generateX25519().recipient]));
-  const timeOut = join(p.dir, "time.txt");
+  const timeOut = join(p.dir, "usage.txt");
+  const hook = join(p.dir, "usage-hook.js");
+  writeFileSync(hook, USAGE_HOOK);
   const errFile = join(p.dir, "stderr.txt");
   const errFd = openSync(errFile, "w");
   const t = process.hrtime.bigint();
   let r;
   try {
-    r = spawnSync(TIME, ["-o", timeOut, "-f", "%M %U %S", process.execPath, CLI, "updatekeys", "-y", ...p.files], {
+    r = spawnSync(process.execPath, ["--require", hook, CLI, "updatekeys", "-y", ...p.files], {
       cwd: p.dir,
-      env: p.env,
+      env: { ...p.env, KF_BENCH_USAGE: timeOut },
       stdio: ["ignore", "ignore", errFd],
       timeout: 600_000,
     });
@@ -117,8 +126,8 @@ function runOnce(p: Project, fx: Fixture): RunFigures {
   if (updated !== p.files.length) throw new Error(`updatekeys updated ${updated} of ${p.files.length} files`);
   const leak = fx.secrets.find((s) => err.includes(s));
   if (leak !== undefined) throw new Error("updatekeys printed a secret value");
-  const [rssKb, user, sys] = (readFileSync(timeOut, "utf8").trim().split("\n").at(-1) ?? "").split(" ").map(Number);
-  return { ms, rssMb: (rssKb ?? Number.NaN) / 1024, cpuS: (user ?? Number.NaN) + (sys ?? Number.NaN) };
+  const [rssKb, userUs, sysUs] = readFileSync(timeOut, "utf8").trim().split(" ").map(Number);
+  return { ms, rssMb: (rssKb ?? Number.NaN) / 1024, cpuS: ((userUs ?? Number.NaN) + (sysUs ?? Number.NaN)) / 1e6 };
 }
 
 async function main(): Promise<void> {
@@ -171,7 +180,7 @@ async function main(): Promise<void> {
       `t(${SMALL}) median of ${runs(smallRuns.length)}: ${smallRuns.map(sec).join(", ")} (CPU ${smallRuns.map(cpu).join(", ")}; peak RSS ${smallRuns.map(mb).join(", ")})\n` +
         `t(${BIG}) median of ${runs(bigRuns.length)} (fewer: each takes ${scale}× as long): ${bigRuns.map(sec).join(", ")} (CPU ${bigRuns.map(cpu).join(", ")}; peak RSS ${bigRuns.map(mb).join(", ")})\n` +
         `not judged: CPU time (user + system) ${c10k.toFixed(1)} s vs ${scale} × ${c1k.toFixed(2)} s = ${(c10k / (scale * c1k)).toFixed(2)}× (less disturbed by other load than wall time)\n` +
-        `each run: a whole \`keyfleet updatekeys -y\` process (dist/cli/bin.js) after one recipient is added to the rule; files, rule and audit log reset before each; peak RSS and CPU by ${TIME} -f "%M %U %S"\n`,
+        `each run: a whole \`keyfleet updatekeys -y\` process (dist/cli/bin.js) after one recipient is added to the rule; files, rule and audit log reset before each; peak RSS and CPU from the process's own resourceUsage() at exit\n`,
     );
   } finally {
     rmSync(root, { recursive: true, force: true });
