@@ -2,14 +2,24 @@
  * Reading a secret value for `keyfleet set`: from piped standard input, or, when standard input is a
  * terminal, from a prompt that does not echo. A secret never comes from argv.
  */
+import { fstatSync } from "node:fs";
 import { KeyfleetError } from "../provider/errors";
 import type { CliIo } from "./args";
 
 /** Largest value accepted. */
 export const MAX_VALUE_BYTES = 1024 * 1024;
 
-/** True when this process's standard input is a terminal. */
+/**
+ * True when this process's standard input is a terminal. A pipe or a file (what a script gives) is
+ * told by fstat, without building `process.stdin`, which loads node's net and stream code for a
+ * pipe (start-up, issue 13 §4); only a character device is asked through `process.stdin`.
+ */
 export function stdinIsTty(): boolean {
+  try {
+    if (!fstatSync(0).isCharacterDevice()) return false;
+  } catch {
+    // no usable descriptor 0: let process.stdin decide
+  }
   return process.stdin.isTTY === true;
 }
 

@@ -1,8 +1,14 @@
 /**
  * Who did it, for the audit log: git `user.name <user.email>` of the project, else `$USER`.
  */
-import { execFile, spawnSync } from "node:child_process";
-import { gitEnv } from "./scan/git";
+import type * as ChildProcess from "node:child_process";
+import { gitEnv } from "./git-env";
+import { readGitUser, type GitUser } from "./git-config";
+
+/** node:child_process, loaded only when git must run (most `keyfleet set` runs never load it). */
+function childProcess(): typeof ChildProcess {
+  return require("node:child_process") as typeof ChildProcess;
+}
 
 /**
  * `user.name` and `user.email` of git config in `cwd`, in one git process (each git process is a few
@@ -24,17 +30,22 @@ function gitUser(out: string): { name?: string; email?: string } {
   return found;
 }
 
-/** The actor for git's output (`undefined` when git failed or found nothing). */
-function actorOf(gitOut: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
-  const { name, email } = gitOut ? gitUser(gitOut) : {};
+/** The actor for git's output (`undefined` when git failed or found nothing), or for values read directly. */
+function actorOf(gitOut: string | GitUser | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  const { name, email } = typeof gitOut === "string" ? gitUser(gitOut) : (gitOut ?? {});
   if (name && email) return `${name} <${email}>`;
   if (name) return name;
   return env.USER || env.USERNAME || "unknown";
 }
 
-/** `Name <email>` from git config in `cwd`, else `$USER` (or `$USERNAME`), else "unknown". */
+/**
+ * `Name <email>` from git config in `cwd`, else `$USER` (or `$USERNAME`), else "unknown". The
+ * config files are read directly when git-config.ts understands them all, else git runs.
+ */
 export function resolveActor(cwd: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const r = spawnSync("git", GIT_USER, { cwd, env: gitEnv(), timeout: 10_000 });
+  const direct = readGitUser(cwd, process.env);
+  if (direct) return actorOf(direct, env);
+  const r = childProcess().spawnSync("git", GIT_USER, { cwd, env: gitEnv(), timeout: 10_000 });
   return actorOf(r.status === 0 && r.stdout ? r.stdout.toString("utf8") : undefined, env);
 }
 
@@ -46,10 +57,15 @@ export function resolveActorLater(
   cwd: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<string> {
+  const direct = readGitUser(cwd, process.env);
+  if (direct) return Promise.resolve(actorOf(direct, env));
   return new Promise((done) => {
     try {
-      execFile("git", GIT_USER, { cwd, env: gitEnv(), timeout: 10_000, encoding: "utf8" }, (err, stdout) =>
-        done(actorOf(err ? undefined : stdout, env)),
+      childProcess().execFile(
+        "git",
+        GIT_USER,
+        { cwd, env: gitEnv(), timeout: 10_000, encoding: "utf8" },
+        (err, stdout) => done(actorOf(err ? undefined : stdout, env)),
       );
     } catch {
       done(actorOf(undefined, env));

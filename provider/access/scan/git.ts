@@ -5,19 +5,14 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { KeyfleetError } from "../../errors";
+import { gitEnv } from "../git-env";
+
+export { gitEnv };
 
 /** Upper bound on one git command's buffered output (name lists). */
 const MAX_LIST_BYTES = 256 * 1024 * 1024;
 /** Upper bound on one blob read; larger blobs are reported as skipped. */
 export const MAX_BLOB_BYTES = 64 * 1024 * 1024;
-
-/**
- * The environment git runs with: ours without the age key variables (SOPS_AGE_KEY holds a private
- * key; no child needs it).
- */
-export function gitEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SOPS_AGE_")));
-}
 
 function git(cwd: string, args: string[], what: string): Buffer {
   const r = spawnSync("git", args, { cwd, env: gitEnv(), maxBuffer: MAX_LIST_BYTES, timeout: 120_000 });
