@@ -11,8 +11,27 @@
  * of that bundle. V8 rejects a cache that does not match the source, the V8 version or its flags; the
  * bundle is then compiled as usual and the cache written again. Any cache error is ignored;
  * `KEYFLEET_NO_CODE_CACHE=1` turns the cache off.
+ *
+ * A cache is code V8 runs, so only one nobody else could have written is used: the directory must be
+ * ours and writable by no one else (else no cache is read or written), and the file ours, a regular
+ * file opened without following a link, and writable by no one else (else it is compiled afresh and
+ * replaced). Temps are created exclusively, never through a planted name.
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from "node:fs";
 import Module from "node:module";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -36,6 +55,35 @@ function cacheDir(): string | undefined {
   return home ? join(home, ".cache", "keyfleet") : undefined;
 }
 
+/** True when `st` is ours and neither group nor others may write it (no getuid: never). */
+function ownPrivate(st: Stats): boolean {
+  return typeof process.getuid === "function" && st.uid === process.getuid() && (st.mode & 0o022) === 0;
+}
+
+/** True when `dir` is a directory (not a link) of ours that nobody else can write. */
+function privateDir(dir: string): boolean {
+  try {
+    const st = lstatSync(dir);
+    return st.isDirectory() && ownPrivate(st);
+  } catch {
+    return false;
+  }
+}
+
+/** The cache file's bytes when it is a regular file of ours that nobody else can write; else undefined. */
+function readTrusted(path: string): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const st = fstatSync(fd);
+    return st.isFile() && ownPrivate(st) ? readFileSync(fd) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** The file-name prefix of `bundle`'s caches for this build of it and this Node. */
 function buildPrefix(bundle: string): string {
   const st = statSync(bundle);
@@ -46,8 +94,10 @@ function buildPrefix(bundle: string): string {
 function writeCache(dir: string, file: string, data: Buffer, stalePrefix: string, currentPrefix: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!privateDir(dir)) return;
     const tmp = join(dir, `${file}.${process.pid}.tmp`);
-    writeFileSync(tmp, data, { mode: 0o600 });
+    rmSync(tmp, { force: true }); // a temp left by a killed run of this pid number
+    writeFileSync(tmp, data, { mode: 0o600, flag: "wx" });
     renameSync(tmp, join(dir, file));
     for (const f of readdirSync(dir))
       if (f.endsWith(".v8cache") && ((f.startsWith(stalePrefix) && !f.startsWith(currentPrefix)) || LEGACY_RE.test(f)))
@@ -72,7 +122,7 @@ export function loadBundle(bundle: string, key: string, keep: () => boolean = ()
   if (dir) {
     try {
       prefix = buildPrefix(bundle);
-      cached = readFileSync(join(dir, `${prefix}${cacheKey}.v8cache`));
+      if (privateDir(dir)) cached = readTrusted(join(dir, `${prefix}${cacheKey}.v8cache`));
     } catch {
       cached = undefined;
     }

@@ -2,7 +2,7 @@
 // the first run, accepted by the next (not rewritten), none for a word that is no verb, and the
 // caches of an older build of the same bundle removed.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -65,5 +65,38 @@ describe("code cache", () => {
     expect(names.some((f) => /^demo\.bundle-\d+-\d+-node.*-decrypt\.v8cache$/.test(f) && !f.includes("nodev0"))).toBe(
       true,
     );
+  });
+
+  it("uses only a cache nobody else could have written: a writable file is replaced, a shared directory is not used", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kf-codecache-"));
+    const bundle = join(dir, "demo.bundle.js");
+    writeFileSync(bundle, "exports.answer = () => 7;\n");
+    expect(run(dir, bundle, "decrypt")).toBe("7");
+    const cacheDir = join(dir, "cache", "keyfleet");
+    const [name] = caches(dir);
+    const file = join(cacheDir, name as string);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // a cache others may write is not trusted: compiled afresh and replaced by a private one
+    chmodSync(file, 0o666);
+    const before = statSync(file).ino;
+    expect(run(dir, bundle, "decrypt")).toBe("7");
+    expect(statSync(file).ino).not.toBe(before);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // a cache reached through a link is not read either
+    const real = join(dir, "elsewhere.v8cache");
+    writeFileSync(real, "not a cache", { mode: 0o600 });
+    const setFile = join(cacheDir, (name as string).replace(/decrypt\.v8cache$/, "set.v8cache"));
+    symlinkSync(real, setFile);
+    expect(run(dir, bundle, "set")).toBe("7");
+    expect(statSync(real).size).toBe("not a cache".length);
+    // a directory others may write: nothing read from it, nothing written into it
+    chmodSync(cacheDir, 0o777);
+    const inode = statSync(file).ino;
+    chmodSync(file, 0o666);
+    expect(run(dir, bundle, "decrypt")).toBe("7");
+    expect(statSync(file).ino).toBe(inode);
+    expect(caches(dir).some((f) => f.endsWith("-exec-env.v8cache"))).toBe(false);
+    expect(run(dir, bundle, "exec-env")).toBe("7");
+    expect(caches(dir).some((f) => f.endsWith("-exec-env.v8cache"))).toBe(false);
   });
 });
