@@ -40,6 +40,9 @@ function statOrUndefined(path: string): Stats | undefined {
 
 /** A config file's text, undefined when it does not exist. */
 function readConfig(path: string): string | undefined {
+  const st = statOrUndefined(path);
+  if (!st) return undefined;
+  if (!st.isFile()) throw new AskGit(); // a FIFO would block this read; git runs with its timeout
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -106,6 +106,13 @@ describe("readGitUser against git config", () => {
     expect(readGitUser(cwd, env)).toBeUndefined();
   });
 
+  it("declines a config that is not a regular file (a FIFO would block the read)", () => {
+    const { cwd, env } = setup({});
+    const fifo = spawnSync("mkfifo", [join(env["HOME"] as string, ".gitconfig")]);
+    expect(fifo.status).toBe(0);
+    expect(readGitUser(cwd, env)).toBeUndefined();
+  });
+
   it("declines when a GIT_ variable changes the config or the repository, not for others", () => {
     const { cwd, env } = setup({ home: "[user]\n\tname = A\n" });
     expect(readGitUser(cwd, env)).toBeDefined();
