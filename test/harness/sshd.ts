@@ -22,6 +22,7 @@ import {
 import { createServer, connect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import type { SshTarget } from "../../provider/ssh/index";
 
 /** Path of the OpenSSH server binary the harness runs. */
 export const SSHD_BIN = "/usr/sbin/sshd";
@@ -165,6 +166,11 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** A local login user made by {@link createLoginUser}. */
+/** The SSH target of `h` (its first port, its client key, its pinned host key), with `o` over it. */
+export function sshTargetOf(h: SshdHost, o: Partial<SshTarget> = {}): SshTarget {
+  return { host: h.host, port: h.port, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine, ...o };
+}
+
 export interface LoginUser {
   readonly name: string;
   readonly uid: number;

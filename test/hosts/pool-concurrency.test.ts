@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_HOST_CONCURRENCY, SshPool, SshError } from "../../provider/ssh";
 import { DEFAULT_CONCURRENCY } from "../../provider/fleet/reconcile";
-import { startSshd, type SshdHost } from "../harness/sshd";
+import { sshTargetOf, startSshd, type SshdHost } from "../harness/sshd";
 
 let h: SshdHost;
 beforeAll(async () => {
@@ -26,13 +26,7 @@ describe("SshPool concurrency", () => {
     try {
       const jobs = h.ports.flatMap((port) =>
         [0, 1].map(async (i) => {
-          const s = await pool.session({
-            host: h.host,
-            port,
-            user: h.user,
-            privateKey: h.clientKeyPem,
-            hostKey: h.hostKeyLine,
-          });
+          const s = await pool.session(sshTargetOf(h, { port }));
           const w = await s.writeFileAtomic(join(h.dataDir, `c-${port}-${i}.env`), Buffer.from(`A=${port}-${i}\n`), {
             mode: 0o600,
           });
@@ -59,7 +53,7 @@ describe("SshPool concurrency", () => {
 
   it("close(target) lets running operations finish, closes the connection, and the next one reconnects", async () => {
     const pool = new SshPool();
-    const t = { host: h.host, port: h.ports[0]!, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine };
+    const t = sshTargetOf(h, { port: h.ports[0]! });
     try {
       const a = await pool.session(t);
       const b = await pool.session(t);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createServer } from "node:net";
 import { DEFAULT_RETRY, SshPool } from "../../provider/ssh";
 import { closeHostEnvPool, hostEnvPool, withHost } from "../../provider/resources/host-env-remote";
-import { startHosts, type SshdHost } from "../harness/sshd";
+import { sshTargetOf, startHosts, type SshdHost } from "../harness/sshd";
 
 let hosts: SshdHost[] = [];
 beforeAll(async () => {
@@ -35,10 +35,7 @@ it("a refused connection is tried exactly DEFAULT_RETRY.attempts times in all, w
   await closeHostEnvPool();
   const pool = hostEnvPool();
   const t0 = Date.now();
-  const err = await withHost(
-    { host: "127.0.0.1", port, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine },
-    async () => "reached",
-  ).then(
+  const err = await withHost(sshTargetOf(h, { port }), async () => "reached").then(
     () => undefined,
     (e: Error) => e,
   );
@@ -73,13 +70,10 @@ it("a working host: one connection, the callback runs once", async () => {
   await closeHostEnvPool();
   const pool = hostEnvPool();
   let runs = 0;
-  const r = await withHost(
-    { host: h.host, port: h.port, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine },
-    async (s) => {
-      runs++;
-      return (await s.stat("/nonexistent-dir/x")).exists;
-    },
-  );
+  const r = await withHost(sshTargetOf(h), async (s) => {
+    runs++;
+    return (await s.stat("/nonexistent-dir/x")).exists;
+  });
   expect(r).toBe(false);
   expect(runs).toBe(1);
   expect(pool.connectCount).toBe(1);
@@ -90,13 +84,7 @@ it("the SSH layer itself refuses CR, NUL, LF and paths over 4096 bytes, with a s
   const commands: string[] = [];
   const pool = new SshPool({ onCommand: (_t, c) => commands.push(c) });
   try {
-    const s = await pool.session({
-      host: h.host,
-      port: h.port,
-      user: h.user,
-      privateKey: h.clientKeyPem,
-      hostKey: h.hostKeyLine,
-    });
+    const s = await pool.session(sshTargetOf(h));
     for (const p of [
       `${h.dataDir}/a\r.env`,
       `${h.dataDir}/a\0.env`,

@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { SshPool, type SshTarget } from "../../provider/ssh/index";
-import { startHosts, type SshdHost } from "../harness/sshd";
+import { sshTargetOf, startHosts, type SshdHost } from "../harness/sshd";
 
 let hosts: SshdHost[] = [];
 beforeAll(async () => {
@@ -28,7 +28,7 @@ function rng(seed: number): () => number {
 
 it("50 pushes with connection cuts and sshd child kills: never partial, always converges", async () => {
   const h = hosts[0]!;
-  const t: SshTarget = { host: h.host, port: h.port, user: h.user, privateKey: h.clientKeyPem, hostKey: h.hostKeyLine };
+  const t: SshTarget = sshTargetOf(h);
   const path = `${h.dataDir}/faults.env`;
   const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100000);
   const rand = rng(seed);

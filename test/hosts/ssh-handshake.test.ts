@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SshPool } from "../../provider/ssh/index";
 import { preparePrivateKey } from "../../provider/ssh/connect";
 import { parseKey } from "../../provider/ssh/ssh2";
-import { createLoginUser, startSshd, type SshdHost } from "../harness/sshd";
+import { createLoginUser, sshTargetOf, startSshd, type SshdHost } from "../harness/sshd";
 
 let h: SshdHost;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -34,13 +34,7 @@ describe("handshake", () => {
     const pool = new SshPool();
     try {
       for (const port of h.ports) {
-        const s = await pool.session({
-          host: h.host,
-          port,
-          user: h.user,
-          privateKey: h.clientKeyPem,
-          hostKey: h.hostKeyLine,
-        });
+        const s = await pool.session(sshTargetOf(h, { port }));
         await s.writeFileAtomic(`${h.dataDir}/hs-${port}.env`, Buffer.from("A=1\n"), { mode: 0o600 });
       }
     } finally {

@@ -12,22 +12,14 @@ import {
   parsePinnedHostKey,
   SshError,
   HostKeyParseError,
-  type SshTarget,
 } from "../../provider/ssh/index";
-import { startHosts, type SshdHost } from "../harness/sshd";
+import { sshTargetOf, startHosts, type SshdHost } from "../harness/sshd";
 
 let hosts: SshdHost[] = [];
 const commands: string[] = [];
 let pool: SshPool;
 
-const target = (h: SshdHost, o: Partial<SshTarget> = {}): SshTarget => ({
-  host: h.host,
-  port: h.port,
-  user: h.user,
-  privateKey: h.clientKeyPem,
-  hostKey: h.hostKeyLine,
-  ...o,
-});
+const target = sshTargetOf;
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
