@@ -7,23 +7,15 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { generateX25519, parseRecipient } from "../../provider/age";
 import { encrypt } from "../../provider/sops";
 import { parseEnv } from "../../provider/render";
+import { distRequire, distSshd, ProviderClient, root, serializeProvider } from "../from-dist";
 
-const root = resolve(__dirname, "../..");
-const req = createRequire(join(root, "package.json"));
-const { startSshd } = req("./dist/test/harness/sshd.js") as typeof import("../harness/sshd");
-const { ProviderClient } = req(
-  "./dist/test/harness/engine/provider-client.js",
-) as typeof import("../harness/engine/provider-client");
-const { serializeProvider } = req(
-  "./dist/test/harness/engine/serialize.js",
-) as typeof import("../harness/engine/serialize");
-const { hostEnvProvider } = req("./dist/sdk/host-env.js") as typeof import("../../sdk/host-env");
+const { startSshd } = distSshd();
+const { hostEnvProvider } = distRequire("./dist/sdk/host-env.js") as typeof import("../../sdk/host-env");
 
 const URN = "urn:pulumi:test::keyfleet::pulumi-nodejs:dynamic:Resource::faults";
 type Host = Awaited<ReturnType<typeof startSshd>>;

@@ -4,20 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
 import type { ProviderClient as ProviderClientT } from "../harness/engine/provider-client";
+import { distRequire, distSshd, ProviderClient, root, serializeProvider } from "../from-dist";
 
-const root = resolve(__dirname, "../..");
-const req = createRequire(join(root, "package.json"));
-const { startSshd } = req("./dist/test/harness/sshd.js") as typeof import("../harness/sshd");
-const { ProviderClient } = req(
-  "./dist/test/harness/engine/provider-client.js",
-) as typeof import("../harness/engine/provider-client");
-const { serializeProvider } = req(
-  "./dist/test/harness/engine/serialize.js",
-) as typeof import("../harness/engine/serialize");
-const { hostKeyProvider } = req("./dist/sdk/host-key.js") as typeof import("../../sdk/host-key");
+const { startSshd } = distSshd();
+const { hostKeyProvider } = distRequire("./dist/sdk/host-key.js") as typeof import("../../sdk/host-key");
 
 const URN = "urn:pulumi:test::keyfleet::pulumi-nodejs:dynamic:Resource::web-1";
 type Host = Awaited<ReturnType<typeof startSshd>>;

@@ -6,25 +6,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { generateX25519, parseIdentities } from "../../provider/age";
 import { setValues } from "../../provider/sops";
 import { normalise, type HostEnvInputs } from "../../provider/resources/host-env-inputs";
 import type { HostEnvOutputs } from "../../provider/resources/host-env";
 import type { ProviderClient as ProviderClientT } from "../harness/engine/provider-client";
+import { distRequire, ProviderClient, root, serializeProvider } from "../from-dist";
 
-const root = resolve(__dirname, "../..");
-const req = createRequire(join(root, "package.json"));
-const { ProviderClient } = req(
-  "./dist/test/harness/engine/provider-client.js",
-) as typeof import("../harness/engine/provider-client");
-const { serializeProvider } = req(
-  "./dist/test/harness/engine/serialize.js",
-) as typeof import("../harness/engine/serialize");
-const { secretFileProvider } = req("./dist/sdk/secret-file.js") as typeof import("../../sdk/secret-file");
-const { hostEnvProvider, selectedDigests } = req("./dist/sdk/host-env.js") as typeof import("../../sdk/host-env");
+const { secretFileProvider } = distRequire("./dist/sdk/secret-file.js") as typeof import("../../sdk/secret-file");
+const { hostEnvProvider, selectedDigests } = distRequire(
+  "./dist/sdk/host-env.js",
+) as typeof import("../../sdk/host-env");
 
 type Props = Record<string, unknown>;
 const HOSTKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";

@@ -6,22 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash, createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { generateX25519, parseIdentities } from "../../provider/age";
 import { decrypt, setValues } from "../../provider/sops";
 import type { ProviderClient as ProviderClientT } from "../harness/engine/provider-client";
+import { distRequire, ProviderClient, root, serializeProvider } from "../from-dist";
 
-const root = resolve(__dirname, "../..");
-const req = createRequire(join(root, "package.json"));
-const { ProviderClient } = req(
-  "./dist/test/harness/engine/provider-client.js",
-) as typeof import("../harness/engine/provider-client");
-const { serializeProvider } = req(
-  "./dist/test/harness/engine/serialize.js",
-) as typeof import("../harness/engine/serialize");
-const { secretFileProvider } = req("./dist/sdk/secret-file.js") as typeof import("../../sdk/secret-file");
+const { secretFileProvider } = distRequire("./dist/sdk/secret-file.js") as typeof import("../../sdk/secret-file");
 
 type Props = Record<string, unknown>;
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
