@@ -8,19 +8,11 @@
  * are the issue's: ≤ 25 packages and ≤ 20 MB after; they are judged as ratios against those
  * budgets. With a cold npm cache (ENOTCACHED) it says so and measures nothing: run `npm ci` once.
  */
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, sep } from "node:path";
 import { report } from "./judge.js";
-
-const root = join(__dirname, "..", "..");
-const env = {
-  ...process.env,
-  npm_config_audit: "false",
-  npm_config_fund: "false",
-  npm_config_update_notifier: "false",
-};
+import { installOffline, packTarball, pinnedDev } from "./packed.js";
 
 interface Install {
   packages: number;
@@ -54,25 +46,12 @@ function measure(dir: string): { packages: number; bytes: number; disk: number }
 
 /** Installs `specs` into a fresh empty project offline; undefined when the cache is cold. */
 function install(work: string, name: string, specs: string[]): Install | undefined {
-  const dir = join(work, name);
-  mkdirSync(dir);
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: `kf-${name}`, version: "1.0.0", private: true }));
-  const t = process.hrtime.bigint();
-  const r = spawnSync("npm", ["install", ...specs, "--offline", "--no-package-lock"], {
-    cwd: dir,
-    env,
-    encoding: "utf8",
-    timeout: 300_000,
-  });
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) {
-    if (/ENOTCACHED/.test(r.stderr)) return undefined;
-    throw new Error(`npm install ${specs.join(" ")} failed: ${r.stderr.slice(-2000)}`);
-  }
+  const r = installOffline(work, name, specs);
+  if (!r) return undefined;
   const scriptWarnings = r.stderr
     .split("\n")
     .filter((l) => /install-scripts\s+\S+@\S+\s+\(/.test(l) || /install script/i.test(l)).length;
-  return { ...measure(dir), scriptWarnings, ms };
+  return { ...measure(r.dir), scriptWarnings, ms: r.ms };
 }
 
 function mb(b: number): string {
@@ -82,17 +61,8 @@ function mb(b: number): string {
 function run(): void {
   const work = mkdtempSync(join(tmpdir(), "kf-install-"));
   try {
-    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
-      devDependencies: Record<string, string>;
-    };
-    const packed = spawnSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], {
-      cwd: root,
-      env,
-      encoding: "utf8",
-    });
-    if (packed.status !== 0) throw new Error(`npm pack failed: ${packed.stderr}`);
-    const tarball = join(work, (JSON.parse(packed.stdout) as { filename: string }[])[0]?.filename ?? "");
-    const formerDeps = ["@pulumi/pulumi", "@pulumi/command", "ssh2"].map((n) => `${n}@${pkg.devDependencies[n]}`);
+    const tarball = packTarball(work);
+    const formerDeps = ["@pulumi/pulumi", "@pulumi/command", "ssh2"].map(pinnedDev);
     const before = install(work, "before", [tarball, ...formerDeps]);
     const after = install(work, "after", [tarball]);
     if (!before || !after) {

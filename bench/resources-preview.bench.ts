@@ -4,15 +4,20 @@
  * the same calls on a no-op dynamic provider through the same server (the floor: gRPC, the
  * server's provider cache and the marshalling of its own inputs and state).
  *
- * Both providers go through the engine's own sequence, as test/harness/engine/steps.ts drives it:
+ * SecretFile is measured as a user runs it: keyfleet packed (`npm pack`) and installed with the
+ * pinned @pulumi/pulumi into an empty project, offline from the local npm cache (bench/packed.ts).
+ * The program side serialises the provider the installed SDK hands to Pulumi, from the project
+ * directory, and the provider server runs there too. That is the judged figure. Also printed, not
+ * judged: the same resources with the provider a checkout serialises (the `$KEYFLEET_ROOT` loader,
+ * sdk/dynamic-provider.ts). With a cold npm cache only the checkout form is measured, and judged.
+ *
+ * Every side goes through the engine's own sequence, as test/harness/engine/steps.ts drives it:
  * Check + Create once for every resource to make the state, then each preview run sends, per
  * resource, Check (olds = the prior checked inputs) and Diff (olds = the prior outputs, oldInputs
  * = the prior inputs). Each side carries its own `__provider` text and its own state: SecretFile's
- * outputs (recipients, digests, …) and the no-op's empty ones. Runs alternate between the two.
+ * outputs (recipients, digests, …) and the no-op's empty ones. Runs alternate between the sides.
  *
- * Prints the median ms per resource of the runs for both, and judges the ratio (bench/judge.ts).
- * A third, unjudged line sends the no-op SecretFile's exact payloads (its state, and a `__provider`
- * of the same length), to tell the provider's own work from the marshalling of what it carries.
+ * Prints the median ms per resource of the runs for each side, and judges the ratio (bench/judge.ts).
  * BENCH_N (default 1000) sets the number of resources, BENCH_RUNS (default 7) the runs.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -24,6 +29,7 @@ import { serializeProvider } from "../test/harness/engine/serialize";
 import { secretFileProvider } from "../sdk/secret-file";
 import { generateX25519 } from "../provider/age";
 import { median, report } from "./judge";
+import { installOffline, packTarball, pinnedDev } from "./packed";
 
 const N = Number(process.env["BENCH_N"] ?? 1000);
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 7);
@@ -63,110 +69,147 @@ interface Prior {
   outputs: PropertyMap;
 }
 
+/** One measured side: a serialised provider, its state, and its medians. */
+interface Side {
+  label: string;
+  provider: string;
+  state: Prior[];
+  ms: number[];
+  /** CPU ms per resource summed over the timed runs: [bench process (engine stand-in), provider server]. */
+  cpu: [number, number];
+}
+
+/**
+ * The serialised provider of keyfleet's SecretFile installed in `project`, made as the installed
+ * SDK makes it (from the project directory, the working directory by then).
+ * @throws Error when the installed SDK did not pick its packaged form (then this bench would
+ *   measure the wrong thing)
+ */
+async function installedProviderText(project: string): Promise<string> {
+  const sdk = join(project, "node_modules", "keyfleet", "dist", "sdk");
+  const dp = require(join(sdk, "dynamic-provider.js")) as typeof import("../sdk/dynamic-provider");
+  const sf = require(join(sdk, "secret-file.js")) as typeof import("../sdk/secret-file");
+  const text = (await serializeProvider(dp.resourceProvider(sf.secretFileProvider), "installed secret-file")).text;
+  if (!text.includes('require("keyfleet/dist/provider/resources/secret-file.js")'))
+    throw new Error(
+      `bench: the installed SDK serialised its checkout form (${text.length} chars), not the package form`,
+    );
+  return text;
+}
+
 async function main(): Promise<void> {
   const alice = generateX25519();
-  const client = await ProviderClient.start({ cwd: root, env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity } });
-  const dir = mkdtempSync(join(tmpdir(), "kf-bench-preview-")); // after the server started: a failed start leaves no dir
+  const work = mkdtempSync(join(tmpdir(), "kf-bench-preview-"));
   try {
-    await client.configure();
-    const ours = (await serializeProvider(secretFileProvider, "secret-file")).text;
-    const floor = (await serializeProvider(noop, "noop")).text;
-    const urn = (i: number) => `urn:pulumi:bench::keyfleet::pulumi-nodejs:dynamic:Resource::f${i}`;
-    const news = (i: number, p: string): PropertyMap => ({
-      __provider: p,
-      path: join(dir, `f${i}.yaml`),
-      recipients: [{ name: "alice", recipient: alice.recipient }],
-      recipientLabels: ["alice"],
-      auditLog: join(dir, "audit.jsonl"),
+    const project = installOffline(work, "project", [packTarball(work), pinnedDev("@pulumi/pulumi")])?.dir;
+    if (project) process.chdir(project);
+    else process.stdout.write("installed layout not measured: the local npm cache is cold (run `npm ci` once)\n");
+    const client = await ProviderClient.start({
+      cwd: process.cwd(),
+      env: { KEYFLEET_ROOT: root, SOPS_AGE_KEY: alice.identity },
     });
-    /** Check + Create for every resource (SecretFile writes its 1,000 files here). */
-    async function up(p: string): Promise<Prior[]> {
-      const state: Prior[] = [];
-      for (let i = 0; i < N; i++) {
-        const c = await client.check({ urn: urn(i), news: news(i, p) });
-        state.push({
-          inputs: c.inputs,
-          outputs: (await client.create({ urn: urn(i), properties: c.inputs })).properties,
-        });
-      }
-      return state;
+    try {
+      await client.configure();
+      await measureSides(client, work, project, alice.recipient);
+    } finally {
+      await client.stop();
     }
-    const oursState = await up(ours);
-    const floorState = await up(floor);
-    // info only: the no-op carrying SecretFile's payloads (same state, a provider text of the same length)
-    const padded = `${floor}\n//${"x".repeat(Math.max(0, ours.length - floor.length - 3))}`;
-    const swap = (m: PropertyMap): PropertyMap => ({ ...m, __provider: padded });
-    const carryState = oursState.map((s) => ({ inputs: swap(s.inputs), outputs: swap(s.outputs) }));
-
-    /** CPU ms per resource of each side's timed runs: [bench process (engine stand-in), provider server]. */
-    const cpu = new Map<string, [number, number]>();
-    /** One preview of all N resources; ms per resource. */
-    async function previewRun(p: string, state: Prior[], counted = true): Promise<number> {
-      const c0 = process.cpuUsage();
-      const s0 = cpuMsOf(client.pid);
-      const t0 = process.hrtime.bigint();
-      for (let i = 0; i < N; i++) {
-        const prior = state[i] as Prior;
-        const c = await client.check({ urn: urn(i), olds: prior.inputs, news: news(i, p) });
-        const d = await client.diff({
-          id: `f${i}`,
-          urn: urn(i),
-          olds: prior.outputs,
-          news: c.inputs,
-          oldInputs: prior.inputs,
-        });
-        if (c.failures.length > 0 || d.changes !== "none") throw new Error(`unexpected check or diff on f${i}`);
-      }
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6 / N;
-      const c1 = process.cpuUsage(c0);
-      const [b, srv] = cpu.get(p) ?? [0, 0];
-      if (counted)
-        cpu.set(p, [b + (c1.user + c1.system) / 1000 / N / RUNS, srv + (cpuMsOf(client.pid) - s0) / N / RUNS]);
-      return ms;
-    }
-    // warm-up: one run of each, not counted
-    await previewRun(ours, oursState, false);
-    await previewRun(floor, floorState, false);
-    await previewRun(padded, carryState, false);
-    const oursMs: number[] = [];
-    const floorMs: number[] = [];
-    const carryMs: number[] = [];
-    for (let r = 0; r < RUNS; r++) {
-      oursMs.push(await previewRun(ours, oursState));
-      floorMs.push(await previewRun(floor, floorState));
-      carryMs.push(await previewRun(padded, carryState));
-    }
-    const o = median(oursMs);
-    const f = median(floorMs);
-    const c = median(carryMs);
-    const out = (s: string): boolean => process.stdout.write(`${s}\n`);
-    out(`SecretFile preview (Check+Diff through the dynamic-provider server, ${N} resources, median of ${RUNS} runs)`);
-    out(`  keyfleet SecretFile                        : ${o.toFixed(3)} ms/resource`);
-    out(`  no-op dynamic provider (floor)             : ${f.toFixed(3)} ms/resource`);
-    out(`  no-op carrying SecretFile's payloads (info): ${c.toFixed(3)} ms/resource`);
-    out(
-      `  overhead over the floor ${(o - f).toFixed(3)} ms/resource, ${(o - c).toFixed(3)} of it beyond carrying SecretFile's payloads (its own Check + Diff)`,
-    );
-    const cpuLine = (p: string): string => {
-      const [b, srv] = cpu.get(p) ?? [Number.NaN, Number.NaN];
-      return `stand-in engine ${b.toFixed(3)} + provider server ${srv.toFixed(3)}`;
-    };
-    out(`  CPU ms/resource (mean): SecretFile ${cpuLine(ours)}; floor ${cpuLine(floor)}; carrying ${cpuLine(padded)}`);
-    out(`  __provider text: SecretFile ${ours.length} chars, no-op ${floor.length} chars`);
-    report([
-      {
-        what: `SecretFile Check+Diff per resource (${N})`,
-        ours: o,
-        peer: f,
-        peerName: "no-op provider (floor)",
-        unit: "ms",
-        maxRatio: MAX_OVER_FLOOR,
-      },
-    ]);
   } finally {
-    await client.stop();
-    rmSync(dir, { recursive: true, force: true });
+    process.chdir(root);
+    rmSync(work, { recursive: true, force: true });
   }
+}
+
+async function measureSides(
+  client: ProviderClient,
+  work: string,
+  project: string | undefined,
+  recipient: string,
+): Promise<void> {
+  const urn = (side: number, i: number): string =>
+    `urn:pulumi:bench::keyfleet::pulumi-nodejs:dynamic/keyfleet:SecretFile::s${side}f${i}`;
+  const news = (side: number, i: number, p: string): PropertyMap => ({
+    __provider: p,
+    path: join(work, `s${side}f${i}.yaml`),
+    recipients: [{ name: "alice", recipient }],
+    recipientLabels: ["alice"],
+    auditLog: join(work, "audit.jsonl"),
+  });
+  /** Check + Create for every resource (SecretFile writes its files here). */
+  async function up(side: number, p: string): Promise<Prior[]> {
+    const state: Prior[] = [];
+    for (let i = 0; i < N; i++) {
+      const c = await client.check({ urn: urn(side, i), news: news(side, i, p) });
+      state.push({
+        inputs: c.inputs,
+        outputs: (await client.create({ urn: urn(side, i), properties: c.inputs })).properties,
+      });
+    }
+    return state;
+  }
+  const texts: [string, string][] = [];
+  if (project) texts.push(["keyfleet SecretFile, installed package", await installedProviderText(project)]);
+  texts.push(["keyfleet SecretFile, checkout ($KEYFLEET_ROOT)", (await serializeProvider(secretFileProvider)).text]);
+  texts.push(["no-op dynamic provider (floor)", (await serializeProvider(noop, "noop")).text]);
+  const sides: Side[] = [];
+  for (const [label, provider] of texts)
+    sides.push({ label, provider, state: await up(sides.length, provider), ms: [], cpu: [0, 0] });
+
+  /** One preview of all N resources of side `s`; ms per resource. */
+  async function previewRun(s: number, counted: boolean): Promise<void> {
+    const side = sides[s] as Side;
+    const c0 = process.cpuUsage();
+    const s0 = cpuMsOf(client.pid);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < N; i++) {
+      const prior = side.state[i] as Prior;
+      const c = await client.check({ urn: urn(s, i), olds: prior.inputs, news: news(s, i, side.provider) });
+      const d = await client.diff({
+        id: `s${s}f${i}`,
+        urn: urn(s, i),
+        olds: prior.outputs,
+        news: c.inputs,
+        oldInputs: prior.inputs,
+      });
+      if (c.failures.length > 0 || d.changes !== "none") throw new Error(`unexpected check or diff on ${urn(s, i)}`);
+    }
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6 / N;
+    const c1 = process.cpuUsage(c0);
+    if (!counted) return;
+    side.ms.push(ms);
+    side.cpu[0] += (c1.user + c1.system) / 1000 / N / RUNS;
+    side.cpu[1] += (cpuMsOf(client.pid) - s0) / N / RUNS;
+  }
+  for (let s = 0; s < sides.length; s++) await previewRun(s, false); // warm-up, not counted
+  for (let r = 0; r < RUNS; r++) {
+    // alternate the order each round, so a drift in machine load hits every side alike
+    const order = sides.map((_, s) => s);
+    if (r % 2 === 1) order.reverse();
+    for (const s of order) await previewRun(s, true);
+  }
+
+  const out = (s: string): boolean => process.stdout.write(`${s}\n`);
+  const floor = sides[sides.length - 1] as Side;
+  const f = median(floor.ms);
+  out(`SecretFile preview (Check+Diff through the dynamic-provider server, ${N} resources, median of ${RUNS} runs)`);
+  for (const side of sides) {
+    const m = median(side.ms);
+    out(
+      `  ${side.label.padEnd(46)}: ${m.toFixed(3)} ms/resource (${(m / f).toFixed(2)}× floor), __provider ${side.provider.length} chars; ` +
+        `CPU ms/resource: stand-in engine ${side.cpu[0].toFixed(3)} + provider server ${side.cpu[1].toFixed(3)}`,
+    );
+  }
+  const judged = sides[0] as Side;
+  report([
+    {
+      what: `${judged.label}: Check+Diff per resource (${N})`,
+      ours: median(judged.ms),
+      peer: f,
+      peerName: "no-op provider (floor)",
+      unit: "ms",
+      maxRatio: MAX_OVER_FLOOR,
+    },
+  ]);
 }
 
 main().catch((e) => {

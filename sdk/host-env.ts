@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { validateArgs } from "./schemas";
 import { SecretFile } from "./secret-file";
-import { lazyProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
+import { lazyProvider, resourceProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
 import type * as HostEnvModule from "../provider/resources/host-env";
 
 /** HostEnv outputs, typed from the provider's {@link HostEnvModule.HostEnvOutputs}. */
@@ -177,7 +177,7 @@ export class HostEnv extends pulumi.dynamic.Resource {
     validateArgs("HostEnv", name, hostEnvArgsSchema, args);
     const sources = (args.sources ?? []).map(sourceInput);
     super(
-      provider,
+      resourceProvider(provider),
       name,
       {
         connection: connectionInput(args.connection),

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { hostKeyArgsSchema, validateArgs } from "./schemas";
 import { canonicalRecipientText, type NamedRecipient } from "../provider/access/names";
 import { sshToAgeRecipient } from "../provider/age";
-import { lazyProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
+import { lazyProvider, resourceProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
 import type * as HostKeyModule from "../provider/resources/host-key";
 
 /** HostKey outputs, typed from the provider's {@link HostKeyModule.HostKeyOutputs}. */
@@ -69,7 +69,7 @@ export class HostKey extends pulumi.dynamic.Resource {
     validateArgs("HostKey", name, hostKeyArgsSchema, args);
     const displayName = args.name ?? name;
     super(
-      provider,
+      resourceProvider(provider),
       name,
       {
         ...args,

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { recipientArgsSchema, validateArgs } from "./schemas";
 import { canonicalRecipientText, type NamedRecipient } from "../provider/access/names";
-import { lazyProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
+import { lazyProvider, resourceProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
 import type * as RecipientModule from "../provider/resources/recipient";
 
 /** Recipient outputs, typed from the provider's {@link RecipientModule.RecipientOutputs}. */
@@ -40,7 +40,7 @@ export class Recipient extends pulumi.dynamic.Resource {
     validateArgs("Recipient", name, recipientArgsSchema, args);
     const displayName = args.name ?? name;
     super(
-      provider,
+      resourceProvider(provider),
       name,
       { name: displayName, publicKey: args.publicKey, recipient: undefined, fingerprint: undefined, label: undefined },
       opts,

@@ -8,7 +8,7 @@ import type { NamedRecipient } from "../provider/access/names";
 import { accessSummary } from "./access-log";
 import { pendingWarning } from "../provider/access/pending-file";
 import type { SopsFormat } from "../provider/sops";
-import { lazyProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
+import { lazyProvider, resourceProvider, RESOURCE_MODULE, type OutputsOf } from "./dynamic-provider";
 import type * as SecretFileModule from "../provider/resources/secret-file";
 
 /** SecretFile outputs, typed from the provider's {@link SecretFileModule.SecretFileOutputs}. */
@@ -100,7 +100,7 @@ export class SecretFile extends pulumi.dynamic.Resource {
     const entries = args.recipients.map(recipientEntry);
     const { recipients: _r, values, logAccessChanges, ...rest } = args;
     super(
-      provider,
+      resourceProvider(provider),
       name,
       {
         ...rest,
