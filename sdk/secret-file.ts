@@ -50,7 +50,7 @@ export interface SecretFileArgs {
   unencryptedCommentRegex?: pulumi.Input<string>;
   /** Audit log (JSON lines) path relative to the project. Default: `.keyfleet/audit.jsonl`. */
   auditLog?: pulumi.Input<string>;
-  /** Delete the file on `pulumi destroy`. Default: false (the file stays in the repo). */
+  /** Delete the file on `pulumi destroy`, unless another resource has claimed it since (a forced replacement). Default: false (the file stays in the repo). */
   deleteFileOnDestroy?: pulumi.Input<boolean>;
   /** Log the access change (who gains / loses access) during program evaluation. Default: true. */
   logAccessChanges?: boolean;

@@ -48,6 +48,7 @@ import {
   type NamedRecipient,
 } from "../access";
 import { identitiesOnce, type IdentitySource } from "./identities";
+import { claimFile, mayRemove, releaseFile } from "./secret-file-owner";
 import { containsUnknown, isUnknown } from "./inputs";
 import {
   auditLogOf,
@@ -102,6 +103,16 @@ export interface SecretFileOutputs {
   pendingRotations: string[];
   auditLog: string;
   deleteFileOnDestroy: boolean;
+  /**
+   * This resource's claim on the file (secret-file-owner.ts): a random token, also in
+   * `.keyfleet/owners/`. Absent in state written before claims existed.
+   */
+  owner?: string;
+}
+
+/** The claim token recorded in outputs, if any. */
+function tokenOf(o: { owner?: unknown }): string | undefined {
+  return typeof o.owner === "string" && o.owner !== "" ? o.owner : undefined;
 }
 
 /** sha256 hex of the file text. */
@@ -400,9 +411,10 @@ export async function check(
   return note === undefined ? r : { ...r, inputs: { ...r.inputs, move: note } };
 }
 
-/** Creates or adopts the file; the id is its path. */
+/** Creates or adopts the file, claiming it for this resource (secret-file-owner.ts); the id is its path. */
 export async function create(i: SecretFileInputs): Promise<pulumi.dynamic.CreateResult> {
-  return { id: i.path, outs: await reconcile(i, []) };
+  const owner = claimFile(absPath(i.path), auditLogOf(i)); // first: a failed claim changes nothing
+  return { id: i.path, outs: { ...(await reconcile(i, [])), owner } };
 }
 
 /**
@@ -415,8 +427,15 @@ export async function update(
   news: SecretFileInputs,
 ): Promise<pulumi.dynamic.UpdateResult> {
   const olds = secretFileOlds(oldOuts);
-  if (isMove(olds.path, news.path)) await moveFile(olds.path, olds.format, news);
-  return { outs: await reconcile(news, olds.exposure ?? [], olds.recipients ?? [], false) };
+  const moving = isMove(olds.path, news.path);
+  const owner = tokenOf(olds);
+  // a moved file (or a new audit log, beside which the claim lives) is claimed anew before the move;
+  // state from before claims gets one now
+  const reclaim = moving || owner === undefined || auditLogOf(news) !== olds.auditLog;
+  const claimed = reclaim ? claimFile(absPath(news.path), auditLogOf(news)) : owner;
+  if (moving) await moveFile(olds.path, olds.format, news);
+  if (reclaim) releaseFile(absPath(olds.path), olds.auditLog, owner);
+  return { outs: { ...(await reconcile(news, olds.exposure ?? [], olds.recipients ?? [], false)), owner: claimed } };
 }
 
 /**
@@ -458,7 +477,8 @@ export async function read(id: string, recorded: SecretFileOutputs): Promise<pul
     digests,
     pendingKeysOfFile(readAudit(props.auditLog), props.path, now),
   );
-  return { id, props: { ...out, managedKeys: props.managedKeys ?? [] } };
+  const owner = tokenOf(props);
+  return { id, props: { ...out, managedKeys: props.managedKeys ?? [], ...(owner === undefined ? {} : { owner }) } };
 }
 
 /** A diff result that plans an update (a SecretFile is never replaced). */
@@ -513,13 +533,21 @@ export async function diff(
   return { changes: false, replaces: [], deleteBeforeReplace: false };
 }
 
-/** Keeps the file unless `deleteFileOnDestroy`; a removal is audited. */
+/**
+ * Keeps the file unless `deleteFileOnDestroy`, and keeps it too when another resource has claimed
+ * it since (a forced replacement's new resource, secret-file-owner.ts); a removal is audited.
+ */
 export async function deleteResource(_id: string, recorded: SecretFileOutputs): Promise<void> {
   const props = secretFileOlds(recorded);
-  if (!props.deleteFileOnDestroy) return;
   const abs = absPath(props.path);
-  if (!existsSync(abs)) return;
+  const owner = tokenOf(props);
+  const log = props.auditLog ?? auditLogOf({});
+  if (!props.deleteFileOnDestroy || !existsSync(abs) || !mayRemove(abs, log, owner)) {
+    releaseFile(abs, log, owner);
+    return;
+  }
   rmSync(abs, { force: true });
+  releaseFile(abs, log, owner);
   appendAudit(
     props.auditLog ?? auditLogOf({}),
     auditEntry(props.path, "delete", "provider", { recipientsRemoved: props.recipients ?? [] }),
