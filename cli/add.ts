@@ -6,13 +6,14 @@
  */
 import { existsSync } from "node:fs";
 import { KeyfleetError } from "../provider/errors";
+import { textVersion } from "../provider/fs";
 import { decrypt, listKeys, setValues } from "../provider/sops";
 import { keyName } from "../provider/access/exposure";
 import { encryptNewFile, valueKeyPath } from "../provider/fleet/values";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
-import { recordChange } from "./audit-trail";
+import { writeLogged } from "./audit-ahead";
 import { sopsVerb } from "./exit-codes";
-import { existingMode, readInputText, resolveFormat, strFlag, writeOutput } from "./files";
+import { existingMode, readInputText, resolveFormat, strFlag, withWriteLocks, writeOutput } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
 import { readSecretValue } from "./prompt";
 import { ruleRecipients } from "./recipients";
@@ -72,13 +73,19 @@ export const addVerb = sopsVerb(
         setValues(text, { format, identities: l.identities, changes: [{ path, value }], file }),
       );
     }
-    writeOutput(file, out, existingMode(file) ?? 0o644);
-    recordChange({
+    const was = text === undefined ? null : textVersion(text);
+    const change = {
       file,
-      operation: exists ? "set-values" : "create",
+      operation: exists ? ("set-values" as const) : ("create" as const),
       keysChanged: [keyName(path)],
       ...(exists ? {} : { added: (rule?.recipients ?? []).map((r) => r.toString()) }),
-    });
+    };
+    // under the file's lock, and only if nobody wrote it since it was read (compare-and-swap)
+    await withWriteLocks("add", io, [file], () =>
+      writeLogged([{ change, before: was, after: textVersion(out) }], () =>
+        writeOutput(file, out, existingMode(file) ?? 0o644, was),
+      ),
+    );
     io.stderr(`${file}: ${exists ? "added" : "created with"} ${name}\n`);
     return 0;
   },

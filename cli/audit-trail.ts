@@ -9,6 +9,7 @@ import {
   appendAudit,
   auditEntry,
   DEFAULT_AUDIT_LOG,
+  type AuditEntry,
   type AuditOperation,
   type PendingDigests,
 } from "../provider/access/audit-log";
@@ -84,11 +85,16 @@ export function auditBatch(): AuditBatch {
   };
 }
 
-/**
- * Appends the change to the audit log of the file's project and returns the exposure message
- * ("" when nobody was removed). `batch` remembers per-project lookups across many calls.
- */
-export function recordChange(c: CliChange, batch?: AuditBatch): string {
+/** A change ready to log: its project directory, the file as the log names it, the entry and the exposure message. */
+export interface PreparedChange {
+  dir: string;
+  rel: string;
+  entry: AuditEntry;
+  message: string;
+}
+
+/** The audit entry of a change, with where it goes; nothing is written. */
+export function prepareChange(c: CliChange, batch?: AuditBatch): PreparedChange {
   const dir = batch ? batch.projectDir(c.file) : projectDir(c.file);
   const names = batch ? batch.names(dir) : loadNames(dir);
   const named = (r: string) =>
@@ -98,20 +104,27 @@ export function recordChange(c: CliChange, batch?: AuditBatch): string {
   if (c.exposedKeys?.length)
     exposure.push({ recipient: c.exposedBy ?? "marked by hand", fingerprint: "", keys: [...c.exposedKeys] });
   const rel = auditPath(c.file, batch);
-  appendAudit(
-    DEFAULT_AUDIT_LOG,
-    auditEntry(rel, c.operation, "cli", {
-      recipientsAdded: (c.added ?? []).map(named),
-      recipientsRemoved: removed,
-      keysChanged: [...(c.keysChanged ?? [])],
-      ...(c.keysAdded ? { keysAdded: [...c.keysAdded] } : {}),
-      ...(c.keysRemoved ? { keysRemoved: [...c.keysRemoved] } : {}),
-      exposure,
-      actor: c.actor ?? (batch ? batch.actor(dir) : resolveActor(dir)),
-      ...(c.reason ? { reason: c.reason } : {}),
-      ...(c.pending ? { pending: c.pending } : {}),
-    }),
-    dir,
-  );
-  return exposureMessage(rel, exposure);
+  const entry = auditEntry(rel, c.operation, "cli", {
+    recipientsAdded: (c.added ?? []).map(named),
+    recipientsRemoved: removed,
+    keysChanged: [...(c.keysChanged ?? [])],
+    ...(c.keysAdded ? { keysAdded: [...c.keysAdded] } : {}),
+    ...(c.keysRemoved ? { keysRemoved: [...c.keysRemoved] } : {}),
+    exposure,
+    actor: c.actor ?? (batch ? batch.actor(dir) : resolveActor(dir)),
+    ...(c.reason ? { reason: c.reason } : {}),
+    ...(c.pending ? { pending: c.pending } : {}),
+  });
+  return { dir, rel, entry, message: exposureMessage(rel, exposure) };
+}
+
+/**
+ * Appends a change that writes no file (`keyfleet exposed`) to the audit log of the file's project
+ * and returns the exposure message ("" when nobody was removed). A change that writes a file goes
+ * through cli/audit-ahead.ts instead, so that a kill between the write and the entry loses nothing.
+ */
+export function recordChange(c: CliChange, batch?: AuditBatch): string {
+  const p = prepareChange(c, batch);
+  appendAudit(DEFAULT_AUDIT_LOG, p.entry, p.dir);
+  return p.message;
 }

@@ -20,7 +20,8 @@ import { valueBytes } from "../provider/sops/cipher";
 import type { Tree } from "../provider/sops/tree";
 import { forEachLeaf } from "../provider/sops/walk";
 import type { CliIo, ParsedArgs } from "./args";
-import { recordChange } from "./audit-trail";
+import { writeLogged } from "./audit-ahead";
+import type { CliChange } from "./audit-trail";
 import { editorCommand } from "./editor";
 import { editSession, EditorError, type ParseOutcome } from "./edit-session";
 import { EXIT, sopsVerb } from "./exit-codes";
@@ -43,15 +44,22 @@ function sha256(b: Uint8Array): string {
 
 /**
  * Under the file's lock (provider/fs/lock, as every keyfleet writer), writes `out` atomically unless
- * `file` is no longer the version read before the editor opened (compare-and-swap). False when it
- * changed: nothing was written.
+ * `file` is no longer the version read before the editor opened (compare-and-swap), with `change`
+ * logged. False when it changed: nothing was written or logged.
  */
-async function writeIfUnchanged(file: string, expected: string | null, out: string, io: CliIo): Promise<boolean> {
+async function writeIfUnchanged(
+  file: string,
+  expected: string | null,
+  out: string,
+  io: CliIo,
+  change: CliChange,
+): Promise<boolean> {
   return withFileLock(
     file,
-    () => {
+    async () => {
       if (fileVersion(file) !== expected) return false;
-      writeOutput(file, out);
+      // the audit entry is recorded ahead of the write (cli/audit-ahead.ts)
+      await writeLogged([{ change, before: expected, after: textVersion(out) }], () => writeOutput(file, out));
       return true;
     },
     {
@@ -60,6 +68,17 @@ async function writeIfUnchanged(file: string, expected: string | null, out: stri
         io.stderr(`keyfleet: waiting for ${h ? describeHolder(h) : "another writer"} to finish with ${file}\n`),
     },
   );
+}
+
+/** The audit change of a saved edit: keys added, changed and removed (never values). */
+function editChange(file: string, isNew: boolean, k: KeyLists): CliChange {
+  return {
+    file,
+    operation: isNew ? "create" : "set-values",
+    keysChanged: [...k.added, ...k.changed],
+    keysAdded: k.added,
+    keysRemoved: k.removed,
+  };
 }
 
 /** Leaf key name → canonical typed value (never printed), for the added/changed/removed lists. */
@@ -233,7 +252,8 @@ export const editVerb = sopsVerb(
         parse: prepare(format, file, d ? { d } : { target: target as ReturnType<typeof ruleRecipients> }),
         async save(prepared) {
           if (prepared === "same") return { ok: true, result: "same" };
-          if (!(await writeIfUnchanged(file, before, prepared.out, io))) return { ok: false };
+          if (!(await writeIfUnchanged(file, before, prepared.out, io, editChange(file, isNew, prepared.keys))))
+            return { ok: false };
           return { ok: true, result: prepared.keys };
         },
       });
@@ -249,13 +269,6 @@ export const editVerb = sopsVerb(
       }
       if (end.result === "same") return reportNoWrite(io, file, "unchanged", false);
       const k = end.result;
-      recordChange({
-        file,
-        operation: isNew ? "create" : "set-values",
-        keysChanged: [...k.added, ...k.changed],
-        keysAdded: k.added,
-        keysRemoved: k.removed,
-      });
       const parts = [
         k.added.length && `${k.added.length} added`,
         k.changed.length && `${k.changed.length} changed`,

@@ -8,11 +8,12 @@ import { spawnSync } from "node:child_process";
 import { existsSync, unlinkSync } from "node:fs";
 import { basename, dirname, relative, resolve } from "node:path";
 import { KeyfleetError } from "../provider/errors";
+import { textVersion } from "../provider/fs";
 import { decrypt, encrypt, leafText, readMetadata, storeFor } from "../provider/sops";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
-import { recordChange } from "./audit-trail";
+import { writeLogged } from "./audit-ahead";
 import { sopsVerb } from "./exit-codes";
-import { readInput, resolveFormat, strFlag, writeOutput } from "./files";
+import { readInput, resolveFormat, strFlag, withWriteLocks, writeOutput } from "./files";
 import { ensureIgnored } from "./gitignore";
 import { explainingIdentities, loadIdentities } from "./identities";
 import { ruleRecipients } from "./recipients";
@@ -111,13 +112,16 @@ export const migrateVerb = sopsVerb(
     // verify the round trip before anything is written or removed
     await verifyRoundTrip(io, src, to, out, entries);
     const git = gitHistory(src);
-    writeOutput(to, out, 0o644);
-    recordChange({
+    const change = {
       file: to,
-      operation: "create",
+      operation: "create" as const,
       added: recipients.map((r) => r.toString()),
       keysChanged: entries.map(([k]) => k),
-    });
+    };
+    // under the target's lock, and only if it still does not exist (compare-and-swap)
+    await withWriteLocks("migrate", io, [to], () =>
+      writeLogged([{ change, before: null, after: textVersion(out) }], () => writeOutput(to, out, 0o644, null)),
+    );
     unlinkSync(src);
     const rel = relative(process.cwd(), resolve(src));
     const ignored = rel.startsWith("..")

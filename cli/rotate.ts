@@ -7,10 +7,11 @@
 import { parseRecipient, recipientDelta } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
 import { canonicalRecipientText } from "../provider/access/names";
-import { assertUnchanged, textVersion, writeFilesAtomic } from "../provider/fs";
+import { assertUnchanged, fileVersion, textVersion, writeFilesAtomic } from "../provider/fs";
 import { listKeys, readMetadata, rotate } from "../provider/sops";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
-import { auditPath, recordChange } from "./audit-trail";
+import { writeLogged, type LoggedChange } from "./audit-ahead";
+import { auditPath } from "./audit-trail";
 import { keyName } from "../provider/access/exposure";
 import { projectDir } from "./recipient-names";
 import { cliPendingDigests } from "./pending-view";
@@ -19,6 +20,56 @@ import { sopsVerb } from "./exit-codes";
 import { existingMode, positionals, readInputText, resolveFormat, strFlag, withWriteLocks, writeOutput } from "./files";
 import { explainingIdentities, loadIdentities } from "./identities";
 import { parseRecipientList, storeOptionsOf } from "./recipients";
+
+/** A rotated file's plan: its texts, the recipient delta and its format. */
+interface RotatePlan {
+  file: string;
+  text: string;
+  out: string;
+  added: string[];
+  removed: string[];
+  format: ReturnType<typeof resolveFormat>;
+}
+
+/**
+ * Each rotated file's audit entry, with its versions around the write; `outputBefore` is the
+ * version of the --output file (null: absent) when there is one.
+ */
+async function rotateChanges(
+  plans: readonly RotatePlan[],
+  identities: Parameters<typeof cliPendingDigests>[0]["identities"],
+  reason: string | undefined,
+  outputBefore: string | null | undefined,
+): Promise<LoggedChange[]> {
+  const changes: LoggedChange[] = [];
+  for (const p of plans) {
+    const keysBefore = p.removed.length ? listKeys(p.text, p.format, p.file) : [];
+    const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
+    const pending = await cliPendingDigests({
+      root: projectDir(p.file),
+      file: auditPath(p.file),
+      format: p.format,
+      textBefore: p.text,
+      textAfter: p.out,
+      identities,
+      exposedNow,
+    });
+    changes.push({
+      change: {
+        file: p.file,
+        operation: "rotate",
+        added: p.added,
+        removed: p.removed,
+        keysBefore,
+        ...(reason ? { reason } : {}),
+        ...(pending ? { pending } : {}),
+      },
+      before: outputBefore !== undefined ? outputBefore : textVersion(p.text),
+      after: textVersion(p.out),
+    });
+  }
+  return changes;
+}
 
 /** The rotate verb. */
 export const rotateVerb = sopsVerb(
@@ -68,14 +119,7 @@ export const rotateVerb = sopsVerb(
     const ids = await loadIdentities(io);
     // every file is read, rotated and written under its lock; compare-and-swap before the rename
     return withWriteLocks("rotate", io, files, async () => {
-      const plans: {
-        file: string;
-        text: string;
-        out: string;
-        added: string[];
-        removed: string[];
-        format: ReturnType<typeof resolveFormat>;
-      }[] = [];
+      const plans: RotatePlan[] = [];
       for (const file of files) {
         const format = resolveFormat("rotate", args.flags["input-type"], file);
         const text = readInputText(file);
@@ -110,40 +154,36 @@ export const rotateVerb = sopsVerb(
         io.stdout((plans[0] as (typeof plans)[number]).out);
         return 0;
       }
+      let outputBefore: string | null = null;
       if (output !== undefined) {
-        const p = plans[0] as (typeof plans)[number];
-        writeOutput(output, p.out, existingMode(output) ?? existingMode(p.file) ?? 0o600);
-        plans[0] = { ...p, file: output };
+        outputBefore = fileVersion(output);
+        plans[0] = { ...(plans[0] as (typeof plans)[number]), file: output };
       }
-      // several files: one batched atomic write (fsyncs grouped); each file ends up old or new
-      else if (plans.length > 1) {
-        for (const p of plans) assertUnchanged(p.file, textVersion(p.text));
-        await writeFilesAtomic(plans.map((p) => ({ path: p.file, data: p.out, mode: existingMode(p.file) ?? 0o600 })));
-      } else if (plans[0]) writeOutput(plans[0].file, plans[0].out, undefined, textVersion(plans[0].text));
-      for (const p of plans) {
-        const keysBefore = p.removed.length ? listKeys(p.text, p.format, p.file) : [];
-        const exposedNow = keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path));
-        const pending = await cliPendingDigests({
-          root: projectDir(p.file),
-          file: auditPath(p.file),
-          format: p.format,
-          textBefore: p.text,
-          textAfter: p.out,
-          identities: ids.identities,
-          exposedNow,
-        });
-        const exposure = recordChange({
-          file: p.file,
-          operation: "rotate",
-          added: p.added,
-          removed: p.removed,
-          keysBefore,
-          ...(reason ? { reason } : {}),
-          ...(pending ? { pending } : {}),
-        });
+      // each file's audit entry is made, and recorded ahead, before any file is written
+      const changes = await rotateChanges(
+        plans,
+        ids.identities,
+        reason,
+        output === undefined ? undefined : outputBefore,
+      );
+      const exposures = await writeLogged(changes, async () => {
+        if (output !== undefined) {
+          const p = plans[0] as (typeof plans)[number];
+          writeOutput(output, p.out, existingMode(output) ?? existingMode(files[0] as string) ?? 0o600);
+        }
+        // several files: one batched atomic write (fsyncs grouped); each file ends up old or new
+        else if (plans.length > 1) {
+          for (const p of plans) assertUnchanged(p.file, textVersion(p.text));
+          await writeFilesAtomic(
+            plans.map((p) => ({ path: p.file, data: p.out, mode: existingMode(p.file) ?? 0o600 })),
+          );
+        } else if (plans[0]) writeOutput(plans[0].file, plans[0].out, undefined, textVersion(plans[0].text));
+      });
+      plans.forEach((p, i) => {
         io.stderr(`${p.file}: data key rotated (${p.added.length} added, ${p.removed.length} removed)\n`);
+        const exposure = exposures?.[i];
         if (exposure) io.stderr(exposure + "\n");
-      }
+      });
       return 0;
     });
   },

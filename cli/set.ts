@@ -7,7 +7,8 @@ import { KeyfleetError } from "../provider/errors";
 import { checkFileSize, decrypt, setValues, setValuesWithDataKey, type SopsFormat } from "../provider/sops";
 import { storeOptionsOf } from "./recipients";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
-import { recordChange } from "./audit-trail";
+
+import { writeLogged } from "./audit-ahead";
 import { sopsVerb } from "./exit-codes";
 import { INPUT_TYPE_FLAG, positionals, readInputText, resolveFormat, withWriteLocks, writeOutput } from "./files";
 import { textVersion } from "../provider/fs";
@@ -142,15 +143,17 @@ export const setVerb = sopsVerb(
         identities: ids.identities,
         ...(dataKey ? { dataKey } : {}),
       });
-      writeOutput(file, out, undefined, textVersion(current));
-      recordChange({
+      const change = {
         file,
         actor: await actor,
-        operation: "set-values",
+        operation: "set-values" as const,
         keysChanged: [path.join(".")],
         ...(reason ? { reason } : {}),
         ...(pending ? { pending } : {}),
-      });
+      };
+      await writeLogged([{ change, before: textVersion(current), after: textVersion(out) }], () =>
+        writeOutput(file, out, undefined, textVersion(current)),
+      );
     });
     return 0;
   },

@@ -7,6 +7,7 @@
  */
 import { recipientDelta, recipientText } from "../provider/age";
 import { KeyfleetError } from "../provider/errors";
+import { textVersion } from "../provider/fs";
 import { updateRecipientsMany, type RecipientsUpdate } from "../provider/fleet/rekey-many";
 import { progressLine } from "./progress";
 import {
@@ -19,7 +20,8 @@ import {
   type StoreOptions,
 } from "../provider/sops";
 import type { CliIo, ParsedArgs } from "./args";
-import { auditBatch, auditPath, recordChange, type AuditBatch } from "./audit-trail";
+import { hasLoggedAhead, logAhead, settleLoggedAhead, type AheadOfWrite, type LoggedChange } from "./audit-ahead";
+import { auditBatch, auditPath, type AuditBatch } from "./audit-trail";
 import { keyName, type ListedKey } from "../provider/access/exposure";
 import type { PendingDigests } from "../provider/access/audit-log";
 import { cliPendingDigests, readPendingLog, type PendingLog } from "./pending-view";
@@ -103,6 +105,61 @@ async function planAll(files: readonly string[], io: CliIo, lk: BatchLookups): P
 interface AuditFacts {
   keysBefore: ListedKey[];
   pending: PendingDigests | undefined;
+  /** The file's versions (sha256) before and after, for the entry recorded ahead of the write. */
+  before: string;
+  after: string;
+}
+
+/** The audit entry of a file about to be written, from its plan and facts. */
+function changeOf(r: RecipientsUpdate, p: Plan, f: AuditFacts, reason: string | undefined): LoggedChange {
+  return {
+    change: {
+      file: p.file,
+      operation: r.removed.length > 0 || p.relabelled ? "rotate" : "add-recipients",
+      added: r.added,
+      removed: r.removed,
+      keysBefore: f.keysBefore,
+      ...(reason ? { reason } : {}),
+      ...(f.pending ? { pending: f.pending } : {}),
+    },
+    before: f.before,
+    after: f.after,
+  };
+}
+
+/**
+ * The `onFile` hook that takes each written file's audit facts while its texts are in memory; each
+ * project's audit log is read once.
+ */
+function gatherFacts(
+  plan: (file: string) => Plan,
+  lk: BatchLookups,
+  ids: Awaited<ReturnType<typeof loadIdentities>>,
+  facts: Map<string, AuditFacts>,
+): (r: RecipientsUpdate, before: string) => Promise<void> {
+  const logs = new Map<string, PendingLog>();
+  const logOf = (root: string): PendingLog => {
+    let l = logs.get(root);
+    if (!l) logs.set(root, (l = readPendingLog(root)));
+    return l;
+  };
+  return async (r, before) => {
+    if (!r.written) return;
+    const p = plan(r.file);
+    const keysBefore = r.removed.length > 0 || p.relabelled ? listKeys(before, p.format, p.file) : [];
+    const root = lk.audit.projectDir(p.file);
+    const pending = await cliPendingDigests({
+      root,
+      file: auditPath(p.file, lk.audit),
+      format: p.format,
+      textBefore: before,
+      textAfter: r.text,
+      identities: ids.identities,
+      exposedNow: keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path)),
+      log: logOf(root),
+    });
+    facts.set(r.file, { keysBefore, pending, before: textVersion(before), after: textVersion(r.text) });
+  };
 }
 
 /**
@@ -118,16 +175,14 @@ async function rekeyAll(
   io: CliIo,
   ids: Awaited<ReturnType<typeof loadIdentities>>,
   lk: BatchLookups,
-): Promise<{ results: RecipientsUpdate[]; facts: Map<string, AuditFacts> }> {
+  reason: string | undefined,
+): Promise<{ results: RecipientsUpdate[]; exposures: Map<string, string> }> {
   const byFile = new Map(plans.map((p) => [p.file, p] as const));
   const plan = (file: string): Plan => byFile.get(file) as Plan;
-  const logs = new Map<string, PendingLog>();
-  const logOf = (root: string): PendingLog => {
-    let l = logs.get(root);
-    if (!l) logs.set(root, (l = readPendingLog(root)));
-    return l;
-  };
   const facts = new Map<string, AuditFacts>();
+  // every entry is recorded ahead of the renames and appended after them (cli/audit-ahead.ts)
+  let ahead: AheadOfWrite | undefined;
+  let order: string[] = [];
   // a batch running over 2 s shows "updatekeys: N/M files" on stderr (counts only)
   const progress = progressLine("updatekeys", "files", (t) => io.stderr(t));
   const results = await explainingIdentities(undefined, ids, () =>
@@ -142,28 +197,25 @@ async function rekeyAll(
         locked: true,
         readText: readInputText,
         keepText: false,
-        onFile: async (r, before) => {
-          if (!r.written) return;
-          const p = plan(r.file);
-          const keysBefore = r.removed.length > 0 || p.relabelled ? listKeys(before, p.format, p.file) : [];
-          const root = lk.audit.projectDir(p.file);
-          const pending = await cliPendingDigests({
-            root,
-            file: auditPath(p.file, lk.audit),
-            format: p.format,
-            textBefore: before,
-            textAfter: r.text,
-            identities: ids.identities,
-            exposedNow: keysBefore.filter((k) => k.encrypted).map((k) => keyName(k.path)),
-            log: logOf(root),
-          });
-          facts.set(r.file, { keysBefore, pending });
-        },
+        onFile: gatherFacts(plan, lk, ids, facts),
         onProgress: (d, n) => progress.update(d, n),
+        beforeCommit: (written) => {
+          order = written.map((r) => r.file);
+          ahead = logAhead(
+            written.map((r) => changeOf(r, plan(r.file), facts.get(r.file) as AuditFacts, reason)),
+            lk.audit,
+          );
+        },
       },
     ),
-  ).finally(() => progress.done());
-  return { results, facts };
+  )
+    .catch((e: unknown) => {
+      ahead?.settle(); // a failed rename: each entry is kept if its file was written, else dropped
+      throw e;
+    })
+    .finally(() => progress.done());
+  const messages = (ahead as AheadOfWrite | undefined)?.complete() ?? [];
+  return { results, exposures: new Map(order.map((f, i) => [f, messages[i] ?? ""])) };
 }
 
 /** The updatekeys verb. */
@@ -186,6 +238,9 @@ export const updatekeysVerb = sopsVerb(
     // per-project lookups once for the whole batch: per file they made n files cost O(n²) (the
     // audit log, read for names and pending rotations, grows by a line per file written)
     const lk: BatchLookups = { rules: ruleCache(), stores: storeOptionsCached(), audit: auditBatch() };
+    // what a killed run recorded ahead is settled first, for every FILE (written this time or not), under its lock
+    if (hasLoggedAhead(files, lk.audit))
+      await withWriteLocks("updatekeys", io, [...new Set(files)], async () => settleLoggedAhead(files, lk.audit));
     const plans = await planAll(files, io, lk);
     if (!plans.length) return 0;
     if (!(await confirmOrRefuse(io, args.flags.yes === true, "update recipients"))) {
@@ -199,7 +254,7 @@ export const updatekeysVerb = sopsVerb(
       io,
       plans.map((p) => p.file),
       async () => {
-        const { results, facts } = await rekeyAll(plans, io, ids, lk);
+        const { results, exposures } = await rekeyAll(plans, io, ids, lk, reason);
         for (const r of results) {
           const p = byFile.get(r.file) as Plan;
           if (!r.written) {
@@ -207,19 +262,7 @@ export const updatekeysVerb = sopsVerb(
             continue;
           }
           const rotated = r.removed.length > 0 || p.relabelled;
-          const f = facts.get(r.file);
-          const exposure = recordChange(
-            {
-              file: p.file,
-              operation: rotated ? "rotate" : "add-recipients",
-              added: r.added,
-              removed: r.removed,
-              keysBefore: f?.keysBefore ?? [],
-              ...(reason ? { reason } : {}),
-              ...(f?.pending ? { pending: f.pending } : {}),
-            },
-            lk.audit,
-          );
+          const exposure = exposures.get(r.file);
           io.stderr(
             `${p.file}: updated (${r.added.length} added, ${r.removed.length} removed${rotated ? ", data key rotated" : ""})\n`,
           );

@@ -11,7 +11,17 @@
  * it still has the sha256 from before (nothing landed) the record is dropped, and the run that
  * follows makes and records the change itself.
  */
-import { mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { writeFileAtomic } from "../fs/atomic.js";
@@ -30,6 +40,9 @@ export interface WalRecord {
   /** The audit entries to append once it did. */
   entries: AuditEntry[];
 }
+
+/** At most this many records are read per pass (a bound on a hostile directory). */
+const MAX_RECORDS = 100_000;
 
 function walDir(auditLog: string, baseDir: string): string {
   return join(dirname(resolve(baseDir, auditLog)), "audit-wal");
@@ -62,7 +75,7 @@ export function pendingFor(auditLog: string, file: string, baseDir: string = pro
     return [];
   }
   const out: WalRecord[] = [];
-  for (const n of names.slice(0, 10_000)) {
+  for (const n of names.slice(0, MAX_RECORDS)) {
     try {
       const r = JSON.parse(readFileSync(join(dir, n), "utf8")) as WalRecord;
       if (r.file === file && Array.isArray(r.entries)) out.push(r);
@@ -74,8 +87,33 @@ export function pendingFor(auditLog: string, file: string, baseDir: string = pro
 }
 
 /**
- * Settles the pending records of `file` given its current sha256 (null: absent): a change that
- * landed is appended to the audit log; one that did not is dropped. Returns the records appended.
+ * Settles one pending record given its file's current sha256 (null: absent): a change that landed
+ * is appended to the audit log; one that did not (the file is still as before) is dropped; a file
+ * changed again since most likely had the change land and then an edit over it, so the trail is
+ * kept. Returns whether it was appended.
+ */
+export function settle(
+  auditLog: string,
+  r: WalRecord,
+  current: string | null,
+  baseDir: string = process.cwd(),
+): boolean {
+  if (current === r.before && current !== r.after) {
+    drop(auditLog, r, baseDir);
+    return false;
+  }
+  complete(auditLog, r, baseDir);
+  return true;
+}
+
+/** Removes a record without logging it: its change did not land. */
+export function drop(auditLog: string, r: WalRecord, baseDir: string = process.cwd()): void {
+  rmSync(join(walDir(auditLog, baseDir), `${r.id}.json`), { force: true });
+}
+
+/**
+ * Settles the pending records of `file` given its current sha256 (null: absent), as {@link settle}
+ * does for each. Returns the records appended.
  */
 export function recoverPending(
   auditLog: string,
@@ -83,18 +121,81 @@ export function recoverPending(
   current: string | null,
   baseDir: string = process.cwd(),
 ): WalRecord[] {
-  const landed: WalRecord[] = [];
-  for (const r of pendingFor(auditLog, file, baseDir)) {
-    if (current !== null && current === r.after) {
-      complete(auditLog, r, baseDir);
-      landed.push(r);
-    } else if (current === r.before) {
-      rmSync(join(walDir(auditLog, baseDir), `${r.id}.json`), { force: true });
-    } else {
-      // the file changed again since: the change most likely landed and was edited over; keep the trail
-      complete(auditLog, r, baseDir);
-      landed.push(r);
+  return pendingFor(auditLog, file, baseDir).filter((r) => settle(auditLog, r, current, baseDir));
+}
+
+/**
+ * Records many changes ahead at once, for a writer of many files: one record file each, created in
+ * place (O_EXCL, written, fsynced; no temp, no sweep of the directory per record, so n records cost
+ * O(n)). A record cut short by a kill does not parse and is skipped, and then the rename of its
+ * file had not happened either.
+ */
+export function writeAheadMany(
+  auditLog: string,
+  rs: readonly Omit<WalRecord, "id">[],
+  baseDir: string = process.cwd(),
+): WalRecord[] {
+  if (rs.length === 0) return [];
+  const dir = walDir(auditLog, baseDir);
+  mkdirSync(dir, { recursive: true });
+  const stem = `${Date.now()}-${randomBytes(6).toString("hex")}`;
+  return rs.map((r, i) => {
+    const rec: WalRecord = { id: `${stem}-${String(i).padStart(6, "0")}`, ...r };
+    const fd = openSync(
+      join(dir, `${rec.id}.json`),
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
+    try {
+      writeSync(fd, JSON.stringify(rec) + "\n");
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
+    return rec;
+  });
+}
+
+/** Whether any record waits beside `auditLog` (one directory read). */
+export function hasPending(auditLog: string, baseDir: string = process.cwd()): boolean {
+  try {
+    return readdirSync(walDir(auditLog, baseDir)).some((n) => n.endsWith(".json"));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Settles, in one pass over the records directory, the pending records of the files named in
+ * `files` (a writer holding their locks); `shaOf` gives a file's current sha256 (null: absent) and
+ * is asked only for files that have records. Returns the records appended.
+ */
+export function recoverPendingOf(
+  auditLog: string,
+  files: ReadonlySet<string>,
+  shaOf: (file: string) => string | null,
+  baseDir: string = process.cwd(),
+): WalRecord[] {
+  const dir = walDir(auditLog, baseDir);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith(".json"));
+  } catch {
+    return [];
+  }
+  const landed: WalRecord[] = [];
+  const shas = new Map<string, string | null>();
+  for (const n of names.sort().slice(0, MAX_RECORDS)) {
+    let r: WalRecord;
+    try {
+      r = JSON.parse(readFileSync(join(dir, n), "utf8")) as WalRecord;
+    } catch {
+      continue; // cut short by a kill, or not ours
+    }
+    if (typeof r.file !== "string" || !files.has(r.file) || !Array.isArray(r.entries)) continue;
+    let sha = shas.get(r.file);
+    if (sha === undefined) shas.set(r.file, (sha = shaOf(r.file)));
+    if (settle(auditLog, r, sha, baseDir)) landed.push(r);
   }
   return landed;
 }

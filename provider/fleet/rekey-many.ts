@@ -72,6 +72,11 @@ export interface UpdateManyOptions {
    * file's text stays in memory once staged, for batches of thousands of files.
    */
   keepText?: boolean;
+  /**
+   * Runs after every file is staged and checked unchanged, just before the renames, with the
+   * updates that will be written (e.g. to record their audit entries ahead); a throw writes nothing.
+   */
+  beforeCommit?: (written: readonly RecipientsUpdate[]) => Promise<void> | void;
   /** The caller already holds the lock of every file (provider/fs lock). Default: false, the files are locked here. */
   locked?: boolean;
   /** Recorded as the lock holder's command. Default: the process's script and verb. */
@@ -147,6 +152,7 @@ async function rekeyMany(files: readonly RekeyFile[], o: UpdateManyOptions): Pro
       const v = versions[i];
       if (v !== undefined) assertUnchanged((results[i] as RecipientsUpdate).file, v);
     }
+    await o.beforeCommit?.(results.filter((r) => r.written));
   } catch (e) {
     await batch.abort();
     throw e;
