@@ -4,7 +4,8 @@
  * `.sops.yaml` creation rule. `--per-secret` writes `secrets/NAME.env`, one sops file per secret,
  * so that a consumer can be given exactly the secrets it needs.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { KeyfleetError } from "../provider/errors";
 import { textVersion } from "../provider/fs";
 import { decrypt, listKeys, setValues } from "../provider/sops";
@@ -80,6 +81,8 @@ export const addVerb = sopsVerb(
       keysChanged: [keyName(path)],
       ...(exists ? {} : { added: (rule?.recipients ?? []).map((r) => r.toString()) }),
     };
+    // a new file's directory is made as git would check it out (0755 less the umask)
+    if (text === undefined) mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
     // under the file's lock, and only if nobody wrote it since it was read (compare-and-swap)
     await withWriteLocks("add", io, [file], () =>
       writeLogged([{ change, before: was, after: textVersion(out) }], () =>
