@@ -13,7 +13,6 @@ import {
   hasPending,
   recoverPendingOf,
   settle,
-  writeAhead,
   writeAheadMany,
   type WalRecord,
 } from "../provider/access/audit-wal";
@@ -51,9 +50,9 @@ function shaOf(file: string): string | null {
 }
 
 /**
- * Records `changes` ahead of writing them (one fsynced record file each; a single change through the
- * atomic writer), after settling what killed writers left for the same files. Call with the files'
- * locks held, before the first rename.
+ * Records `changes` ahead of writing them (one fsynced record file each, created in place), after
+ * settling what killed writers left for the same files. Call with the files' locks held, before the
+ * first rename.
  */
 export function logAhead(changes: readonly LoggedChange[], batch?: AuditBatch): AheadOfWrite {
   // what an earlier, killed writer of these files recorded ahead is settled first (the caller holds their locks)
@@ -76,10 +75,7 @@ export function logAhead(changes: readonly LoggedChange[], batch?: AuditBatch): 
       after: c.after,
       entries: [p.entry],
     }));
-    const recs =
-      rs.length === 1
-        ? [writeAhead(DEFAULT_AUDIT_LOG, rs[0] as (typeof rs)[number], dir)]
-        : writeAheadMany(DEFAULT_AUDIT_LOG, rs, dir);
+    const recs = writeAheadMany(DEFAULT_AUDIT_LOG, rs, dir);
     recs.forEach((rec, i) => {
       const x = xs[i] as (typeof xs)[number];
       records.push({ rec, dir, file: x.c.change.file, message: x.p.message });
