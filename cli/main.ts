@@ -97,10 +97,11 @@ export async function main(argvIn: readonly string[], io: CliIo): Promise<number
 }
 
 /**
- * Reads standard input to its end with read(2) when it is a pipe or a file, into `chunks`; true when
- * it got to the end. A `keyfleet set` then never builds process.stdin's stream (a socket for a pipe,
- * and the stderr stream its teardown builds): start-up, issue 13 §4. False for a terminal or anything
- * else, or when a non-blocking pipe has no data yet (EAGAIN): the caller goes on with the stream.
+ * Reads standard input to its end with read(2) when it is a pipe, a socket (what a parent gets from
+ * libuv, node's spawn included, when it asks for a pipe) or a file, into `chunks`; true when it got
+ * to the end. A `keyfleet set` then never builds process.stdin's stream (net's socket code, and the
+ * stderr stream its teardown builds): start-up, issue 13 §4. False for a terminal or anything else,
+ * or when a non-blocking pipe or socket has no data yet (EAGAIN): the caller goes on with the stream.
  */
 function readStdinSync(chunks: Buffer[]): boolean {
   let st;
@@ -109,7 +110,7 @@ function readStdinSync(chunks: Buffer[]): boolean {
   } catch {
     return false;
   }
-  if (!st.isFIFO() && !st.isFile()) return false;
+  if (!st.isFIFO() && !st.isSocket() && !st.isFile()) return false;
   try {
     for (;;) {
       const buf = Buffer.allocUnsafe(64 * 1024);
