@@ -38,9 +38,10 @@ export interface DiscoveryOptions {
 function readBounded(path: string, where: string): string | null {
   let size: number;
   try {
-    size = statSync(path).size;
+    const st = statSync(path, { throwIfNoEntry: false }); // an absent default file is the common case
+    if (!st) return null;
+    size = st.size;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw new KeyParseError(`cannot read key file: ${(e as Error).message}`, { where, file: path, cause: e });
   }
   if (size > MAX_IDENTITY_FILE_BYTES)
