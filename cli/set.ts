@@ -4,7 +4,14 @@
  * written atomically and the change (key name only) is appended to the audit log.
  */
 import { KeyfleetError } from "../provider/errors";
-import { checkFileSize, decrypt, setValues, setValuesDecrypted, type DecryptedFile, type SopsFormat } from "../provider/sops";
+import {
+  checkFileSize,
+  decrypt,
+  setValues,
+  setValuesDecrypted,
+  type DecryptedFile,
+  type SopsFormat,
+} from "../provider/sops";
 import { storeOptionsOf } from "./recipients";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 import { recordChange } from "./audit-trail";

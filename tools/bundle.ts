@@ -50,19 +50,17 @@ const FLEET: Record<string, string> = {
 
 /**
  * Libraries the sops verbs `require` on first use only (provider/sops/stores/yaml-lib.ts,
- * provider/age/agessh.ts), by specifier, with the name of the bundle of their own each one is in.
+ * provider/age/agessh.ts), by specifier: the name of the bundle of their own each one is in, that
+ * bundle's entry (all of yaml; of the curves, the one agessh.ts uses) and its declarations.
  */
-const LAZY_LIBS: Record<string, string> = {
-  yaml: "yaml",
-  "@noble/curves/ed25519.js": "noble",
+const LAZY_LIBS: Record<string, { bundle: string; entry: string; types: string }> = {
+  yaml: { bundle: "yaml", entry: 'module.exports = require("yaml");\n', types: 'export * from "yaml";\n' },
+  "@noble/curves/ed25519.js": {
+    bundle: "noble",
+    entry: 'export { ed25519 } from "@noble/curves/ed25519.js";\n',
+    types: 'export { ed25519 } from "@noble/curves/ed25519.js";\n',
+  },
 };
-
-/** The entry of a {@link LAZY_LIBS} bundle: all of yaml; of the curves, the one agessh.ts uses. */
-function lazyLibEntry(spec: string): string {
-  return spec === "yaml"
-    ? `module.exports = require("yaml");\n`
-    : `export { ed25519 } from ${JSON.stringify(spec)};\n`;
-}
 
 /** Packages that must stay out of main.bundle.js (the start-up of every sops verb reads all of it). */
 const NOT_IN_MAIN = ["zod", "ssh2", "yaml", "@noble/curves", "@noble/hashes"];
@@ -104,7 +102,7 @@ const lazyLibs: Plugin = {
   name: "lazy-libs",
   setup(build) {
     build.onResolve({ filter: /^(yaml|@noble\/curves\/ed25519\.js)$/ }, (args) =>
-      Object.hasOwn(LAZY_LIBS, args.path) ? { path: LAZY_LIBS[args.path] as string, namespace: "lazy-lib" } : undefined,
+      Object.hasOwn(LAZY_LIBS, args.path) ? { path: LAZY_LIBS[args.path]?.bundle, namespace: "lazy-lib" } : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: "lazy-lib" }, (args) => ({
       // dist/cli/code-cache.js itself, not a copy: the instance bin.js loaded main.bundle.js with,
@@ -203,10 +201,10 @@ async function run(): Promise<void> {
       `main.bundle.js carries ${heavy.join(", ")}: a sops verb imports it statically; require it on first use (LAZY_LIBS) or add the verb to FLEET`,
     );
   writeFileSync(join(dist, "cli", "main.bundle.d.ts"), 'export * from "./main";\n');
-  for (const [spec, name] of Object.entries(LAZY_LIBS)) {
-    const file = join(dist, "cli", `${name}.bundle.js`);
-    await bundle({ contents: lazyLibEntry(spec), dir: root, name: `${name}.ts` }, file, []);
-    writeFileSync(file.replace(/\.js$/, ".d.ts"), lazyLibEntry(spec).replace(/^module\.exports = require\((.*)\);/, "export * from $1;"));
+  for (const lib of Object.values(LAZY_LIBS)) {
+    const file = join(dist, "cli", `${lib.bundle}.bundle.js`);
+    await bundle({ contents: lib.entry, dir: root, name: `${lib.bundle}.ts` }, file, []);
+    writeFileSync(file.replace(/\.js$/, ".d.ts"), lib.types);
   }
   await bundle({ contents: fleetEntry(), dir: join(root, "cli") }, join(dist, "cli", "fleet.bundle.js"), [ssh2Inline]);
   writeFileSync(
