@@ -96,9 +96,12 @@ export interface PreparedChange {
 /** The audit entry of a change, with where it goes; nothing is written. */
 export function prepareChange(c: CliChange, batch?: AuditBatch): PreparedChange {
   const dir = batch ? batch.projectDir(c.file) : projectDir(c.file);
-  const names = batch ? batch.names(dir) : loadNames(dir);
-  const named = (r: string) =>
-    fingerprinted({ name: names.get(canonicalRecipientText(r)) ?? deriveRecipientName(r), recipient: r });
+  // read only when a recipient is named: a `set` adds and removes none (start-up, issue 13 §4)
+  let names: Map<string, string> | undefined;
+  const named = (r: string) => {
+    names ??= batch ? batch.names(dir) : loadNames(dir);
+    return fingerprinted({ name: names.get(canonicalRecipientText(r)) ?? deriveRecipientName(r), recipient: r });
+  };
   const removed = (c.removed ?? []).map(named);
   const exposure = computeExposure(removed, c.keysBefore ?? []);
   if (c.exposedKeys?.length)

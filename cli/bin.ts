@@ -17,6 +17,4 @@ const bundle = join(__dirname, "main.bundle.js");
 const cli: typeof Main = existsSync(bundle)
   ? (loadBundle(bundle, argv[0] ?? "_", () => Object.hasOwn(cli.VERBS, argv[0] ?? "")) as typeof Main)
   : (require("./main") as typeof Main);
-void cli.main(argv, cli.processIo()).then((code) => {
-  process.exitCode = code;
-});
+void cli.main(argv, cli.processIo()).then(cli.exitWhenDone);

@@ -46,6 +46,9 @@ const LEGACY_RE = /^cli-.*\.v8cache$/;
 /** The bundles loaded so far in this process, by path. */
 const loaded = new Map<string, unknown>();
 
+/** The cache key of the first bundle loaded (the verb's): the default of bundles loaded after it. */
+let firstKey: string | undefined;
+
 /** The cache directory, or undefined when the cache is off or there is no home. */
 function cacheDir(): string | undefined {
   if (process.env["KEYFLEET_NO_CODE_CACHE"] === "1") return undefined;
@@ -109,16 +112,19 @@ function writeCache(dir: string, file: string, data: Buffer, stalePrefix: string
 
 /**
  * Loads `bundle` (an absolute path) once per process and returns its exports. `key` names the
- * cache (a verb; anything not a plain lowercase word shares the key `_`); `keep` is asked at exit,
- * when the cache is to be written, whether this key deserves a file (a real verb, not a typo).
+ * cache (a verb; anything not a plain lowercase word shares the key `_`; default: the key of the
+ * first bundle this process loaded, so a library bundle a verb loads is cached per verb too);
+ * `keep` is asked at exit, when the cache is to be written, whether this key deserves a file (a
+ * real verb, not a typo).
  */
-export function loadBundle(bundle: string, key: string, keep: () => boolean = () => true): unknown {
+export function loadBundle(bundle: string, key?: string, keep: () => boolean = () => true): unknown {
   const done = loaded.get(bundle);
   if (done !== undefined) return done;
   const dir = cacheDir();
   let prefix = "";
   let cached: Buffer | undefined;
-  const cacheKey = KEY_RE.test(key) ? key : "_";
+  const cacheKey = key === undefined ? (firstKey ?? "_") : KEY_RE.test(key) ? key : "_";
+  firstKey ??= cacheKey;
   if (dir) {
     try {
       prefix = buildPrefix(bundle);

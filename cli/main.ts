@@ -97,10 +97,11 @@ export async function main(argvIn: readonly string[], io: CliIo): Promise<number
 }
 
 /**
- * Reads standard input to its end with read(2) when it is a pipe or a file, into `chunks`; true when
- * it got to the end. A `keyfleet set` then never builds process.stdin's stream (a socket for a pipe,
- * and the stderr stream its teardown builds): start-up, issue 13 §4. False for a terminal or anything
- * else, or when a non-blocking pipe has no data yet (EAGAIN): the caller goes on with the stream.
+ * Reads standard input to its end with read(2) when it is a pipe, a socket (what a parent gets from
+ * libuv, node's spawn included, when it asks for a pipe) or a file, into `chunks`; true when it got
+ * to the end. A `keyfleet set` then never builds process.stdin's stream (net's socket code, and the
+ * stderr stream its teardown builds): start-up, issue 13 §4. False for a terminal or anything else,
+ * or when a non-blocking pipe or socket has no data yet (EAGAIN): the caller goes on with the stream.
  */
 function readStdinSync(chunks: Buffer[]): boolean {
   let st;
@@ -109,7 +110,7 @@ function readStdinSync(chunks: Buffer[]): boolean {
   } catch {
     return false;
   }
-  if (!st.isFIFO() && !st.isFile()) return false;
+  if (!st.isFIFO() && !st.isSocket() && !st.isFile()) return false;
   try {
     for (;;) {
       const buf = Buffer.allocUnsafe(64 * 1024);
@@ -137,8 +138,17 @@ export function processIo(): CliIo {
   };
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2), processIo()).then((code) => {
-    process.exitCode = code;
-  });
+/**
+ * Ends the process with `code` once {@link main} is done. When nothing is left to run (no handle,
+ * request or timer keeps the event loop alive: then node would exit by itself) and nobody listens
+ * for `beforeExit`, it exits at once ('exit' listeners still run), without node's teardown of the
+ * heap and the garbage collection it may run before: a few milliseconds of every start-up (issue
+ * 13 §4). Otherwise (a write still queued on a pipe, a child still running) it only sets the exit
+ * code and node exits after the rest, as usual.
+ */
+export function exitWhenDone(code: number): void {
+  process.exitCode = code;
+  if (process.getActiveResourcesInfo().length === 0 && process.listenerCount("beforeExit") === 0) process.exit();
 }
+
+if (require.main === module) void main(process.argv.slice(2), processIo()).then(exitWhenDone);

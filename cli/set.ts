@@ -4,7 +4,14 @@
  * written atomically and the change (key name only) is appended to the audit log.
  */
 import { KeyfleetError } from "../provider/errors";
-import { checkFileSize, decrypt, setValues, setValuesWithDataKey, type SopsFormat } from "../provider/sops";
+import {
+  checkFileSize,
+  decrypt,
+  setValues,
+  setValuesDecrypted,
+  type DecryptedFile,
+  type SopsFormat,
+} from "../provider/sops";
 import { storeOptionsOf } from "./recipients";
 import { UsageError, type CliIo, type ParsedArgs } from "./args";
 
@@ -44,12 +51,13 @@ export function jsonScalar(text: string): string | number | boolean {
 
 /**
  * The file's text with the value set. When the file is unchanged since it was decrypted (`text`),
- * its data key is known and not unwrapped a second time; otherwise the identities unwrap it again.
+ * that decryption (`before`: its tree and data key) is changed and sealed again, and the file is
+ * neither parsed nor decrypted a second time; otherwise the identities unwrap it again.
  */
 async function newText(
   current: string,
   text: string,
-  dataKey: Uint8Array,
+  before: DecryptedFile,
   o: {
     format: SopsFormat;
     path: string[];
@@ -61,7 +69,7 @@ async function newText(
   const { format, path, value, file, ids } = o;
   if (current === text)
     return checkFileSize(
-      setValuesWithDataKey(current, format, dataKey, [{ path, value }], { file, stores: storeOptionsOf(file) }),
+      setValuesDecrypted(before, format, [{ path, value }], { file, stores: storeOptionsOf(file) }),
       file,
     );
   return explainingIdentities(file, ids, () =>
@@ -131,9 +139,9 @@ export const setVerb = sopsVerb(
     // read, change and write under the file's lock, checking before the rename that nobody else wrote it
     await withWriteLocks("set", io, [file], async () => {
       const current = readInputText(file);
-      const out = await newText(current, text, before.dataKey, { format, path, value, file, ids });
       // the data key read before the lock holds only if nobody rewrote the file meanwhile
       const dataKey = current === text ? before.dataKey : undefined;
+      const out = await newText(current, text, before, { format, path, value, file, ids });
       const pending = await cliPendingDigests({
         root: projectDir(file),
         file: auditPath(file),

@@ -11,6 +11,9 @@
  * - `dist/cli/fleet.bundle.js`: the fleet verbs ({@link FLEET}: SSH, zod-validated fleet files), the
  *   bulk of the code, which main.bundle.js loads (through the code cache, cli/code-cache.ts) only
  *   when one of them runs, so a `decrypt` or `set` never reads it (issue 13 §4).
+ * - `dist/cli/yaml.bundle.js` and `dist/cli/noble.bundle.js`: the libraries main.bundle.js requires
+ *   only on first use ({@link LAZY_LIBS}: the full YAML parser, the Ed25519 curve), loaded the same
+ *   way, so a start-up that does not use them neither reads nor deserialises their code.
  *
  * Each bundle ends with the license texts of the packages it carries (in ASCII: one non-ASCII
  * character would make V8 hold the whole source as two-byte text).
@@ -45,8 +48,22 @@ const FLEET: Record<string, string> = {
   push: "pushVerb",
 };
 
+/**
+ * Libraries the sops verbs `require` on first use only (provider/sops/stores/yaml-lib.ts,
+ * provider/age/agessh.ts), by specifier: the name of the bundle of their own each one is in, that
+ * bundle's entry (all of yaml; of the curves, the one agessh.ts uses) and its declarations.
+ */
+const LAZY_LIBS: Record<string, { bundle: string; entry: string; types: string }> = {
+  yaml: { bundle: "yaml", entry: 'module.exports = require("yaml");\n', types: 'export * from "yaml";\n' },
+  "@noble/curves/ed25519.js": {
+    bundle: "noble",
+    entry: 'export { ed25519 } from "@noble/curves/ed25519.js";\n',
+    types: 'export { ed25519 } from "@noble/curves/ed25519.js";\n',
+  },
+};
+
 /** Packages that must stay out of main.bundle.js (the start-up of every sops verb reads all of it). */
-const NOT_IN_MAIN = ["zod", "ssh2"];
+const NOT_IN_MAIN = ["zod", "ssh2", "yaml", "@noble/curves", "@noble/hashes"];
 
 /**
  * In main.bundle.js, main.ts's `import("./push.js")` (and the other fleet verbs) becomes a module
@@ -71,6 +88,31 @@ const fleetVerbs: Plugin = {
         `export const ${FLEET[args.path] as string} = fleet.verbs[${JSON.stringify(args.path)}]?.();`,
       ].join("\n"),
       loader: "ts",
+      resolveDir: join(root, "cli"),
+    }));
+  },
+};
+
+/**
+ * In main.bundle.js, each of {@link LAZY_LIBS} becomes a module that loads that library's bundle
+ * next to it, through the code cache, when it is first required (or when a module importing it is
+ * initialised: esbuild keeps each module behind a lazy initialiser).
+ */
+const lazyLibs: Plugin = {
+  name: "lazy-libs",
+  setup(build) {
+    build.onResolve({ filter: /^(yaml|@noble\/curves\/ed25519\.js)$/ }, (args) =>
+      Object.hasOwn(LAZY_LIBS, args.path) ? { path: LAZY_LIBS[args.path]?.bundle, namespace: "lazy-lib" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "lazy-lib" }, (args) => ({
+      // dist/cli/code-cache.js itself, not a copy: the instance bin.js loaded main.bundle.js with,
+      // which knows the verb's cache key
+      contents: [
+        'const { join } = require("node:path");',
+        'const { loadBundle } = require(join(__dirname, "code-cache.js"));',
+        `module.exports = loadBundle(join(__dirname, ${JSON.stringify(`${args.path}.bundle.js`)}));`,
+      ].join("\n"),
+      loader: "js",
       resolveDir: join(root, "cli"),
     }));
   },
@@ -104,14 +146,21 @@ function licenses(meta: Metafile): string {
 
 /** One bundle: from a file, or from generated source (`entry.contents`, resolved in `entry.dir`). */
 async function bundle(
-  entry: string | { contents: string; dir: string },
+  entry: string | { contents: string; dir: string; name?: string },
   outfile: string,
   plugins: Plugin[],
 ): Promise<Metafile> {
   const r = await build({
     ...(typeof entry === "string"
       ? { entryPoints: [entry] }
-      : { stdin: { contents: entry.contents, resolveDir: entry.dir, sourcefile: "fleet-verbs.ts", loader: "ts" } }),
+      : {
+          stdin: {
+            contents: entry.contents,
+            resolveDir: entry.dir,
+            sourcefile: entry.name ?? "fleet-verbs.ts",
+            loader: "ts",
+          },
+        }),
     outfile,
     bundle: true,
     platform: "node",
@@ -145,13 +194,18 @@ async function run(): Promise<void> {
   if (!existsSync(join(dist, "cli", "main.d.ts")))
     throw new Error("tools/bundle: run tsc first (dist/cli/main.d.ts is missing)");
   await bundle(require.resolve("ssh2", { paths: [root] }), join(dist, "vendor", "ssh2.js"), []);
-  const main = await bundle(join(root, "cli", "main.ts"), join(dist, "cli", "main.bundle.js"), [fleetVerbs]);
+  const main = await bundle(join(root, "cli", "main.ts"), join(dist, "cli", "main.bundle.js"), [fleetVerbs, lazyLibs]);
   const heavy = packagesIn(main).filter((p) => NOT_IN_MAIN.includes(p));
   if (heavy.length)
     throw new Error(
-      `main.bundle.js carries ${heavy.join(", ")}: a sops verb imports a fleet module; import it lazily or add the verb to FLEET`,
+      `main.bundle.js carries ${heavy.join(", ")}: a sops verb imports it statically; require it on first use (LAZY_LIBS) or add the verb to FLEET`,
     );
   writeFileSync(join(dist, "cli", "main.bundle.d.ts"), 'export * from "./main";\n');
+  for (const lib of Object.values(LAZY_LIBS)) {
+    const file = join(dist, "cli", `${lib.bundle}.bundle.js`);
+    await bundle({ contents: lib.entry, dir: root, name: `${lib.bundle}.ts` }, file, []);
+    writeFileSync(file.replace(/\.js$/, ".d.ts"), lib.types);
+  }
   await bundle({ contents: fleetEntry(), dir: join(root, "cli") }, join(dist, "cli", "fleet.bundle.js"), [ssh2Inline]);
   writeFileSync(
     join(dist, "cli", "fleet.bundle.d.ts"),

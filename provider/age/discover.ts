@@ -5,7 +5,7 @@
  * Returns what it found and a report of every source tried, never key material.
  */
 import type * as ChildProcess from "node:child_process";
-import { readFile as readFileCb, stat as statCb, type Stats } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { KeyParseError } from "./errors";
@@ -31,29 +31,23 @@ export interface DiscoveryOptions {
 }
 
 /*
- * fs's callback API, promised by hand: node:fs/promises drags in readline, fs watchers and more,
- * which a CLI start-up would load for two small reads (issue 13 §4).
+ * Key files are small (at most MAX_IDENTITY_FILE_BYTES) and read synchronously: a CLI start-up then
+ * never starts libuv's thread pool nor waits on it (several round trips per file), and does not load
+ * node:fs/promises (issue 13 §4).
  */
-function stat(path: string): Promise<Stats> {
-  return new Promise((ok, fail) => statCb(path, (e, st) => (e ? fail(e) : ok(st))));
-}
-
-function readFile(path: string, encoding: "utf8"): Promise<string> {
-  return new Promise((ok, fail) => readFileCb(path, encoding, (e, text) => (e ? fail(e) : ok(text))));
-}
-
-async function readBounded(path: string, where: string): Promise<string | null> {
+function readBounded(path: string, where: string): string | null {
   let size: number;
   try {
-    size = (await stat(path)).size;
+    const st = statSync(path, { throwIfNoEntry: false }); // an absent default file is the common case
+    if (!st) return null;
+    size = st.size;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw new KeyParseError(`cannot read key file: ${(e as Error).message}`, { where, file: path, cause: e });
   }
   if (size > MAX_IDENTITY_FILE_BYTES)
     throw new KeyParseError(`key file larger than ${MAX_IDENTITY_FILE_BYTES} bytes`, { where, file: path });
   try {
-    return await readFile(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch (e) {
     throw new KeyParseError(`cannot read key file: ${(e as Error).message}`, { where, file: path, cause: e });
   }
@@ -63,9 +57,9 @@ async function readBounded(path: string, where: string): Promise<string | null> 
  * The identities of a key file named by environment variable `name`, and their report label. Set on
  * purpose, so a missing file is an error (with `hint`), unlike the default files.
  */
-async function readNamedFile(name: string, path: string, hint: string): Promise<[AgeIdentity[], string]> {
+function readNamedFile(name: string, path: string, hint: string): [AgeIdentity[], string] {
   const label = `${name}=${path}`;
-  const text = await readBounded(path, label);
+  const text = readBounded(path, label);
   if (text === null) throw new KeyParseError("file not found", { where: label, file: path, hint });
   return [parseIdentities(text, label), label];
 }
@@ -170,16 +164,16 @@ export async function discoverIdentities(opts: DiscoveryOptions = {}): Promise<D
   const sshFile = env.SOPS_AGE_SSH_PRIVATE_KEY_FILE;
   if (sshFile)
     add(
-      ...(await readNamedFile(
+      ...readNamedFile(
         "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
         sshFile,
         "point SOPS_AGE_SSH_PRIVATE_KEY_FILE at an ssh-ed25519 private key",
-      )),
+      ),
     );
   // sops (age/keysource.go loadAgeSSHIdentities) reads ~/.ssh/id_ed25519 as well, not instead
   const sshDefault = join(home, ".ssh", "id_ed25519");
   if (!sshFile || resolve(sshFile) !== resolve(sshDefault)) {
-    const text = await readBounded(sshDefault, sshDefault);
+    const text = readBounded(sshDefault, sshDefault);
     if (text === null) report.push(`${sshDefault}: not found`);
     else {
       try {
@@ -199,12 +193,12 @@ export async function discoverIdentities(opts: DiscoveryOptions = {}): Promise<D
   else report.push("SOPS_AGE_KEY: not set");
 
   const keyFile = env.SOPS_AGE_KEY_FILE;
-  if (keyFile) add(...(await readNamedFile("SOPS_AGE_KEY_FILE", keyFile, "fix SOPS_AGE_KEY_FILE or unset it")));
+  if (keyFile) add(...readNamedFile("SOPS_AGE_KEY_FILE", keyFile, "fix SOPS_AGE_KEY_FILE or unset it"));
   // sops reads the user config keys.txt as well as SOPS_AGE_KEY_FILE, not instead of it
   const base = env.XDG_CONFIG_HOME || join(home, ".config");
   const keysTxt = join(base, "sops", "age", "keys.txt");
   if (!keyFile || resolve(keyFile) !== resolve(keysTxt)) {
-    const text = await readBounded(keysTxt, keysTxt);
+    const text = readBounded(keysTxt, keysTxt);
     if (text === null) report.push(`${keysTxt}: not found`);
     else add(parseIdentities(text, keysTxt), keysTxt);
   }

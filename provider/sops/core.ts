@@ -322,7 +322,20 @@ export function setValuesWithDataKey(
   changes: ValueChange[],
   o: DataKeyOptions = {},
 ): string {
-  const d = decryptWithDataKey(text, format, dataKey, { file: o.file });
+  return setValuesDecrypted(decryptWithDataKey(text, format, dataKey, { file: o.file }), format, changes, o);
+}
+
+/**
+ * {@link setValuesWithDataKey} on a file already decrypted (by {@link decryptWithDataKey} or
+ * `decrypt`, MAC verified) from the text being changed, so it is not parsed and decrypted a second
+ * time. `d` is used up: its tree is changed and encrypted in place.
+ */
+export function setValuesDecrypted(
+  d: DecryptedFile,
+  format: SopsFormat,
+  changes: ValueChange[],
+  o: DataKeyOptions = {},
+): string {
   if (format === "dotenv" || format === "ini") {
     for (const c of changes) {
       const depth = format === "dotenv" ? 1 : 2;

@@ -12,6 +12,7 @@ export {
   decryptWithDataKey,
   encryptWithDataKey,
   setValuesWithDataKey,
+  setValuesDecrypted,
   resealDecrypted,
   rotateWithDataKeys,
   replaceAgeEntries,
