@@ -132,10 +132,31 @@ export function processIo(): CliIo {
       if (!readStdinSync(chunks)) for await (const c of process.stdin) chunks.push(c as Buffer);
       return Buffer.concat(chunks);
     },
-    stdout: (t) => void process.stdout.write(t),
+    stdout: (t) => {
+      guardStdout();
+      void process.stdout.write(t);
+    },
     stderr: (t) => void process.stderr.write(t),
     env: process.env,
   };
+}
+
+/** The exit status when the reader of stdout went away: 128 + SIGPIPE, what a shell shows for `cat` there. */
+export const EXIT_BROKEN_PIPE = 141;
+let stdoutGuarded = false;
+
+/**
+ * On the first write to stdout: a reader that closes early (`keyfleet decrypt f | head`) ends the
+ * process quietly with {@link EXIT_BROKEN_PIPE}, as SIGPIPE ends other tools, instead of an
+ * unhandled EPIPE error with a stack trace. Other errors still surface.
+ */
+function guardStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(EXIT_BROKEN_PIPE);
+    throw e;
+  });
 }
 
 /**

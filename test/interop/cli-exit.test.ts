@@ -29,6 +29,13 @@ beforeAll(() => {
 });
 afterAll(cleanupTmp);
 
+/** A fresh FIFO in the test directory (so the shell can report the writer's own status). */
+function fifo(): string {
+  const f = join(d, `out-${Math.random().toString(36).slice(2)}.fifo`);
+  expect(spawnSync("mkfifo", [f]).status).toBe(0);
+  return f;
+}
+
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -50,6 +57,22 @@ describe("the keyfleet executable's exit", () => {
     });
     expect(r.status, r.stderr).toBe(0);
     expect(Number(r.stdout.trim())).toBe(plainLength);
+  });
+
+  it("a reader that closes early ends the decrypt quietly with 141, as SIGPIPE ends other tools", () => {
+    // the shell reports the status of the first command of the pipe; head reads 5 bytes and closes
+    const r = spawnSync(
+      "sh",
+      ["-c", '"$NODE" "$BIN" decrypt big.yaml > "$FIFO" & (head -c 5 < "$FIFO" > /dev/null); wait $!'],
+      {
+        cwd: d,
+        env: env({ FIFO: fifo() }),
+        encoding: "utf8",
+        timeout: 60_000,
+      },
+    );
+    expect(r.status).toBe(141);
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled|at /);
   });
 
   it("waits for a timer still pending and runs beforeExit listeners, as node's own exit does", () => {
