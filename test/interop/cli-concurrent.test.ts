@@ -118,6 +118,29 @@ describe("concurrent writers take the file's lock", () => {
     expect(lost).toBe(0);
   }, 600_000);
 
+  it(`add racing set, ${ROUNDS} rounds: both land, or add reports the file changed (exit 12) and writes nothing`, async () => {
+    const d = project(k);
+    const env = { SOPS_AGE_KEY_FILE: k.alice.file };
+    const expected: Record<string, string> = {};
+    let lost = 0;
+    for (let i = 0; i < ROUNDS; i++) {
+      const [a, b] = await Promise.all([
+        start(["add", `ADDED_${i}`, "--file", "secrets/app.yaml"], d, env, `A-${i}\n`),
+        start(["set", "secrets/app.yaml", `s${i}`], d, env, `S-${i}\n`),
+      ]);
+      expect(b.code, b.stderr).toBe(0);
+      expected[`s${i}`] = `S-${i}`;
+      // add read the file before its prompt: it lands, or (set wrote in between) refuses with nothing written
+      expect([0, 12], a.stderr).toContain(a.code);
+      if (a.code === 0) expected[`ADDED_${i}`] = `A-${i}`;
+      const r = decryptAs(d, k.alice.file);
+      expect(r.code).toBe(0);
+      for (const [key, v] of Object.entries(expected)) if (r.data?.[key] !== v) lost++;
+      if (a.code === 12) expect(r.data?.[`ADDED_${i}`]).toBeUndefined();
+    }
+    expect(lost).toBe(0);
+  }, 600_000);
+
   it("a writer waiting on a held lock names the holder and gives up with exit code 11", () => {
     const d = project(k);
     const lockFile = join(d, "secrets/.app.yaml.keyfleet-lock");
