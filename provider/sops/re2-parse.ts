@@ -113,57 +113,55 @@ const REFUSE_HINT = "rewrite the pattern without it (plain RE2 subset: classes, 
  * accepted. @throws Re2Refusal for backreferences, lookaround, repeat counts over 1000, deep nesting
  */
 export function parseRe2(src: string, flags: Re2Flags): Parsed {
-  const reFlags = "u" + (flags.i ? "i" : "") + (flags.s ? "s" : "");
-  const classes: CharClass[] = [];
-  const bySrc = new Map<string, number>();
-  let i = 0;
+  const p = new Parser(src, flags);
+  const node = p.alt(0);
+  if (p.i < src.length) throw refuse("an unbalanced group");
+  return { node, classes: p.classes, word: new CharClass(-1, "\\w", p.reFlags) };
+}
 
-  function cls(lit: number, text: string): Node {
-    const key = lit >= 0 ? `#${lit}` : text;
-    let m = bySrc.get(key);
-    if (m === undefined) {
-      m = classes.length;
-      classes.push(new CharClass(lit, text, reFlags));
-      bySrc.set(key, m);
-    }
-    return { k: "char", m };
-  }
-  function literal(cp: number): Node {
-    return flags.i ? cls(-1, `\\u{${cp.toString(16)}}`) : cls(cp, "");
-  }
-  function refuse(what: string): Re2Refusal {
-    return new Re2Refusal(`uses ${what}, which keyfleet cannot evaluate like Go RE2`, REFUSE_HINT);
-  }
-  function hex(from: number, len: number): number {
-    return parseInt(src.slice(from, from + len), 16);
+function refuse(what: string): Re2Refusal {
+  return new Re2Refusal(`uses ${what}, which keyfleet cannot evaluate like Go RE2`, REFUSE_HINT);
+}
+
+/** Recursive descent over the pattern; `i` is the UTF-16 index of the next unread character. */
+class Parser {
+  i = 0;
+  readonly classes: CharClass[] = [];
+  readonly reFlags: string;
+  private readonly bySrc = new Map<string, number>();
+
+  constructor(
+    private readonly src: string,
+    private readonly flags: Re2Flags,
+  ) {
+    this.reFlags = "u" + (flags.i ? "i" : "") + (flags.s ? "s" : "");
   }
 
-  function alt(depth: number): Node {
-    const items = [cat(depth)];
-    while (src[i] === "|") {
-      i++;
-      items.push(cat(depth));
+  alt(depth: number): Node {
+    const items = [this.cat(depth)];
+    while (this.src[this.i] === "|") {
+      this.i++;
+      items.push(this.cat(depth));
     }
     return items.length === 1 ? (items[0] as Node) : { k: "alt", items };
   }
 
-  function cat(depth: number): Node {
+  private cat(depth: number): Node {
     const items: Node[] = [];
-    while (i < src.length && src[i] !== "|" && src[i] !== ")") {
-      const a = atom(depth);
-      items.push(repeat(a));
-    }
+    const src = this.src;
+    while (this.i < src.length && src[this.i] !== "|" && src[this.i] !== ")") items.push(this.repeat(this.atom(depth)));
     return items.length === 1 ? (items[0] as Node) : { k: "cat", items };
   }
 
-  function repeat(a: Node): Node {
+  private repeat(a: Node): Node {
+    const src = this.src;
     let min: number, max: number;
-    const c = src[i];
+    const c = src[this.i];
     if (c === "*") [min, max] = [0, -1];
     else if (c === "+") [min, max] = [1, -1];
     else if (c === "?") [min, max] = [0, 1];
     else if (c === "{") {
-      const q = /^\{(\d+)(,(\d*))?\}/.exec(src.slice(i, i + 64));
+      const q = /^\{(\d+)(,(\d*))?\}/.exec(src.slice(this.i, this.i + 64));
       if (!q) throw refuse("a malformed repeat count");
       min = Number(q[1]);
       max = q[2] === undefined ? min : q[3] === "" ? -1 : Number(q[3]);
@@ -172,100 +170,123 @@ export function parseRe2(src: string, flags: Re2Flags): Parsed {
           `has a repeat count over ${MAX_REPEAT}, which Go RE2 refuses too (invalid repeat count)`,
           `use counts of at most ${MAX_REPEAT}, or * / + for an unbounded repeat`,
         );
-      i += q[0].length - 1;
+      this.i += q[0].length - 1;
     } else return a;
-    i++;
-    if (src[i] === "?") i++; // lazy: same boolean result
+    this.i++;
+    if (src[this.i] === "?") this.i++; // lazy: same boolean result
     return { k: "rep", node: a, min, max };
   }
 
-  function atom(depth: number): Node {
-    const c = src[i] as string;
-    if (c === "(") {
-      if (depth >= MAX_NESTING)
-        throw new Re2Refusal(
-          `nests groups more than ${MAX_NESTING} deep, which Go RE2 refuses too (expression nests too deeply)`,
-          "flatten the pattern: fewer nested groups",
-        );
-      i++;
-      if (src.startsWith("?:", i)) i += 2;
-      else if (src.startsWith("?<", i) && src[i + 2] !== "=" && src[i + 2] !== "!") i = src.indexOf(">", i) + 1;
-      else if (src[i] === "?") throw refuse("lookaround");
-      const inner = alt(depth + 1);
-      if (src[i] !== ")") throw refuse("an unbalanced group");
-      i++;
-      return inner;
-    }
+  private atom(depth: number): Node {
+    const src = this.src;
+    const c = src[this.i] as string;
+    if (c === "(") return this.group(depth);
     if (c === "^" || c === "$") {
-      i++;
+      this.i++;
       return { k: "assert", a: c === "^" ? BOL : EOL };
     }
     if (c === ".") {
-      i++;
-      return cls(-1, ".");
+      this.i++;
+      return this.cls(-1, ".");
     }
     if (c === "[") {
-      const start = i;
-      i++;
-      if (src[i] === "^") i++;
-      while (i < src.length && src[i] !== "]") i += src[i] === "\\" ? 2 : 1;
-      i++;
-      return cls(-1, src.slice(start, i));
+      const start = this.i++;
+      if (src[this.i] === "^") this.i++;
+      while (this.i < src.length && src[this.i] !== "]") this.i += src[this.i] === "\\" ? 2 : 1;
+      this.i++;
+      return this.cls(-1, src.slice(start, this.i));
     }
-    if (c === "\\") return escape();
-    const cp = src.codePointAt(i) as number;
-    i += cp > 0xffff ? 2 : 1;
-    return literal(cp);
+    if (c === "\\") return this.escape();
+    const cp = src.codePointAt(this.i) as number;
+    this.i += cp > 0xffff ? 2 : 1;
+    return this.literal(cp);
   }
 
-  function escape(): Node {
-    const e = src[i + 1] as string;
+  private group(depth: number): Node {
+    const src = this.src;
+    if (depth >= MAX_NESTING)
+      throw new Re2Refusal(
+        `nests groups more than ${MAX_NESTING} deep, which Go RE2 refuses too (expression nests too deeply)`,
+        "flatten the pattern: fewer nested groups",
+      );
+    this.i++;
+    if (src.startsWith("?:", this.i)) this.i += 2;
+    else if (src.startsWith("?<", this.i) && src[this.i + 2] !== "=" && src[this.i + 2] !== "!")
+      this.i = src.indexOf(">", this.i) + 1;
+    else if (src[this.i] === "?") throw refuse("lookaround");
+    const inner = this.alt(depth + 1);
+    if (src[this.i] !== ")") throw refuse("an unbalanced group");
+    this.i++;
+    return inner;
+  }
+
+  private escape(): Node {
+    const src = this.src;
+    const e = src[this.i + 1] as string;
     if (e === "b" || e === "B") {
-      i += 2;
+      this.i += 2;
       return { k: "assert", a: e === "b" ? WORD_B : NOT_WORD_B };
     }
     if ("dDsSwW".includes(e)) {
-      i += 2;
-      return cls(-1, `\\${e}`);
+      this.i += 2;
+      return this.cls(-1, `\\${e}`);
     }
     if (e === "p" || e === "P") {
-      const end = src.indexOf("}", i);
-      const text = src.slice(i, end + 1);
-      i = end + 1;
-      return cls(-1, text);
+      const end = src.indexOf("}", this.i);
+      const text = src.slice(this.i, end + 1);
+      this.i = end + 1;
+      return this.cls(-1, text);
     }
     if (e === "k" || (e >= "1" && e <= "9")) throw refuse("backreferences");
-    const simple = { f: 12, n: 10, r: 13, t: 9, v: 11, "0": 0 }[e];
+    return this.literal(this.escapedCodePoint(e));
+  }
+
+  /** The code point of a character escape (`\n`, `\cJ`, `\x41`, `\u0041`, `\u{1F600}`, `\.`); moves past it. */
+  private escapedCodePoint(e: string): number {
+    const src = this.src;
+    const hex = (from: number, len: number): number => parseInt(src.slice(from, from + len), 16);
+    const simple = ({ f: 12, n: 10, r: 13, t: 9, v: 11, "0": 0 } as Record<string, number>)[e];
     let cp: number;
     if (simple !== undefined) {
       cp = simple;
-      i += 2;
+      this.i += 2;
     } else if (e === "c") {
-      cp = src.charCodeAt(i + 2) % 32;
-      i += 3;
+      cp = src.charCodeAt(this.i + 2) % 32;
+      this.i += 3;
     } else if (e === "x") {
-      cp = hex(i + 2, 2);
-      i += 4;
-    } else if (e === "u" && src[i + 2] === "{") {
-      const end = src.indexOf("}", i);
-      cp = parseInt(src.slice(i + 3, end), 16);
-      i = end + 1;
+      cp = hex(this.i + 2, 2);
+      this.i += 4;
+    } else if (e === "u" && src[this.i + 2] === "{") {
+      const end = src.indexOf("}", this.i);
+      cp = parseInt(src.slice(this.i + 3, end), 16);
+      this.i = end + 1;
     } else if (e === "u") {
-      cp = hex(i + 2, 4);
-      i += 6;
+      cp = hex(this.i + 2, 4);
+      this.i += 6;
       // u mode: an escaped surrogate pair is one code point
-      if (cp >= 0xd800 && cp <= 0xdbff && /^\\u[dD][c-fC-F][0-9a-fA-F]{2}/.test(src.slice(i, i + 6))) {
-        cp = (cp - 0xd800) * 0x400 + (hex(i + 2, 4) - 0xdc00) + 0x10000;
-        i += 6;
+      if (cp >= 0xd800 && cp <= 0xdbff && /^\\u[dD][c-fC-F][0-9a-fA-F]{2}/.test(src.slice(this.i, this.i + 6))) {
+        cp = (cp - 0xd800) * 0x400 + (hex(this.i + 2, 4) - 0xdc00) + 0x10000;
+        this.i += 6;
       }
     } else {
-      cp = src.codePointAt(i + 1) as number;
-      i += cp > 0xffff ? 3 : 2;
+      cp = src.codePointAt(this.i + 1) as number;
+      this.i += cp > 0xffff ? 3 : 2;
     }
-    return literal(cp);
+    return cp;
   }
 
-  const node = alt(0);
-  if (i < src.length) throw refuse("an unbalanced group");
-  return { node, classes, word: new CharClass(-1, "\\w", reFlags) };
+  private cls(lit: number, text: string): Node {
+    const key = lit >= 0 ? `#${lit}` : text;
+    let m = this.bySrc.get(key);
+    if (m === undefined) {
+      m = this.classes.length;
+      this.classes.push(new CharClass(lit, text, this.reFlags));
+      this.bySrc.set(key, m);
+    }
+    return { k: "char", m };
+  }
+
+  private literal(cp: number): Node {
+    return this.flags.i ? this.cls(-1, `\\u{${cp.toString(16)}}`) : this.cls(cp, "");
+  }
 }

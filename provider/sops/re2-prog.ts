@@ -59,73 +59,84 @@ export function compileProgram(p: Parsed, multiline: boolean): Program {
       `is too large: over ${MAX_PROGRAM} instructions once its repeats are expanded (Go RE2 refuses large ones too: expression too large)`,
       "use smaller or fewer nested repeat counts, or * / + instead of large counts",
     );
-  const op = new Uint8Array(total);
-  const a = new Int32Array(total);
-  const b = new Int32Array(total);
-  let pc = 0;
-  let wordAsserts = false;
+  const e = new Emitter(total);
+  e.emit(p.node);
+  e.put(OP_MATCH);
+  const { op, a, b, wordAsserts } = e;
+  const anchored = !multiline && op[0] === OP_ASSERT && a[0] === BOL;
+  return { op, a, b, parsed: p, wordAsserts, anchored };
+}
 
-  function put(o: number, x = 0, y = 0): number {
-    op[pc] = o;
-    a[pc] = x;
-    b[pc] = y;
-    return pc++;
+/** Writes instructions; SPLIT and JMP targets not yet known are patched once their code is emitted. */
+class Emitter {
+  readonly op: Uint8Array;
+  readonly a: Int32Array;
+  readonly b: Int32Array;
+  pc = 0;
+  wordAsserts = false;
+
+  constructor(total: number) {
+    this.op = new Uint8Array(total);
+    this.a = new Int32Array(total);
+    this.b = new Int32Array(total);
   }
 
-  function emit(n: Node): void {
+  put(o: number, x = 0, y = 0): number {
+    this.op[this.pc] = o;
+    this.a[this.pc] = x;
+    this.b[this.pc] = y;
+    return this.pc++;
+  }
+
+  emit(n: Node): void {
     switch (n.k) {
       case "char":
-        put(OP_CHAR, n.m);
+        this.put(OP_CHAR, n.m);
         return;
       case "assert":
-        if (n.a !== BOL && n.a !== EOL) wordAsserts = true;
-        put(OP_ASSERT, n.a);
+        if (n.a !== BOL && n.a !== EOL) this.wordAsserts = true;
+        this.put(OP_ASSERT, n.a);
         return;
       case "cat":
-        for (const x of n.items) emit(x);
+        for (const x of n.items) this.emit(x);
         return;
       case "alt": {
         const jumps: number[] = [];
         n.items.forEach((x, k) => {
-          if (k === n.items.length - 1) return emit(x);
-          const split = put(OP_SPLIT, pc + 1);
-          emit(x);
-          jumps.push(put(OP_JMP));
-          b[split] = pc;
+          if (k === n.items.length - 1) return this.emit(x);
+          const split = this.put(OP_SPLIT, this.pc + 1);
+          this.emit(x);
+          jumps.push(this.put(OP_JMP));
+          this.b[split] = this.pc;
         });
-        for (const j of jumps) a[j] = pc;
+        for (const j of jumps) this.a[j] = this.pc;
         return;
       }
       case "rep":
-        return emitRepeat(n.node, n.min, n.max);
+        return this.repeat(n.node, n.min, n.max);
     }
   }
 
-  function emitRepeat(body: Node, min: number, max: number): void {
+  private repeat(body: Node, min: number, max: number): void {
     if (max < 0 && min === 0) {
-      const split = put(OP_SPLIT, pc + 1);
-      emit(body);
-      put(OP_JMP, split);
-      b[split] = pc;
+      const split = this.put(OP_SPLIT, this.pc + 1);
+      this.emit(body);
+      this.put(OP_JMP, split);
+      this.b[split] = this.pc;
       return;
     }
-    for (let k = 0; k < (max < 0 ? min - 1 : min); k++) emit(body);
+    for (let k = 0; k < (max < 0 ? min - 1 : min); k++) this.emit(body);
     if (max < 0) {
-      const loop = pc;
-      emit(body);
-      put(OP_SPLIT, loop, pc + 1);
+      const loop = this.pc;
+      this.emit(body);
+      this.put(OP_SPLIT, loop, this.pc + 1);
       return;
     }
     const splits: number[] = [];
     for (let k = min; k < max; k++) {
-      splits.push(put(OP_SPLIT, pc + 1));
-      emit(body);
+      splits.push(this.put(OP_SPLIT, this.pc + 1));
+      this.emit(body);
     }
-    for (const s of splits) b[s] = pc;
+    for (const s of splits) this.b[s] = this.pc;
   }
-
-  emit(p.node);
-  put(OP_MATCH);
-  const anchored = !multiline && op[0] === OP_ASSERT && a[0] === BOL;
-  return { op, a, b, parsed: p, wordAsserts, anchored };
 }

@@ -184,7 +184,7 @@ class Re2Matcher implements Re2 {
               ? (pf & AT_LINE) !== 0
               : k === EOL
                 ? (nf & AT_LINE) !== 0
-                : ((pf ^ nf) & WORD) !== 0 === (k === WORD_B);
+                : (((pf ^ nf) & WORD) !== 0) === (k === WORD_B);
           if (ok) stack[sp++] = pc + 1;
           break;
         }

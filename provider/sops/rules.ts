@@ -88,11 +88,7 @@ export function compileRe2(pattern: string, field: string, file?: string): Re2 {
     re = compileLinear(src, { i: flags.includes("i"), s: flags.includes("s"), m: flags.includes("m") }, pattern);
   } catch (e) {
     if (!(e instanceof Re2Refusal)) throw e;
-    throw new SopsArgumentError(
-      `${field} ${JSON.stringify(pattern)} ${e.message}`,
-      e.hint,
-      file,
-    );
+    throw new SopsArgumentError(`${field} ${JSON.stringify(pattern)} ${e.message}`, e.hint, file);
   }
   if (compiled.size >= MAX_COMPILED) compiled.clear();
   compiled.set(pattern, re);
