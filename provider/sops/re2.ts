@@ -5,7 +5,7 @@
  * transitions (a lazy DFA). Work per call is at most input length × program size, and usually one table
  * look-up per character. The cache is bounded and simply dropped when full.
  */
-import { BOL, EOL, WORD_B, parseRe2, type Re2Flags } from "./re2-parse.js";
+import { BOL, EOL, WORD_B, parseRe2, type CharClass, type Re2Flags } from "./re2-parse.js";
 import { OP_ASSERT, OP_CHAR, OP_JMP, OP_MATCH, OP_SPLIT, compileProgram, type Program } from "./re2-prog.js";
 
 /** A compiled pattern: `test(s)` is true when it matches anywhere in `s` (like RegExp#test without g). */
@@ -21,9 +21,24 @@ const AT_LINE = 1;
 /** …and this character is a word character (for `\b`). On the "next" side AT_LINE means `$` holds. */
 const WORD = 2;
 
-const MAX_STATES = 2000;
-const MAX_CELLS = 1 << 20;
 const MAX_MORE = 64;
+
+/** Bounds of the DFA cache of one compiled pattern. */
+export interface CacheLimits {
+  /** DFA states kept before the cache is dropped. */
+  states: number;
+  /** NFA entries of all kept states plus their 128 ASCII transitions (bounds memory, ~4–8 bytes each). */
+  cells: number;
+  /**
+   * Cache drops in one call after which the call finishes as an NFA. A pattern whose states settle (such
+   * as `(a{1,500}){1,4}b` on a long run of `a`) stays a DFA; one that makes a new state per character
+   * (such as `[ab]*a[ab]{20}`) stops paying for states it never reuses.
+   */
+  nfaAfterDrops: number;
+}
+
+/** The limits compileRe2 uses: at most a few MB per pattern. */
+export const DEFAULT_CACHE_LIMITS: CacheLimits = { states: 2000, cells: 1 << 19, nfaAfterDrops: 8 };
 const UNKNOWN = 0;
 const NO = 1;
 const YES = 2;
@@ -54,6 +69,8 @@ class Re2Matcher implements Re2 {
   private readonly states = new Map<string, State>();
   private cells = 0;
   private start: State | undefined;
+  /** How often the cache was dropped during the current test() call. */
+  private drops = 0;
   private readonly mark: Uint32Array;
   private gen = 0;
   private readonly stack: Int32Array;
@@ -63,6 +80,7 @@ class Re2Matcher implements Re2 {
     readonly source: string,
     private readonly prog: Program,
     private readonly multiline: boolean,
+    private readonly limits: CacheLimits,
   ) {
     const n = prog.op.length;
     this.mark = new Uint32Array(n);
@@ -71,6 +89,7 @@ class Re2Matcher implements Re2 {
   }
 
   test(s: string): boolean {
+    this.drops = 0;
     let st = (this.start ??= this.intern(EMPTY, AT_LINE));
     const n = s.length;
     let i = 0;
@@ -90,13 +109,55 @@ class Re2Matcher implements Re2 {
         }
         next = st.more?.get(c);
       }
-      if (next === undefined) next = this.step(st, c);
+      if (next === undefined) {
+        next = this.step(st, c);
+        if (this.drops >= this.limits.nfaAfterDrops && next !== MATCHED) {
+          // the DFA cache keeps filling up during this call (a new state for nearly every character):
+          // finish as a plain NFA, without building states
+          return this.nfa(s, i + w, next.set, next.pf);
+        }
+      }
       if (next === MATCHED) return true;
       st = next;
       i += w;
     }
-    if (st.end === UNKNOWN) st.end = this.closure(st.set, st.pf, AT_LINE) < 0 ? YES : NO;
+    if (st.end === UNKNOWN) st.end = this.closure(st.set, st.set.length, st.pf, AT_LINE) < 0 ? YES : NO;
     return st.end === YES;
+  }
+
+  /** Thompson-NFA simulation of `s` from index `i` in NFA state `set` after a character with flags `pf`. */
+  private nfa(s: string, i: number, set: Int32Array, pf: number): boolean {
+    const { a } = this.prog;
+    const classes = this.prog.parsed.classes;
+    let cur = new Int32Array(this.list.length);
+    let nxt = new Int32Array(this.list.length);
+    cur.set(set);
+    let len = set.length;
+    const n = s.length;
+    while (i < n) {
+      if (this.prog.anchored && len === 0 && (pf & AT_LINE) === 0) return false;
+      let c = s.charCodeAt(i);
+      let w = 1;
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          c = (c - 0xd800) * 0x400 + (d - 0xdc00) + 0x10000;
+          w = 2;
+        }
+      }
+      const fl = this.flags(c);
+      const k = this.closure(cur, len, pf, fl);
+      if (k < 0) return true;
+      let m = 0;
+      for (let j = 0; j < k; j++) {
+        const pc = this.list[j] as number;
+        if ((classes[a[pc] as number] as CharClass).has(c)) nxt[m++] = pc + 1;
+      }
+      [cur, nxt, len] = [nxt, cur, m];
+      pf = fl;
+      i += w;
+    }
+    return this.closure(cur, len, pf, AT_LINE) < 0;
   }
 
   private flags(cp: number): number {
@@ -109,7 +170,7 @@ class Re2Matcher implements Re2 {
   /** Computes and caches the transition of `st` on code point `cp`. */
   private step(st: State, cp: number): State {
     const fl = this.flags(cp);
-    const n = this.closure(st.set, st.pf, fl);
+    const n = this.closure(st.set, st.set.length, st.pf, fl);
     let next = MATCHED;
     if (n >= 0) {
       const { a } = this.prog;
@@ -117,7 +178,7 @@ class Re2Matcher implements Re2 {
       const out: number[] = [];
       for (let k = 0; k < n; k++) {
         const pc = this.list[k] as number;
-        if ((classes[a[pc] as number] as { has(c: number): boolean }).has(cp)) out.push(pc + 1);
+        if ((classes[a[pc] as number] as CharClass).has(cp)) out.push(pc + 1);
       }
       next = this.intern(Int32Array.from(out).sort(), fl);
     }
@@ -134,7 +195,8 @@ class Re2Matcher implements Re2 {
     const key = `${pf}:${set.join(",")}`;
     const hit = this.states.get(key);
     if (hit) return hit;
-    if (this.states.size >= MAX_STATES || this.cells >= MAX_CELLS) {
+    if (this.states.size >= this.limits.states || this.cells >= this.limits.cells) {
+      this.drops++;
       this.states.clear();
       this.cells = 0;
       this.start = undefined;
@@ -146,11 +208,11 @@ class Re2Matcher implements Re2 {
   }
 
   /**
-   * Follows empty transitions from the start and `set`, between a character with flags `pf` and one
+   * Follows empty transitions from the start and the first `len` entries of `set`, between a character with flags `pf` and one
    * with flags `nf`. Leaves the CHAR instructions reached in `list` and returns their count, or -1 when
    * MATCH is reached. Each instruction is visited once.
    */
-  private closure(set: Int32Array, pf: number, nf: number): number {
+  private closure(set: Int32Array, len: number, pf: number, nf: number): number {
     const { op, a, b } = this.prog;
     const { mark, stack, list } = this;
     if (this.gen === 0xffffffff) {
@@ -160,7 +222,7 @@ class Re2Matcher implements Re2 {
     const gen = ++this.gen;
     let sp = 0;
     stack[sp++] = 0;
-    for (let k = 0; k < set.length; k++) stack[sp++] = set[k] as number;
+    for (let k = 0; k < len; k++) stack[sp++] = set[k] as number;
     let n = 0;
     while (sp > 0) {
       const pc = stack[--sp] as number;
@@ -198,10 +260,16 @@ class Re2Matcher implements Re2 {
 
 /**
  * Compiles `src` (leading flag group removed, `(?P<` turned into `(?<`, already accepted by
- * `new RegExp(src, "u…")`) into a linear-time matcher. `source` is the pattern as written.
+ * `new RegExp(src, "u…")`) into a linear-time matcher. `source` is the pattern as written; `limits`
+ * bound its DFA cache (tests pass tiny ones to drive the NFA path).
  * @throws Re2Refusal for constructs or sizes the matcher refuses (the caller names the field)
  */
-export function compileLinear(src: string, flags: Re2Flags, source: string): Re2 {
+export function compileLinear(
+  src: string,
+  flags: Re2Flags,
+  source: string,
+  limits: CacheLimits = DEFAULT_CACHE_LIMITS,
+): Re2 {
   const prog = compileProgram(parseRe2(src, flags), flags.m);
-  return new Re2Matcher(source, prog, flags.m);
+  return new Re2Matcher(source, prog, flags.m, limits);
 }

@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileRe2 } from "../../../provider/sops/rules.js";
+import { compileLinear, type Re2 } from "../../../provider/sops/re2.js";
 
 const RUNS = process.env.SLOW ? 5000 : 400;
 
@@ -51,6 +52,21 @@ function midPair(ref: RegExp, s: string): boolean {
   const hi = s.charCodeAt(m.index - 1);
   const lo = s.charCodeAt(m.index);
   return hi >= 0xd800 && hi <= 0xdbff && lo >= 0xdc00 && lo <= 0xdfff;
+}
+
+/**
+ * The same pattern compiled with a DFA cache of 3 states, dropped on every 4th new state, and finishing as
+ * an NFA after the second drop: the paths compileRe2's default limits reach only on long hostile inputs.
+ */
+function tinyCache(pattern: string): Re2 {
+  const lead = /^\(\?([ims]+)\)/.exec(pattern);
+  const f = lead?.[1] ?? "";
+  const src = (lead ? pattern.slice(lead[0].length) : pattern).replace(/\(\?P</g, "(?<");
+  return compileLinear(src, { i: f.includes("i"), s: f.includes("s"), m: f.includes("m") }, pattern, {
+    states: 3,
+    cells: 1 << 20,
+    nfaAfterDrops: 2,
+  });
 }
 
 type Piece = { src: string; quantifiable: boolean };
@@ -222,9 +238,12 @@ describe("re2 matcher agrees with the JavaScript RegExp compileRe2 used before",
           return;
         }
         const re = compileRe2(p, "encrypted_regex");
+        const tiny = tinyCache(p);
         for (const s of inputs) {
           if (midPair(ref, s)) continue;
-          expect({ p, s, got: re.test(s) }).toEqual({ p, s, got: ref.test(s) });
+          const want = ref.test(s);
+          expect({ p, s, got: re.test(s) }).toEqual({ p, s, got: want });
+          expect({ p, s, tiny: tiny.test(s) }).toEqual({ p, s, tiny: want });
           compared++;
         }
       }),
@@ -232,6 +251,36 @@ describe("re2 matcher agrees with the JavaScript RegExp compileRe2 used before",
     );
     expect(compared).toBeGreaterThan(RUNS); // most patterns are valid and were compared
     expect(rejected).toBeLessThan(RUNS / 4);
+  });
+
+  it("patterns whose DFA would be exponential (the bounded cache is dropped; with a tiny cache the NFA finishes) agree too", () => {
+    // [ab]*a[ab]{12}… has 2^13 DFA states; inputs of up to 3000 random a/b, now and then a space, ſ or
+    // newline (for \b, (?i) and (?m)), so both answers occur
+    const patterns = [
+      "[ab]*a[ab]{12}$",
+      "a[ab]{12}b",
+      "(?i)\\ba[ab ]{11}s\\b",
+      "(?m)a[ab]{12}$",
+      "(?:^|b)a[ab\\n]{12}b",
+    ];
+    const letters = [..."abababababababababab", " ", "ſ", "\n"];
+    const seen = new Set<boolean>();
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...patterns),
+        fc.array(fc.constantFrom(...letters), { minLength: 2000, maxLength: 3000 }),
+        (p, xs) => {
+          const s = xs.join("");
+          const ref = reference(p) as RegExp;
+          const want = ref.test(s);
+          seen.add(want);
+          expect({ p, got: compileRe2(p, "encrypted_regex").test(s) }).toEqual({ p, got: want });
+          expect({ p, tiny: tinyCache(p).test(s) }).toEqual({ p, tiny: want });
+        },
+      ),
+      { numRuns: process.env.SLOW ? 300 : 40, endOnFailure: true }, // shrinking 3000-character inputs takes long
+    );
+    expect([...seen].sort()).toEqual([false, true]);
   });
 
   it("hand-picked cases around case folding, line terminators, surrogates and \\b", () => {
