@@ -40,7 +40,7 @@ export const DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted";
 export type { Re2 } from "./re2.js";
 
 const compiled = new Map<string, Re2>();
-const MAX_COMPILED = 32;
+const MAX_COMPILED = 16;
 
 /**
  * Compiles a Go RE2 pattern to a linear-time matcher (re2.ts: a hostile file chooses these patterns,

@@ -52,6 +52,9 @@ describe("hostile patterns on long inputs finish, with the right answer", () => 
     ["\\b(\\w+\\b\\s*)+!", "word ".repeat(20_000) + "?", false],
     ["[ab]*a[ab]{20}", abText(20_000), true], // DFA would have 2^21 states: the cache is bounded
     ["[ab]*a[ab]{20}$", "b".repeat(20_000), false],
+    // a new DFA state for nearly every character: the cache is dropped 8 times, then the NFA finishes
+    ["[ab]*a[ab]{20}$", abText(60_000, 3), abText(60_000, 3)[60_000 - 21] === "a"],
+    ["[ab]*a[ab]{20}$", abText(60_000, 4), abText(60_000, 4)[60_000 - 21] === "a"],
     ["(a{1,500}){1,4}b", A(100_000), false],
     ["(?:a?){1000}a{1000}", A(999), false],
     ["(?:a?){1000}a{1000}", A(1000), true],
