@@ -3,6 +3,8 @@
  * reading a file with none defaults to `unencrypted_suffix: _unencrypted`, as sops does.
  */
 import { SopsArgumentError } from "./errors.js";
+import { compileLinear, type Re2 } from "./re2.js";
+import { Re2Refusal } from "./re2-parse.js";
 
 /** Which keys get encrypted; at most one field may be set (sops rule). */
 export interface EncryptRules {
@@ -35,12 +37,22 @@ export const RULE_FIELDS = {
 /** The default rule sops applies when a file names none. */
 export const DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted";
 
+export type { Re2 } from "./re2.js";
+
+const compiled = new Map<string, Re2>();
+const MAX_COMPILED = 16;
+
 /**
- * Compiles a Go RE2 pattern to a JS RegExp, rejecting constructs whose meaning differs or that RE2
- * lacks (lookaround, backreferences, POSIX classes, `\z`, non-leading flag groups).
+ * Compiles a Go RE2 pattern to a linear-time matcher (re2.ts: a hostile file chooses these patterns,
+ * so they must never backtrack), rejecting constructs whose meaning differs or that RE2 lacks
+ * (lookaround, backreferences, POSIX classes, `\z`, non-leading flag groups) and sizes Go refuses
+ * (repeat counts over 1000, programs over a few thousand instructions). The matcher gives the same
+ * answers as `new RegExp(src, "u" + flags)`; compiled patterns are cached.
  * @throws SopsArgumentError naming the rule and pattern.
  */
-export function compileRe2(pattern: string, field: string, file?: string): RegExp {
+export function compileRe2(pattern: string, field: string, file?: string): Re2 {
+  const hit = compiled.get(pattern);
+  if (hit) return hit;
   let src = pattern;
   let flags = "u";
   const lead = /^\(\?([imsU]+)\)/.exec(src);
@@ -63,7 +75,7 @@ export function compileRe2(pattern: string, field: string, file?: string): RegEx
   ];
   for (const [re, what] of unsupported) if (re.test(src)) throw bad(what);
   try {
-    return new RegExp(src, flags);
+    new RegExp(src, flags); // syntax check only: the RegExp is never run
   } catch (e) {
     throw new SopsArgumentError(
       `${field} ${JSON.stringify(pattern)} is not a valid regular expression: ${(e as Error).message}`,
@@ -71,6 +83,16 @@ export function compileRe2(pattern: string, field: string, file?: string): RegEx
       file,
     );
   }
+  let re: Re2;
+  try {
+    re = compileLinear(src, { i: flags.includes("i"), s: flags.includes("s"), m: flags.includes("m") }, pattern);
+  } catch (e) {
+    if (!(e instanceof Re2Refusal)) throw e;
+    throw new SopsArgumentError(`${field} ${JSON.stringify(pattern)} ${e.message}`, e.hint, file);
+  }
+  if (compiled.size >= MAX_COMPILED) compiled.clear();
+  compiled.set(pattern, re);
+  return re;
   function bad(what: string): SopsArgumentError {
     return new SopsArgumentError(
       `${field} ${JSON.stringify(pattern)} uses ${what}, which keyfleet cannot evaluate like Go RE2`,
