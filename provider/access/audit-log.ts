@@ -4,8 +4,10 @@
  * Each line is appended with a single write on a file opened with O_APPEND, so concurrent
  * writers never interleave within a line.
  */
-import { closeSync, mkdirSync, openSync, writeSync, readFileSync, statSync, constants } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, writeSync, constants } from "node:fs";
+import { KeyfleetError } from "../errors";
 import { dirname, resolve } from "node:path";
+import { readBoundedFile } from "../fs/read-bounded.js";
 import type { FingerprintedRecipient } from "./names";
 import type { Exposure } from "./exposure";
 
@@ -130,8 +132,23 @@ export function appendAudit(logPath: string, entry: AuditEntry, baseDir: string 
   const abs = resolve(baseDir, logPath);
   mkdirSync(dirname(abs), { recursive: true });
   const line = JSON.stringify(entry) + "\n";
-  const fd = openSync(abs, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+  const notRegular = (cause?: unknown): KeyfleetError =>
+    new KeyfleetError("WRITE_FAILED", `the audit log ${logPath} is not a regular file; nothing was appended`, {
+      file: logPath,
+      hint: "remove it (keyfleet creates it again) or point auditLog at a regular file",
+      ...(cause === undefined ? {} : { cause }),
+    });
+  let fd: number;
   try {
+    // O_NONBLOCK: a FIFO planted there fails at once (ENXIO) instead of waiting for a reader
+    fd = openSync(abs, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o644);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENXIO") throw notRegular(e);
+    throw e;
+  }
+  try {
+    // a link to a device (/dev/null) or a FIFO would swallow the entry: refuse, the caller's record stays
+    if (!fstatSync(fd).isFile()) throw notRegular();
     writeSync(fd, line);
   } finally {
     closeSync(fd);
@@ -147,13 +164,10 @@ const MAX_READ = 8 * 1024 * 1024;
  */
 export function readAudit(logPath: string, baseDir: string = process.cwd()): AuditEntry[] {
   const abs = resolve(baseDir, logPath);
-  let text: string;
-  try {
-    if (statSync(abs).size > MAX_READ) return [];
-    text = readFileSync(abs, "utf8");
-  } catch {
-    return [];
-  }
+  // a log that is not a regular file (a link to /dev/zero, a FIFO) or too large reads as empty, never hangs
+  const bytes = readBoundedFile(abs, { maxBytes: MAX_READ, followLinks: true });
+  if (!bytes) return [];
+  const text = bytes.toString("utf8");
   const out: AuditEntry[] = [];
   for (const line of text.split("\n")) {
     if (line.trim() === "") continue;

@@ -11,20 +11,11 @@
  * it still has the sha256 from before (nothing landed) the record is dropped, and the run that
  * follows makes and records the change itself.
  */
-import {
-  closeSync,
-  constants,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { writeFileAtomic } from "../fs/atomic.js";
+import { readBoundedFile } from "../fs/read-bounded.js";
 import { appendAudit, type AuditEntry } from "./audit-log.js";
 
 /** One pending access change. */
@@ -65,7 +56,19 @@ export function complete(auditLog: string, rec: WalRecord, baseDir: string = pro
 
 /** Pending records of `file` (oldest first); unreadable records are skipped. */
 export function pendingFor(auditLog: string, file: string, baseDir: string = process.cwd()): WalRecord[] {
-  const dir = walDir(auditLog, baseDir);
+  return readRecords(walDir(auditLog, baseDir)).filter((r) => r.file === file);
+}
+
+/** Largest record read (a record holds one file's audit entries). */
+const MAX_RECORD_BYTES = 1024 * 1024;
+
+/**
+ * The records in `dir`, oldest first, at most {@link MAX_RECORDS}. Each is read bounded
+ * (provider/fs readBoundedFile: no link, FIFO, device or oversized file is read, nothing blocks);
+ * unreadable or malformed ones are skipped: a record being written (created in place) or cut short
+ * by a kill, or not ours to judge.
+ */
+function readRecords(dir: string): WalRecord[] {
   let names: string[];
   try {
     names = readdirSync(dir)
@@ -76,11 +79,15 @@ export function pendingFor(auditLog: string, file: string, baseDir: string = pro
   }
   const out: WalRecord[] = [];
   for (const n of names.slice(0, MAX_RECORDS)) {
+    const bytes = readBoundedFile(join(dir, n), { maxBytes: MAX_RECORD_BYTES });
+    if (!bytes) continue;
     try {
-      const r = JSON.parse(readFileSync(join(dir, n), "utf8")) as WalRecord;
-      if (r.file === file && Array.isArray(r.entries)) out.push(r);
+      const r = JSON.parse(bytes.toString("utf8")) as WalRecord;
+      // the id is the record's own file name, never what its content says: settling removes `<id>.json`
+      if (r && typeof r.file === "string" && Array.isArray(r.entries))
+        out.push({ ...r, id: n.slice(0, -".json".length) });
     } catch {
-      // a record being written (atomic, so only a foreign file) or damaged: not ours to judge
+      // cut short by a kill, or not a record
     }
   }
   return out;
@@ -176,23 +183,10 @@ export function recoverPendingOf(
   shaOf: (file: string) => string | null,
   baseDir: string = process.cwd(),
 ): WalRecord[] {
-  const dir = walDir(auditLog, baseDir);
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith(".json"));
-  } catch {
-    return [];
-  }
   const landed: WalRecord[] = [];
   const shas = new Map<string, string | null>();
-  for (const n of names.sort().slice(0, MAX_RECORDS)) {
-    let r: WalRecord;
-    try {
-      r = JSON.parse(readFileSync(join(dir, n), "utf8")) as WalRecord;
-    } catch {
-      continue; // cut short by a kill, or not ours
-    }
-    if (typeof r.file !== "string" || !files.has(r.file) || !Array.isArray(r.entries)) continue;
+  for (const r of readRecords(walDir(auditLog, baseDir))) {
+    if (!files.has(r.file)) continue;
     let sha = shas.get(r.file);
     if (sha === undefined) shas.set(r.file, (sha = shaOf(r.file)));
     if (settle(auditLog, r, sha, baseDir)) landed.push(r);

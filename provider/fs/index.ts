@@ -13,6 +13,7 @@ export {
   type BatchWriteOptions,
 } from "./atomic-batch.js";
 export { FsWriteError, FsArgumentError } from "./errors.js";
+export { readBoundedFile } from "./read-bounded.js";
 export {
   acquireFileLock,
   assertUnchanged,

@@ -13,9 +13,9 @@
  * random, not a secret.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { writeFileAtomic } from "../fs";
+import { readBoundedFile, writeFileAtomic } from "../fs";
 
 /** The records' directory, beside the audit log. */
 export const OWNERS_DIR = "owners";
@@ -48,24 +48,8 @@ export function claimFile(abs: string, auditLog: string): string {
  * there (a link, a FIFO, a directory, an oversized file), which no token matches. Never blocks.
  */
 export function ownerOf(abs: string, auditLog: string): string | null | undefined {
-  let fd: number;
-  try {
-    fd = openSync(ownerRecordPath(abs, auditLog), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === "ENOENT" || code === "ENOTDIR" ? undefined : null;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_RECORD) return null;
-    const buf = Buffer.alloc(MAX_RECORD);
-    const n = readSync(fd, buf, 0, MAX_RECORD, 0);
-    return buf.toString("latin1", 0, n).trim();
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
+  const bytes = readBoundedFile(ownerRecordPath(abs, auditLog), { maxBytes: MAX_RECORD });
+  return bytes ? bytes.toString("latin1").trim() : bytes;
 }
 
 /** Whether the resource holding `token` may remove the file at `abs`: the record is its own, or there is none. */
